@@ -1,0 +1,221 @@
+//! What the commands print: aligned tables for people, JSON and CSV for
+//! scripts. Commands build rows here; `main.rs` only parses arguments.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::ingest::IngestSummary;
+use crate::store::{OpportunitySnapshot, StoreStatus};
+
+/// Output format of a reporting command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns, for people.
+    #[default]
+    Table,
+    /// JSON, the same shapes the API returns.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// A rectangular result: a header and rows of text cells.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    /// A grid with these column names.
+    pub fn new(header: &[&str]) -> Grid {
+        Grid {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// Columns padded to their widest cell; numbers right-aligned.
+    pub fn to_table(&self) -> String {
+        let widths: Vec<usize> = (0..self.header.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                    .chain([self.header[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let numeric: Vec<bool> = (0..self.header.len())
+            .map(|i| {
+                !self.rows.is_empty()
+                    && self.rows.iter().all(|r| {
+                        r.get(i)
+                            .is_some_and(|c| c.is_empty() || c.parse::<f64>().is_ok())
+                    })
+            })
+            .collect();
+        let mut out = String::new();
+        let line = |cells: &[String], out: &mut String| {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("  ");
+                }
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                if numeric[i] {
+                    text.push_str(&" ".repeat(pad));
+                    text.push_str(cell);
+                } else {
+                    text.push_str(cell);
+                    text.push_str(&" ".repeat(pad));
+                }
+            }
+            let _ = writeln!(out, "{}", text.trim_end());
+        };
+        line(&self.header, &mut out);
+        for row in &self.rows {
+            line(row, &mut out);
+        }
+        out
+    }
+
+    /// RFC 4180 CSV.
+    pub fn to_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record(&self.header);
+        for row in &self.rows {
+            let _ = writer.write_record(row);
+        }
+        writer
+            .into_inner()
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Renders a value as JSON, or its grid as a table or CSV.
+pub fn render<T: Serialize>(format: OutputFormat, value: &T, grid: &Grid) -> String {
+    match format {
+        OutputFormat::Json => {
+            let mut text = serde_json::to_string_pretty(value)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            text.push('\n');
+            text
+        }
+        OutputFormat::Table => grid.to_table(),
+        OutputFormat::Csv => grid.to_csv(),
+    }
+}
+
+/// `attain status`.
+pub fn status_grid(status: &StoreStatus) -> Grid {
+    let mut grid = Grid::new(&["item", "value"]);
+    for (table, rows) in &status.tables {
+        grid.push(vec![format!("rows in {table}"), rows.to_string()]);
+    }
+    let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
+    grid.push(vec!["first date".into(), date(status.first_date)]);
+    grid.push(vec!["last date".into(), date(status.last_date)]);
+    grid.push(vec!["fingerprint".into(), status.fingerprint.clone()]);
+    grid
+}
+
+/// `attain ingest`.
+pub fn ingest_grid(summary: &IngestSummary) -> Grid {
+    let mut grid = Grid::new(&["table", "rows", "inserted", "updated", "unchanged"]);
+    for (table, t) in &summary.tables {
+        grid.push(vec![
+            table.clone(),
+            t.rows.to_string(),
+            t.inserted.to_string(),
+            t.updated.to_string(),
+            t.unchanged.to_string(),
+        ]);
+    }
+    grid
+}
+
+/// A few lines under the ingest table: snapshots, skipped files, fingerprint.
+pub fn ingest_footer(summary: &IngestSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "history snapshots added for changed deals: {}",
+        summary.snapshots_added
+    );
+    for skipped in &summary.skipped {
+        let _ = writeln!(
+            out,
+            "skipped {skipped}: no table is read from a file of that name"
+        );
+    }
+    match summary.run_id {
+        Some(run) => {
+            let _ = writeln!(out, "recorded as ingest run {run}");
+        }
+        None => {
+            let _ = writeln!(out, "nothing changed: the store already held this data");
+        }
+    }
+    let _ = writeln!(out, "fingerprint {}", summary.fingerprint);
+    out
+}
+
+/// The pipeline as of a date, as `attain pipeline` prints it.
+#[derive(Debug, Serialize)]
+pub struct PipelineView<'a> {
+    /// The date.
+    pub as_of: chrono::NaiveDate,
+    /// Deals, in id order.
+    pub opportunities: &'a [OpportunitySnapshot],
+}
+
+/// `attain pipeline`.
+pub fn pipeline_grid(deals: &[OpportunitySnapshot]) -> Grid {
+    let mut grid = Grid::new(&[
+        "opportunity_id",
+        "rep_id",
+        "stage",
+        "status",
+        "amount",
+        "close_date",
+        "snapshot_date",
+    ]);
+    for d in deals {
+        grid.push(vec![
+            d.opportunity_id.to_string(),
+            d.rep_id.to_string(),
+            d.stage.clone(),
+            d.status.to_string(),
+            d.amount.map(|a| a.to_string()).unwrap_or_default(),
+            d.close_date.map(|c| c.to_string()).unwrap_or_default(),
+            d.snapshot_date.to_string(),
+        ]);
+    }
+    grid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_and_csv_quotes() {
+        let mut grid = Grid::new(&["name", "rows"]);
+        grid.push(vec!["reps".into(), "5".into()]);
+        grid.push(vec!["a, b".into(), "120".into()]);
+        assert_eq!(grid.to_table(), "name  rows\nreps     5\na, b   120\n");
+        assert_eq!(grid.to_csv(), "name,rows\nreps,5\n\"a, b\",120\n");
+    }
+}

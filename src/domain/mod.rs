@@ -1,0 +1,112 @@
+//! Pure domain types: the things a sales organisation has, validated on
+//! construction. Nothing here knows about HTTP, SQL, data frames or matrices;
+//! every other module speaks in these types.
+//!
+//! Parse, don't validate: a value of [`Money`], [`Period`] or an id type is
+//! valid by construction, so code that holds one never re-checks it.
+
+mod entities;
+mod hierarchy;
+mod money;
+mod period;
+
+pub use entities::{
+    Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,
+};
+pub use hierarchy::{HierarchyError, OrgChart};
+pub use money::{Money, MoneyError};
+pub use period::{FiscalCalendar, Period, PeriodError};
+
+use std::fmt;
+
+/// Why a textual identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The identifier was empty (or only white space).
+    #[error("identifier is empty")]
+    Empty,
+    /// The identifier was longer than [`MAX_ID_LEN`] bytes.
+    #[error("identifier is longer than {MAX_ID_LEN} characters")]
+    TooLong,
+    /// The identifier held a control character (a line break, a tab, ...).
+    #[error("identifier contains a control character")]
+    Control,
+}
+
+/// Longest identifier accepted, in bytes. CRM ids are 15–18 characters; this
+/// leaves room for composite keys from other systems.
+pub const MAX_ID_LEN: usize = 128;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an identifier: trimmed, non-empty, at most [`MAX_ID_LEN`]
+            /// bytes, no control characters.
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                let trimmed = raw.trim();
+                if trimmed.is_empty() {
+                    return Err(IdError::Empty);
+                }
+                if trimmed.len() > MAX_ID_LEN {
+                    return Err(IdError::TooLong);
+                }
+                if trimmed.chars().any(char::is_control) {
+                    return Err(IdError::Control);
+                }
+                Ok(Self(trimmed.to_owned()))
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Identifier of a rep (also of managers and leaders, who are rep rows).
+    RepId
+);
+id_type!(
+    /// Identifier of a territory.
+    TerritoryId
+);
+id_type!(
+    /// Identifier of an opportunity (a deal).
+    OpportunityId
+);
+id_type!(
+    /// Identifier of a booking.
+    BookingId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_trimmed_and_checked() {
+        assert_eq!(RepId::parse("  R1 ").unwrap().as_str(), "R1");
+        assert_eq!(RepId::parse("   "), Err(IdError::Empty));
+        assert_eq!(RepId::parse("a\nb"), Err(IdError::Control));
+        assert_eq!(RepId::parse(&"x".repeat(129)), Err(IdError::TooLong));
+    }
+}

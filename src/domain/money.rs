@@ -1,0 +1,152 @@
+//! Money: an exact decimal amount in the organisation's one currency.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Why a text was not accepted as an amount of money.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    /// Not a decimal number (letters, two decimal points, empty, ...).
+    #[error("not a decimal number")]
+    NotANumber,
+    /// Below zero where only zero or more makes sense.
+    #[error("must not be negative")]
+    Negative,
+    /// Too large to hold as integer cents.
+    #[error("too large")]
+    TooLarge,
+}
+
+/// An amount of money, exact to the cent.
+///
+/// Held as a [`Decimal`] rounded half-even to two decimals, so arithmetic is
+/// exact and `0.1 + 0.2 == 0.3`. Stored as integer cents ([`Money::cents`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(Decimal);
+
+impl Money {
+    /// Zero.
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Parses a non-negative amount such as `1234.5` or `1234.56`.
+    ///
+    /// A leading `+`, surrounding white space and `_`/`,` thousands separators
+    /// are accepted (spreadsheet exports write `1,234.50`); more than two
+    /// decimals are rounded half-even to the cent, as currency conversions in
+    /// CRM exports often carry them.
+    pub fn parse_non_negative(raw: &str) -> Result<Money, MoneyError> {
+        let money = Self::parse(raw)?;
+        if money.0.is_sign_negative() && !money.0.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        Ok(money)
+    }
+
+    /// Parses a possibly negative amount (a credit note, a clawback).
+    pub fn parse(raw: &str) -> Result<Money, MoneyError> {
+        let cleaned: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
+        let cleaned = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+        if cleaned.is_empty() {
+            return Err(MoneyError::NotANumber);
+        }
+        let value = Decimal::from_str(cleaned)
+            .or_else(|_| Decimal::from_scientific(cleaned))
+            .map_err(|_| MoneyError::NotANumber)?;
+        let money = Money::from_decimal(value);
+        money.cents_checked().ok_or(MoneyError::TooLarge)?;
+        Ok(money)
+    }
+
+    /// Rounds a decimal half-even to the cent.
+    pub fn from_decimal(value: Decimal) -> Money {
+        Money(value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+    }
+
+    /// An amount from integer cents (the storage form).
+    pub fn from_cents(cents: i64) -> Money {
+        Money(Decimal::new(cents, 2))
+    }
+
+    /// The amount as a decimal.
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    /// The amount in integer cents. Every `Money` built by this module fits,
+    /// so this cannot fail for values that came through `parse`.
+    pub fn cents(self) -> i64 {
+        self.cents_checked().unwrap_or(i64::MAX)
+    }
+
+    fn cents_checked(self) -> Option<i64> {
+        (self.0 * Decimal::ONE_HUNDRED).to_i64()
+    }
+
+    /// Sum of two amounts.
+    pub fn plus(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl fmt::Display for Money {
+    /// Always two decimals: `1234.50`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
+}
+
+impl serde::Serialize for Money {
+    /// JSON money is a decimal string with two decimals (DESIGN.md).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_plain_and_exported_forms() {
+        assert_eq!(Money::parse("1234.5").unwrap().cents(), 123_450);
+        assert_eq!(Money::parse(" 1,234.56 ").unwrap().cents(), 123_456);
+        assert_eq!(Money::parse("+10").unwrap().to_string(), "10.00");
+        assert_eq!(Money::parse("1.5E3").unwrap().cents(), 150_000);
+        assert_eq!(Money::parse("-3").unwrap().cents(), -300);
+    }
+
+    #[test]
+    fn rounds_half_even_to_the_cent() {
+        assert_eq!(Money::parse("0.125").unwrap().cents(), 12);
+        assert_eq!(Money::parse("0.135").unwrap().cents(), 14);
+    }
+
+    #[test]
+    fn rejects_garbage_and_negatives() {
+        assert_eq!(Money::parse("12a"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse(""), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1.2.3"), Err(MoneyError::NotANumber));
+        assert_eq!(
+            Money::parse_non_negative("-0.01"),
+            Err(MoneyError::Negative)
+        );
+        assert!(Money::parse_non_negative("-0").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn cents_round_trip(cents in -1_000_000_000_000i64..1_000_000_000_000i64) {
+            let money = Money::from_cents(cents);
+            prop_assert_eq!(money.cents(), cents);
+            prop_assert_eq!(Money::parse(&money.to_string()).unwrap(), money);
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Column mappings: which source file feeds which table, which source column
+//! holds each native field, how values translate, and how dates are written.
+//!
+//! The native format and the Salesforce preset are themselves mappings
+//! (`data/presets/*.toml`, compiled in), so every layout goes through the
+//! same reader and the same validation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::store::Table;
+
+/// Why a mapping file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// The file could not be read.
+    #[error("cannot read mapping {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or an unknown key.
+    #[error("mapping {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with its line.
+        message: String,
+    },
+    /// Valid TOML that names an unknown table or field, or a bad date format.
+    #[error("mapping {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One native field of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Native name (the column name in attain's own format).
+    pub name: &'static str,
+    /// Whether every row must have a value.
+    pub required: bool,
+}
+
+/// The native fields of each table, in file column order.
+pub fn fields(table: Table) -> &'static [Field] {
+    match table {
+        Table::Territories => &[
+            Field {
+                name: "territory_id",
+                required: true,
+            },
+            Field {
+                name: "name",
+                required: true,
+            },
+            Field {
+                name: "region",
+                required: true,
+            },
+        ],
+        Table::Reps => &[
+            Field {
+                name: "rep_id",
+                required: true,
+            },
+            Field {
+                name: "name",
+                required: true,
+            },
+            Field {
+                name: "manager_id",
+                required: false,
+            },
+            Field {
+                name: "territory_id",
+                required: false,
+            },
+            Field {
+                name: "role",
+                required: false,
+            },
+            Field {
+                name: "hire_date",
+                required: false,
+            },
+            Field {
+                name: "end_date",
+                required: false,
+            },
+            Field {
+                name: "plan_id",
+                required: false,
+            },
+        ],
+        Table::Opportunities => &[
+            Field {
+                name: "opportunity_id",
+                required: true,
+            },
+            Field {
+                name: "rep_id",
+                required: true,
+            },
+            Field {
+                name: "account",
+                required: false,
+            },
+            Field {
+                name: "product",
+                required: false,
+            },
+            Field {
+                name: "amount",
+                required: false,
+            },
+            Field {
+                name: "stage",
+                required: true,
+            },
+            Field {
+                name: "status",
+                required: true,
+            },
+            Field {
+                name: "created_date",
+                required: true,
+            },
+            Field {
+                name: "close_date",
+                required: false,
+            },
+            Field {
+                name: "forecast_category",
+                required: false,
+            },
+        ],
+        Table::OpportunityHistory => &[
+            Field {
+                name: "opportunity_id",
+                required: true,
+            },
+            Field {
+                name: "as_of",
+                required: true,
+            },
+            Field {
+                name: "stage",
+                required: true,
+            },
+            Field {
+                name: "status",
+                required: true,
+            },
+            Field {
+                name: "amount",
+                required: false,
+            },
+            Field {
+                name: "close_date",
+                required: false,
+            },
+        ],
+        Table::Bookings => &[
+            Field {
+                name: "booking_id",
+                required: true,
+            },
+            Field {
+                name: "rep_id",
+                required: true,
+            },
+            Field {
+                name: "amount",
+                required: true,
+            },
+            Field {
+                name: "booked_date",
+                required: true,
+            },
+            Field {
+                name: "opportunity_id",
+                required: false,
+            },
+            Field {
+                name: "territory_id",
+                required: false,
+            },
+        ],
+        Table::Quotas => &[
+            Field {
+                name: "rep_id",
+                required: true,
+            },
+            Field {
+                name: "period",
+                required: true,
+            },
+            Field {
+                name: "amount",
+                required: true,
+            },
+        ],
+    }
+}
+
+/// A whole mapping: one entry per table it can load.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// A name shown in messages.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Per table name (`opportunities`, `reps`, ...).
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableMapping>,
+}
+
+/// How several rows for one deal on one day are treated (history files).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameDay {
+    /// Two snapshots of one deal on one day are an error (native format).
+    #[default]
+    Error,
+    /// Keep the day's last one, by time stamp, then by row order.
+    Last,
+}
+
+/// Derive a deal's status from two yes/no columns (Salesforce's
+/// `IsClosed`/`IsWon`): closed and won = won, closed and not won = lost,
+/// otherwise open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusFlags {
+    /// Column that says whether the deal is closed.
+    pub closed: String,
+    /// Column that says whether the deal is won.
+    pub won: String,
+}
+
+/// How one table is read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableMapping {
+    /// File names (without extension, any case) that hold this table.
+    pub files: Vec<String>,
+    /// Native field -> source column. A field not listed is read from a
+    /// column with its native name, when the file has one.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Native field -> (source value -> native value). The key `"*"` catches
+    /// every value not listed; values not listed and not caught pass as they are.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// chrono formats tried in order for every date field (date-only or
+    /// date-time; a date-time keeps its calendar day in UTC when zoned).
+    #[serde(default)]
+    pub date_formats: Vec<String>,
+    /// Status from two yes/no columns instead of a status column.
+    #[serde(default)]
+    pub status_flags: Option<StatusFlags>,
+    /// What to do with several history rows for one deal on one day.
+    #[serde(default)]
+    pub same_day: SameDay,
+}
+
+/// Date formats tried when a mapping names none: ISO dates and the ISO
+/// date-times that exports and Parquet casts produce.
+pub const DEFAULT_DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+];
+
+impl TableMapping {
+    /// The source column a native field is read from.
+    pub fn source_column<'a>(&'a self, field: &'a str) -> &'a str {
+        self.columns.get(field).map_or(field, String::as_str)
+    }
+
+    /// Translates a raw value of a field through its value map.
+    pub fn translate<'a>(&'a self, field: &str, raw: &'a str) -> &'a str {
+        match self.values.get(field) {
+            Some(map) => map
+                .get(raw)
+                .or_else(|| map.get("*"))
+                .map_or(raw, String::as_str),
+            None => raw,
+        }
+    }
+
+    /// The date formats to try, in order.
+    pub fn date_formats(&self) -> Vec<&str> {
+        if self.date_formats.is_empty() {
+            DEFAULT_DATE_FORMATS.to_vec()
+        } else {
+            self.date_formats.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Whether a file (by its name without extension) holds this table.
+    pub fn matches_file(&self, stem: &str) -> bool {
+        self.files.iter().any(|f| f.eq_ignore_ascii_case(stem))
+    }
+}
+
+impl Mapping {
+    /// Attain's own format.
+    pub fn native() -> Mapping {
+        Self::builtin("native", include_str!("../../data/presets/native.toml"))
+    }
+
+    /// Standard Salesforce exports.
+    pub fn salesforce() -> Mapping {
+        Self::builtin(
+            "salesforce",
+            include_str!("../../data/presets/salesforce.toml"),
+        )
+    }
+
+    /// A preset by name (`native`, `salesforce`).
+    pub fn preset(name: &str) -> Option<Mapping> {
+        match name {
+            "native" => Some(Self::native()),
+            "salesforce" => Some(Self::salesforce()),
+            _ => None,
+        }
+    }
+
+    fn builtin(name: &str, text: &str) -> Mapping {
+        // The presets are compiled in and covered by tests; failing here is a
+        // build defect, not a user error.
+        Self::parse(name, text).unwrap_or_else(|e| panic!("built-in preset {name} is invalid: {e}"))
+    }
+
+    /// Reads a mapping file.
+    pub fn from_file(path: &Path) -> Result<Mapping, MappingError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks mapping text; `origin` names it in messages.
+    pub fn parse(origin: &str, text: &str) -> Result<Mapping, MappingError> {
+        let mapping: Mapping = toml::from_str(text).map_err(|e| MappingError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| MappingError::Invalid {
+            path: origin.to_owned(),
+            message,
+        };
+        if mapping.tables.is_empty() {
+            return Err(invalid("maps no table: add a [tables.NAME] section".into()));
+        }
+        for (name, table_mapping) in &mapping.tables {
+            let table = Table::from_name(name).ok_or_else(|| {
+                invalid(format!(
+                    "unknown table {name:?} (known: {})",
+                    Table::ALL.map(Table::name).join(", ")
+                ))
+            })?;
+            let known = fields(table);
+            let is_field = |f: &str| known.iter().any(|k| k.name == f);
+            for field in table_mapping
+                .columns
+                .keys()
+                .chain(table_mapping.values.keys())
+            {
+                if !is_field(field) {
+                    return Err(invalid(format!(
+                        "table {name}: unknown field {field:?} (fields: {})",
+                        known.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+            if table_mapping.files.is_empty() {
+                return Err(invalid(format!("table {name}: `files` lists no file name")));
+            }
+            if table_mapping.status_flags.is_some()
+                && !matches!(table, Table::Opportunities | Table::OpportunityHistory)
+            {
+                return Err(invalid(format!(
+                    "table {name}: status_flags only applies to deals"
+                )));
+            }
+            if table_mapping.same_day == SameDay::Last && table != Table::OpportunityHistory {
+                return Err(invalid(format!(
+                    "table {name}: same_day only applies to opportunity_history"
+                )));
+            }
+            for format in &table_mapping.date_formats {
+                let bad = chrono::format::StrftimeItems::new(format)
+                    .any(|item| matches!(item, chrono::format::Item::Error));
+                if bad || format.is_empty() {
+                    return Err(invalid(format!("table {name}: bad date format {format:?}")));
+                }
+            }
+        }
+        Ok(mapping)
+    }
+
+    /// The table a file holds, judged by its name without extension.
+    pub fn table_for_file(&self, stem: &str) -> Option<(Table, &TableMapping)> {
+        // Walk tables in dependency order so the answer does not depend on
+        // map ordering when two tables claim one name.
+        Table::ALL.into_iter().find_map(|table| {
+            self.tables
+                .get(table.name())
+                .filter(|m| m.matches_file(stem))
+                .map(|m| (table, m))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_route_files() {
+        let native = Mapping::native();
+        assert_eq!(
+            native.table_for_file("opportunities").unwrap().0,
+            Table::Opportunities
+        );
+        assert!(native.table_for_file("truth").is_none());
+        let sf = Mapping::salesforce();
+        let (table, m) = sf.table_for_file("opportunity").unwrap();
+        assert_eq!(table, Table::Opportunities);
+        assert_eq!(m.source_column("rep_id"), "OwnerId");
+        let (_, h) = sf.table_for_file("OpportunityHistory").unwrap();
+        assert_eq!(h.translate("status", "Closed Won"), "won");
+        assert_eq!(h.translate("status", "Negotiation/Review"), "open");
+    }
+
+    #[test]
+    fn refuses_unknown_tables_fields_and_formats() {
+        let err = Mapping::parse("m.toml", "[tables.deals]\nfiles=[\"x\"]").unwrap_err();
+        assert!(err.to_string().contains("unknown table \"deals\""), "{err}");
+        let err = Mapping::parse(
+            "m.toml",
+            "[tables.opportunities]\nfiles=[\"x\"]\n[tables.opportunities.columns]\nvalue=\"Amt\"",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field \"value\""), "{err}");
+        let err = Mapping::parse(
+            "m.toml",
+            "[tables.quotas]\nfiles=[\"q\"]\ndate_formats=[\"%Y-%Q\"]",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bad date format"), "{err}");
+        let err = Mapping::parse("m.toml", "[tables.quotas]\nfile=[\"q\"]").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+}

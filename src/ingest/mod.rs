@@ -1,0 +1,699 @@
+//! Ingestion: files (CSV or Parquet, in the native layout, a preset or any
+//! layout through a [`Mapping`]) -> validated domain records -> one store
+//! transaction.
+//!
+//! The guarantees, in the order a user meets them:
+//! - every problem is reported with file, row, column and value (up to a
+//!   limit), and a call with any problem stores **nothing**;
+//! - a valid call is one transaction: a crash part-way leaves the store as it was;
+//! - re-ingesting the same files changes nothing (identical rows are not
+//!   rewritten, no run is recorded, the fingerprint stays);
+//! - a newer export of opportunities updates their current state and adds a
+//!   history snapshot dated `snapshot_date` for every deal whose state
+//!   changed, so the pipeline as of any past date can still be rebuilt.
+//!
+//! Files are read and written table by table in dependency order
+//! (territories, reps, deals, history, bookings, quotas), a chunk of rows at
+//! a time, so memory stays bounded by the largest file, not the whole call.
+
+pub mod mapping;
+mod report;
+mod rows;
+mod source;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use mapping::{Mapping, MappingError};
+pub use report::{IngestSummary, Problem, TableSummary, ValidationReport};
+pub use source::Format;
+
+use report::Problems;
+use rows::{DateParser, Row};
+use source::{SourceTable, read_table};
+
+use crate::domain::{HierarchyError, OrgChart, RepId};
+use crate::store::{Store, StoreError, StoreTx, Table};
+
+/// Rows validated and written per step.
+const CHUNK_ROWS: usize = 10_000;
+
+/// Why an ingest did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The input has problems; the report lists them. Nothing was stored.
+    #[error("{0}")]
+    Invalid(ValidationReport),
+    /// A path given does not exist or cannot be listed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// None of the files given holds a table this mapping knows.
+    #[error(
+        "no file to ingest in {0}: expected names such as opportunities.csv, reps.csv (or those of the mapping)"
+    )]
+    NothingToIngest(String),
+    /// The store failed; the transaction was rolled back.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How an ingest runs.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// How source files map to tables and fields.
+    pub mapping: Mapping,
+    /// Date of the snapshots added for deals whose state changed (the date
+    /// of the export; today unless told otherwise).
+    pub snapshot_date: NaiveDate,
+    /// Most problems listed in a rejection.
+    pub max_problems: usize,
+    /// Draw progress bars (they are hidden anyway when not on a terminal).
+    pub progress: bool,
+}
+
+/// Expands folders into the data files they hold (sorted by name), keeps
+/// files as given.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let io = |source| IngestError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && Format::of(p).is_some())
+                .collect();
+            entries.sort();
+            out.extend(entries);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What the call knows exists: stored ids plus those loaded so far.
+struct Known {
+    territories: HashSet<String>,
+    /// Everyone stored or loaded, with their manager.
+    reps: HashMap<String, Option<RepId>>,
+    /// Stored deal ids, fetched on first need (they can be millions).
+    stored_opportunities: Option<HashSet<String>>,
+    /// Deal ids loaded in this call.
+    new_opportunities: HashSet<String>,
+}
+
+impl Known {
+    async fn has_opportunity(&mut self, store: &Store, id: &str) -> Result<bool, StoreError> {
+        if self.new_opportunities.contains(id) {
+            return Ok(true);
+        }
+        if self.stored_opportunities.is_none() {
+            self.stored_opportunities = Some(store.ids(Table::Opportunities).await?);
+        }
+        Ok(self
+            .stored_opportunities
+            .as_ref()
+            .is_some_and(|s| s.contains(id)))
+    }
+}
+
+/// Loads files into the store: all or nothing.
+pub async fn ingest(
+    store: &Store,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    let files = expand(paths)?;
+    let mut summary = IngestSummary::default();
+    let mut by_table: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+    for file in files {
+        match options.mapping.table_for_file(&stem(&file)) {
+            Some((table, _)) => {
+                summary
+                    .files
+                    .push((file.display().to_string(), table.name().to_owned()));
+                by_table.entry(table).or_default().push(file);
+            }
+            None => summary.skipped.push(file.display().to_string()),
+        }
+    }
+    if by_table.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(IngestError::NothingToIngest(shown.join(", ")));
+    }
+
+    let stored_reps = store.reps().await?;
+    let mut known = Known {
+        territories: store.ids(Table::Territories).await?,
+        reps: stored_reps
+            .into_iter()
+            .map(|r| (r.rep_id.as_str().to_owned(), r.manager_id))
+            .collect(),
+        stored_opportunities: None,
+        new_opportunities: HashSet::new(),
+    };
+
+    let mut problems = Problems::new(options.max_problems);
+    let mut tx = store.begin().await?;
+    let run = tx.next_run_id().await?;
+    for (table, files) in &by_table {
+        let before = tx.count(*table).await?;
+        let mut table_summary = TableSummary::default();
+        let mut changed = 0;
+        let mut seen_keys: HashSet<String> = HashSet::new();
+        let mapping = options
+            .mapping
+            .tables
+            .get(table.name())
+            .ok_or_else(|| IngestError::NothingToIngest(table.name().to_owned()))?;
+        for path in files {
+            let source = match read_off_runtime(path, *table, mapping).await {
+                Ok(source) => source,
+                Err(found) => {
+                    found.into_iter().for_each(|p| problems.push(p));
+                    continue;
+                }
+            };
+            let step = LoadStep {
+                store,
+                table: *table,
+                source: &source,
+                mapping,
+                progress: options.progress,
+                run,
+            };
+            let (rows, written) = step
+                .load(&mut tx, &mut known, &mut seen_keys, &mut problems)
+                .await?;
+            table_summary.rows += rows;
+            changed += written;
+        }
+        let after = tx.count(*table).await?;
+        table_summary.inserted = after.saturating_sub(before);
+        table_summary.updated = changed.saturating_sub(table_summary.inserted);
+        table_summary.unchanged = table_summary.rows.saturating_sub(changed);
+        summary
+            .tables
+            .insert(table.name().to_owned(), table_summary);
+    }
+
+    if problems.any() {
+        tx.rollback().await?;
+        return Err(IngestError::Invalid(problems.into_report()));
+    }
+    summary.snapshots_added = tx
+        .snapshot_changed_opportunities(run, options.snapshot_date)
+        .await?;
+    if summary.changed() {
+        let files: Vec<&str> = summary.files.iter().map(|(f, _)| f.as_str()).collect();
+        let summary_json = serde_json::to_string(&summary.tables).unwrap_or_default();
+        tx.record_run(run, options.snapshot_date, &files.join("\n"), &summary_json)
+            .await?;
+        summary.run_id = Some(run);
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    summary.fingerprint = store.fingerprint().await?;
+    Ok(summary)
+}
+
+/// Reads a file on a blocking thread: polars does heavy, CPU-bound work and
+/// drives its own async runtime, which must not run on an async worker.
+async fn read_off_runtime(
+    path: &Path,
+    table: Table,
+    mapping: &mapping::TableMapping,
+) -> Result<SourceTable, Vec<Problem>> {
+    let (owned_path, owned_mapping) = (path.to_path_buf(), mapping.clone());
+    tokio::task::spawn_blocking(move || read_table(&owned_path, table, &owned_mapping))
+        .await
+        .unwrap_or_else(|e| {
+            Err(vec![Problem::file(
+                &path.display().to_string(),
+                format!("reader failed: {e}"),
+            )])
+        })
+}
+
+/// Loading one file into one table.
+struct LoadStep<'a> {
+    store: &'a Store,
+    table: Table,
+    source: &'a SourceTable,
+    mapping: &'a mapping::TableMapping,
+    progress: bool,
+    run: i64,
+}
+
+/// Rows of one chunk, parsed and checked, by table.
+/// Each record carries the row number it came from.
+enum Parsed {
+    Territories(Vec<(crate::domain::Territory, usize)>),
+    Reps(Vec<(crate::domain::Rep, usize)>),
+    Opportunities(Vec<(crate::domain::Opportunity, usize)>),
+    History(Vec<(crate::domain::HistoryRecord, NaiveDateTime, usize)>),
+    Bookings(Vec<(crate::domain::Booking, usize)>),
+    Quotas(Vec<(crate::domain::Quota, usize)>),
+}
+
+impl LoadStep<'_> {
+    /// Validates the file chunk by chunk and, while the whole call is still
+    /// clean, writes each chunk. Returns rows read and rows written.
+    async fn load(
+        &self,
+        tx: &mut StoreTx,
+        known: &mut Known,
+        seen: &mut HashSet<String>,
+        problems: &mut Problems,
+    ) -> Result<(u64, u64), IngestError> {
+        let height = self.source.frame.height();
+        let bar = self.progress_bar(height);
+        let dates = DateParser::new(&self.mapping.date_formats());
+        // People are checked as a whole (manager cycles), history is
+        // collapsed per day, so both are parsed completely before writing.
+        let whole_file = matches!(self.table, Table::Reps | Table::OpportunityHistory);
+        let chunk_rows = if whole_file {
+            height.max(1)
+        } else {
+            CHUNK_ROWS
+        };
+        let mut read = 0u64;
+        let mut written = 0u64;
+        let mut offset = 0;
+        while offset < height {
+            let parsed = self.parse_chunk(offset, chunk_rows, &dates, problems)?;
+            offset += chunk_rows;
+            bar.set_position(offset.min(height) as u64);
+            let parsed = self.check(parsed, known, seen, problems).await?;
+            read += parsed.len() as u64;
+            if !problems.any() {
+                written += write(tx, parsed, self.run).await?;
+            }
+        }
+        bar.finish_and_clear();
+        Ok((read, written))
+    }
+
+    fn progress_bar(&self, rows: usize) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(rows as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} rows ({per_sec})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(self.source.file.clone());
+        bar
+    }
+
+    fn parse_chunk(
+        &self,
+        offset: usize,
+        len: usize,
+        dates: &DateParser,
+        problems: &mut Problems,
+    ) -> Result<Parsed, IngestError> {
+        let part = self.source.frame.slice(offset as i64, len);
+        let columns = part
+            .columns()
+            .iter()
+            .map(|c| c.str())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                IngestError::Invalid(ValidationReport {
+                    problems: vec![Problem::file(
+                        &self.source.file,
+                        format!("cannot read as text: {e}"),
+                    )],
+                    total: 1,
+                })
+            })?;
+        let mut iters: Vec<_> = columns.iter().map(|c| c.iter()).collect();
+        let mut values: Vec<Option<&str>> = vec![None; iters.len()];
+        let mut parsed = match self.table {
+            Table::Territories => Parsed::Territories(Vec::new()),
+            Table::Reps => Parsed::Reps(Vec::new()),
+            Table::Opportunities => Parsed::Opportunities(Vec::new()),
+            Table::OpportunityHistory => Parsed::History(Vec::new()),
+            Table::Bookings => Parsed::Bookings(Vec::new()),
+            Table::Quotas => Parsed::Quotas(Vec::new()),
+        };
+        for i in 0..part.height() {
+            for (value, iter) in values.iter_mut().zip(iters.iter_mut()) {
+                *value = iter.next().flatten();
+            }
+            let row = Row {
+                table: self.table,
+                source: self.source,
+                mapping: self.mapping,
+                dates,
+                values: &values,
+                number: offset + i + self.source.first_row_number,
+            };
+            match &mut parsed {
+                Parsed::Territories(v) => {
+                    v.extend(rows::territory(&row, problems).map(|r| (r, row.number)))
+                }
+                Parsed::Reps(v) => v.extend(rows::rep(&row, problems).map(|r| (r, row.number))),
+                Parsed::Opportunities(v) => {
+                    v.extend(rows::opportunity(&row, problems).map(|r| (r, row.number)))
+                }
+                Parsed::History(v) => {
+                    v.extend(rows::history(&row, problems).map(|(h, m)| (h, m, row.number)))
+                }
+                Parsed::Bookings(v) => {
+                    v.extend(rows::booking(&row, problems).map(|r| (r, row.number)))
+                }
+                Parsed::Quotas(v) => v.extend(rows::quota(&row, problems).map(|r| (r, row.number))),
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn row_problem(
+        &self,
+        row: usize,
+        field: &str,
+        value: &str,
+        message: impl Into<String>,
+    ) -> Problem {
+        let index = mapping::fields(self.table)
+            .iter()
+            .position(|f| f.name == field);
+        Problem {
+            file: self.source.file.clone(),
+            row: Some(row),
+            column: index.map(|i| self.source.source_names[i].clone()),
+            value: Some(value.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// Checks what a row cannot tell alone: duplicates, references to other
+    /// tables, manager cycles. Drops rows that fail.
+    async fn check(
+        &self,
+        parsed: Parsed,
+        known: &mut Known,
+        seen: &mut HashSet<String>,
+        problems: &mut Problems,
+    ) -> Result<Parsed, IngestError> {
+        Ok(match parsed {
+            Parsed::Territories(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for (t, row) in rows {
+                    if !seen.insert(t.territory_id.as_str().to_owned()) {
+                        problems.push(self.dup(row, "territory_id", t.territory_id.as_str()));
+                        continue;
+                    }
+                    known.territories.insert(t.territory_id.as_str().to_owned());
+                    kept.push((t, row));
+                }
+                Parsed::Territories(kept)
+            }
+            Parsed::Reps(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for (r, row) in rows {
+                    if !seen.insert(r.rep_id.as_str().to_owned()) {
+                        problems.push(self.dup(row, "rep_id", r.rep_id.as_str()));
+                        continue;
+                    }
+                    kept.push((r, row));
+                }
+                for (r, _) in &kept {
+                    known
+                        .reps
+                        .insert(r.rep_id.as_str().to_owned(), r.manager_id.clone());
+                }
+                let row_of: HashMap<String, usize> = kept
+                    .iter()
+                    .map(|(r, row)| (r.rep_id.as_str().to_owned(), *row))
+                    .collect();
+                let mut valid = Vec::with_capacity(kept.len());
+                for (r, row) in kept {
+                    let mut ok = true;
+                    if let Some(m) = &r.manager_id {
+                        if !known.reps.contains_key(m.as_str()) {
+                            problems.push(self.row_problem(
+                                row,
+                                "manager_id",
+                                m.as_str(),
+                                "unknown manager: no such rep_id",
+                            ));
+                            ok = false;
+                        }
+                    }
+                    if let Some(t) = &r.territory_id {
+                        if !known.territories.contains(t.as_str()) {
+                            problems.push(self.row_problem(
+                                row,
+                                "territory_id",
+                                t.as_str(),
+                                "unknown territory",
+                            ));
+                            ok = false;
+                        }
+                    }
+                    if ok {
+                        valid.push((r, row));
+                    }
+                }
+                let ids: Vec<(RepId, Option<RepId>)> = known
+                    .reps
+                    .iter()
+                    .filter_map(|(id, m)| RepId::parse(id).ok().map(|id| (id, m.clone())))
+                    .collect();
+                if let Err(cycles) = OrgChart::build(ids.iter().map(|(r, m)| (r, m.as_ref()))) {
+                    for HierarchyError::Cycle(path) in cycles {
+                        let names: Vec<&str> = path.iter().map(RepId::as_str).collect();
+                        // Point at the first person of the cycle this file sets.
+                        let at = path
+                            .iter()
+                            .find_map(|id| row_of.get(id.as_str()).map(|row| (id, *row)));
+                        let Some((id, row)) = at else { continue };
+                        let manager = known.reps.get(id.as_str()).cloned().flatten();
+                        problems.push(self.row_problem(
+                            row,
+                            "manager_id",
+                            manager.as_ref().map_or("", RepId::as_str),
+                            format!("manager cycle: {}", names.join(" -> ")),
+                        ));
+                    }
+                }
+                Parsed::Reps(valid)
+            }
+            Parsed::Opportunities(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for (o, row) in rows {
+                    let id = o.opportunity_id.as_str();
+                    if !seen.insert(id.to_owned()) {
+                        problems.push(self.dup(row, "opportunity_id", id));
+                        continue;
+                    }
+                    if !known.reps.contains_key(o.rep_id.as_str()) {
+                        problems.push(self.row_problem(
+                            row,
+                            "rep_id",
+                            o.rep_id.as_str(),
+                            "unknown rep",
+                        ));
+                        continue;
+                    }
+                    known.new_opportunities.insert(id.to_owned());
+                    kept.push((o, row));
+                }
+                Parsed::Opportunities(kept)
+            }
+            Parsed::History(rows) => {
+                let same_day_last = self.mapping.same_day == mapping::SameDay::Last;
+                // Keep one record per (deal, day): the latest moment, then the
+                // latest row; or report duplicates.
+                let mut by_key: HashMap<(String, NaiveDate), (usize, NaiveDateTime, usize)> =
+                    HashMap::new();
+                let mut keep = vec![true; rows.len()];
+                for (i, (h, moment, row)) in rows.iter().enumerate() {
+                    let key = (h.opportunity_id.as_str().to_owned(), h.as_of);
+                    if let Some((j, other_moment, other_row)) = by_key.get(&key).copied() {
+                        if !same_day_last {
+                            problems.push(self.row_problem(
+                                *row,
+                                "as_of",
+                                &h.as_of.to_string(),
+                                format!("duplicate snapshot: deal {} already has one on this day (row {other_row})", key.0),
+                            ));
+                            keep[i] = false;
+                        } else if (*moment, *row) >= (other_moment, other_row) {
+                            keep[j] = false;
+                            by_key.insert(key, (i, *moment, *row));
+                        } else {
+                            keep[i] = false;
+                        }
+                    } else {
+                        by_key.insert(key, (i, *moment, *row));
+                    }
+                }
+                let mut kept = Vec::with_capacity(rows.len());
+                for ((h, moment, row), keep) in rows.into_iter().zip(keep) {
+                    if !keep {
+                        continue;
+                    }
+                    let id = h.opportunity_id.as_str().to_owned();
+                    if !seen.insert(format!("{id}\u{1f}{}", h.as_of)) {
+                        problems.push(self.row_problem(
+                            row,
+                            "as_of",
+                            &h.as_of.to_string(),
+                            "duplicate snapshot for this deal and day",
+                        ));
+                        continue;
+                    }
+                    if !known.has_opportunity(self.store, &id).await? {
+                        problems.push(self.row_problem(
+                            row,
+                            "opportunity_id",
+                            &id,
+                            "unknown opportunity",
+                        ));
+                        continue;
+                    }
+                    kept.push((h, moment, row));
+                }
+                Parsed::History(kept)
+            }
+            Parsed::Bookings(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for (b, row) in rows {
+                    let id = b.booking_id.as_str();
+                    if !seen.insert(id.to_owned()) {
+                        problems.push(self.dup(row, "booking_id", id));
+                        continue;
+                    }
+                    let mut ok = true;
+                    if !known.reps.contains_key(b.rep_id.as_str()) {
+                        problems.push(self.row_problem(
+                            row,
+                            "rep_id",
+                            b.rep_id.as_str(),
+                            "unknown rep",
+                        ));
+                        ok = false;
+                    }
+                    if let Some(o) = &b.opportunity_id {
+                        if !known.has_opportunity(self.store, o.as_str()).await? {
+                            problems.push(self.row_problem(
+                                row,
+                                "opportunity_id",
+                                o.as_str(),
+                                "unknown opportunity",
+                            ));
+                            ok = false;
+                        }
+                    }
+                    if let Some(t) = &b.territory_id {
+                        if !known.territories.contains(t.as_str()) {
+                            problems.push(self.row_problem(
+                                row,
+                                "territory_id",
+                                t.as_str(),
+                                "unknown territory",
+                            ));
+                            ok = false;
+                        }
+                    }
+                    if ok {
+                        kept.push((b, row));
+                    }
+                }
+                Parsed::Bookings(kept)
+            }
+            Parsed::Quotas(rows) => {
+                let mut kept = Vec::with_capacity(rows.len());
+                for (q, row) in rows {
+                    let key = format!("{}\u{1f}{}", q.rep_id, q.period);
+                    if !seen.insert(key) {
+                        problems.push(self.row_problem(
+                            row,
+                            "period",
+                            &q.period.to_string(),
+                            "duplicate quota for this rep and period",
+                        ));
+                        continue;
+                    }
+                    if !known.reps.contains_key(q.rep_id.as_str()) {
+                        problems.push(self.row_problem(
+                            row,
+                            "rep_id",
+                            q.rep_id.as_str(),
+                            "unknown rep",
+                        ));
+                        continue;
+                    }
+                    kept.push((q, row));
+                }
+                Parsed::Quotas(kept)
+            }
+        })
+    }
+
+    fn dup(&self, row: usize, key_field: &str, key: &str) -> Problem {
+        self.row_problem(
+            row,
+            key_field,
+            key,
+            format!("duplicate {key_field}: it appears earlier in this call"),
+        )
+    }
+}
+
+impl Parsed {
+    fn len(&self) -> usize {
+        match self {
+            Parsed::Territories(v) => v.len(),
+            Parsed::Reps(v) => v.len(),
+            Parsed::Opportunities(v) => v.len(),
+            Parsed::History(v) => v.len(),
+            Parsed::Bookings(v) => v.len(),
+            Parsed::Quotas(v) => v.len(),
+        }
+    }
+}
+
+async fn write(tx: &mut StoreTx, parsed: Parsed, run: i64) -> Result<u64, StoreError> {
+    match parsed {
+        Parsed::Territories(v) => tx.upsert_territories(&records(v)).await,
+        Parsed::Reps(v) => tx.upsert_reps(&records(v)).await,
+        Parsed::Opportunities(v) => tx.upsert_opportunities(&records(v), run).await,
+        Parsed::History(v) => {
+            let records: Vec<_> = v.into_iter().map(|(h, _, _)| h).collect();
+            tx.upsert_history(&records).await
+        }
+        Parsed::Bookings(v) => tx.upsert_bookings(&records(v)).await,
+        Parsed::Quotas(v) => tx.upsert_quotas(&records(v)).await,
+    }
+}
+
+fn records<T>(rows: Vec<(T, usize)>) -> Vec<T> {
+    rows.into_iter().map(|(record, _)| record).collect()
+}

@@ -1,0 +1,455 @@
+//! Turning one source row into a domain record, reporting every problem in
+//! it with its row, column and value.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::mapping::{TableMapping, fields};
+use super::report::{Problem, Problems};
+use super::source::SourceTable;
+use crate::domain::{
+    Booking, BookingId, HistoryRecord, Money, Opportunity, OpportunityId, OpportunityStatus,
+    Period, Quota, Rep, RepId, RepRole, Territory, TerritoryId,
+};
+use crate::store::Table;
+
+/// How date formats are applied, worked out once per file.
+pub struct DateParser {
+    formats: Vec<(String, DateKind)>,
+}
+
+#[derive(Clone, Copy)]
+enum DateKind {
+    Date,
+    DateTime,
+    Zoned,
+}
+
+impl DateParser {
+    /// A parser trying `formats` in order.
+    pub fn new(formats: &[&str]) -> DateParser {
+        let formats = formats
+            .iter()
+            .map(|f| {
+                let kind = if f.contains("%z") || f.contains("%:z") || f.contains("%#z") {
+                    DateKind::Zoned
+                } else if ["%H", "%I", "%T", "%R"].iter().any(|t| f.contains(t)) {
+                    DateKind::DateTime
+                } else {
+                    DateKind::Date
+                };
+                ((*f).to_owned(), kind)
+            })
+            .collect();
+        DateParser { formats }
+    }
+
+    /// The moment a value names (midnight for a plain date); a zoned time is
+    /// taken in UTC.
+    pub fn parse(&self, raw: &str) -> Option<NaiveDateTime> {
+        self.formats.iter().find_map(|(format, kind)| match kind {
+            DateKind::Date => NaiveDate::parse_from_str(raw, format)
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0)),
+            DateKind::DateTime => NaiveDateTime::parse_from_str(raw, format).ok(),
+            DateKind::Zoned => DateTime::parse_from_str(raw, format)
+                .ok()
+                .map(|d| d.naive_utc()),
+        })
+    }
+}
+
+/// One row of a source table, with what is needed to read and report on it.
+pub struct Row<'a> {
+    /// The table the row belongs to.
+    pub table: Table,
+    /// The file it came from.
+    pub source: &'a SourceTable,
+    /// How the file is mapped.
+    pub mapping: &'a TableMapping,
+    /// Dates, as the mapping says they are written.
+    pub dates: &'a DateParser,
+    /// Values by column of `source.frame`.
+    pub values: &'a [Option<&'a str>],
+    /// The row number shown in messages.
+    pub number: usize,
+}
+
+impl<'a> Row<'a> {
+    fn field_index(&self, field: &str) -> usize {
+        fields(self.table)
+            .iter()
+            .position(|f| f.name == field)
+            .unwrap_or_else(|| panic!("{field} is not a field of {}", self.table.name()))
+    }
+
+    fn raw(&self, field: &str) -> Option<&'a str> {
+        let column = self.source.field_columns[self.field_index(field)]?;
+        let value = self.values[column]?.trim();
+        if value.is_empty() { None } else { Some(value) }
+    }
+
+    /// A field's value after the mapping's value translation; `None` when empty.
+    pub fn text(&self, field: &str) -> Option<&'a str> {
+        self.raw(field)
+            .map(|raw| self.mapping.translate(field, raw))
+    }
+
+    /// A problem at this row in a field's column.
+    pub fn problem(&self, field: &str, value: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem {
+            file: self.source.file.clone(),
+            row: Some(self.number),
+            column: Some(self.source.source_names[self.field_index(field)].clone()),
+            value: value.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A value that must be present.
+    pub fn required(&self, field: &str, problems: &mut Problems) -> Option<&'a str> {
+        let value = self.text(field);
+        if value.is_none() {
+            problems.push(self.problem(field, None, "value is required"));
+        }
+        value
+    }
+
+    fn parsed<T, E: std::fmt::Display>(
+        &self,
+        field: &str,
+        value: Option<&'a str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+        problems: &mut Problems,
+    ) -> Result<Option<T>, ()> {
+        match value {
+            None => Ok(None),
+            Some(v) => parse(v).map(Some).map_err(|e| {
+                problems.push(self.problem(field, Some(v), e.to_string()));
+            }),
+        }
+    }
+
+    fn id<T, E: std::fmt::Display>(
+        &self,
+        field: &str,
+        required: bool,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+        problems: &mut Problems,
+    ) -> Result<Option<T>, ()> {
+        let value = if required {
+            self.required(field, problems)
+        } else {
+            self.text(field)
+        };
+        if required && value.is_none() {
+            return Err(());
+        }
+        self.parsed(field, value, parse, problems)
+    }
+
+    fn moment(
+        &self,
+        field: &str,
+        required: bool,
+        problems: &mut Problems,
+    ) -> Result<Option<NaiveDateTime>, ()> {
+        let value = if required {
+            self.required(field, problems)
+        } else {
+            self.text(field)
+        };
+        if required && value.is_none() {
+            return Err(());
+        }
+        self.parsed(
+            field,
+            value,
+            |v| {
+                self.dates
+                    .parse(v)
+                    .ok_or("not a date in a known format (expected YYYY-MM-DD)")
+            },
+            problems,
+        )
+    }
+
+    fn date(
+        &self,
+        field: &str,
+        required: bool,
+        problems: &mut Problems,
+    ) -> Result<Option<NaiveDate>, ()> {
+        Ok(self.moment(field, required, problems)?.map(|m| m.date()))
+    }
+
+    fn money(
+        &self,
+        field: &str,
+        required: bool,
+        problems: &mut Problems,
+    ) -> Result<Option<Money>, ()> {
+        let value = if required {
+            self.required(field, problems)
+        } else {
+            self.text(field)
+        };
+        if required && value.is_none() {
+            return Err(());
+        }
+        self.parsed(field, value, Money::parse_non_negative, problems)
+    }
+
+    fn status(&self, problems: &mut Problems) -> Result<OpportunityStatus, ()> {
+        if let Some((closed_col, won_col)) = self.source.flag_columns {
+            let flag = |col: usize, name: &str, problems: &mut Problems| -> Result<bool, ()> {
+                let raw = self.values[col].map(str::trim).unwrap_or("");
+                parse_flag(raw).ok_or_else(|| {
+                    problems.push(Problem {
+                        file: self.source.file.clone(),
+                        row: Some(self.number),
+                        column: Some(name.to_owned()),
+                        value: Some(raw.to_owned()),
+                        message: "expected true or false".into(),
+                    })
+                })
+            };
+            let flags = self.mapping.status_flags.as_ref().ok_or(())?;
+            let closed = flag(closed_col, &flags.closed, problems);
+            let won = flag(won_col, &flags.won, problems);
+            return Ok(match (closed?, won?) {
+                (true, true) => OpportunityStatus::Won,
+                (true, false) => OpportunityStatus::Lost,
+                (false, _) => OpportunityStatus::Open,
+            });
+        }
+        let value = self.required("status", problems).ok_or(())?;
+        value.parse().map_err(|_| {
+            problems.push(self.problem("status", Some(value), "expected open, won or lost"));
+        })
+    }
+}
+
+fn parse_flag(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "t" => Some(true),
+        "false" | "0" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+/// Collects a row's fields, reporting every bad one before giving up, so a
+/// user sees all of a row's problems at once.
+macro_rules! all_fields {
+    ($($name:ident = $e:expr;)+) => {
+        $(let $name = $e;)+
+        let ($(Ok($name),)+) = ($($name,)+) else { return None };
+    };
+}
+
+/// A territory row.
+pub fn territory(row: &Row<'_>, problems: &mut Problems) -> Option<Territory> {
+    all_fields! {
+        territory_id = row.id("territory_id", true, TerritoryId::parse, problems);
+        name = row.required("name", problems).ok_or(());
+        region = row.required("region", problems).ok_or(());
+    }
+    Some(Territory {
+        territory_id: territory_id?,
+        name: name.to_owned(),
+        region: region.to_owned(),
+    })
+}
+
+/// A person row (rep, manager or leader).
+pub fn rep(row: &Row<'_>, problems: &mut Problems) -> Option<Rep> {
+    all_fields! {
+        rep_id = row.id("rep_id", true, RepId::parse, problems);
+        name = row.required("name", problems).ok_or(());
+        manager_id = row.id("manager_id", false, RepId::parse, problems);
+        territory_id = row.id("territory_id", false, TerritoryId::parse, problems);
+        role = row.id("role", false, |v| v.parse::<RepRole>().map_err(|_| "expected rep, manager or leader"), problems);
+        hire_date = row.date("hire_date", false, problems);
+        end_date = row.date("end_date", false, problems);
+    }
+    if let (Some(hire), Some(end)) = (hire_date, end_date) {
+        if end < hire {
+            let shown = row.text("end_date");
+            problems.push(row.problem(
+                "end_date",
+                shown,
+                format!("end date is before the hire date {hire}"),
+            ));
+            return None;
+        }
+    }
+    let rep_id = rep_id?;
+    if manager_id.as_ref() == Some(&rep_id) {
+        problems.push(row.problem(
+            "manager_id",
+            row.text("manager_id"),
+            "a person cannot be their own manager",
+        ));
+        return None;
+    }
+    Some(Rep {
+        rep_id,
+        name: name.to_owned(),
+        manager_id,
+        territory_id,
+        role,
+        hire_date,
+        end_date,
+        plan_id: row.text("plan_id").map(str::to_owned),
+    })
+}
+
+/// An opportunity row.
+pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity> {
+    all_fields! {
+        opportunity_id = row.id("opportunity_id", true, OpportunityId::parse, problems);
+        rep_id = row.id("rep_id", true, RepId::parse, problems);
+        amount = row.money("amount", false, problems);
+        stage = row.required("stage", problems).ok_or(());
+        status = row.status(problems);
+        created_date = row.date("created_date", true, problems);
+        close_date = row.date("close_date", false, problems);
+    }
+    let created_date = created_date?;
+    if let Some(close) = close_date {
+        if close < created_date {
+            problems.push(row.problem(
+                "close_date",
+                row.text("close_date"),
+                format!("close date is before the created date {created_date}"),
+            ));
+            return None;
+        }
+    }
+    if status.is_closed() && close_date.is_none() {
+        problems.push(row.problem(
+            "close_date",
+            None,
+            format!("a {status} deal needs a close date"),
+        ));
+        return None;
+    }
+    Some(Opportunity {
+        opportunity_id: opportunity_id?,
+        rep_id: rep_id?,
+        account: row.text("account").map(str::to_owned),
+        product: row.text("product").map(str::to_owned),
+        amount,
+        stage: stage.to_owned(),
+        status,
+        created_date,
+        close_date,
+        forecast_category: row.text("forecast_category").map(str::to_owned),
+    })
+}
+
+/// A history row, with the exact moment it was recorded (for ordering
+/// several rows of one day).
+pub fn history(row: &Row<'_>, problems: &mut Problems) -> Option<(HistoryRecord, NaiveDateTime)> {
+    all_fields! {
+        opportunity_id = row.id("opportunity_id", true, OpportunityId::parse, problems);
+        as_of = row.moment("as_of", true, problems);
+        stage = row.required("stage", problems).ok_or(());
+        status = row.status(problems);
+        amount = row.money("amount", false, problems);
+        close_date = row.date("close_date", false, problems);
+    }
+    let moment = as_of?;
+    Some((
+        HistoryRecord {
+            opportunity_id: opportunity_id?,
+            as_of: moment.date(),
+            stage: stage.to_owned(),
+            status,
+            amount,
+            close_date,
+        },
+        moment,
+    ))
+}
+
+/// A booking row.
+pub fn booking(row: &Row<'_>, problems: &mut Problems) -> Option<Booking> {
+    all_fields! {
+        booking_id = row.id("booking_id", true, BookingId::parse, problems);
+        rep_id = row.id("rep_id", true, RepId::parse, problems);
+        amount = row.money("amount", true, problems);
+        booked_date = row.date("booked_date", true, problems);
+        opportunity_id = row.id("opportunity_id", false, OpportunityId::parse, problems);
+        territory_id = row.id("territory_id", false, TerritoryId::parse, problems);
+    }
+    Some(Booking {
+        booking_id: booking_id?,
+        rep_id: rep_id?,
+        amount: amount?,
+        booked_date: booked_date?,
+        opportunity_id,
+        territory_id,
+    })
+}
+
+/// A quota row.
+pub fn quota(row: &Row<'_>, problems: &mut Problems) -> Option<Quota> {
+    all_fields! {
+        rep_id = row.id("rep_id", true, RepId::parse, problems);
+        period = row.id("period", true, Period::parse, problems);
+        amount = row.money("amount", true, problems);
+    }
+    Some(Quota {
+        rep_id: rep_id?,
+        period: period?,
+        amount: amount?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_export_forms() {
+        let p = DateParser::new(super::super::mapping::DEFAULT_DATE_FORMATS);
+        let day = |s: &str| p.parse(s).map(|m| m.date().to_string());
+        assert_eq!(day("2024-03-15").as_deref(), Some("2024-03-15"));
+        assert_eq!(
+            day("2024-03-15T23:10:00.000+0000").as_deref(),
+            Some("2024-03-15")
+        );
+        assert_eq!(day("2024-03-15T23:10:00Z").as_deref(), Some("2024-03-15"));
+        assert_eq!(
+            day("2024-03-15 23:10:00.000000").as_deref(),
+            Some("2024-03-15")
+        );
+        // 23:30 in New York is already the next day in UTC.
+        assert_eq!(
+            day("2024-03-15T23:30:00-0400").as_deref(),
+            Some("2024-03-16")
+        );
+        assert_eq!(day("15/03/2024"), None);
+        assert_eq!(day("2024-02-30"), None);
+        let us = DateParser::new(&["%m/%d/%Y", "%m/%d/%Y %I:%M %p"]);
+        assert_eq!(
+            us.parse("3/5/2024")
+                .map(|m| m.date().to_string())
+                .as_deref(),
+            Some("2024-03-05")
+        );
+        assert_eq!(
+            us.parse("3/5/2024 4:07 PM")
+                .map(|m| m.to_string())
+                .as_deref(),
+            Some("2024-03-05 16:07:00")
+        );
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("0"), Some(false));
+        assert_eq!(parse_flag("maybe"), None);
+    }
+}

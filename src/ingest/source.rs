@@ -1,0 +1,179 @@
+//! Reading one source file (CSV or Parquet) with polars into text columns,
+//! one per native field, ready for row-by-row validation.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::mapping::{Field, TableMapping, fields};
+use super::report::Problem;
+use crate::store::Table;
+
+/// A source file read into memory, its columns lined up with the native fields.
+pub struct SourceTable {
+    /// The file, as shown in messages.
+    pub file: String,
+    /// The selected columns, all cast to text.
+    pub frame: DataFrame,
+    /// Per native field (in [`fields`] order): its column in `frame`, if the
+    /// file has one.
+    pub field_columns: Vec<Option<usize>>,
+    /// Per native field: the source column name, for messages.
+    pub source_names: Vec<String>,
+    /// `(closed, won)` flag columns in `frame`, when the status comes from flags.
+    pub flag_columns: Option<(usize, usize)>,
+    /// Number shown for the first data row: 2 in a CSV file (the header is
+    /// row 1, as in a spreadsheet), 1 in a Parquet file.
+    pub first_row_number: usize,
+}
+
+/// The file formats attain reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated text with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl Format {
+    /// The format a path's extension names, if attain reads it.
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+}
+
+fn normalise_header(name: &str) -> &str {
+    name.trim_start_matches('\u{feff}').trim()
+}
+
+/// Reads the columns a table needs from a file. Every problem that makes
+/// the file unusable as a whole (unreadable, a required column missing) is
+/// returned; row-level problems are found later, row by row.
+pub fn read_table(
+    path: &Path,
+    table: Table,
+    mapping: &TableMapping,
+) -> Result<SourceTable, Vec<Problem>> {
+    let file = path.display().to_string();
+    let whole_file = |message: String| vec![Problem::file(&file, message)];
+    let format =
+        Format::of(path).ok_or_else(|| whole_file("not a .csv or .parquet file".into()))?;
+    let pl_path =
+        PlRefPath::try_from_path(path).map_err(|e| whole_file(format!("cannot open: {e}")))?;
+    let mut lazy = match format {
+        Format::Csv => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .with_glob(false)
+            .finish(),
+        Format::Parquet => LazyFrame::scan_parquet(
+            pl_path,
+            ScanArgsParquet {
+                glob: false,
+                ..Default::default()
+            },
+        ),
+    }
+    .map_err(|e| whole_file(format!("cannot read: {e}")))?;
+    let schema = lazy
+        .collect_schema()
+        .map_err(|e| whole_file(format!("cannot read the header: {e}")))?;
+    // Header names as written, keyed by their cleaned form (Excel puts a
+    // byte-order mark before the first name).
+    let header: Vec<(String, String)> = schema
+        .iter_names()
+        .map(|n| (normalise_header(n.as_str()).to_owned(), n.to_string()))
+        .collect();
+    let find = |wanted: &str| {
+        header
+            .iter()
+            .find(|(clean, _)| clean == wanted)
+            .or_else(|| {
+                header
+                    .iter()
+                    .find(|(clean, _)| clean.eq_ignore_ascii_case(wanted))
+            })
+            .map(|(_, raw)| raw.clone())
+    };
+
+    let mut problems = Vec::new();
+    let mut selected: Vec<String> = Vec::new();
+    let mut select = |raw: String| -> usize {
+        match selected.iter().position(|s| *s == raw) {
+            Some(i) => i,
+            None => {
+                selected.push(raw);
+                selected.len() - 1
+            }
+        }
+    };
+    let native: &[Field] = fields(table);
+    let mut field_columns = Vec::with_capacity(native.len());
+    let mut source_names = Vec::with_capacity(native.len());
+    let mut flag_columns = None;
+    if let Some(flags) = &mapping.status_flags {
+        match (find(&flags.closed), find(&flags.won)) {
+            (Some(closed), Some(won)) => flag_columns = Some((select(closed), select(won))),
+            (closed, _) => {
+                let missing = if closed.is_none() {
+                    &flags.closed
+                } else {
+                    &flags.won
+                };
+                problems.push(Problem::column(
+                    &file,
+                    missing,
+                    "required column is missing (status flag)",
+                ));
+            }
+        }
+    }
+    for field in native {
+        let source = mapping.source_column(field.name);
+        source_names.push(source.to_owned());
+        match find(source) {
+            Some(raw) => field_columns.push(Some(select(raw))),
+            None => {
+                let covered_by_flags = field.name == "status" && mapping.status_flags.is_some();
+                if field.required && !covered_by_flags {
+                    let message = if source == field.name {
+                        "required column is missing".to_owned()
+                    } else {
+                        format!("required column is missing (it holds the {})", field.name)
+                    };
+                    problems.push(Problem::column(&file, source, &message));
+                }
+                field_columns.push(None);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let exprs: Vec<Expr> = selected
+        .iter()
+        .map(|name| col(name.as_str()).cast(DataType::String))
+        .collect();
+    let frame = lazy
+        .select(exprs)
+        .collect()
+        .map_err(|e| whole_file(format!("cannot read: {e}")))?;
+    Ok(SourceTable {
+        file,
+        frame,
+        field_columns,
+        source_names,
+        flag_columns,
+        first_row_number: match format {
+            Format::Csv => 2,
+            Format::Parquet => 1,
+        },
+    })
+}

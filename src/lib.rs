@@ -1,0 +1,30 @@
+//! attain: sales forecasting and predictive analytics for Sales Performance
+//! Management.
+//!
+//! # Layout
+//!
+//! - [`domain`]: pure types (reps, territories, deals and their history,
+//!   bookings, quotas, periods, money) and the organisation chart. Imports no
+//!   framework crate.
+//! - [`config`]: settings from file, `ATTAIN_*` environment and flags,
+//!   validated once at start-up.
+//! - [`ingest`]: reads CSV/Parquet (native layout, the Salesforce preset or a
+//!   column mapping) with polars, validates every row and reference, and
+//!   writes one transaction.
+//! - [`store`]: persistence behind one interface with two back-ends, SQLite
+//!   (default) and PostgreSQL; migrations, fingerprint, the pipeline as of a
+//!   past date.
+//! - [`sim`]: the seeded synthetic-organisation generator with planted
+//!   ground truth.
+//! - [`cli`]: what each command prints, in table, JSON or CSV form.
+//!
+//! Invariants: money is never `f64` (`Decimal` in memory, integer cents in
+//! the database); everything is computed as of a date from history
+//! snapshots; randomness is seeded by the caller.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod sim;
+pub mod store;

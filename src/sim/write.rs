@@ -1,0 +1,180 @@
+//! Writing a generated organisation as native CSV files.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use super::{SimError, SimOrg, forecast_category};
+
+fn money(units: i64) -> String {
+    format!("{units}.00")
+}
+
+fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+struct Out<'a> {
+    dir: &'a Path,
+}
+
+impl Out<'_> {
+    fn file(
+        &self,
+        name: &str,
+        header: &[&str],
+        rows: impl Iterator<Item = Vec<String>>,
+    ) -> Result<(), SimError> {
+        let path = self.dir.join(name);
+        let io = |source: std::io::Error| SimError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = File::create(&path).map_err(io)?;
+        let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+        let csv_err = |e: csv::Error| io(std::io::Error::other(e));
+        writer.write_record(header).map_err(csv_err)?;
+        for row in rows {
+            writer.write_record(&row).map_err(csv_err)?;
+        }
+        writer.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Writes `territories.csv`, `reps.csv`, `opportunities.csv`,
+/// `opportunity_history.csv`, `bookings.csv`, `quotas.csv` and `truth.csv`
+/// into `dir` (created if missing).
+pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
+    std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let out = Out { dir };
+    out.file(
+        "territories.csv",
+        &["territory_id", "name", "region"],
+        org.territories
+            .iter()
+            .map(|t| vec![t.id.clone(), t.name.clone(), t.region.clone()]),
+    )?;
+    out.file(
+        "reps.csv",
+        &[
+            "rep_id",
+            "name",
+            "manager_id",
+            "territory_id",
+            "role",
+            "hire_date",
+            "end_date",
+            "plan_id",
+        ],
+        org.people.iter().map(|p| {
+            vec![
+                p.id.clone(),
+                p.name.clone(),
+                p.manager_id.clone().unwrap_or_default(),
+                p.territory_id.clone().unwrap_or_default(),
+                p.role.to_owned(),
+                p.hire_date.to_string(),
+                date(p.end_date),
+                String::new(),
+            ]
+        }),
+    )?;
+    out.file(
+        "opportunities.csv",
+        &[
+            "opportunity_id",
+            "rep_id",
+            "account",
+            "product",
+            "amount",
+            "stage",
+            "status",
+            "created_date",
+            "close_date",
+            "forecast_category",
+        ],
+        org.deals.iter().filter_map(|d| {
+            let now = d.history.last()?;
+            Some(vec![
+                d.id.clone(),
+                d.rep_id.clone(),
+                d.account.clone(),
+                d.product.to_owned(),
+                money(now.amount),
+                now.stage.to_owned(),
+                now.status.to_owned(),
+                d.created.to_string(),
+                now.close_date.to_string(),
+                forecast_category(now.stage).to_owned(),
+            ])
+        }),
+    )?;
+    out.file(
+        "opportunity_history.csv",
+        &[
+            "opportunity_id",
+            "as_of",
+            "stage",
+            "status",
+            "amount",
+            "close_date",
+        ],
+        org.deals.iter().flat_map(|d| {
+            d.history.iter().map(move |h| {
+                vec![
+                    d.id.clone(),
+                    h.as_of.to_string(),
+                    h.stage.to_owned(),
+                    h.status.to_owned(),
+                    money(h.amount),
+                    h.close_date.to_string(),
+                ]
+            })
+        }),
+    )?;
+    out.file(
+        "bookings.csv",
+        &[
+            "booking_id",
+            "rep_id",
+            "amount",
+            "booked_date",
+            "opportunity_id",
+            "territory_id",
+        ],
+        org.bookings.iter().map(|b| {
+            vec![
+                b.id.clone(),
+                b.rep_id.clone(),
+                money(b.amount),
+                b.date.to_string(),
+                b.opportunity_id.clone().unwrap_or_default(),
+                b.territory_id.clone(),
+            ]
+        }),
+    )?;
+    out.file(
+        "quotas.csv",
+        &["rep_id", "period", "amount"],
+        org.quotas
+            .iter()
+            .map(|q| vec![q.rep_id.clone(), q.period.to_string(), money(q.amount)]),
+    )?;
+    out.file(
+        "truth.csv",
+        &["rep_id", "pattern", "from_period", "detail"],
+        org.truth.iter().map(|t| {
+            vec![
+                t.rep_id.clone(),
+                t.pattern.to_owned(),
+                t.from.to_string(),
+                t.detail.clone(),
+            ]
+        }),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The read side: status, fingerprint, reference data for validation, and
+//! the pipeline as of a past date.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError, Table, on_backend};
+use crate::domain::{Money, OpportunityId, OpportunityStatus, Rep, RepId, RepRole, TerritoryId};
+
+/// What `attain status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreStatus {
+    /// Rows per table.
+    pub tables: BTreeMap<String, u64>,
+    /// Earliest date in the data (created, closed, booked or snapshot).
+    pub first_date: Option<NaiveDate>,
+    /// Latest date in the data.
+    pub last_date: Option<NaiveDate>,
+    /// SHA-256 over the content of every table (see [`Store::fingerprint`]).
+    pub fingerprint: String,
+}
+
+/// A deal as it stood on a past date: its lasting attributes from the
+/// opportunity row, its changing ones from the latest history snapshot at or
+/// before that date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpportunitySnapshot {
+    /// The deal.
+    pub opportunity_id: OpportunityId,
+    /// Its owner.
+    pub rep_id: RepId,
+    /// Product line.
+    pub product: Option<String>,
+    /// Day the deal was created.
+    pub created_date: NaiveDate,
+    /// Day of the snapshot this state comes from.
+    pub snapshot_date: NaiveDate,
+    /// Stage on the date.
+    pub stage: String,
+    /// Status on the date.
+    pub status: OpportunityStatus,
+    /// Amount on the date.
+    pub amount: Option<Money>,
+    /// Expected close day on the date.
+    pub close_date: Option<NaiveDate>,
+}
+
+/// How a column is decoded for the fingerprint.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Date,
+}
+
+/// The columns of each table that carry data (bookkeeping columns such as
+/// `ingest_run` are left out of the fingerprint).
+fn data_columns(table: Table) -> &'static [(&'static str, Kind)] {
+    use Kind::*;
+    match table {
+        Table::Territories => &[("territory_id", Text), ("name", Text), ("region", Text)],
+        Table::Reps => &[
+            ("rep_id", Text),
+            ("name", Text),
+            ("manager_id", Text),
+            ("territory_id", Text),
+            ("role", Text),
+            ("hire_date", Date),
+            ("end_date", Date),
+            ("plan_id", Text),
+        ],
+        Table::Opportunities => &[
+            ("opportunity_id", Text),
+            ("rep_id", Text),
+            ("account", Text),
+            ("product", Text),
+            ("amount_cents", Int),
+            ("stage", Text),
+            ("status", Text),
+            ("created_date", Date),
+            ("close_date", Date),
+            ("forecast_category", Text),
+        ],
+        Table::OpportunityHistory => &[
+            ("opportunity_id", Text),
+            ("as_of", Date),
+            ("stage", Text),
+            ("status", Text),
+            ("amount_cents", Int),
+            ("close_date", Date),
+        ],
+        Table::Bookings => &[
+            ("booking_id", Text),
+            ("rep_id", Text),
+            ("amount_cents", Int),
+            ("booked_date", Date),
+            ("opportunity_id", Text),
+            ("territory_id", Text),
+        ],
+        Table::Quotas => &[("rep_id", Text), ("period", Text), ("amount_cents", Int)],
+    }
+}
+
+/// An order-independent digest of a multiset of rows: the wrapping sum of
+/// each row's SHA-256, so rows can be streamed in whatever order the engine
+/// returns them (SQLite and PostgreSQL collate text differently).
+#[derive(Default)]
+struct RowSum {
+    lanes: [u64; 4],
+    rows: u64,
+}
+
+impl RowSum {
+    fn add(&mut self, canonical_row: &[u8]) {
+        let digest = Sha256::digest(canonical_row);
+        for (lane, bytes) in self.lanes.iter_mut().zip(digest.chunks_exact(8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            *lane = lane.wrapping_add(u64::from_le_bytes(word));
+        }
+        self.rows += 1;
+    }
+}
+
+fn parse_date_text(s: &str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("bad date {s:?}")))
+}
+
+impl Store {
+    /// Rows per table, date range and fingerprint.
+    pub async fn status(&self) -> Result<StoreStatus, StoreError> {
+        let mut tables = BTreeMap::new();
+        for table in Table::ALL {
+            tables.insert(table.name().to_owned(), self.count(table).await?);
+        }
+        let (first_date, last_date) = self.date_range().await?;
+        Ok(StoreStatus {
+            tables,
+            first_date,
+            last_date,
+            fingerprint: self.fingerprint().await?,
+        })
+    }
+
+    /// Rows in one table.
+    pub async fn count(&self, table: Table) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        let n: i64 = on_backend!(self, Store, |pool, Db| {
+            sqlx::query_scalar(&sql).fetch_one(pool).await?
+        });
+        Ok(n.max(0) as u64)
+    }
+
+    async fn date_range(&self) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+        // Each bound is read as text and parsed, since SQLite reports the
+        // type of an aggregate only by its value.
+        let sources = [
+            ("opportunities", "created_date"),
+            ("opportunities", "close_date"),
+            ("opportunity_history", "as_of"),
+            ("bookings", "booked_date"),
+        ];
+        let mut first: Option<NaiveDate> = None;
+        let mut last: Option<NaiveDate> = None;
+        for (table, column) in sources {
+            let sql = format!(
+                "SELECT CAST(MIN({column}) AS TEXT), CAST(MAX({column}) AS TEXT) FROM {table}"
+            );
+            let (lo, hi): (Option<String>, Option<String>) =
+                on_backend!(self, Store, |pool, Db| {
+                    sqlx::query_as(&sql).fetch_one(pool).await?
+                });
+            if let Some(lo) = lo {
+                let lo = parse_date_text(&lo)?;
+                first = Some(first.map_or(lo, |f| f.min(lo)));
+            }
+            if let Some(hi) = hi {
+                let hi = parse_date_text(&hi)?;
+                last = Some(last.map_or(hi, |l| l.max(hi)));
+            }
+        }
+        Ok((first, last))
+    }
+
+    /// A SHA-256 fingerprint of the stored data: equal on two stores (SQLite
+    /// or PostgreSQL) exactly when they hold the same rows. Bookkeeping (run
+    /// numbers, times) is left out, so a no-op ingest keeps it unchanged.
+    pub async fn fingerprint(&self) -> Result<String, StoreError> {
+        let mut total = Sha256::new();
+        for table in Table::ALL {
+            let columns = data_columns(table);
+            let select: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+            let sql = format!("SELECT {} FROM {}", select.join(", "), table.name());
+            let mut sum = RowSum::default();
+            let mut buf: Vec<u8> = Vec::with_capacity(256);
+            on_backend!(self, Store, |pool, Db| {
+                let mut rows = sqlx::query::<Db>(&sql).fetch(pool);
+                while let Some(row) = rows.try_next().await? {
+                    buf.clear();
+                    for (i, (_, kind)) in columns.iter().enumerate() {
+                        // Unit separator between fields; NUL marks NULL.
+                        match kind {
+                            Kind::Text => match row.try_get::<Option<String>, _>(i)? {
+                                Some(v) => buf.extend_from_slice(v.as_bytes()),
+                                None => buf.push(0),
+                            },
+                            Kind::Int => match row.try_get::<Option<i64>, _>(i)? {
+                                Some(v) => buf.extend_from_slice(v.to_string().as_bytes()),
+                                None => buf.push(0),
+                            },
+                            Kind::Date => match row.try_get::<Option<NaiveDate>, _>(i)? {
+                                Some(v) => buf.extend_from_slice(v.to_string().as_bytes()),
+                                None => buf.push(0),
+                            },
+                        }
+                        buf.push(0x1f);
+                    }
+                    sum.add(&buf);
+                }
+            });
+            total.update(table.name().as_bytes());
+            total.update(sum.rows.to_le_bytes());
+            for lane in sum.lanes {
+                total.update(lane.to_le_bytes());
+            }
+        }
+        Ok(total
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
+    /// Every stored person.
+    pub async fn reps(&self) -> Result<Vec<Rep>, StoreError> {
+        let sql = "SELECT rep_id, name, manager_id, territory_id, role, hire_date, end_date, plan_id FROM reps";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let text = |s: String| s;
+                let rep_id: String = row.try_get(0)?;
+                let manager: Option<String> = row.try_get(2)?;
+                let territory: Option<String> = row.try_get(3)?;
+                let role: Option<String> = row.try_get(4)?;
+                out.push(Rep {
+                    rep_id: RepId::parse(&rep_id)
+                        .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
+                    name: text(row.try_get(1)?),
+                    manager_id: manager
+                        .as_deref()
+                        .map(RepId::parse)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    territory_id: territory
+                        .as_deref()
+                        .map(TerritoryId::parse)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    role: role
+                        .map(|r| {
+                            r.parse::<RepRole>()
+                                .map_err(|_| StoreError::Corrupt(format!("role {r:?}")))
+                        })
+                        .transpose()?,
+                    hire_date: row.try_get(5)?,
+                    end_date: row.try_get(6)?,
+                    plan_id: row.try_get(7)?,
+                });
+            }
+        });
+        out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+        Ok(out)
+    }
+
+    /// Ids of every row of a table keyed by one text column
+    /// (`territories`, `reps`, `opportunities`, `bookings`).
+    pub async fn ids(&self, table: Table) -> Result<HashSet<String>, StoreError> {
+        let column = match table {
+            Table::Territories => "territory_id",
+            Table::Reps => "rep_id",
+            Table::Opportunities => "opportunity_id",
+            Table::Bookings => "booking_id",
+            Table::OpportunityHistory | Table::Quotas => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} has no single id column",
+                    table.name()
+                )));
+            }
+        };
+        let sql = format!("SELECT {column} FROM {}", table.name());
+        let mut out = HashSet::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query_scalar::<Db, String>(&sql).fetch(pool);
+            while let Some(id) = rows.try_next().await? {
+                out.insert(id);
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every deal created on or before `date`, in the state its latest
+    /// history snapshot at or before `date` records, sorted by id. A deal with
+    /// no snapshot by then is left out: its state on that date is unknown,
+    /// and guessing it from later data would leak the future into models.
+    pub async fn opportunities_as_of(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<OpportunitySnapshot>, StoreError> {
+        let sql = "SELECT o.opportunity_id, o.rep_id, o.product, o.created_date, h.as_of, \
+                          h.stage, h.status, h.amount_cents, h.close_date \
+                   FROM opportunities o \
+                   JOIN opportunity_history h ON h.opportunity_id = o.opportunity_id \
+                   WHERE o.created_date <= $1 \
+                     AND h.as_of = (SELECT MAX(h2.as_of) FROM opportunity_history h2 \
+                                    WHERE h2.opportunity_id = o.opportunity_id AND h2.as_of <= $1)";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).bind(date).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let id: String = row.try_get(0)?;
+                let rep: String = row.try_get(1)?;
+                let status: String = row.try_get(6)?;
+                let corrupt =
+                    |what: &str| StoreError::Corrupt(format!("opportunity {id:?}: {what}"));
+                out.push(OpportunitySnapshot {
+                    opportunity_id: OpportunityId::parse(&id).map_err(|_| corrupt("id"))?,
+                    rep_id: RepId::parse(&rep).map_err(|_| corrupt("rep id"))?,
+                    product: row.try_get(2)?,
+                    created_date: row.try_get(3)?,
+                    snapshot_date: row.try_get(4)?,
+                    stage: row.try_get(5)?,
+                    status: status.parse().map_err(|_| corrupt("status"))?,
+                    amount: row.try_get::<Option<i64>, _>(7)?.map(Money::from_cents),
+                    close_date: row.try_get(8)?,
+                });
+            }
+        });
+        out.sort_by(|a, b| a.opportunity_id.cmp(&b.opportunity_id));
+        Ok(out)
+    }
+}

@@ -1,0 +1,13 @@
+//! attain's integration tests: one binary, grouped by area.
+//!
+//! Storage tests run on SQLite always and on PostgreSQL when one answers at
+//! `ATTAIN_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! With `ATTAIN_REQUIRE_POSTGRES=1` (as `.ci/run` sets) an unreachable
+//! PostgreSQL fails those tests instead of skipping them.
+
+mod cli;
+mod helpers;
+mod ingest;
+mod salesforce;
+mod sim;
+mod store;

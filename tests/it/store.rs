@@ -1,0 +1,140 @@
+//! The storage contract, on every back-end.
+
+use std::collections::BTreeMap;
+
+use attain::ingest::ingest;
+use attain::store::Table;
+
+use crate::helpers::*;
+
+/// What the history file says each deal looked like on `day`: the latest
+/// snapshot at or before it, for deals created by then.
+fn expected_pipeline(org: &Org, day: &str) -> BTreeMap<String, Vec<String>> {
+    let (_, opps) = read_csv(&org.file("opportunities.csv"));
+    let created: BTreeMap<String, String> = opps
+        .into_iter()
+        .map(|r| (r[0].clone(), r[7].clone()))
+        .collect();
+    let (_, history) = read_csv(&org.file("opportunity_history.csv"));
+    let mut latest: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in history {
+        // ISO dates compare correctly as text.
+        if row[1].as_str() > day || created[&row[0]].as_str() > day {
+            continue;
+        }
+        let keep = latest.get(&row[0]).is_none_or(|prev| prev[1] < row[1]);
+        if keep {
+            latest.insert(row[0].clone(), row);
+        }
+    }
+    latest
+}
+
+#[tokio::test]
+async fn the_pipeline_as_of_a_past_date_matches_the_history_file() {
+    let org = small_org(20, 18, 21);
+    for t in backends().await {
+        ingest(
+            &t.store,
+            &[org.path().to_path_buf()],
+            &options(date("2024-07-01")),
+        )
+        .await
+        .unwrap();
+        for day in ["2023-03-31", "2023-09-15", "2024-02-29", "2024-06-30"] {
+            let expected = expected_pipeline(&org, day);
+            let actual = t.store.opportunities_as_of(date(day)).await.unwrap();
+            assert_eq!(actual.len(), expected.len(), "{} {day}", t.name);
+            for deal in &actual {
+                let row = &expected[deal.opportunity_id.as_str()];
+                assert_eq!(deal.snapshot_date.to_string(), row[1], "{} {day}", t.name);
+                assert_eq!(deal.stage, row[2]);
+                assert_eq!(deal.status.as_str(), row[3]);
+                assert_eq!(
+                    deal.amount.map(|a| a.to_string()).unwrap_or_default(),
+                    row[4]
+                );
+                assert_eq!(
+                    deal.close_date.map(|d| d.to_string()).unwrap_or_default(),
+                    row[5]
+                );
+            }
+        }
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_hold_identical_data_after_the_same_ingests() {
+    let Some(pg) = postgres().await else { return };
+    let lite = sqlite().await;
+    let org = small_org(20, 12, 22);
+    let newer = small_org(20, 12, 23);
+    for t in [&lite, &pg] {
+        ingest(
+            &t.store,
+            &[org.path().to_path_buf()],
+            &options(date("2024-01-01")),
+        )
+        .await
+        .unwrap();
+        // A second organisation on top: new ids for most rows, updates for the rest.
+        ingest(
+            &t.store,
+            &[newer.path().to_path_buf()],
+            &options(date("2024-02-01")),
+        )
+        .await
+        .unwrap();
+    }
+    let (a, b) = (
+        lite.store.status().await.unwrap(),
+        pg.store.status().await.unwrap(),
+    );
+    assert_eq!(a.tables, b.tables);
+    assert_eq!(a.first_date, b.first_date);
+    assert_eq!(a.last_date, b.last_date);
+    assert_eq!(a.fingerprint, b.fingerprint);
+    assert_eq!(
+        lite.store.reps().await.unwrap(),
+        pg.store.reps().await.unwrap()
+    );
+    assert_eq!(
+        lite.store
+            .opportunities_as_of(date("2023-06-30"))
+            .await
+            .unwrap(),
+        pg.store
+            .opportunities_as_of(date("2023-06-30"))
+            .await
+            .unwrap()
+    );
+    lite.finish().await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn the_fingerprint_tracks_content_not_bookkeeping() {
+    for t in backends().await {
+        let empty = t.store.fingerprint().await.unwrap();
+        assert_eq!(empty, t.store.fingerprint().await.unwrap());
+        let org = small_org(10, 6, 24);
+        let summary = ingest(
+            &t.store,
+            &[org.path().to_path_buf()],
+            &options(date("2024-01-01")),
+        )
+        .await
+        .unwrap();
+        assert_ne!(summary.fingerprint, empty);
+        assert_eq!(summary.fingerprint, t.store.fingerprint().await.unwrap());
+        let status = t.store.status().await.unwrap();
+        assert_eq!(status.tables.len(), Table::ALL.len());
+        assert!(
+            status.first_date >= Some(date("2023-01-01")),
+            "the org starts in January 2023"
+        );
+        assert!(status.first_date <= status.last_date);
+        t.finish().await;
+    }
+}
