@@ -2,7 +2,10 @@
 CREATE TABLE territories (
     territory_id TEXT PRIMARY KEY NOT NULL,
     name         TEXT NOT NULL,
-    region       TEXT NOT NULL
+    region       TEXT NOT NULL,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash BIGINT NOT NULL
 );
 
 CREATE TABLE reps (
@@ -13,7 +16,10 @@ CREATE TABLE reps (
     role         TEXT,
     hire_date    DATE,
     end_date     DATE,
-    plan_id      TEXT
+    plan_id      TEXT,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash BIGINT NOT NULL
 );
 CREATE INDEX reps_manager ON reps (manager_id);
 
@@ -30,7 +36,10 @@ CREATE TABLE opportunities (
     forecast_category TEXT,
     -- the ingest run that last inserted or changed this row (bookkeeping,
     -- not part of the data fingerprint)
-    ingest_run        BIGINT NOT NULL
+    ingest_run        BIGINT NOT NULL,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash BIGINT NOT NULL
 );
 CREATE INDEX opportunities_rep ON opportunities (rep_id);
 
@@ -41,6 +50,7 @@ CREATE TABLE opportunity_history (
     status         TEXT NOT NULL,
     amount_cents   BIGINT,
     close_date     DATE,
+    row_hash       BIGINT NOT NULL,
     PRIMARY KEY (opportunity_id, as_of)
 );
 
@@ -50,7 +60,10 @@ CREATE TABLE bookings (
     amount_cents   BIGINT NOT NULL,
     booked_date    DATE NOT NULL,
     opportunity_id TEXT,
-    territory_id   TEXT
+    territory_id   TEXT,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash BIGINT NOT NULL
 );
 CREATE INDEX bookings_rep_date ON bookings (rep_id, booked_date);
 
@@ -58,6 +71,7 @@ CREATE TABLE quotas (
     rep_id       TEXT NOT NULL,
     period       TEXT NOT NULL,
     amount_cents BIGINT NOT NULL,
+    row_hash       BIGINT NOT NULL,
     PRIMARY KEY (rep_id, period)
 );
 

@@ -1,9 +1,13 @@
 -- Core sales data. Money is integer cents; dates are ISO text (YYYY-MM-DD).
+-- Tables keyed by text are WITHOUT ROWID: one b-tree per table instead of two.
 CREATE TABLE territories (
     territory_id TEXT PRIMARY KEY NOT NULL,
     name         TEXT NOT NULL,
-    region       TEXT NOT NULL
-);
+    region       TEXT NOT NULL,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash INTEGER NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE reps (
     rep_id       TEXT PRIMARY KEY NOT NULL,
@@ -13,8 +17,11 @@ CREATE TABLE reps (
     role         TEXT,
     hire_date    TEXT,
     end_date     TEXT,
-    plan_id      TEXT
-);
+    plan_id      TEXT,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX reps_manager ON reps (manager_id);
 
 CREATE TABLE opportunities (
@@ -30,8 +37,11 @@ CREATE TABLE opportunities (
     forecast_category TEXT,
     -- the ingest run that last inserted or changed this row (bookkeeping,
     -- not part of the data fingerprint)
-    ingest_run        INTEGER NOT NULL
-);
+    ingest_run        INTEGER NOT NULL,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX opportunities_rep ON opportunities (rep_id);
 
 CREATE TABLE opportunity_history (
@@ -41,6 +51,7 @@ CREATE TABLE opportunity_history (
     status         TEXT NOT NULL,
     amount_cents   INTEGER,
     close_date     TEXT,
+    row_hash       INTEGER NOT NULL,
     PRIMARY KEY (opportunity_id, as_of)
 ) WITHOUT ROWID;
 
@@ -50,14 +61,18 @@ CREATE TABLE bookings (
     amount_cents   INTEGER NOT NULL,
     booked_date    TEXT NOT NULL,
     opportunity_id TEXT,
-    territory_id   TEXT
-);
+    territory_id   TEXT,
+    -- SHA-256 of the row's data, 62 bits: upserts compare it, the
+    -- fingerprint sums it
+    row_hash INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX bookings_rep_date ON bookings (rep_id, booked_date);
 
 CREATE TABLE quotas (
     rep_id       TEXT NOT NULL,
     period       TEXT NOT NULL,
     amount_cents INTEGER NOT NULL,
+    row_hash       INTEGER NOT NULL,
     PRIMARY KEY (rep_id, period)
 ) WITHOUT ROWID;
 

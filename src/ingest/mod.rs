@@ -186,6 +186,7 @@ pub async fn ingest(
             .get(table.name())
             .ok_or_else(|| IngestError::NothingToIngest(table.name().to_owned()))?;
         for path in files {
+            let started = std::time::Instant::now();
             let source = match read_off_runtime(path, *table, mapping).await {
                 Ok(source) => source,
                 Err(found) => {
@@ -201,9 +202,12 @@ pub async fn ingest(
                 progress: options.progress,
                 run,
             };
+            tracing::info!(file = %path.display(), seconds = started.elapsed().as_secs_f64(), "read");
+            let started = std::time::Instant::now();
             let (rows, written) = step
                 .load(&mut tx, &mut known, &mut seen_keys, &mut problems)
                 .await?;
+            tracing::info!(file = %path.display(), rows, seconds = started.elapsed().as_secs_f64(), "validated and written");
             table_summary.rows += rows;
             changed += written;
         }
@@ -220,6 +224,7 @@ pub async fn ingest(
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
     }
+    let started = std::time::Instant::now();
     summary.snapshots_added = tx
         .snapshot_changed_opportunities(run, options.snapshot_date)
         .await?;
@@ -233,7 +238,13 @@ pub async fn ingest(
     } else {
         tx.rollback().await?;
     }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "snapshots and commit"
+    );
+    let started = std::time::Instant::now();
     summary.fingerprint = store.fingerprint().await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "fingerprint");
     Ok(summary)
 }
 
@@ -301,14 +312,23 @@ impl LoadStep<'_> {
         let mut written = 0u64;
         let mut offset = 0;
         while offset < height {
+            let t0 = std::time::Instant::now();
             let parsed = self.parse_chunk(offset, chunk_rows, &dates, problems)?;
+            let t1 = std::time::Instant::now();
             offset += chunk_rows;
             bar.set_position(offset.min(height) as u64);
             let parsed = self.check(parsed, known, seen, problems).await?;
+            let t2 = std::time::Instant::now();
             read += parsed.len() as u64;
             if !problems.any() {
                 written += write(tx, parsed, self.run).await?;
             }
+            tracing::debug!(
+                parse = (t1 - t0).as_secs_f64(),
+                check = (t2 - t1).as_secs_f64(),
+                write = t2.elapsed().as_secs_f64(),
+                "chunk"
+            );
         }
         bar.finish_and_clear();
         Ok((read, written))

@@ -3,8 +3,25 @@
 use chrono::NaiveDate;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
 use super::{StoreError, Table, on_backend};
-use crate::domain::{Booking, HistoryRecord, Money, Opportunity, Quota, Rep, Territory};
+use crate::domain::{
+    Booking, HistoryRecord, Money, Opportunity, OpportunityId, Quota, Rep, Territory,
+};
+
+/// The content hash of a history snapshot.
+fn history_hash(r: &HistoryRecord) -> i64 {
+    row_hash(&[
+        Some(r.opportunity_id.as_str()),
+        Some(r.as_of.to_string().as_str()),
+        Some(r.stage.as_str()),
+        Some(r.status.as_str()),
+        text_of(r.amount.map(Money::cents)).as_deref(),
+        text_of(r.close_date).as_deref(),
+    ])
+}
 
 /// Rows per multi-row `INSERT`: well under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bound parameters for the widest table (11 columns), and large
@@ -25,39 +42,71 @@ pub enum StoreTx {
 /// alone and not counted, which is what makes re-ingesting a no-op.
 pub type UpsertCount = u64;
 
-/// `ON CONFLICT (keys) DO UPDATE SET ... WHERE <some value differs>`: the
-/// update fires only for rows whose values changed.
+/// `ON CONFLICT (keys) DO UPDATE SET ... WHERE` the row's hash differs: the
+/// update fires only for rows whose data changed.
 fn on_conflict(table: &str, keys: &[&str], values: &[&str], also_set: &[&str]) -> String {
     let set: Vec<String> = values
         .iter()
         .chain(also_set)
+        .chain(&["row_hash"])
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    let differs: Vec<String> = values
-        .iter()
-        .map(|c| format!("{table}.{c} IS DISTINCT FROM excluded.{c}"))
-        .collect();
     format!(
-        " ON CONFLICT ({}) DO UPDATE SET {} WHERE {}",
+        " ON CONFLICT ({}) DO UPDATE SET {} WHERE {table}.row_hash <> excluded.row_hash",
         keys.join(", "),
         set.join(", "),
-        differs.join(" OR ")
     )
 }
 
+/// The stable content hash of a row: SHA-256 over its fields (text forms,
+/// unit-separated, NUL for a missing value), first 62 bits, so sums of
+/// millions of them fit a signed 64-bit integer when split in two halves.
+pub(crate) fn row_hash(fields: &[Option<&str>]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for field in fields {
+        match field {
+            Some(v) => hasher.update(v.as_bytes()),
+            None => hasher.update([0u8]),
+        }
+        hasher.update([0x1fu8]);
+    }
+    let digest = hasher.finalize();
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&digest[..8]);
+    (u64::from_le_bytes(word) >> 2) as i64
+}
+
+fn text_of<T: ToString>(value: Option<T>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
+/// Upserts `$rows` in statements of [`ROWS_PER_STATEMENT`]; `$hash` gives
+/// each row's content hash, `$push` binds its columns (keys, values, also),
+/// and the hash is bound last.
 macro_rules! upsert {
-    ($tx:expr, $table:expr, $keys:expr, $values:expr, $also:expr, $rows:expr, |$b:ident, $r:ident| $push:block) => {{
+    ($tx:expr, $table:expr, $keys:expr, $values:expr, $also:expr, $rows:expr, hash = |$hr:ident| $hash:expr, |$b:ident, $r:ident| $push:block) => {{
         let keys: &[&str] = $keys;
         let values: &[&str] = $values;
         let also: &[&str] = $also;
-        let columns: Vec<&str> = keys.iter().chain(values).chain(also).copied().collect();
+        let columns: Vec<&str> = keys
+            .iter()
+            .chain(values)
+            .chain(also)
+            .chain(&["row_hash"])
+            .copied()
+            .collect();
         let head = format!("INSERT INTO {} ({}) ", $table, columns.join(", "));
         let tail = on_conflict($table, keys, values, also);
         let mut affected = 0u64;
         for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
+            let hashes: Vec<i64> = chunk.iter().map(|$hr| $hash).collect();
             affected += on_backend!(&mut *$tx, StoreTx, |conn, Db| {
                 let mut qb = QueryBuilder::<Db>::new(&head);
-                qb.push_values(chunk, |mut $b, $r| $push);
+                qb.push_values(chunk.iter().zip(&hashes), |mut $b, ($r, hash)| {
+                    $push;
+                    $b.push_bind(*hash);
+                });
                 qb.push(&tail);
                 qb.build().execute(&mut **conn).await?.rows_affected()
             });
@@ -79,6 +128,11 @@ impl StoreTx {
             &["name", "region"],
             &[],
             rows,
+            hash = |r| row_hash(&[
+                Some(r.territory_id.as_str()),
+                Some(r.name.as_str()),
+                Some(r.region.as_str())
+            ]),
             |b, r| {
                 b.push_bind(r.territory_id.as_str())
                     .push_bind(r.name.as_str())
@@ -104,6 +158,16 @@ impl StoreTx {
             ],
             &[],
             rows,
+            hash = |r| row_hash(&[
+                Some(r.rep_id.as_str()),
+                Some(r.name.as_str()),
+                r.manager_id.as_ref().map(|m| m.as_str()),
+                r.territory_id.as_ref().map(|t| t.as_str()),
+                r.role.map(|role| role.as_str()),
+                text_of(r.hire_date).as_deref(),
+                text_of(r.end_date).as_deref(),
+                r.plan_id.as_deref(),
+            ]),
             |b, r| {
                 b.push_bind(r.rep_id.as_str())
                     .push_bind(r.name.as_str())
@@ -142,6 +206,18 @@ impl StoreTx {
             ],
             &["ingest_run"],
             rows,
+            hash = |r| row_hash(&[
+                Some(r.opportunity_id.as_str()),
+                Some(r.rep_id.as_str()),
+                r.account.as_deref(),
+                r.product.as_deref(),
+                text_of(r.amount.map(Money::cents)).as_deref(),
+                Some(r.stage.as_str()),
+                Some(r.status.as_str()),
+                Some(r.created_date.to_string().as_str()),
+                text_of(r.close_date).as_deref(),
+                r.forecast_category.as_deref(),
+            ]),
             |b, r| {
                 b.push_bind(r.opportunity_id.as_str())
                     .push_bind(r.rep_id.as_str())
@@ -170,6 +246,7 @@ impl StoreTx {
             &["stage", "status", "amount_cents", "close_date"],
             &[],
             rows,
+            hash = |r| history_hash(r),
             |b, r| {
                 b.push_bind(r.opportunity_id.as_str())
                     .push_bind(r.as_of)
@@ -196,6 +273,14 @@ impl StoreTx {
             ],
             &[],
             rows,
+            hash = |r| row_hash(&[
+                Some(r.booking_id.as_str()),
+                Some(r.rep_id.as_str()),
+                Some(r.amount.cents().to_string().as_str()),
+                Some(r.booked_date.to_string().as_str()),
+                r.opportunity_id.as_ref().map(|o| o.as_str()),
+                r.territory_id.as_ref().map(|t| t.as_str()),
+            ]),
             |b, r| {
                 b.push_bind(r.booking_id.as_str())
                     .push_bind(r.rep_id.as_str())
@@ -223,6 +308,11 @@ impl StoreTx {
             &["amount_cents"],
             &[],
             pairs,
+            hash = |r| row_hash(&[
+                Some(r.0.rep_id.as_str()),
+                Some(r.1),
+                Some(r.0.amount.cents().to_string().as_str())
+            ]),
             |b, r| {
                 b.push_bind(r.0.rep_id.as_str())
                     .push_bind(r.1)
@@ -260,9 +350,7 @@ impl StoreTx {
         run: i64,
         snapshot_date: NaiveDate,
     ) -> Result<u64, StoreError> {
-        let sql = "INSERT INTO opportunity_history \
-                (opportunity_id, as_of, stage, status, amount_cents, close_date) \
-            SELECT o.opportunity_id, $1, o.stage, o.status, o.amount_cents, o.close_date \
+        let sql = "SELECT o.opportunity_id, o.stage, o.status, o.amount_cents, o.close_date \
             FROM opportunities o \
             WHERE o.ingest_run = $2 AND NOT EXISTS ( \
                 SELECT 1 FROM opportunity_history h \
@@ -271,18 +359,29 @@ impl StoreTx {
                                  WHERE h2.opportunity_id = o.opportunity_id AND h2.as_of <= $1) \
                   AND h.stage = o.stage AND h.status = o.status \
                   AND h.amount_cents IS NOT DISTINCT FROM o.amount_cents \
-                  AND h.close_date IS NOT DISTINCT FROM o.close_date) \
-            ON CONFLICT (opportunity_id, as_of) DO UPDATE SET stage = excluded.stage, \
-                status = excluded.status, amount_cents = excluded.amount_cents, \
-                close_date = excluded.close_date";
-        Ok(on_backend!(self, StoreTx, |conn, Db| {
-            sqlx::query::<Db>(sql)
+                  AND h.close_date IS NOT DISTINCT FROM o.close_date)";
+        let mut snapshots = Vec::new();
+        on_backend!(&mut *self, StoreTx, |conn, Db| {
+            let mut rows = sqlx::query::<Db>(sql)
                 .bind(snapshot_date)
                 .bind(run)
-                .execute(&mut **conn)
-                .await?
-                .rows_affected()
-        }))
+                .fetch(&mut **conn);
+            while let Some(row) = rows.try_next().await? {
+                let id: String = row.try_get(0)?;
+                let status: String = row.try_get(2)?;
+                let corrupt =
+                    |what: &str| StoreError::Corrupt(format!("opportunity {id:?}: {what}"));
+                snapshots.push(HistoryRecord {
+                    opportunity_id: OpportunityId::parse(&id).map_err(|_| corrupt("id"))?,
+                    as_of: snapshot_date,
+                    stage: row.try_get(1)?,
+                    status: status.parse().map_err(|_| corrupt("status"))?,
+                    amount: row.try_get::<Option<i64>, _>(3)?.map(Money::from_cents),
+                    close_date: row.try_get(4)?,
+                });
+            }
+        });
+        self.upsert_history(&snapshots).await
     }
 
     /// Records a finished ingest run.
