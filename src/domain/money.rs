@@ -47,6 +47,9 @@ impl Money {
 
     /// Parses a possibly negative amount (a credit note, a clawback).
     pub fn parse(raw: &str) -> Result<Money, MoneyError> {
+        if let Some(cents) = plain_cents(raw.trim()) {
+            return Ok(Money::from_cents(cents));
+        }
         let cleaned: String = raw
             .trim()
             .chars()
@@ -95,6 +98,29 @@ impl Money {
     }
 }
 
+/// Fast path for the common form `123` or `123.4` or `123.45` (up to 15
+/// integer digits): integer cents without building a `Decimal` from text.
+fn plain_cents(raw: &str) -> Option<i64> {
+    let (whole, fraction) = match raw.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (raw, ""),
+    };
+    if whole.is_empty() || whole.len() > 15 || fraction.len() > 2 {
+        return None;
+    }
+    let number = |s: &str| -> Option<i64> {
+        s.bytes().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let fraction_cents = match fraction.len() {
+        0 => 0,
+        1 => number(fraction)? * 10,
+        _ => number(fraction)?,
+    };
+    Some(number(whole)? * 100 + fraction_cents)
+}
+
 impl fmt::Display for Money {
     /// Always two decimals: `1234.50`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -121,6 +147,9 @@ mod tests {
         assert_eq!(Money::parse("+10").unwrap().to_string(), "10.00");
         assert_eq!(Money::parse("1.5E3").unwrap().cents(), 150_000);
         assert_eq!(Money::parse("-3").unwrap().cents(), -300);
+        assert_eq!(Money::parse("7.5").unwrap().cents(), 750);
+        assert_eq!(Money::parse("007.05").unwrap().cents(), 705);
+        assert_eq!(Money::parse("12.").unwrap().cents(), 1200);
     }
 
     #[test]

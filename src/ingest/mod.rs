@@ -110,29 +110,57 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// A 128-bit hash standing for a key (an id, or id and day) in the sets that
+/// find duplicates and references: millions of them fit in little memory,
+/// and a false match is about as likely as a meteor strike.
+type Key = u128;
+
+fn key(parts: &[&str]) -> Key {
+    use std::hash::{Hash, Hasher};
+    let mut first = std::hash::DefaultHasher::new();
+    let mut second = std::hash::DefaultHasher::new();
+    0x5au8.hash(&mut second);
+    for part in parts {
+        part.hash(&mut first);
+        part.hash(&mut second);
+    }
+    (u128::from(first.finish()) << 64) | u128::from(second.finish())
+}
+
+/// Keys met so far in one table during a call.
+#[derive(Default)]
+struct Seen {
+    /// Every key loaded.
+    keys: HashSet<Key>,
+    /// History with `same_day = "last"`: the moment kept for each deal and day.
+    moments: HashMap<Key, NaiveDateTime>,
+}
+
 /// What the call knows exists: stored ids plus those loaded so far.
 struct Known {
     territories: HashSet<String>,
     /// Everyone stored or loaded, with their manager.
     reps: HashMap<String, Option<RepId>>,
     /// Stored deal ids, fetched on first need (they can be millions).
-    stored_opportunities: Option<HashSet<String>>,
+    stored_opportunities: Option<HashSet<Key>>,
     /// Deal ids loaded in this call.
-    new_opportunities: HashSet<String>,
+    new_opportunities: HashSet<Key>,
 }
 
 impl Known {
     async fn has_opportunity(&mut self, store: &Store, id: &str) -> Result<bool, StoreError> {
-        if self.new_opportunities.contains(id) {
+        let id = key(&[id]);
+        if self.new_opportunities.contains(&id) {
             return Ok(true);
         }
         if self.stored_opportunities.is_none() {
-            self.stored_opportunities = Some(store.ids(Table::Opportunities).await?);
+            let stored = store.ids(Table::Opportunities).await?;
+            self.stored_opportunities = Some(stored.iter().map(|s| key(&[s])).collect());
         }
         Ok(self
             .stored_opportunities
             .as_ref()
-            .is_some_and(|s| s.contains(id)))
+            .is_some_and(|s| s.contains(&id)))
     }
 }
 
@@ -179,7 +207,7 @@ pub async fn ingest(
         let before = tx.count(*table).await?;
         let mut table_summary = TableSummary::default();
         let mut changed = 0;
-        let mut seen_keys: HashSet<String> = HashSet::new();
+        let mut seen_keys = Seen::default();
         let mapping = options
             .mapping
             .tables
@@ -294,15 +322,15 @@ impl LoadStep<'_> {
         &self,
         tx: &mut StoreTx,
         known: &mut Known,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
         problems: &mut Problems,
     ) -> Result<(u64, u64), IngestError> {
         let height = self.source.frame.height();
         let bar = self.progress_bar(height);
         let dates = DateParser::new(&self.mapping.date_formats());
-        // People are checked as a whole (manager cycles), history is
-        // collapsed per day, so both are parsed completely before writing.
-        let whole_file = matches!(self.table, Table::Reps | Table::OpportunityHistory);
+        // People are checked as a whole (manager cycles), so they are parsed
+        // completely before writing; everything else goes a chunk at a time.
+        let whole_file = self.table == Table::Reps;
         let chunk_rows = if whole_file {
             height.max(1)
         } else {
@@ -437,14 +465,14 @@ impl LoadStep<'_> {
         &self,
         parsed: Parsed,
         known: &mut Known,
-        seen: &mut HashSet<String>,
+        seen: &mut Seen,
         problems: &mut Problems,
     ) -> Result<Parsed, IngestError> {
         Ok(match parsed {
             Parsed::Territories(rows) => {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (t, row) in rows {
-                    if !seen.insert(t.territory_id.as_str().to_owned()) {
+                    if !seen.keys.insert(key(&[t.territory_id.as_str()])) {
                         problems.push(self.dup(row, "territory_id", t.territory_id.as_str()));
                         continue;
                     }
@@ -456,7 +484,7 @@ impl LoadStep<'_> {
             Parsed::Reps(rows) => {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (r, row) in rows {
-                    if !seen.insert(r.rep_id.as_str().to_owned()) {
+                    if !seen.keys.insert(key(&[r.rep_id.as_str()])) {
                         problems.push(self.dup(row, "rep_id", r.rep_id.as_str()));
                         continue;
                     }
@@ -528,7 +556,8 @@ impl LoadStep<'_> {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (o, row) in rows {
                     let id = o.opportunity_id.as_str();
-                    if !seen.insert(id.to_owned()) {
+                    let id_key = key(&[id]);
+                    if !seen.keys.insert(id_key) {
                         problems.push(self.dup(row, "opportunity_id", id));
                         continue;
                     }
@@ -541,7 +570,7 @@ impl LoadStep<'_> {
                         ));
                         continue;
                     }
-                    known.new_opportunities.insert(id.to_owned());
+                    known.new_opportunities.insert(id_key);
                     kept.push((o, row));
                 }
                 Parsed::Opportunities(kept)
@@ -580,12 +609,22 @@ impl LoadStep<'_> {
                         continue;
                     }
                     let id = h.opportunity_id.as_str().to_owned();
-                    if !seen.insert(format!("{id}\u{1f}{}", h.as_of)) {
+                    let day_key = key(&[&id, &h.as_of.to_string()]);
+                    if same_day_last {
+                        // An earlier chunk had this deal and day: the later
+                        // moment wins (the upsert overwrites), an earlier one is dropped.
+                        match seen.moments.get(&day_key) {
+                            Some(earlier) if *earlier > moment => continue,
+                            _ => {
+                                seen.moments.insert(day_key, moment);
+                            }
+                        }
+                    } else if !seen.keys.insert(day_key) {
                         problems.push(self.row_problem(
                             row,
                             "as_of",
                             &h.as_of.to_string(),
-                            "duplicate snapshot for this deal and day",
+                            "duplicate snapshot: an earlier row has this deal and day",
                         ));
                         continue;
                     }
@@ -606,7 +645,7 @@ impl LoadStep<'_> {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (b, row) in rows {
                     let id = b.booking_id.as_str();
-                    if !seen.insert(id.to_owned()) {
+                    if !seen.keys.insert(key(&[id])) {
                         problems.push(self.dup(row, "booking_id", id));
                         continue;
                     }
@@ -651,8 +690,10 @@ impl LoadStep<'_> {
             Parsed::Quotas(rows) => {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (q, row) in rows {
-                    let key = format!("{}\u{1f}{}", q.rep_id, q.period);
-                    if !seen.insert(key) {
+                    if !seen
+                        .keys
+                        .insert(key(&[q.rep_id.as_str(), &q.period.to_string()]))
+                    {
                         problems.push(self.row_problem(
                             row,
                             "period",
