@@ -127,6 +127,13 @@ fn key(parts: &[&str]) -> Key {
     (u128::from(first.finish()) << 64) | u128::from(second.finish())
 }
 
+/// The key of an id on a day, derived from the id's key without hashing
+/// text again (the hot path of a history file).
+fn with_day(id_key: Key, day: NaiveDate) -> Key {
+    let days = chrono::Datelike::num_days_from_ce(&day) as u32;
+    id_key.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) ^ u128::from(days)
+}
+
 /// Keys met so far in one table during a call.
 #[derive(Default)]
 struct Seen {
@@ -149,7 +156,10 @@ struct Known {
 
 impl Known {
     async fn has_opportunity(&mut self, store: &Store, id: &str) -> Result<bool, StoreError> {
-        let id = key(&[id]);
+        self.has_opportunity_key(store, key(&[id])).await
+    }
+
+    async fn has_opportunity_key(&mut self, store: &Store, id: Key) -> Result<bool, StoreError> {
         if self.new_opportunities.contains(&id) {
             return Ok(true);
         }
@@ -577,62 +587,48 @@ impl LoadStep<'_> {
             }
             Parsed::History(rows) => {
                 let same_day_last = self.mapping.same_day == mapping::SameDay::Last;
-                // Keep one record per (deal, day): the latest moment, then the
-                // latest row; or report duplicates.
-                let mut by_key: HashMap<(String, NaiveDate), (usize, NaiveDateTime, usize)> =
-                    HashMap::new();
+                // One record per deal and day. In "last" mode the latest
+                // moment (then the latest row) wins, within a chunk and
+                // across chunks (a later chunk's row overwrites through the
+                // upsert); otherwise a second record is a problem.
                 let mut keep = vec![true; rows.len()];
+                let mut index_in_chunk: HashMap<Key, usize> = HashMap::new();
+                let mut day_keys = Vec::with_capacity(rows.len());
                 for (i, (h, moment, row)) in rows.iter().enumerate() {
-                    let key = (h.opportunity_id.as_str().to_owned(), h.as_of);
-                    if let Some((j, other_moment, other_row)) = by_key.get(&key).copied() {
-                        if !same_day_last {
-                            problems.push(self.row_problem(
-                                *row,
-                                "as_of",
-                                &h.as_of.to_string(),
-                                format!("duplicate snapshot: deal {} already has one on this day (row {other_row})", key.0),
-                            ));
-                            keep[i] = false;
-                        } else if (*moment, *row) >= (other_moment, other_row) {
-                            keep[j] = false;
-                            by_key.insert(key, (i, *moment, *row));
-                        } else {
-                            keep[i] = false;
-                        }
-                    } else {
-                        by_key.insert(key, (i, *moment, *row));
-                    }
-                }
-                let mut kept = Vec::with_capacity(rows.len());
-                for ((h, moment, row), keep) in rows.into_iter().zip(keep) {
-                    if !keep {
-                        continue;
-                    }
-                    let id = h.opportunity_id.as_str().to_owned();
-                    let day_key = key(&[&id, &h.as_of.to_string()]);
+                    let id_key = key(&[h.opportunity_id.as_str()]);
+                    let day_key = with_day(id_key, h.as_of);
+                    day_keys.push(id_key);
                     if same_day_last {
-                        // An earlier chunk had this deal and day: the later
-                        // moment wins (the upsert overwrites), an earlier one is dropped.
                         match seen.moments.get(&day_key) {
-                            Some(earlier) if *earlier > moment => continue,
+                            Some(earlier) if *earlier > *moment => keep[i] = false,
                             _ => {
-                                seen.moments.insert(day_key, moment);
+                                seen.moments.insert(day_key, *moment);
+                                if let Some(j) = index_in_chunk.insert(day_key, i) {
+                                    keep[j] = false;
+                                }
                             }
                         }
                     } else if !seen.keys.insert(day_key) {
                         problems.push(self.row_problem(
-                            row,
+                            *row,
                             "as_of",
                             &h.as_of.to_string(),
                             "duplicate snapshot: an earlier row has this deal and day",
                         ));
+                        keep[i] = false;
+                    }
+                }
+                let mut kept = Vec::with_capacity(rows.len());
+                for (((h, moment, row), keep), id_key) in rows.into_iter().zip(keep).zip(day_keys) {
+                    if !keep {
                         continue;
                     }
-                    if !known.has_opportunity(self.store, &id).await? {
+                    if !known.has_opportunity_key(self.store, id_key).await? {
+                        let id = h.opportunity_id.as_str();
                         problems.push(self.row_problem(
                             row,
                             "opportunity_id",
-                            &id,
+                            id,
                             "unknown opportunity",
                         ));
                         continue;

@@ -355,3 +355,44 @@ close_date = "Expected Close"
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn duplicate_snapshots_and_unknown_deals_in_history_are_reported() {
+    let org = small_org(12, 8, 12);
+    let (header, mut rows) = read_csv(&org.file("opportunity_history.csv"));
+    let copy = rows[10].clone();
+    rows.push(copy);
+    let mut ghost = rows[0].clone();
+    ghost[0] = "NO-SUCH-DEAL".into();
+    rows.push(ghost);
+    write_csv(&org.file("opportunity_history.csv"), &header, &rows);
+    let n = rows.len() + 1;
+    let t = sqlite().await;
+    let text = ingest(
+        &t.store,
+        &[org.path().to_path_buf()],
+        &options(date("2024-01-01")),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains(&format!(
+            "opportunity_history.csv, row {}, column as_of",
+            n - 1
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("an earlier row has this deal and day"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "row {n}, column opportunity_id, value \"NO-SUCH-DEAL\": unknown opportunity"
+        )),
+        "{text}"
+    );
+    assert_eq!(t.store.count(Table::Opportunities).await.unwrap(), 0);
+    t.finish().await;
+}
