@@ -266,6 +266,8 @@ pub async fn ingest(
     summary.snapshots_added = tx
         .snapshot_changed_opportunities(run, options.snapshot_date)
         .await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "snapshots");
+    let started = std::time::Instant::now();
     if summary.changed() {
         let files: Vec<&str> = summary.files.iter().map(|(f, _)| f.as_str()).collect();
         let summary_json = serde_json::to_string(&summary.tables).unwrap_or_default();
@@ -276,10 +278,7 @@ pub async fn ingest(
     } else {
         tx.rollback().await?;
     }
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "snapshots and commit"
-    );
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "commit");
     let started = std::time::Instant::now();
     summary.fingerprint = store.fingerprint().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "fingerprint");
