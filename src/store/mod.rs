@@ -163,7 +163,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
-                .pragma("cache_size", "-262144");
+                .pragma("cache_size", "-98304");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options)
