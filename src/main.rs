@@ -217,6 +217,7 @@ async fn run(cli: Cli) -> Result<()> {
                 snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
                 max_problems: settings.max_reported_errors,
                 progress,
+                window_rows: ingest::WINDOW_ROWS,
             };
             match ingest::ingest(&store, &paths, &options).await {
                 Ok(summary) => {
@@ -286,6 +287,7 @@ async fn run(cli: Cli) -> Result<()> {
                 snapshot_date: chrono::Local::now().date_naive(),
                 max_problems: settings.max_reported_errors,
                 progress,
+                window_rows: ingest::WINDOW_ROWS,
             };
             let summary = ingest::ingest(&store, std::slice::from_ref(&dir), &options).await?;
             println!("ingested {} into {}", dir.display(), settings.database_url);

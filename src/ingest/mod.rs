@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use indicatif::{ProgressBar, ProgressStyle};
+use polars::prelude::DataFrame;
 
 pub use mapping::{Mapping, MappingError};
 pub use report::{IngestSummary, Problem, TableSummary, ValidationReport};
@@ -40,6 +41,10 @@ use crate::store::{Store, StoreError, StoreTx, Table};
 
 /// Rows validated and written per step.
 const CHUNK_ROWS: usize = 10_000;
+
+/// Rows read from a file at a time by default: bounds the memory a large
+/// file takes (a million rows of a history file is about 100 MB as text).
+pub const WINDOW_ROWS: usize = 1_000_000;
 
 /// Why an ingest did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +82,8 @@ pub struct IngestOptions {
     pub max_problems: usize,
     /// Draw progress bars (they are hidden anyway when not on a terminal).
     pub progress: bool,
+    /// Rows read from a file at a time (bounds memory; see [`WINDOW_ROWS`]).
+    pub window_rows: usize,
 }
 
 /// Expands folders into the data files they hold (sorted by name), keeps
@@ -233,6 +240,7 @@ pub async fn ingest(
                 }
             };
             let step = LoadStep {
+                window_rows: options.window_rows.max(1),
                 store,
                 table: *table,
                 source: &source,
@@ -305,6 +313,7 @@ async fn read_off_runtime(
 
 /// Loading one file into one table.
 struct LoadStep<'a> {
+    window_rows: usize,
     store: &'a Store,
     table: Table,
     source: &'a SourceTable,
@@ -325,8 +334,9 @@ enum Parsed {
 }
 
 impl LoadStep<'_> {
-    /// Validates the file chunk by chunk and, while the whole call is still
-    /// clean, writes each chunk. Returns rows read and rows written.
+    /// Reads the file a window at a time and validates each window chunk
+    /// by chunk, writing each chunk while the whole call is still clean.
+    /// Returns rows read and rows written.
     async fn load(
         &self,
         tx: &mut StoreTx,
@@ -334,52 +344,80 @@ impl LoadStep<'_> {
         seen: &mut Seen,
         problems: &mut Problems,
     ) -> Result<(u64, u64), IngestError> {
-        let height = self.source.frame.height();
-        let bar = self.progress_bar(height);
+        let bar = self.progress_bar();
         let dates = DateParser::new(&self.mapping.date_formats());
-        // People are checked as a whole (manager cycles), so they are parsed
-        // completely before writing; everything else goes a chunk at a time.
+        // People are checked as a whole (manager cycles), so they are read
+        // and parsed completely before writing; everything else goes a chunk
+        // at a time.
         let whole_file = self.table == Table::Reps;
-        let chunk_rows = if whole_file {
-            height.max(1)
+        let window_rows = if whole_file {
+            usize::MAX
         } else {
-            CHUNK_ROWS
+            self.window_rows
         };
         let mut read = 0u64;
         let mut written = 0u64;
-        let mut offset = 0;
-        while offset < height {
-            let t0 = std::time::Instant::now();
-            let parsed = self.parse_chunk(offset, chunk_rows, &dates, problems)?;
-            let t1 = std::time::Instant::now();
-            offset += chunk_rows;
-            bar.set_position(offset.min(height) as u64);
-            let parsed = self.check(parsed, known, seen, problems).await?;
-            let t2 = std::time::Instant::now();
-            read += parsed.len() as u64;
-            if !problems.any() {
-                written += write(tx, parsed, self.run).await?;
+        let mut window_start = 0;
+        loop {
+            let frame = self.read_window(window_start, window_rows).await?;
+            let height = frame.height();
+            let chunk_rows = if whole_file {
+                height.max(1)
+            } else {
+                CHUNK_ROWS
+            };
+            let mut offset = 0;
+            while offset < height {
+                let t0 = std::time::Instant::now();
+                let parsed =
+                    self.parse_chunk(&frame, offset, chunk_rows, window_start, &dates, problems)?;
+                let t1 = std::time::Instant::now();
+                offset += chunk_rows;
+                bar.set_position((window_start + offset.min(height)) as u64);
+                let parsed = self.check(parsed, known, seen, problems).await?;
+                let t2 = std::time::Instant::now();
+                read += parsed.len() as u64;
+                if !problems.any() {
+                    written += write(tx, parsed, self.run).await?;
+                }
+                tracing::debug!(
+                    parse = (t1 - t0).as_secs_f64(),
+                    check = (t2 - t1).as_secs_f64(),
+                    write = t2.elapsed().as_secs_f64(),
+                    "chunk"
+                );
             }
-            tracing::debug!(
-                parse = (t1 - t0).as_secs_f64(),
-                check = (t2 - t1).as_secs_f64(),
-                write = t2.elapsed().as_secs_f64(),
-                "chunk"
-            );
+            window_start += height;
+            if height < window_rows {
+                break;
+            }
         }
         bar.finish_and_clear();
         Ok((read, written))
     }
 
-    fn progress_bar(&self, rows: usize) -> ProgressBar {
+    /// One window of the file, read on a blocking thread (see [`read_off_runtime`]).
+    async fn read_window(&self, offset: usize, len: usize) -> Result<DataFrame, IngestError> {
+        let plan = self.source.plan.clone();
+        let unreadable = |message: String| {
+            IngestError::Invalid(ValidationReport {
+                problems: vec![Problem::file(&self.source.file, message)],
+                total: 1,
+            })
+        };
+        tokio::task::spawn_blocking(move || source::window(plan, offset, len))
+            .await
+            .map_err(|e| unreadable(format!("reader failed: {e}")))?
+            .map_err(|e| unreadable(format!("cannot read: {e}")))
+    }
+
+    fn progress_bar(&self) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
         }
-        let bar = ProgressBar::new(rows as u64);
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} rows ({per_sec})")
-        {
-            bar.set_style(style.progress_chars("=> "));
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})") {
+            bar.set_style(style);
         }
         bar.set_message(self.source.file.clone());
         bar
@@ -387,12 +425,14 @@ impl LoadStep<'_> {
 
     fn parse_chunk(
         &self,
+        frame: &DataFrame,
         offset: usize,
         len: usize,
+        window_start: usize,
         dates: &DateParser,
         problems: &mut Problems,
     ) -> Result<Parsed, IngestError> {
-        let part = self.source.frame.slice(offset as i64, len);
+        let part = frame.slice(offset as i64, len);
         let columns = part
             .columns()
             .iter()
@@ -427,7 +467,7 @@ impl LoadStep<'_> {
                 mapping: self.mapping,
                 dates,
                 values: &values,
-                number: offset + i + self.source.first_row_number,
+                number: window_start + offset + i + self.source.first_row_number,
             };
             match &mut parsed {
                 Parsed::Territories(v) => {

@@ -9,12 +9,13 @@ use super::mapping::{Field, TableMapping, fields};
 use super::report::Problem;
 use crate::store::Table;
 
-/// A source file read into memory, its columns lined up with the native fields.
+/// A source file opened for reading, its columns lined up with the native
+/// fields. Rows are read a window at a time ([`window`]).
 pub struct SourceTable {
     /// The file, as shown in messages.
     pub file: String,
-    /// The selected columns, all cast to text.
-    pub frame: DataFrame,
+    /// The query reading the selected columns, all cast to text.
+    pub plan: LazyFrame,
     /// Per native field (in [`fields`] order): its column in `frame`, if the
     /// file has one.
     pub field_columns: Vec<Option<usize>>,
@@ -161,13 +162,9 @@ pub fn read_table(
         .iter()
         .map(|name| col(name.as_str()).cast(DataType::String))
         .collect();
-    let frame = lazy
-        .select(exprs)
-        .collect()
-        .map_err(|e| whole_file(format!("cannot read: {e}")))?;
     Ok(SourceTable {
         file,
-        frame,
+        plan: lazy.select(exprs),
         field_columns,
         source_names,
         flag_columns,
@@ -176,4 +173,12 @@ pub fn read_table(
             Format::Parquet => 1,
         },
     })
+}
+
+/// Reads rows `offset..offset + len` of a planned read (fewer at the end of
+/// the file). polars pushes the slice into the scan, so only the window is
+/// held in memory: a file of millions of rows is read in bounded memory.
+pub fn window(plan: LazyFrame, offset: usize, len: usize) -> PolarsResult<DataFrame> {
+    let len = IdxSize::try_from(len).unwrap_or(IdxSize::MAX);
+    plan.slice(offset as i64, len).collect()
 }

@@ -130,6 +130,8 @@ pub fn options(snapshot: NaiveDate) -> IngestOptions {
         snapshot_date: snapshot,
         max_problems: 100,
         progress: false,
+        // Small windows, so tests cross window and chunk boundaries.
+        window_rows: 777,
     }
 }
 
