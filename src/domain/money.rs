@@ -37,6 +37,13 @@ impl Money {
     /// are accepted (spreadsheet exports write `1,234.50`); more than two
     /// decimals are rounded half-even to the cent, as currency conversions in
     /// CRM exports often carry them.
+    ///
+    /// ```
+    /// use attain::domain::{Money, MoneyError};
+    /// assert_eq!(Money::parse_non_negative("1,234.5").unwrap().to_string(), "1234.50");
+    /// assert_eq!(Money::parse_non_negative("0.125").unwrap().cents(), 12);
+    /// assert_eq!(Money::parse_non_negative("-5"), Err(MoneyError::Negative));
+    /// ```
     pub fn parse_non_negative(raw: &str) -> Result<Money, MoneyError> {
         let money = Self::parse(raw)?;
         if money.0.is_sign_negative() && !money.0.is_zero() {

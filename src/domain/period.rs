@@ -131,6 +131,16 @@ pub enum Period {
 
 impl Period {
     /// Parses `YYYY-MM` or `YYYY-Qn` (the `Q` in either case).
+    ///
+    /// ```
+    /// use attain::domain::{FiscalCalendar, Period};
+    /// let q = Period::parse("2025-q1").unwrap();
+    /// assert_eq!(q.to_string(), "2025-Q1");
+    /// // With a fiscal year starting in February, FY2025 Q1 is Feb-Apr 2024.
+    /// let fiscal = FiscalCalendar::new(2).unwrap();
+    /// assert_eq!(fiscal.start(q).to_string(), "2024-02-01");
+    /// assert_eq!(fiscal.end(q).to_string(), "2024-04-30");
+    /// ```
     pub fn parse(raw: &str) -> Result<Period, PeriodError> {
         let raw = raw.trim();
         let (year, rest) = raw.split_once('-').ok_or(PeriodError::Format)?;
