@@ -335,8 +335,7 @@ enum Parsed {
 
 impl LoadStep<'_> {
     /// Reads the file a window at a time and validates each window chunk
-    /// by chunk, writing each chunk (while the next is checked) as long as
-    /// the whole call is still clean.
+    /// by chunk, writing each chunk while the whole call is still clean.
     /// Returns rows read and rows written.
     async fn load(
         &self,
@@ -359,7 +358,6 @@ impl LoadStep<'_> {
         let mut read = 0u64;
         let mut written = 0u64;
         let mut window_start = 0;
-        let mut ready: Option<Parsed> = None;
         loop {
             let frame = self.read_window(window_start, window_rows).await?;
             let height = frame.height();
@@ -370,44 +368,29 @@ impl LoadStep<'_> {
             };
             let mut offset = 0;
             while offset < height {
-                // Write the chunk checked last time while this one is parsed
-                // and checked: the SQLite or PostgreSQL driver works on its
-                // own thread, so the two overlap on a two-core machine.
-                let started = std::time::Instant::now();
-                let to_write = ready.take().filter(|_| !problems.any());
-                let write_step = async {
-                    match to_write {
-                        Some(parsed) => write(tx, parsed, self.run).await,
-                        None => Ok(0),
-                    }
-                };
-                let next_step = async {
-                    let parsed = self.parse_chunk(
-                        &frame,
-                        offset,
-                        chunk_rows,
-                        window_start,
-                        &dates,
-                        problems,
-                    )?;
-                    self.check(parsed, known, seen, problems).await
-                };
-                let (wrote, next) = tokio::join!(write_step, next_step);
-                written += wrote?;
-                let next = next?;
-                read += next.len() as u64;
-                ready = Some(next);
+                let t0 = std::time::Instant::now();
+                let parsed =
+                    self.parse_chunk(&frame, offset, chunk_rows, window_start, &dates, problems)?;
+                let t1 = std::time::Instant::now();
                 offset += chunk_rows;
                 bar.set_position((window_start + offset.min(height)) as u64);
-                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "chunk");
+                let parsed = self.check(parsed, known, seen, problems).await?;
+                let t2 = std::time::Instant::now();
+                read += parsed.len() as u64;
+                if !problems.any() {
+                    written += write(tx, parsed, self.run).await?;
+                }
+                tracing::debug!(
+                    parse = (t1 - t0).as_secs_f64(),
+                    check = (t2 - t1).as_secs_f64(),
+                    write = t2.elapsed().as_secs_f64(),
+                    "chunk"
+                );
             }
             window_start += height;
             if height < window_rows {
                 break;
             }
-        }
-        if let Some(parsed) = ready.filter(|_| !problems.any()) {
-            written += write(tx, parsed, self.run).await?;
         }
         bar.finish_and_clear();
         Ok((read, written))
