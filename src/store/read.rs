@@ -17,7 +17,7 @@ use crate::domain::{Money, OpportunityId, OpportunityStatus, Rep, RepId, RepRole
 pub struct StoreStatus {
     /// Rows per table.
     pub tables: BTreeMap<String, u64>,
-    /// Earliest date in the data (created, closed, booked or snapshot).
+    /// Earliest date in the data (a deal created, a snapshot, a booking).
     pub first_date: Option<NaiveDate>,
     /// Latest date in the data.
     pub last_date: Option<NaiveDate>,
@@ -83,9 +83,11 @@ impl Store {
     async fn date_range(&self) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
         // Each bound is read as text and parsed, since SQLite reports the
         // type of an aggregate only by its value.
+        // Dates on which something was known to happen. An open deal's
+        // close date is an expectation, possibly in the future, so deals
+        // count by their creation and their snapshots (a closing is one).
         let sources = [
             ("opportunities", "created_date"),
-            ("opportunities", "close_date"),
             ("opportunity_history", "as_of"),
             ("bookings", "booked_date"),
         ];

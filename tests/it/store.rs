@@ -138,3 +138,26 @@ async fn the_fingerprint_tracks_content_not_bookkeeping() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_date_range_ends_with_the_data_not_with_expected_closes() {
+    let org = small_org(12, 8, 25);
+    let t = sqlite().await;
+    ingest(
+        &t.store,
+        &[org.path().to_path_buf()],
+        &options(date("2023-08-31")),
+    )
+    .await
+    .unwrap();
+    let status = t.store.status().await.unwrap();
+    // Eight months from January 2023: the last known day is in August, even
+    // though open deals expect to close later.
+    assert!(
+        status.last_date <= Some(date("2023-08-31")),
+        "{:?}",
+        status.last_date
+    );
+    assert!(status.first_date >= Some(date("2023-01-01")));
+    t.finish().await;
+}
