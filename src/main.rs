@@ -123,6 +123,23 @@ fn settings(global: &Global) -> Result<Settings> {
     Ok(raw.validate()?)
 }
 
+/// How the CLI ingests: snapshots dated `as_of` (today unless given), the
+/// configured error limit, the default read window.
+fn ingest_options(
+    settings: &Settings,
+    mapping: Mapping,
+    as_of: Option<NaiveDate>,
+    progress: bool,
+) -> IngestOptions {
+    IngestOptions {
+        mapping,
+        snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        max_problems: settings.max_reported_errors,
+        progress,
+        window_rows: ingest::WINDOW_ROWS,
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -212,13 +229,7 @@ async fn run(cli: Cli) -> Result<()> {
                 },
             };
             let store = Store::connect(&settings.database_url).await?;
-            let options = IngestOptions {
-                mapping,
-                snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
-                max_problems: settings.max_reported_errors,
-                progress,
-                window_rows: ingest::WINDOW_ROWS,
-            };
+            let options = ingest_options(&settings, mapping, as_of, progress);
             match ingest::ingest(&store, &paths, &options).await {
                 Ok(summary) => {
                     print!(
@@ -282,13 +293,7 @@ async fn run(cli: Cli) -> Result<()> {
                 sim::generate_to(OrgParams::default(), &dir)?;
             }
             let store = Store::connect(&settings.database_url).await?;
-            let options = IngestOptions {
-                mapping: Mapping::native(),
-                snapshot_date: chrono::Local::now().date_naive(),
-                max_problems: settings.max_reported_errors,
-                progress,
-                window_rows: ingest::WINDOW_ROWS,
-            };
+            let options = ingest_options(&settings, Mapping::native(), None, progress);
             let summary = ingest::ingest(&store, std::slice::from_ref(&dir), &options).await?;
             println!("ingested {} into {}", dir.display(), settings.database_url);
             print!("{}", cli::ingest_grid(&summary).to_table());

@@ -98,11 +98,6 @@ impl Money {
     fn cents_checked(self) -> Option<i64> {
         (self.0 * Decimal::ONE_HUNDRED).to_i64()
     }
-
-    /// Sum of two amounts.
-    pub fn plus(self, other: Money) -> Money {
-        Money(self.0 + other.0)
-    }
 }
 
 /// Fast path for the common form `123` or `123.4` or `123.45` (up to 15

@@ -248,7 +248,7 @@ pub async fn ingest(
                 progress: options.progress,
                 run,
             };
-            tracing::info!(file = %path.display(), seconds = started.elapsed().as_secs_f64(), "read");
+            tracing::info!(file = %path.display(), seconds = started.elapsed().as_secs_f64(), "opened");
             let started = std::time::Instant::now();
             let (rows, written) = step
                 .load(&mut tx, &mut known, &mut seen_keys, &mut problems)

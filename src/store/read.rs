@@ -150,7 +150,6 @@ impl Store {
         on_backend!(self, Store, |pool, Db| {
             let mut rows = sqlx::query::<Db>(sql).fetch(pool);
             while let Some(row) = rows.try_next().await? {
-                let text = |s: String| s;
                 let rep_id: String = row.try_get(0)?;
                 let manager: Option<String> = row.try_get(2)?;
                 let territory: Option<String> = row.try_get(3)?;
@@ -158,7 +157,7 @@ impl Store {
                 out.push(Rep {
                     rep_id: RepId::parse(&rep_id)
                         .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
-                    name: text(row.try_get(1)?),
+                    name: row.try_get(1)?,
                     manager_id: manager
                         .as_deref()
                         .map(RepId::parse)
