@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::forecast::backtest::MetricRow;
+use crate::forecast::{ForecastRow, TrainedModel};
 use crate::ingest::IngestSummary;
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
@@ -201,6 +203,139 @@ pub fn pipeline_grid(deals: &[OpportunitySnapshot]) -> Grid {
             d.amount.map(|a| a.to_string()).unwrap_or_default(),
             d.close_date.map(|c| c.to_string()).unwrap_or_default(),
             d.snapshot_date.to_string(),
+        ]);
+    }
+    grid
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+/// `attain forecast`.
+pub fn forecast_grid(rows: &[ForecastRow]) -> Grid {
+    let mut grid = Grid::new(&[
+        "level",
+        "id",
+        "period",
+        "p10",
+        "p50",
+        "p90",
+        "mean",
+        "booked_to_date",
+        "crm_commit",
+        "model",
+    ]);
+    for r in rows {
+        grid.push(vec![
+            r.level.to_string(),
+            r.id.clone(),
+            r.period.clone(),
+            r.p10.to_string(),
+            r.p50.to_string(),
+            r.p90.to_string(),
+            r.mean.to_string(),
+            r.booked_to_date.to_string(),
+            r.crm_commit.map(|m| m.to_string()).unwrap_or_default(),
+            r.model.clone(),
+        ]);
+    }
+    grid
+}
+
+/// Metrics over a range of horizons: each metric averaged with the
+/// forecasts scored as weights.
+pub fn summarize_metrics(rows: &[MetricRow], label: &str) -> Vec<(String, MetricRow)> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(crate::features::Level, String), Vec<&MetricRow>> = BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((r.level, r.model.clone()))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_iter()
+        .map(|((level, model), list)| {
+            let avg = |f: &dyn Fn(&MetricRow) -> Option<f64>| -> Option<f64> {
+                let (sum, n) = list.iter().fold((0.0, 0usize), |(s, n), r| match f(r) {
+                    Some(v) => (s + v * r.n as f64, n + r.n),
+                    None => (s, n),
+                });
+                (n > 0).then(|| sum / n as f64)
+            };
+            (
+                label.to_owned(),
+                MetricRow {
+                    level,
+                    horizon: 0,
+                    model,
+                    wape: avg(&|r| r.wape),
+                    mase: avg(&|r| r.mase),
+                    smape: avg(&|r| r.smape),
+                    bias: avg(&|r| r.bias),
+                    coverage_80: avg(&|r| r.coverage_80),
+                    pinball: avg(&|r| r.pinball),
+                    n: list.iter().map(|r| r.n).sum(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// `attain backtest`: one line per level, horizon (or range) and model.
+pub fn backtest_grid(rows: &[(String, MetricRow)]) -> Grid {
+    let mut grid = Grid::new(&[
+        "level",
+        "horizon",
+        "model",
+        "wape",
+        "mase",
+        "smape",
+        "bias",
+        "coverage_80",
+        "pinball",
+        "n",
+    ]);
+    for (horizon, r) in rows {
+        grid.push(vec![
+            r.level.to_string(),
+            horizon.clone(),
+            r.model.clone(),
+            opt(r.wape, 3),
+            opt(r.mase, 3),
+            opt(r.smape, 1),
+            opt(r.bias, 3),
+            opt(r.coverage_80, 3),
+            opt(r.pinball, 3),
+            r.n.to_string(),
+        ]);
+    }
+    grid
+}
+
+/// `attain train`: the selection per horizon.
+pub fn train_grid(model: &TrainedModel) -> Grid {
+    let mut grid = Grid::new(&[
+        "horizon",
+        "model",
+        "company_mase",
+        "seasonal_naive_mase",
+        "coverage_80",
+    ]);
+    let find = |h: usize, name: &str| {
+        model.metrics.iter().find(|r| {
+            r.horizon == h && r.model == name && r.level == crate::features::Level::Company
+        })
+    };
+    for (i, m) in model.selection.iter().enumerate() {
+        let h = i + 1;
+        grid.push(vec![
+            h.to_string(),
+            m.to_string(),
+            opt(find(h, "attain").and_then(|r| r.mase), 3),
+            opt(find(h, "seasonal_naive").and_then(|r| r.mase), 3),
+            opt(find(h, "attain").and_then(|r| r.coverage_80), 3),
         ]);
     }
     grid

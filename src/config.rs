@@ -49,6 +49,8 @@ pub struct RawSettings {
     pub fiscal_year_start_month: Option<u32>,
     /// Most problems listed by a failed ingest before the list is cut short.
     pub max_reported_errors: Option<usize>,
+    /// Folder of trained model versions.
+    pub models_dir: Option<PathBuf>,
 }
 
 impl RawSettings {
@@ -65,7 +67,8 @@ impl RawSettings {
     }
 
     /// Reads `ATTAIN_DATABASE_URL`, `ATTAIN_DATA_DIR`,
-    /// `ATTAIN_FISCAL_YEAR_START_MONTH` and `ATTAIN_MAX_REPORTED_ERRORS`.
+    /// `ATTAIN_FISCAL_YEAR_START_MONTH`, `ATTAIN_MAX_REPORTED_ERRORS` and
+    /// `ATTAIN_MODELS_DIR`.
     pub fn from_env() -> Result<RawSettings, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
@@ -83,6 +86,7 @@ impl RawSettings {
             data_dir: var("ATTAIN_DATA_DIR").map(PathBuf::from),
             fiscal_year_start_month: number("ATTAIN_FISCAL_YEAR_START_MONTH")?.map(|v| v as u32),
             max_reported_errors: number("ATTAIN_MAX_REPORTED_ERRORS")?.map(|v| v as usize),
+            models_dir: var("ATTAIN_MODELS_DIR").map(PathBuf::from),
         })
     }
 
@@ -95,6 +99,7 @@ impl RawSettings {
                 .fiscal_year_start_month
                 .or(self.fiscal_year_start_month),
             max_reported_errors: over.max_reported_errors.or(self.max_reported_errors),
+            models_dir: over.models_dir.or(self.models_dir),
         }
     }
 
@@ -136,6 +141,7 @@ impl RawSettings {
             data_dir,
             fiscal,
             max_reported_errors,
+            models_dir: self.models_dir.unwrap_or_else(|| PathBuf::from("models")),
         })
     }
 }
@@ -151,6 +157,8 @@ pub struct Settings {
     pub fiscal: FiscalCalendar,
     /// Most problems a failed ingest lists.
     pub max_reported_errors: usize,
+    /// Folder of trained model versions (default `models`).
+    pub models_dir: PathBuf,
 }
 
 #[cfg(test)]

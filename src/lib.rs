@@ -25,6 +25,9 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod features;
+pub mod forecast;
 pub mod ingest;
+pub mod registry;
 pub mod sim;
 pub mod store;

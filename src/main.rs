@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand};
 
 use attain::cli::{self, OutputFormat};
 use attain::config::{RawSettings, Settings};
+use attain::features::Level;
+use attain::forecast::TrainParams;
+use attain::forecast::backtest::BacktestParams;
+use attain::forecast::runs;
 use attain::ingest::{self, IngestError, IngestOptions, Mapping};
 use attain::sim::{self, OrgParams};
-use attain::store::Store;
+use attain::store::{ForecastFilter, Store};
+use chrono::Datelike;
 
 #[derive(Parser)]
 #[command(
@@ -36,9 +41,26 @@ struct Global {
     /// Folder for the default store, models and reports [default: ./.attain]
     #[arg(long, global = true, env = "ATTAIN_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// TOML settings file (keys: database_url, data_dir, fiscal_year_start_month, max_reported_errors)
+    /// TOML settings file (keys: database_url, data_dir, fiscal_year_start_month, max_reported_errors, models_dir)
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Folder of trained model versions [default: ./models]
+    #[arg(long, global = true, env = "ATTAIN_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+}
+
+/// Settings shared by the model commands.
+#[derive(Args, Clone, Copy)]
+struct ModelArgs {
+    /// Walk-forward origins (most recent month ends) the backtest runs
+    #[arg(long, default_value_t = 18)]
+    origins: usize,
+    /// Sample paths per backtest origin
+    #[arg(long, default_value_t = 200)]
+    backtest_paths: usize,
+    /// Random seed
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +115,69 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Backtest every model as of a day, select one per horizon, fit and register the models
+    Train {
+        /// Train on what was known on this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Longest horizon backtested and selected for, in months (1..24)
+        #[arg(long, default_value_t = 12)]
+        horizon: usize,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Probabilistic forecasts per entity and period (P10/P50/P90, mean), stored as a run
+    Forecast {
+        /// Forecast from what was known on this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Only this level: rep, manager, territory, region, company [default: company, or any with --id]
+        #[arg(long)]
+        level: Option<String>,
+        /// Only this entity (rep id, manager's rep id, territory id, region name, company)
+        #[arg(long)]
+        id: Option<String>,
+        /// Months ahead (1..24)
+        #[arg(long, default_value_t = 12)]
+        horizon: usize,
+        /// Only this period, YYYY-MM or YYYY-Qn
+        #[arg(long)]
+        period: Option<String>,
+        /// Sample paths
+        #[arg(long, default_value_t = 1000)]
+        paths: usize,
+        /// Show a stored run instead of forecasting anew
+        #[arg(long)]
+        run: Option<i64>,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Walk-forward accuracy of every model and baseline, per level and horizon
+    Backtest {
+        /// First origin (month end on or after this day) [default: 18 origins before --to]
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last day of data the backtest may see [default: the last day of data]
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Only this level
+        #[arg(long)]
+        level: Option<String>,
+        /// Only this horizon; without it, every horizon up to 12 is scored and averaged
+        #[arg(long)]
+        horizon: Option<usize>,
+        /// Show each horizon on its own line
+        #[arg(long)]
+        by_horizon: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline {
         /// The date [default: the last date in the data]
@@ -118,6 +203,7 @@ fn settings(global: &Global) -> Result<Settings> {
     raw = raw.overlay(RawSettings {
         database_url: global.db.clone(),
         data_dir: global.data_dir.clone(),
+        models_dir: global.models_dir.clone(),
         ..Default::default()
     });
     Ok(raw.validate()?)
@@ -138,6 +224,46 @@ fn ingest_options(
         progress,
         window_rows: ingest::WINDOW_ROWS,
     }
+}
+
+fn train_params(model: ModelArgs, horizon: usize) -> Result<TrainParams> {
+    if !(1..=24).contains(&horizon) {
+        bail!("--horizon {horizon} is not in 1..24");
+    }
+    if !(1..=120).contains(&model.origins) {
+        bail!("--origins {} is not in 1..120", model.origins);
+    }
+    if !(10..=10_000).contains(&model.backtest_paths) {
+        bail!(
+            "--backtest-paths {} is not in 10..10000",
+            model.backtest_paths
+        );
+    }
+    Ok(TrainParams {
+        backtest: BacktestParams {
+            horizon,
+            origins: model.origins,
+            paths: model.backtest_paths,
+            seed: model.seed,
+            ..BacktestParams::default()
+        },
+    })
+}
+
+/// What `attain forecast --format json` prints.
+#[derive(serde::Serialize)]
+struct ForecastView<'a> {
+    run_id: i64,
+    as_of: NaiveDate,
+    model_version: &'a str,
+    forecasts: &'a [attain::forecast::ForecastRow],
+}
+
+/// What `attain backtest --format json` prints.
+#[derive(serde::Serialize)]
+struct BacktestView<'a> {
+    as_of: NaiveDate,
+    metrics: &'a [attain::forecast::backtest::MetricRow],
 }
 
 fn main() -> ExitCode {
@@ -284,6 +410,185 @@ async fn run(cli: Cli) -> Result<()> {
                 "{}",
                 cli::render(format, &view, &cli::pipeline_grid(&deals))
             );
+        }
+        Command::Train {
+            as_of,
+            horizon,
+            model,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            let store = Store::connect(&settings.database_url).await?;
+            let params = train_params(model, horizon)?;
+            let trained = runs::train(&store, &settings, as_of, params).await?;
+            store.close().await;
+            if format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&trained)?);
+            } else {
+                print!(
+                    "{}",
+                    cli::render(format, &trained, &cli::train_grid(&trained))
+                );
+            }
+            if format == OutputFormat::Table {
+                println!(
+                    "registered model {} in {} (as of {}, backtest {:.1} s over {} origins, fit {:.1} s)",
+                    trained.version,
+                    settings.models_dir.display(),
+                    trained.as_of,
+                    trained.seconds.get("backtest").copied().unwrap_or(0.0),
+                    trained.origins.len(),
+                    trained.seconds.get("fit").copied().unwrap_or(0.0),
+                );
+            }
+        }
+        Command::Forecast {
+            as_of,
+            level,
+            id,
+            horizon,
+            period,
+            paths,
+            run,
+            model,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            if let Some(l) = &level {
+                l.parse::<Level>().map_err(anyhow::Error::msg)?;
+            }
+            if let Some(p) = &period {
+                attain::domain::Period::parse(p).with_context(|| format!("--period {p:?}"))?;
+            }
+            let store = Store::connect(&settings.database_url).await?;
+            let run_id = match run {
+                Some(id) => id,
+                None => {
+                    let job = runs::forecast(
+                        &store,
+                        &settings,
+                        runs::ForecastParams {
+                            as_of,
+                            horizon,
+                            paths,
+                            seed: model.seed,
+                        },
+                        train_params(model, 12)?,
+                    )
+                    .await?;
+                    if job.trained {
+                        eprintln!(
+                            "no model trained as of {} was registered: trained {}",
+                            job.run.as_of, job.run.model_version
+                        );
+                    }
+                    job.run.run_id
+                }
+            };
+            let filter = ForecastFilter {
+                level: level
+                    .clone()
+                    .or_else(|| id.is_none().then(|| "company".to_owned())),
+                entity_id: id.clone(),
+                period: period
+                    .map(|p| attain::domain::Period::parse(&p).map(|p| p.to_string()))
+                    .transpose()?,
+            };
+            let stored = runs::stored(&store, Some(run_id), &filter).await?;
+            store.close().await;
+            let view = ForecastView {
+                run_id: stored.run_id,
+                as_of: stored.as_of,
+                model_version: &stored.model_version,
+                forecasts: &stored.forecasts,
+            };
+            print!(
+                "{}",
+                cli::render(format, &view, &cli::forecast_grid(&stored.forecasts))
+            );
+            if format == OutputFormat::Table {
+                let h1 = stored
+                    .backtest
+                    .iter()
+                    .find(|r| r.level == Level::Company && r.horizon == 1 && r.model == "attain");
+                println!(
+                    "run {} as of {} with model {}{}",
+                    stored.run_id,
+                    stored.as_of,
+                    stored.model_version,
+                    h1.and_then(|r| r.mase)
+                        .map(|m| format!("; backtest company MASE at 1 month: {m:.3}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Backtest {
+            from,
+            to,
+            level,
+            horizon,
+            by_horizon,
+            model,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            let level = level
+                .map(|l| l.parse::<Level>())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let mut params = train_params(model, horizon.unwrap_or(12))?.backtest;
+            let store = Store::connect(&settings.database_url).await?;
+            let to = match to {
+                Some(d) => d,
+                None => match store.status().await?.last_date {
+                    Some(d) => d,
+                    None => bail!("the store holds no data yet: run attain ingest first"),
+                },
+            };
+            if let Some(from) = from {
+                let months =
+                    (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+                if months < 1 {
+                    bail!("--from {from} must be at least a month before --to {to}");
+                }
+                params.origins = months as usize;
+            }
+            let (as_of, out) = runs::backtest(&store, &settings, Some(to), params).await?;
+            store.close().await;
+            let rows: Vec<_> = out
+                .metrics
+                .into_iter()
+                .filter(|r| {
+                    level.is_none_or(|l| r.level == l) && horizon.is_none_or(|h| r.horizon == h)
+                })
+                .collect();
+            let lines: Vec<(String, attain::forecast::backtest::MetricRow)> =
+                if by_horizon || horizon.is_some() {
+                    rows.iter()
+                        .map(|r| (r.horizon.to_string(), r.clone()))
+                        .collect()
+                } else {
+                    cli::summarize_metrics(&rows, &format!("1-{}", params.horizon))
+                };
+            let view = BacktestView {
+                as_of,
+                metrics: &rows,
+            };
+            print!(
+                "{}",
+                cli::render(format, &view, &cli::backtest_grid(&lines))
+            );
+            if format == OutputFormat::Table {
+                println!(
+                    "walk-forward as of {as_of} over {} origins; selection per horizon: {}",
+                    out.origins.len(),
+                    out.selection
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
         Command::Demo { sample_dir } => {
             let settings = settings(&cli.global)?;

@@ -137,6 +137,15 @@ impl serde::Serialize for Money {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Money {
+    /// Reads a decimal string (`"1234.50"`) or a JSON number, rounded
+    /// half-even to the cent.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        let value = rust_decimal::serde::str::deserialize(d)?;
+        Ok(Money::from_decimal(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

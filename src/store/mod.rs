@@ -7,6 +7,8 @@
 //! dates as `DATE` (PostgreSQL) or ISO text (SQLite), so both hold the same
 //! values and the same [`Store::fingerprint`].
 
+mod forecasts;
+mod load;
 mod read;
 mod write;
 
@@ -17,6 +19,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
+pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use read::{OpportunitySnapshot, StoreStatus};
 pub use write::{StoreTx, UpsertCount};
 

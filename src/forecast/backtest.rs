@@ -1,0 +1,497 @@
+//! Walk-forward backtest: at each past month end, every model forecasts
+//! from what was known then (series cut at the origin, pipeline from
+//! snapshots, conversion rates and the global model fitted on outcomes
+//! known by then, residual pools from earlier origins only); the forecasts
+//! are scored against what happened, at every level of the hierarchy.
+//!
+//! "attain" in the tables is what the engine would have published: at each
+//! origin, per horizon, the candidate with the lowest mean MASE over the
+//! levels on the evaluations known by then (the combination until any are).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::global::GlobalModel;
+use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
+use super::simulate::{PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize};
+use super::{Context, ModelKind, Origin, OriginPoints, available};
+use crate::features::matrix::{FEATURES, TrainingRows};
+use crate::features::{Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, month_end};
+
+/// Backtest settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BacktestParams {
+    /// Months ahead scored (1..=24).
+    pub horizon: usize,
+    /// Most recent origins run.
+    pub origins: usize,
+    /// Sample paths per origin.
+    pub paths: usize,
+    /// Seed of the draws.
+    pub seed: u64,
+    /// Most rows kept for fitting the global model.
+    pub max_training_rows: usize,
+}
+
+impl Default for BacktestParams {
+    fn default() -> Self {
+        BacktestParams {
+            horizon: 12,
+            origins: 18,
+            paths: 200,
+            seed: 7,
+            max_training_rows: 150_000,
+        }
+    }
+}
+
+/// One line of the accuracy table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricRow {
+    /// Level of the hierarchy.
+    pub level: Level,
+    /// Months ahead.
+    pub horizon: usize,
+    /// Model name (`attain` for what the engine publishes).
+    pub model: String,
+    /// Sum of absolute errors over sum of actuals.
+    pub wape: Option<f64>,
+    /// Mean absolute error scaled by each entity's in-sample seasonal
+    /// naive error, averaged over entities and origins.
+    pub mase: Option<f64>,
+    /// Symmetric MAPE, percent.
+    pub smape: Option<f64>,
+    /// Sum of (forecast - actual) over sum of actuals.
+    pub bias: Option<f64>,
+    /// Share of actuals inside P10-P90.
+    pub coverage_80: Option<f64>,
+    /// Mean pinball loss at P10, P50, P90, scaled like MASE.
+    pub pinball: Option<f64>,
+    /// Forecasts scored.
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    abs_err: f64,
+    abs_act: f64,
+    err: f64,
+    mase_sum: f64,
+    mase_n: usize,
+    smape_sum: f64,
+    smape_n: usize,
+    covered: usize,
+    pinball_sum: f64,
+    interval_n: usize,
+    n: usize,
+}
+
+impl Acc {
+    fn add(&mut self, other: &Acc) {
+        self.abs_err += other.abs_err;
+        self.abs_act += other.abs_act;
+        self.err += other.err;
+        self.mase_sum += other.mase_sum;
+        self.mase_n += other.mase_n;
+        self.smape_sum += other.smape_sum;
+        self.smape_n += other.smape_n;
+        self.covered += other.covered;
+        self.pinball_sum += other.pinball_sum;
+        self.interval_n += other.interval_n;
+        self.n += other.n;
+    }
+
+    fn mase(&self) -> Option<f64> {
+        (self.mase_n > 0).then(|| self.mase_sum / self.mase_n as f64)
+    }
+}
+
+/// Who is scored: a model, or what attain publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Scored {
+    Model(ModelKind),
+    Attain,
+}
+
+/// What a backtest produces.
+#[derive(Debug, Clone)]
+pub struct BacktestOutput {
+    /// The accuracy table.
+    pub metrics: Vec<MetricRow>,
+    /// Per horizon (index `h - 1`): the candidate chosen on every
+    /// evaluation.
+    pub selection: Vec<ModelKind>,
+    /// Per model and horizon: scaled residuals of every origin.
+    pub pools: BTreeMap<ModelKind, Vec<ResidualPool>>,
+    /// Global-model rows with known outcomes.
+    pub training: TrainingRows,
+    /// The origins run.
+    pub origins: Vec<MonthIdx>,
+}
+
+/// Per entity: MASE scale at an origin (mean absolute seasonal difference
+/// of its monthly series through the origin; lag 1 when under 13 months).
+fn mase_scales(series: &[Vec<f64>], upto: usize) -> Vec<f64> {
+    series
+        .iter()
+        .map(|y| {
+            let y = &y[..upto.min(y.len())];
+            let lag = if y.len() > 12 { 12 } else { 1 };
+            if y.len() <= lag {
+                return 0.0;
+            }
+            let diffs: f64 = (lag..y.len()).map(|t| (y[t] - y[t - lag]).abs()).sum();
+            diffs / (y.len() - lag) as f64
+        })
+        .collect()
+}
+
+fn pinball(actual: f64, q: f64, tau: f64) -> f64 {
+    let d = actual - q;
+    if d >= 0.0 { tau * d } else { (tau - 1.0) * d }
+}
+
+/// The simulation of one model's months at an origin.
+pub fn plan_for<'a>(
+    points: &OriginPoints,
+    model: ModelKind,
+    horizon: usize,
+    pools: Vec<Option<&'a ResidualPool>>,
+    origin: &Origin,
+    paths: usize,
+    seed: u64,
+) -> SimulationPlan<'a> {
+    let series = &points.points[&model];
+    let is_pipeline = model == ModelKind::Pipeline;
+    let reps = points
+        .active
+        .iter()
+        .enumerate()
+        .map(|(r, active)| {
+            if !*active {
+                return None;
+            }
+            let booked_first = origin.booked[r];
+            let mut plan = RepPlan::default();
+            for h in 1..=horizon {
+                let booked = if h == 1 { booked_first } else { 0.0 };
+                let share = if h == 1 { origin.remaining } else { 1.0 };
+                let point = if is_pipeline && h <= PIPELINE_HORIZONS {
+                    points.other[r][h - 1]
+                } else {
+                    (series[r][h - 1] - booked).max(0.0)
+                };
+                plan.point.push(if point.is_finite() { point } else { 0.0 });
+                plan.booked.push(booked);
+                plan.scale.push(points.scale[r] * share);
+            }
+            if is_pipeline {
+                plan.deals = points.deals[r].clone();
+            }
+            Some(plan)
+        })
+        .collect();
+    SimulationPlan {
+        reps,
+        pools,
+        deal_months: (1..=horizon)
+            .map(|h| is_pipeline && h <= PIPELINE_HORIZONS)
+            .collect(),
+        paths,
+        seed,
+    }
+}
+
+/// Runs the walk-forward backtest over the most recent origins.
+pub fn run(
+    data: &SalesData,
+    monthly: &MonthlyBookings,
+    hierarchy: &Hierarchy,
+    cache: &PipelineCache,
+    last_complete: MonthIdx,
+    params: BacktestParams,
+) -> BacktestOutput {
+    let horizon = params.horizon;
+    let ctx = Context { data, monthly };
+    let wins = win_months(data);
+    let first_origin = (data.first_month + 11).max(last_complete - params.origins as i32);
+    let origins: Vec<MonthIdx> = (first_origin..last_complete).collect();
+    // Entity series for MASE scales.
+    let mut entity_series = vec![vec![0.0; monthly.months]; hierarchy.entities.len()];
+    for (r, series) in monthly.values.iter().enumerate() {
+        for &e in &hierarchy.rep_to_entities[r] {
+            for (total, v) in entity_series[e as usize].iter_mut().zip(series) {
+                *total += v;
+            }
+        }
+    }
+    let total_rows = data.reps.len() * horizon * origins.len().max(1);
+    let keep_every = total_rows.div_ceil(params.max_training_rows.max(1)).max(1);
+
+    let mut pools: BTreeMap<ModelKind, Vec<ResidualPool>> = BTreeMap::new();
+    let mut pending: Vec<(MonthIdx, ModelKind, usize, Vec<f32>)> = Vec::new();
+    let mut partials: BTreeMap<(MonthIdx, usize, Scored, Level), Acc> = BTreeMap::new();
+    let mut training = TrainingRows::default();
+
+    for &o in &origins {
+        // Residuals whose outcome month has ended join the pools.
+        pending.retain(|(available_at, model, h, residuals)| {
+            if *available_at <= o {
+                let slot = pools
+                    .entry(*model)
+                    .or_insert_with(|| vec![ResidualPool::default(); horizon]);
+                slot[*h - 1].add_origin(residuals);
+                false
+            } else {
+                true
+            }
+        });
+        let pipeline = data
+            .linked_bookings
+            .then(|| PipelineModel::estimate(data, monthly, cache, &wins, o));
+        let global = GlobalModel::fit(&training, o).ok();
+        let origin = Origin {
+            as_of: month_end(o),
+            last_complete: o,
+            remaining: 1.0,
+            booked: vec![0.0; data.reps.len()],
+        };
+        let deals = cache.at(o);
+        let points = ctx.points(
+            &origin,
+            horizon,
+            &ModelKind::ALL,
+            deals,
+            pipeline.as_ref(),
+            global.as_ref(),
+            false,
+        );
+
+        // Rows for the global model, their targets known once the month ends.
+        for r in 0..data.reps.len() {
+            if !points.active[r] {
+                continue;
+            }
+            for h in 1..=horizon {
+                let t = o + h as i32;
+                if t > last_complete || (r * 31 + h * 7 + o as usize) % keep_every != 0 {
+                    continue;
+                }
+                training
+                    .x
+                    .extend_from_slice(&points.design[r][(h - 1) * FEATURES..h * FEATURES]);
+                training
+                    .y
+                    .push((monthly.get(r as u32, t) / points.scale[r]) as f32);
+                training.target_month.push(t);
+            }
+        }
+
+        let upto = (o - monthly.first_month + 1) as usize;
+        let scales = mase_scales(&entity_series, upto);
+        let model_pools: BTreeMap<ModelKind, Vec<Option<&ResidualPool>>> = ModelKind::ALL
+            .iter()
+            .map(|m| {
+                let list = pools
+                    .get(m)
+                    .map(|p| pools_for(p, horizon))
+                    .unwrap_or_else(|| vec![None; horizon]);
+                (*m, list)
+            })
+            .collect();
+        let mut new_pending = Vec::new();
+        for &model in &ModelKind::ALL {
+            let plan = plan_for(
+                &points,
+                model,
+                horizon,
+                model_pools[&model].clone(),
+                &origin,
+                params.paths,
+                params.seed ^ o as u64,
+            );
+            for h in 1..=horizon {
+                let t = o + h as i32;
+                if t > last_complete || !available(&points, model, h) {
+                    continue;
+                }
+                let actual_rep: Vec<f64> = (0..data.reps.len())
+                    .map(|r| monthly.get(r as u32, t))
+                    .collect();
+                let point_rep: Vec<f64> = (0..data.reps.len())
+                    .map(|r| {
+                        if points.active[r] {
+                            points.points[&model][r][h - 1]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                // Residuals for later origins' pools.
+                let mut from_deals = vec![0.0; data.reps.len()];
+                if model == ModelKind::Pipeline {
+                    for d in deals {
+                        if wins[d.opp as usize] == Some(t) {
+                            from_deals[d.rep as usize] += d.amount;
+                        }
+                    }
+                }
+                let residuals: Vec<f32> = (0..data.reps.len())
+                    .filter(|&r| points.active[r])
+                    .map(|r| {
+                        let expected = if model == ModelKind::Pipeline {
+                            points.other[r][h - 1]
+                        } else {
+                            point_rep[r]
+                        };
+                        ((actual_rep[r] - from_deals[r] - expected) / points.scale[r]) as f32
+                    })
+                    .collect();
+                if model != ModelKind::CrmCall {
+                    new_pending.push((t, model, h, residuals));
+                }
+                let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1].is_some().then(|| {
+                    let paths = plan.entity_paths(hierarchy, h);
+                    paths.chunks(params.paths).map(summarize).collect()
+                });
+                let actual = hierarchy.roll_up(&actual_rep);
+                let point = hierarchy.roll_up(&point_rep);
+                for (e, entity) in hierarchy.entities.iter().enumerate() {
+                    // Reps not in seat at the origin are not forecast.
+                    if e < hierarchy.reps() && !points.active[e] {
+                        continue;
+                    }
+                    let acc = partials
+                        .entry((o, h, Scored::Model(model), entity.level))
+                        .or_default();
+                    let (a, f) = (actual[e], point[e]);
+                    acc.n += 1;
+                    acc.abs_err += (f - a).abs();
+                    acc.abs_act += a.abs();
+                    acc.err += f - a;
+                    if scales[e] > 0.0 {
+                        acc.mase_sum += (f - a).abs() / scales[e];
+                        acc.mase_n += 1;
+                    }
+                    if a.abs() + f.abs() > 0.0 {
+                        acc.smape_sum += 200.0 * (f - a).abs() / (a.abs() + f.abs());
+                        acc.smape_n += 1;
+                    }
+                    if let Some(iv) = &intervals {
+                        let s = iv[e];
+                        acc.interval_n += 1;
+                        if a >= s.p10 && a <= s.p90 {
+                            acc.covered += 1;
+                        }
+                        if scales[e] > 0.0 {
+                            acc.pinball_sum += (pinball(a, s.p10, 0.1)
+                                + pinball(a, s.p50, 0.5)
+                                + pinball(a, s.p90, 0.9))
+                                / 3.0
+                                / scales[e];
+                        }
+                    }
+                }
+            }
+        }
+        pending.extend(new_pending);
+
+        // What attain would have published at this origin.
+        for h in 1..=horizon {
+            let chosen = select(&partials, o, h, &points);
+            for level in Level::ALL {
+                if let Some(acc) = partials.get(&(o, h, Scored::Model(chosen), level)).copied() {
+                    partials.insert((o, h, Scored::Attain, level), acc);
+                }
+            }
+        }
+    }
+    for (_, model, h, residuals) in pending {
+        let slot = pools
+            .entry(model)
+            .or_insert_with(|| vec![ResidualPool::default(); horizon]);
+        slot[h - 1].add_origin(&residuals);
+    }
+
+    // Final selection from every evaluation.
+    let selection = (1..=horizon)
+        .map(|h| best_candidate(&partials, h, MonthIdx::MAX))
+        .collect();
+
+    // The table.
+    let mut totals: BTreeMap<(Level, usize, Scored), Acc> = BTreeMap::new();
+    for ((_, h, who, level), acc) in &partials {
+        totals.entry((*level, *h, *who)).or_default().add(acc);
+    }
+    let metrics = totals
+        .into_iter()
+        .filter(|(_, acc)| acc.n > 0)
+        .map(|((level, horizon, who), acc)| MetricRow {
+            level,
+            horizon,
+            model: match who {
+                Scored::Model(m) => m.as_str().to_owned(),
+                Scored::Attain => "attain".to_owned(),
+            },
+            wape: (acc.abs_act > 0.0).then(|| acc.abs_err / acc.abs_act),
+            mase: acc.mase(),
+            smape: (acc.smape_n > 0).then(|| acc.smape_sum / acc.smape_n as f64),
+            bias: (acc.abs_act > 0.0).then(|| acc.err / acc.abs_act),
+            coverage_80: (acc.interval_n > 0).then(|| acc.covered as f64 / acc.interval_n as f64),
+            pinball: (acc.interval_n > 0 && acc.mase_n > 0)
+                .then(|| acc.pinball_sum / acc.mase_n as f64),
+            n: acc.n,
+        })
+        .collect();
+    BacktestOutput {
+        metrics,
+        selection,
+        pools,
+        training,
+        origins,
+    }
+}
+
+/// The candidate with the lowest mean-over-levels MASE at horizon `h`,
+/// using evaluations whose target month ended by `known_by`.
+fn best_candidate(
+    partials: &BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
+    h: usize,
+    known_by: MonthIdx,
+) -> ModelKind {
+    let mut scores: BTreeMap<ModelKind, (f64, usize)> = BTreeMap::new();
+    for ((o, hh, who, _level), acc) in partials {
+        let Scored::Model(m) = who else { continue };
+        if *hh != h || !ModelKind::CANDIDATES.contains(m) || o.saturating_add(h as i32) > known_by {
+            continue;
+        }
+        if let Some(mase) = acc.mase() {
+            let s = scores.entry(*m).or_default();
+            s.0 += mase;
+            s.1 += 1;
+        }
+    }
+    // Only models scored on as many evaluations as the most-scored one
+    // compete, so a model is not chosen for missing the hard origins.
+    let most = scores.values().map(|s| s.1).max().unwrap_or(0);
+    scores
+        .into_iter()
+        .filter(|(_, s)| s.1 == most && most > 0)
+        .min_by(|a, b| (a.1.0 / a.1.1 as f64).total_cmp(&(b.1.0 / b.1.1 as f64)))
+        .map_or(ModelKind::Combination, |(m, _)| m)
+}
+
+fn select(
+    partials: &BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
+    o: MonthIdx,
+    h: usize,
+    points: &OriginPoints,
+) -> ModelKind {
+    let chosen = best_candidate(partials, h, o);
+    if available(points, chosen, h) {
+        chosen
+    } else {
+        ModelKind::Combination
+    }
+}

@@ -1,0 +1,578 @@
+//! Training and forecasting runs.
+//!
+//! `train` runs the walk-forward backtest as of a day, selects a model per
+//! horizon, fits the global model and the pipeline model on everything
+//! known by then, and returns a [`TrainedModel`] (the registry stores it).
+//! `forecast` applies a trained model as of a day (never earlier than it
+//! was trained: that would let it see the future), simulates sample paths
+//! rep by rep and sums them up the hierarchy.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::backtest::{self, BacktestParams, MetricRow, plan_for};
+use super::global::GlobalModel;
+use super::pipeline::{PipelineCache, PipelineModel, win_months};
+use super::simulate::{ResidualPool, pools_for, summarize};
+use super::{Context, ModelKind, Origin, available};
+use crate::domain::{FiscalCalendar, Money, Period};
+use crate::features::{
+    Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_end, month_idx,
+    month_period, month_start, open_pipeline,
+};
+
+/// Longest forecast horizon, in months.
+pub const MAX_HORIZON: usize = 24;
+
+/// Why a training or forecasting run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Too little history to backtest or forecast.
+    #[error("not enough history: {0}")]
+    History(String),
+    /// A parameter out of range.
+    #[error("invalid parameter: {0}")]
+    Param(String),
+}
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainParams {
+    /// Backtest settings (its horizon is the longest the selection covers).
+    pub backtest: BacktestParams,
+}
+
+/// A trained model: what `attain train` writes under `models/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainedModel {
+    /// Registry version, set when saved.
+    pub version: String,
+    /// When it was trained.
+    pub created_at: String,
+    /// The day it was trained as of: nothing later was seen.
+    pub as_of: NaiveDate,
+    /// Fingerprint of the stored data it was trained on.
+    pub data_fingerprint: String,
+    /// Backtest horizon, origins, paths and seed.
+    pub params: BTreeMap<String, u64>,
+    /// Versions of attain and of the model crates.
+    pub crate_versions: BTreeMap<String, String>,
+    /// Per horizon (index `h - 1`): the model published.
+    pub selection: Vec<ModelKind>,
+    /// The walk-forward backtest table.
+    pub metrics: Vec<MetricRow>,
+    /// The global model fitted on every known outcome.
+    pub global: Option<GlobalModel>,
+    /// The pipeline model as of the training day.
+    pub pipeline: Option<PipelineModel>,
+    /// Residual pools of the selected models, per horizon.
+    pub pools: BTreeMap<ModelKind, Vec<ResidualPool>>,
+    /// Backtest origins, `YYYY-MM`.
+    pub origins: Vec<String>,
+    /// Seconds spent: loading excluded, backtest, fitting.
+    pub seconds: BTreeMap<String, f64>,
+}
+
+/// One forecast line: an entity and a period.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ForecastRow {
+    /// Level.
+    pub level: Level,
+    /// Entity id.
+    pub id: String,
+    /// The rep, at rep level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rep_id: Option<String>,
+    /// `YYYY-MM` or `YYYY-Qn`.
+    pub period: String,
+    /// 10th percentile.
+    pub p10: Money,
+    /// Median.
+    pub p50: Money,
+    /// 90th percentile.
+    pub p90: Money,
+    /// Mean (sums exactly over the entities below).
+    pub mean: Money,
+    /// Booked in the period up to the as-of day.
+    pub booked_to_date: Money,
+    /// Model (per month; quarters name the models of their months).
+    pub model: String,
+    /// The CRM's call: closed + open deals called Commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_commit: Option<Money>,
+    /// Closed + Commit + Best Case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_best_case: Option<Money>,
+    /// Closed + every open deal expected in the period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_pipeline: Option<Money>,
+}
+
+/// A forecast run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForecastRun {
+    /// Stored run id (0 until stored).
+    pub run_id: i64,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Registry version of the model used.
+    pub model_version: String,
+    /// Fingerprint of the data forecast from.
+    pub data_fingerprint: String,
+    /// Paths and seed.
+    pub params: BTreeMap<String, u64>,
+    /// Every entity and period.
+    pub forecasts: Vec<ForecastRow>,
+    /// The backtest of the model version used.
+    pub backtest: Vec<MetricRow>,
+}
+
+/// The engine over one loaded data set.
+pub struct Engine<'a> {
+    data: &'a SalesData,
+    hierarchy: Hierarchy,
+}
+
+fn money(v: f64) -> Money {
+    Money::from_cents((v * 100.0).round() as i64)
+}
+
+impl<'a> Engine<'a> {
+    /// Prepares the monthly series and the hierarchy.
+    pub fn new(data: &'a SalesData) -> Engine<'a> {
+        Engine {
+            data,
+            hierarchy: Hierarchy::build(data),
+        }
+    }
+
+    /// The hierarchy forecasts roll up along.
+    pub fn hierarchy(&self) -> &Hierarchy {
+        &self.hierarchy
+    }
+
+    /// The latest day in the data: the default as-of day.
+    pub fn default_as_of(&self) -> NaiveDate {
+        self.data.last_date
+    }
+
+    /// Runs the walk-forward backtest as of `as_of`.
+    pub fn backtest(
+        &self,
+        as_of: NaiveDate,
+        params: BacktestParams,
+    ) -> Result<backtest::BacktestOutput, EngineError> {
+        if !(1..=MAX_HORIZON).contains(&params.horizon) {
+            return Err(EngineError::Param(format!(
+                "horizon {} is not in 1..=24",
+                params.horizon
+            )));
+        }
+        let last_complete = Origin::at(self.data, as_of).last_complete;
+        if last_complete < self.data.first_month + 12 {
+            return Err(EngineError::History(format!(
+                "a backtest needs 13 complete months before the as-of day; the data starts {}",
+                month_start(self.data.first_month)
+            )));
+        }
+        // Outcomes after the as-of day must not be scored or learned from:
+        // the monthly series is cut at the last complete month, and the
+        // caches only hold month ends up to it.
+        let monthly = MonthlyBookings::build(self.data, last_complete);
+        let first = (self.data.first_month + 11).max(last_complete - params.origins as i32 - 12);
+        let cache = PipelineCache::build(self.data, first..=last_complete);
+        Ok(backtest::run(
+            self.data,
+            &monthly,
+            &self.hierarchy,
+            &cache,
+            last_complete,
+            params,
+        ))
+    }
+
+    /// Backtests, selects and fits as of `as_of`.
+    pub fn train(
+        &self,
+        as_of: NaiveDate,
+        params: TrainParams,
+        fingerprint: &str,
+    ) -> Result<TrainedModel, EngineError> {
+        let started = Instant::now();
+        let out = self.backtest(as_of, params.backtest)?;
+        let backtest_seconds = started.elapsed().as_secs_f64();
+        let fit_started = Instant::now();
+        let origin = Origin::at(self.data, as_of);
+        let o = origin.last_complete;
+        let global = GlobalModel::fit(&out.training, o).ok();
+        let pipeline = self.data.linked_bookings.then(|| {
+            let monthly = MonthlyBookings::build(self.data, o);
+            let cache = PipelineCache::build(self.data, (o - 14)..=o);
+            PipelineModel::estimate(self.data, &monthly, &cache, &win_months(self.data), o)
+        });
+        let selected: HashSet<ModelKind> = out.selection.iter().copied().collect();
+        let pools = out
+            .pools
+            .into_iter()
+            .filter(|(m, _)| selected.contains(m))
+            .collect();
+        let mut params_map = BTreeMap::new();
+        params_map.insert("horizon".to_owned(), params.backtest.horizon as u64);
+        params_map.insert("origins".to_owned(), params.backtest.origins as u64);
+        params_map.insert("paths".to_owned(), params.backtest.paths as u64);
+        params_map.insert("seed".to_owned(), params.backtest.seed);
+        let mut seconds = BTreeMap::new();
+        seconds.insert("backtest".to_owned(), backtest_seconds);
+        seconds.insert("fit".to_owned(), fit_started.elapsed().as_secs_f64());
+        Ok(TrainedModel {
+            version: String::new(),
+            created_at: Utc::now().to_rfc3339(),
+            as_of,
+            data_fingerprint: fingerprint.to_owned(),
+            params: params_map,
+            crate_versions: crate_versions(),
+            selection: out.selection,
+            metrics: out.metrics,
+            global,
+            pipeline,
+            pools,
+            origins: out
+                .origins
+                .iter()
+                .map(|m| month_period(*m).to_string())
+                .collect(),
+            seconds,
+        })
+    }
+
+    /// Forecasts `horizon` months from `as_of` with a trained model.
+    pub fn forecast(
+        &self,
+        model: &TrainedModel,
+        as_of: NaiveDate,
+        horizon: usize,
+        paths: usize,
+        seed: u64,
+        fingerprint: &str,
+    ) -> Result<ForecastRun, EngineError> {
+        if !(1..=MAX_HORIZON).contains(&horizon) {
+            return Err(EngineError::Param(format!(
+                "horizon {horizon} is not in 1..=24"
+            )));
+        }
+        if !(10..=100_000).contains(&paths) {
+            return Err(EngineError::Param(format!(
+                "paths {paths} is not in 10..=100000"
+            )));
+        }
+        if as_of < model.as_of {
+            return Err(EngineError::Param(format!(
+                "model {} was trained as of {}; forecasting as of an earlier day ({as_of}) would use later data",
+                model.version, model.as_of
+            )));
+        }
+        let data = self.data;
+        let origin = Origin::at(data, as_of);
+        let o = origin.last_complete;
+        let monthly = MonthlyBookings::build(data, o);
+        let ctx = Context {
+            data,
+            monthly: &monthly,
+        };
+        let deals = if data.linked_bookings {
+            open_pipeline(data, as_of)
+        } else {
+            Vec::new()
+        };
+        let selection_at = |h: usize| -> ModelKind {
+            model
+                .selection
+                .get(h.min(model.selection.len()).saturating_sub(1))
+                .copied()
+                .unwrap_or(ModelKind::Combination)
+        };
+        let mut models: Vec<ModelKind> = (1..=horizon).map(selection_at).collect();
+        models.extend([
+            ModelKind::Ets,
+            ModelKind::Theta,
+            ModelKind::Global,
+            ModelKind::CrmCall,
+        ]);
+        models.sort();
+        models.dedup();
+        let points = ctx.points(
+            &origin,
+            horizon,
+            &models,
+            &deals,
+            model.pipeline.as_ref(),
+            model.global.as_ref(),
+            as_of >= data.last_date,
+        );
+        // A selected model with nothing to say here (no pipeline data, no
+        // global model) gives way to the combination.
+        let chosen: Vec<ModelKind> = (1..=horizon)
+            .map(|h| {
+                let m = selection_at(h);
+                if available(&points, m, h) {
+                    m
+                } else {
+                    ModelKind::Combination
+                }
+            })
+            .collect();
+        if !chosen.contains(&ModelKind::Combination)
+            && chosen.iter().any(|m| !points.points.contains_key(m))
+        {
+            return Err(EngineError::History("no model could forecast".to_owned()));
+        }
+
+        let hierarchy = &self.hierarchy;
+        let entities = hierarchy.entities.len();
+        let reps = hierarchy.reps();
+        // Months: per entity, summaries; per rep, mean cents.
+        let mut month_rows: Vec<(MonthIdx, Vec<[f64; 3]>, Vec<i64>)> = Vec::new();
+        let mut month_paths: Vec<Vec<f32>> = Vec::new();
+        let empty = Vec::new();
+        for h in 1..=horizon {
+            let m = chosen[h - 1];
+            let pool_list = model.pools.get(&m).unwrap_or(&empty);
+            let pools = pools_for(pool_list, horizon);
+            let plan = plan_for(&points, m, horizon, pools, &origin, paths, seed);
+            let values = plan.entity_paths(hierarchy, h);
+            let quantiles: Vec<[f64; 3]> = values
+                .chunks(paths)
+                .map(|c| {
+                    let s = summarize(c);
+                    [s.p10, s.p50, s.p90]
+                })
+                .collect();
+            let rep_means: Vec<i64> = (0..reps)
+                .map(|r| {
+                    let c = &values[r * paths..(r + 1) * paths];
+                    if points.active[r] {
+                        (summarize(c).mean * 100.0).round() as i64
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            month_rows.push((o + h as i32, quantiles, rep_means));
+            month_paths.push(values);
+        }
+
+        let roll_cents = |per_rep: &[i64]| -> Vec<i64> {
+            let mut out = vec![0i64; entities];
+            for (r, targets) in hierarchy.rep_to_entities.iter().enumerate() {
+                for &e in targets {
+                    out[e as usize] += per_rep[r];
+                }
+            }
+            out
+        };
+        let booked_first: Vec<i64> = origin
+            .booked
+            .iter()
+            .map(|v| (v * 100.0).round() as i64)
+            .collect();
+        let booked_first_entity = roll_cents(&booked_first);
+        // Reps are shown when forecast, or when they booked in a period
+        // shown (a rep who left mid-quarter still counts towards it), so
+        // the rep lines add up to the levels above.
+        let earliest = fiscal_quarter_start(data.fiscal, o + 1).min(month_start(o + 1));
+        let booked_in_window = booked_between(data, earliest, as_of);
+        let shown: Vec<bool> = (0..entities)
+            .map(|e| e >= reps || points.active[e] || booked_in_window[e] != 0.0)
+            .collect();
+        let crm_entity = |h: usize, f: &dyn Fn(&super::CrmView) -> f64| -> Vec<i64> {
+            let per_rep: Vec<i64> = (0..reps)
+                .map(|r| {
+                    if points.active[r] {
+                        (f(&points.crm[r][h - 1]) * 100.0).round() as i64
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            roll_cents(&per_rep)
+        };
+        let has_pipeline = model.pipeline.is_some() && data.linked_bookings;
+
+        let mut rows = Vec::new();
+        let push_row = |rows: &mut Vec<ForecastRow>,
+                        e: usize,
+                        period: String,
+                        q: [f64; 3],
+                        mean: i64,
+                        booked: i64,
+                        model_name: String,
+                        crm: Option<[i64; 3]>| {
+            let entity = &hierarchy.entities[e];
+            rows.push(ForecastRow {
+                level: entity.level,
+                id: entity.id.clone(),
+                rep_id: (entity.level == Level::Rep).then(|| entity.id.clone()),
+                period,
+                p10: money(q[0]),
+                p50: money(q[1]),
+                p90: money(q[2]),
+                mean: Money::from_cents(mean),
+                booked_to_date: Money::from_cents(booked),
+                model: model_name,
+                crm_commit: crm.map(|c| Money::from_cents(booked + c[0])),
+                crm_best_case: crm.map(|c| Money::from_cents(booked + c[0] + c[1])),
+                crm_pipeline: crm.map(|c| Money::from_cents(booked + c[2])),
+            });
+        };
+        for (i, (m, quantiles, rep_means)) in month_rows.iter().enumerate() {
+            let h = i + 1;
+            let means = roll_cents(rep_means);
+            let crm = (has_pipeline && h <= 3).then(|| {
+                (
+                    crm_entity(h, &|v| v.commit),
+                    crm_entity(h, &|v| v.best_case),
+                    crm_entity(h, &|v| v.pipeline),
+                )
+            });
+            for e in 0..entities {
+                if !shown[e] {
+                    continue;
+                }
+                let booked = if h == 1 { booked_first_entity[e] } else { 0 };
+                let crm_e = crm.as_ref().map(|(c, b, p)| [c[e], b[e], p[e]]);
+                push_row(
+                    &mut rows,
+                    e,
+                    month_period(*m).to_string(),
+                    quantiles[e],
+                    means[e],
+                    booked,
+                    chosen[h - 1].as_str().to_owned(),
+                    crm_e,
+                );
+            }
+        }
+
+        // Quarters fully inside the window (their earlier months are booked).
+        let fiscal = data.fiscal;
+        let last_month = o + horizon as i32;
+        let mut quarter = quarter_of_month(fiscal, o + 1);
+        loop {
+            let q_start = month_idx(fiscal.start(quarter));
+            let q_end = month_idx(fiscal.end(quarter));
+            if q_end > last_month {
+                break;
+            }
+            let booked_before: Vec<i64> = booked_between(data, fiscal.start(quarter), as_of)
+                .iter()
+                .map(|v| (v * 100.0).round() as i64)
+                .collect();
+            let booked_entity = roll_cents(&booked_before);
+            // Booked in the quarter's months before the first forecast
+            // month are certain; the first forecast month's paths already
+            // hold its own booked part.
+            let certain: Vec<i64> = booked_before
+                .iter()
+                .zip(&booked_first)
+                .map(|(all, first)| all - first)
+                .collect();
+            let certain_entity = roll_cents(&certain);
+            let months: Vec<usize> = ((q_start.max(o + 1))..=q_end)
+                .map(|m| (m - o - 1) as usize)
+                .collect();
+            let mut names: Vec<&str> = months.iter().map(|&i| chosen[i].as_str()).collect();
+            names.dedup();
+            let mut rep_means = certain.clone();
+            for &i in &months {
+                for (r, v) in month_rows[i].2.iter().enumerate() {
+                    rep_means[r] += v;
+                }
+            }
+            let means = roll_cents(&rep_means);
+            for e in 0..entities {
+                if !shown[e] {
+                    continue;
+                }
+                let mut sum = vec![certain_entity[e] as f32 / 100.0; paths];
+                for &i in &months {
+                    for (s, v) in sum
+                        .iter_mut()
+                        .zip(&month_paths[i][e * paths..(e + 1) * paths])
+                    {
+                        *s += v;
+                    }
+                }
+                let s = summarize(&sum);
+                push_row(
+                    &mut rows,
+                    e,
+                    quarter.to_string(),
+                    [s.p10, s.p50, s.p90],
+                    means[e],
+                    booked_entity[e],
+                    names.join("+"),
+                    None,
+                );
+            }
+            quarter = quarter_of_month(fiscal, q_end + 1);
+        }
+        sort_rows(&mut rows);
+        let mut params = BTreeMap::new();
+        params.insert("horizon".to_owned(), horizon as u64);
+        params.insert("paths".to_owned(), paths as u64);
+        params.insert("seed".to_owned(), seed);
+        Ok(ForecastRun {
+            run_id: 0,
+            as_of,
+            model_version: model.version.clone(),
+            data_fingerprint: fingerprint.to_owned(),
+            params,
+            forecasts: rows,
+            backtest: model.metrics.clone(),
+        })
+    }
+}
+
+/// The order forecast lines are listed in: level name, id, period (as
+/// text, so stored runs read back in the same order on every back-end).
+pub fn sort_rows(rows: &mut [ForecastRow]) {
+    rows.sort_by(|a, b| {
+        (a.level.as_str(), &a.id, &a.period).cmp(&(b.level.as_str(), &b.id, &b.period))
+    });
+}
+
+fn fiscal_quarter_start(fiscal: FiscalCalendar, m: MonthIdx) -> NaiveDate {
+    fiscal.start(quarter_of_month(fiscal, m))
+}
+
+fn quarter_of_month(fiscal: FiscalCalendar, m: MonthIdx) -> Period {
+    fiscal.quarter_of(month_start(m))
+}
+
+/// Versions of attain and the crates its models come from.
+pub fn crate_versions() -> BTreeMap<String, String> {
+    [
+        ("attain", env!("CARGO_PKG_VERSION")),
+        ("linfa", "0.8"),
+        ("linfa-elasticnet", "0.8"),
+        ("ndarray", "0.16"),
+        ("polars", "0.55"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// The as-of day of a backtest that should end on `to` (default: the last
+/// day of data).
+pub fn month_end_on_or_before(day: NaiveDate) -> NaiveDate {
+    let m = month_idx(day);
+    if month_end(m) == day {
+        day
+    } else {
+        month_end(m - 1)
+    }
+}

@@ -1,0 +1,434 @@
+//! The forecast engine: per-rep point forecasts from every model at an
+//! origin, sample paths summed up the hierarchy, walk-forward backtests
+//! against the baselines, and model selection per horizon.
+//!
+//! - [`univariate`]: naive, seasonal naive, trailing mean, ETS (AICc
+//!   search), Theta.
+//! - [`global`]: the elastic-net model across all reps.
+//! - [`pipeline`]: booked + open deals x conversion + business not yet in
+//!   the pipeline; the CRM's own categories.
+//! - [`simulate`]: residual pools and sample paths.
+//! - [`backtest`]: walk-forward evaluation and selection.
+//! - [`engine`]: train (backtest, fit, select) and forecast runs.
+
+pub mod backtest;
+pub mod engine;
+pub mod global;
+pub mod pipeline;
+pub mod runs;
+pub mod simulate;
+pub mod univariate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::RepRole;
+use crate::features::matrix::{FEATURES, RepContext, design_row, rep_scale, team_scale};
+use crate::features::{
+    MonthIdx, MonthlyBookings, OpenDeal, SalesData, booked_between, month_idx, month_start,
+};
+use global::GlobalModel;
+use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
+use simulate::DealDraw;
+
+pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, TrainParams, TrainedModel};
+
+/// Every model the engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Last month repeated.
+    Naive,
+    /// Same month last year.
+    SeasonalNaive,
+    /// Mean of the last twelve months.
+    TrailingMean,
+    /// Exponential smoothing, model chosen by AICc.
+    Ets,
+    /// The Theta method.
+    Theta,
+    /// Elastic net across all reps.
+    Global,
+    /// Booked + open deals x conversion + other business (months 1-2).
+    Pipeline,
+    /// Mean of ETS, Theta and the global model.
+    Combination,
+    /// The CRM's own call: closed + commit (months 1-2; no distribution).
+    CrmCall,
+}
+
+impl ModelKind {
+    /// Models in the backtest tables.
+    pub const ALL: [ModelKind; 9] = [
+        ModelKind::Naive,
+        ModelKind::SeasonalNaive,
+        ModelKind::TrailingMean,
+        ModelKind::Ets,
+        ModelKind::Theta,
+        ModelKind::Global,
+        ModelKind::Pipeline,
+        ModelKind::Combination,
+        ModelKind::CrmCall,
+    ];
+
+    /// Models selection may choose from.
+    pub const CANDIDATES: [ModelKind; 5] = [
+        ModelKind::Ets,
+        ModelKind::Theta,
+        ModelKind::Global,
+        ModelKind::Pipeline,
+        ModelKind::Combination,
+    ];
+
+    /// The baselines every model is compared with.
+    pub const BASELINES: [ModelKind; 3] = [
+        ModelKind::Naive,
+        ModelKind::SeasonalNaive,
+        ModelKind::TrailingMean,
+    ];
+
+    /// Name in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Naive => "naive",
+            ModelKind::SeasonalNaive => "seasonal_naive",
+            ModelKind::TrailingMean => "trailing_mean",
+            ModelKind::Ets => "ets",
+            ModelKind::Theta => "theta",
+            ModelKind::Global => "global_elastic_net",
+            ModelKind::Pipeline => "pipeline",
+            ModelKind::Combination => "combination",
+            ModelKind::CrmCall => "crm_call",
+        }
+    }
+
+    /// Whether the model only covers the pipeline months.
+    pub fn pipeline_only(self) -> bool {
+        matches!(self, ModelKind::Pipeline | ModelKind::CrmCall)
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a forecast starts: the as-of day, the last complete month, and
+/// what is booked so far in the first forecast month.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The as-of day.
+    pub as_of: NaiveDate,
+    /// The last month that had ended by the as-of day.
+    pub last_complete: MonthIdx,
+    /// Share of the first forecast month still to come (1 at a month end).
+    pub remaining: f64,
+    /// Per rep: booked in the first forecast month up to the as-of day.
+    pub booked: Vec<f64>,
+}
+
+impl Origin {
+    /// The origin of a forecast made on `as_of`.
+    pub fn at(data: &SalesData, as_of: NaiveDate) -> Origin {
+        let next = as_of.succ_opt().unwrap_or(as_of);
+        let first = month_idx(next);
+        let start = month_start(first);
+        let days_in_month = (month_start(first + 1) - start).num_days() as f64;
+        let done = (next - start).num_days() as f64;
+        let booked = if done > 0.0 {
+            booked_between(data, start, as_of)
+        } else {
+            vec![0.0; data.reps.len()]
+        };
+        Origin {
+            as_of,
+            last_complete: first - 1,
+            remaining: 1.0 - done / days_in_month,
+            booked,
+        }
+    }
+
+    /// The first forecast month.
+    pub fn first_month(&self) -> MonthIdx {
+        self.last_complete + 1
+    }
+}
+
+/// The CRM's view of one rep's month: open amounts by forecast category.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CrmView {
+    /// Deals called Commit.
+    pub commit: f64,
+    /// Deals called Best Case.
+    pub best_case: f64,
+    /// Every open deal expected to close in the month.
+    pub pipeline: f64,
+}
+
+/// Everything the models say about each rep at one origin.
+#[derive(Debug, Clone)]
+pub struct OriginPoints {
+    /// Whether each rep is forecast (in seat on the as-of day).
+    pub active: Vec<bool>,
+    /// Each rep's scale (money units per residual unit).
+    pub scale: Vec<f64>,
+    /// Per model, per rep, per horizon: the whole month's forecast.
+    pub points: BTreeMap<ModelKind, Vec<Vec<f64>>>,
+    /// Per rep: the pipeline model's deals (when pipeline data exists).
+    pub deals: Vec<Vec<DealDraw>>,
+    /// Per rep and pipeline horizon: business not yet in the pipeline,
+    /// for the part of the month still to come.
+    pub other: Vec<[f64; PIPELINE_HORIZONS]>,
+    /// Per rep and month (pipeline horizons and one more): CRM categories.
+    pub crm: Vec<[CrmView; 3]>,
+    /// Per rep: the design rows of every horizon (for the global model).
+    pub design: Vec<Vec<f32>>,
+}
+
+/// Inputs shared by every origin.
+pub struct Context<'a> {
+    /// The data.
+    pub data: &'a SalesData,
+    /// Monthly bookings.
+    pub monthly: &'a MonthlyBookings,
+}
+
+impl Context<'_> {
+    /// Runs every model in `models` at `origin` for `horizon` months.
+    #[allow(clippy::too_many_arguments)]
+    pub fn points(
+        &self,
+        origin: &Origin,
+        horizon: usize,
+        models: &[ModelKind],
+        deals: &[OpenDeal],
+        pipeline: Option<&PipelineModel>,
+        global: Option<&GlobalModel>,
+        latest: bool,
+    ) -> OriginPoints {
+        let data = self.data;
+        let o = origin.last_complete;
+        let reps = data.reps.len();
+        // Forecast everyone in seat who sells: reps, and managers or
+        // leaders with bookings of their own or a quota ahead. A manager
+        // who does not sell gets no rep line (their team's lines roll up
+        // to their manager line).
+        let active: Vec<bool> = (0..reps as u32)
+            .map(|r| {
+                let sells = match data.reps[r as usize].role {
+                    Some(RepRole::Manager) | Some(RepRole::Leader) => {
+                        self.monthly.history(data, r, o).iter().any(|v| *v != 0.0)
+                            || (1..=horizon as i32)
+                                .any(|h| data.monthly_quota.contains_key(&(r, o + h)))
+                    }
+                    _ => true,
+                };
+                sells && data.in_seat(r, origin.as_of) && data.seat_start(r) <= o + 1
+            })
+            .collect();
+        let team = team_scale(data, self.monthly, o);
+        let scale: Vec<f64> = (0..reps as u32)
+            .map(|r| rep_scale(self.monthly.history(data, r, o), team))
+            .collect();
+
+        // Pipeline parts.
+        let mut rep_deals: Vec<Vec<DealDraw>> = vec![Vec::new(); reps];
+        let mut crm = vec![[CrmView::default(); 3]; reps];
+        let mut open_closing = vec![[0.0; 3]; reps];
+        let mut expected = vec![[0.0; PIPELINE_HORIZONS]; reps];
+        for d in deals {
+            let r = d.rep as usize;
+            if let Some(c) = d.close_month {
+                let ahead = c - o;
+                if (1..=3).contains(&ahead) {
+                    open_closing[r][(ahead - 1) as usize] += d.amount;
+                }
+            }
+            if let Some(model) = pipeline {
+                let p = [model.p_win_in(d, o + 1, 1), model.p_win_in(d, o + 2, 2)];
+                expected[r][0] += p[0] * d.amount;
+                expected[r][1] += p[1] * d.amount;
+                rep_deals[r].push(DealDraw {
+                    amount: d.amount,
+                    p,
+                });
+                // The CRM's call: the deal's own category on the latest
+                // day, mapped from its stage for past days (categories are
+                // not kept in history).
+                let category = if latest {
+                    data.opps[d.opp as usize]
+                        .forecast_category
+                        .as_deref()
+                        .and_then(Category::parse)
+                        .unwrap_or_else(|| model.category_of_stage(d.stage))
+                } else {
+                    model.category_of_stage(d.stage)
+                };
+                // Overdue deals count in the first month, as CRMs show them.
+                let month = d.close_month.map(|c| (c - o).max(1));
+                if let Some(ahead) = month.filter(|a| *a <= 3) {
+                    let view = &mut crm[r][(ahead - 1) as usize];
+                    view.pipeline += d.amount;
+                    match category {
+                        Category::Commit => view.commit += d.amount,
+                        Category::BestCase => view.best_case += d.amount,
+                        Category::Pipeline | Category::Omitted => {}
+                    }
+                }
+            }
+        }
+        let other: Vec<[f64; PIPELINE_HORIZONS]> = (0..reps)
+            .map(|r| {
+                let base = pipeline
+                    .and_then(|m| m.other.get(r))
+                    .copied()
+                    .unwrap_or([0.0; 2]);
+                [base[0] * origin.remaining, base[1]]
+            })
+            .collect();
+
+        let first_month_share = |h: usize, booked: f64, full: f64| -> f64 {
+            if h == 1 {
+                booked + full * origin.remaining
+            } else {
+                full
+            }
+        };
+
+        // Univariate models and design rows, rep by rep in parallel.
+        let per_rep: Vec<(Vec<Vec<f64>>, Vec<f32>)> = (0..reps)
+            .into_par_iter()
+            .map(|r| {
+                let rep = r as u32;
+                let mut out = vec![Vec::new(); ModelKind::ALL.len()];
+                if !active[r] {
+                    return (out, Vec::new());
+                }
+                let y = self.monthly.history(data, rep, o);
+                for &m in models {
+                    let f = match m {
+                        ModelKind::Naive => univariate::naive(y, horizon),
+                        ModelKind::SeasonalNaive => univariate::seasonal_naive(y, horizon),
+                        ModelKind::TrailingMean => univariate::trailing_mean(y, horizon),
+                        ModelKind::Ets => univariate::ets(y, horizon),
+                        ModelKind::Theta => univariate::theta(y, horizon),
+                        _ => continue,
+                    };
+                    out[m as usize] = f;
+                }
+                let context = RepContext {
+                    pipeline_expected: [expected[r][0] + other[r][0], expected[r][1] + other[r][1]],
+                    open_closing: open_closing[r],
+                };
+                let mut design = vec![0.0f32; horizon * FEATURES];
+                for h in 1..=horizon {
+                    design_row(
+                        data,
+                        y,
+                        scale[r],
+                        rep,
+                        o,
+                        h,
+                        &context,
+                        &mut design[(h - 1) * FEATURES..h * FEATURES],
+                    );
+                }
+                (out, design)
+            })
+            .collect();
+
+        let mut points: BTreeMap<ModelKind, Vec<Vec<f64>>> = BTreeMap::new();
+        for &m in models {
+            let mut by_rep = vec![vec![0.0; horizon]; reps];
+            for r in 0..reps {
+                if !active[r] {
+                    continue;
+                }
+                let booked = origin.booked[r];
+                let series = &per_rep[r].0[m as usize];
+                for h in 1..=horizon {
+                    let full = match m {
+                        ModelKind::Global => match global {
+                            Some(g) => {
+                                let row = &per_rep[r].1[(h - 1) * FEATURES..h * FEATURES];
+                                g.predict(row) * scale[r]
+                            }
+                            None => f64::NAN,
+                        },
+                        ModelKind::Pipeline | ModelKind::CrmCall | ModelKind::Combination => 0.0,
+                        _ => series[h - 1],
+                    };
+                    by_rep[r][h - 1] = first_month_share(h, booked, full);
+                }
+                if m == ModelKind::Pipeline {
+                    for h in 1..=horizon {
+                        by_rep[r][h - 1] = if h <= PIPELINE_HORIZONS && pipeline.is_some() {
+                            (if h == 1 { booked } else { 0.0 })
+                                + expected[r][h - 1]
+                                + other[r][h - 1]
+                        } else {
+                            f64::NAN
+                        };
+                    }
+                }
+                if m == ModelKind::CrmCall {
+                    for h in 1..=horizon {
+                        by_rep[r][h - 1] = if h <= PIPELINE_HORIZONS && pipeline.is_some() {
+                            (if h == 1 { booked } else { 0.0 }) + crm[r][h - 1].commit
+                        } else {
+                            f64::NAN
+                        };
+                    }
+                }
+            }
+            points.insert(m, by_rep);
+        }
+        if models.contains(&ModelKind::Combination) {
+            let members: Vec<&Vec<Vec<f64>>> =
+                [ModelKind::Ets, ModelKind::Theta, ModelKind::Global]
+                    .iter()
+                    .filter_map(|m| points.get(m))
+                    .collect();
+            let mut combo = vec![vec![0.0; horizon]; reps];
+            for r in 0..reps {
+                for h in 0..horizon {
+                    let vals: Vec<f64> = members
+                        .iter()
+                        .map(|p| p[r][h])
+                        .filter(|v| v.is_finite())
+                        .collect();
+                    combo[r][h] = if vals.is_empty() {
+                        0.0
+                    } else {
+                        vals.iter().sum::<f64>() / vals.len() as f64
+                    };
+                }
+            }
+            points.insert(ModelKind::Combination, combo);
+        }
+        let design = per_rep.into_iter().map(|(_, d)| d).collect();
+        OriginPoints {
+            active,
+            scale,
+            points,
+            deals: rep_deals,
+            other,
+            crm,
+            design,
+        }
+    }
+}
+
+/// Whether a model has a forecast for horizon `h` at this origin.
+pub fn available(points: &OriginPoints, model: ModelKind, h: usize) -> bool {
+    points.points.get(&model).is_some_and(|p| {
+        p.iter()
+            .zip(&points.active)
+            .any(|(v, a)| *a && v[h - 1].is_finite())
+    })
+}

@@ -1,0 +1,276 @@
+//! The pipeline model for the next two months: what is already booked,
+//! plus each open deal's chance of being won and booked in the month times
+//! its amount, plus the business that does not come from today's pipeline
+//! (deals not yet created, renewals). The chances are historical
+//! conversion rates by stage and by where the expected close date sits
+//! relative to the month; they are estimated only from origins whose
+//! outcome month had ended by the as-of day.
+//!
+//! The same module gives the CRM's own view (closed + commit + best case +
+//! pipeline by forecast category).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{MonthIdx, MonthlyBookings, OpenDeal, SalesData, month_end, month_idx};
+
+/// Horizons (months after the origin) the pipeline model covers.
+pub const PIPELINE_HORIZONS: usize = 2;
+/// Where a deal's expected close month sits relative to the target month.
+const BUCKETS: usize = 5;
+/// Origins looked back over when estimating rates.
+const LOOKBACK: i32 = 12;
+/// Weight, in deals of average size, of the stage-level rate a cell's rate
+/// is shrunk towards.
+const PRIOR_DEALS: f64 = 5.0;
+
+fn bucket(close_month: Option<MonthIdx>, target: MonthIdx) -> usize {
+    match close_month {
+        None => 4,
+        Some(c) if c < target => 0,
+        Some(c) if c == target => 1,
+        Some(c) if c == target + 1 => 2,
+        Some(_) => 3,
+    }
+}
+
+/// Month of each deal's first linked booking: when it was won and booked.
+pub fn win_months(data: &SalesData) -> Vec<Option<MonthIdx>> {
+    let mut out = vec![None; data.opps.len()];
+    for b in &data.bookings {
+        if let Some(o) = b.opp {
+            let m = month_idx(b.day);
+            let slot = &mut out[o as usize];
+            if slot.is_none_or(|w| m < w) {
+                *slot = Some(m);
+            }
+        }
+    }
+    out
+}
+
+/// Open pipelines at month ends, computed once and shared by every origin
+/// of a backtest.
+#[derive(Debug, Default)]
+pub struct PipelineCache {
+    by_origin: HashMap<MonthIdx, Vec<OpenDeal>>,
+}
+
+impl PipelineCache {
+    /// Computes the open pipeline at the end of each month in `months`.
+    pub fn build(data: &SalesData, months: impl IntoIterator<Item = MonthIdx>) -> PipelineCache {
+        use rayon::prelude::*;
+        let months: Vec<MonthIdx> = months.into_iter().collect();
+        let by_origin = months
+            .par_iter()
+            .map(|&m| (m, crate::features::open_pipeline(data, month_end(m))))
+            .collect();
+        PipelineCache { by_origin }
+    }
+
+    /// The pipeline open at the end of month `m` (empty when not cached).
+    pub fn at(&self, m: MonthIdx) -> &[OpenDeal] {
+        self.by_origin.get(&m).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Conversion rates and new-business run rates, as of one origin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PipelineModel {
+    /// `rates[h - 1][stage][bucket]`: chance that a deal open at an origin
+    /// is won and booked in the month `h` ahead, by amount.
+    pub rates: Vec<Vec<[f64; BUCKETS]>>,
+    /// Per rep and horizon: mean monthly bookings that did not come from
+    /// deals open `h` months before (new deals, renewals), trailing year.
+    pub other: Vec<[f64; PIPELINE_HORIZONS]>,
+    /// Stage names the rates are indexed by.
+    pub stages: Vec<String>,
+}
+
+impl PipelineModel {
+    /// Estimates the model as of the end of month `origin`, using only
+    /// target months that ended by then.
+    pub fn estimate(
+        data: &SalesData,
+        monthly: &MonthlyBookings,
+        cache: &PipelineCache,
+        wins: &[Option<MonthIdx>],
+        origin: MonthIdx,
+    ) -> PipelineModel {
+        let stages = data.stages.len();
+        let mut rates = Vec::with_capacity(PIPELINE_HORIZONS);
+        let mut other = vec![[0.0; PIPELINE_HORIZONS]; data.reps.len()];
+        for h in 1..=PIPELINE_HORIZONS as i32 {
+            let mut won = vec![[0.0; BUCKETS]; stages];
+            let mut total = vec![[0.0; BUCKETS]; stages];
+            let mut count = vec![0u64; stages];
+            let mut other_sum = vec![0.0; data.reps.len()];
+            let mut other_months = vec![0u32; data.reps.len()];
+            for target in (origin - LOOKBACK + 1)..=origin {
+                let o = target - h;
+                if o < data.first_month {
+                    continue;
+                }
+                let mut from_pipeline = vec![0.0; data.reps.len()];
+                for d in cache.at(o) {
+                    let b = bucket(d.close_month, target);
+                    let amount = d.amount.max(1.0);
+                    total[d.stage as usize][b] += amount;
+                    count[d.stage as usize] += 1;
+                    if wins[d.opp as usize] == Some(target) {
+                        won[d.stage as usize][b] += amount;
+                        from_pipeline[d.rep as usize] += d.amount;
+                    }
+                }
+                for (rep, piped) in from_pipeline.iter().enumerate() {
+                    if data.seat_start(rep as u32) <= o {
+                        let actual = monthly.get(rep as u32, target);
+                        other_sum[rep] += (actual - piped).max(0.0);
+                        other_months[rep] += 1;
+                    }
+                }
+            }
+            let mut by_stage = Vec::with_capacity(stages);
+            for s in 0..stages {
+                let stage_won: f64 = won[s].iter().sum();
+                let stage_total: f64 = total[s].iter().sum();
+                let stage_rate = if stage_total > 0.0 {
+                    stage_won / stage_total
+                } else {
+                    0.0
+                };
+                let prior = PRIOR_DEALS * stage_total / count[s].max(1) as f64;
+                let mut row = [0.0; BUCKETS];
+                for b in 0..BUCKETS {
+                    row[b] = (won[s][b] + prior * stage_rate) / (total[s][b] + prior).max(1e-9);
+                }
+                by_stage.push(row);
+            }
+            rates.push(by_stage);
+            // Reps with no measured month borrow the median rate of those with.
+            let mut measured: Vec<f64> = (0..data.reps.len())
+                .filter(|&r| other_months[r] > 0)
+                .map(|r| other_sum[r] / other_months[r] as f64)
+                .collect();
+            measured.sort_by(f64::total_cmp);
+            let fallback = measured.get(measured.len() / 2).copied().unwrap_or(0.0);
+            for r in 0..data.reps.len() {
+                other[r][(h - 1) as usize] = if other_months[r] > 0 {
+                    other_sum[r] / other_months[r] as f64
+                } else {
+                    fallback
+                };
+            }
+        }
+        PipelineModel {
+            rates,
+            other,
+            stages: data.stages.clone(),
+        }
+    }
+
+    /// Chance that `deal` is won and booked in `target`, `h` months after
+    /// the origin.
+    pub fn p_win_in(&self, deal: &OpenDeal, target: MonthIdx, h: usize) -> f64 {
+        self.rates
+            .get(h - 1)
+            .and_then(|r| r.get(deal.stage as usize))
+            .map_or(0.0, |row| row[bucket(deal.close_month, target)])
+    }
+
+    /// Expected bookings per rep for months `origin + 1 ..= origin + 2`:
+    /// (expected from open deals, expected other business).
+    pub fn expected(
+        &self,
+        reps: usize,
+        deals: &[OpenDeal],
+        origin: MonthIdx,
+    ) -> Vec<[(f64, f64); PIPELINE_HORIZONS]> {
+        let mut out = vec![[(0.0, 0.0); PIPELINE_HORIZONS]; reps];
+        for d in deals {
+            for h in 1..=PIPELINE_HORIZONS {
+                let target = origin + h as i32;
+                out[d.rep as usize][h - 1].0 += self.p_win_in(d, target, h) * d.amount;
+            }
+        }
+        for (rep, slot) in out.iter_mut().enumerate() {
+            for h in 0..PIPELINE_HORIZONS {
+                slot[h].1 = self.other.get(rep).map_or(0.0, |o| o[h]);
+            }
+        }
+        out
+    }
+
+    /// The forecast category a stage maps to when the CRM's own is not
+    /// known for the date: Commit when deals at that stage expected to
+    /// close this month are won in it at least half the time, Best Case
+    /// from one in five.
+    pub fn category_of_stage(&self, stage: u16) -> Category {
+        let Some(row) = self.rates.first().and_then(|r| r.get(stage as usize)) else {
+            return Category::Pipeline;
+        };
+        // Chance of closing in the month a deal is expected to close in.
+        let p = row[1];
+        if p >= 0.5 {
+            Category::Commit
+        } else if p >= 0.2 {
+            Category::BestCase
+        } else {
+            Category::Pipeline
+        }
+    }
+}
+
+/// A forecast category as CRMs use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// The rep commits to closing it.
+    Commit,
+    /// Could close with luck.
+    BestCase,
+    /// Open, not called.
+    Pipeline,
+    /// Left out of the forecast.
+    Omitted,
+}
+
+impl Category {
+    /// Reads a CRM's category name (Salesforce's standard names and common
+    /// variants).
+    pub fn parse(raw: &str) -> Option<Category> {
+        match raw
+            .trim()
+            .to_ascii_lowercase()
+            .replace([' ', '_', '-'], "")
+            .as_str()
+        {
+            "commit" | "committed" | "forecast" => Some(Category::Commit),
+            "bestcase" | "upside" => Some(Category::BestCase),
+            "pipeline" | "open" => Some(Category::Pipeline),
+            "omitted" | "omit" => Some(Category::Omitted),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_place_close_months_around_the_target() {
+        assert_eq!(bucket(Some(10), 11), 0);
+        assert_eq!(bucket(Some(11), 11), 1);
+        assert_eq!(bucket(Some(12), 11), 2);
+        assert_eq!(bucket(Some(15), 11), 3);
+        assert_eq!(bucket(None, 11), 4);
+    }
+
+    #[test]
+    fn categories_parse_salesforce_names() {
+        assert_eq!(Category::parse("Best Case"), Some(Category::BestCase));
+        assert_eq!(Category::parse("Commit"), Some(Category::Commit));
+        assert_eq!(Category::parse("Closed"), None);
+    }
+}

@@ -1,0 +1,557 @@
+//! Models of one monthly series: the baselines (naive, seasonal naive,
+//! trailing mean), exponential smoothing (additive Holt-Winters family with
+//! a model search by AICc) and the Theta method. Each takes the history and
+//! a horizon and returns point forecasts for months `1..=horizon` ahead.
+
+/// Months in a seasonal cycle.
+pub const SEASON: usize = 12;
+
+/// Last value, repeated.
+pub fn naive(y: &[f64], horizon: usize) -> Vec<f64> {
+    let last = y.last().copied().unwrap_or(0.0);
+    vec![last; horizon]
+}
+
+/// Value of the same month a year earlier (naive when the history is
+/// shorter than a year).
+pub fn seasonal_naive(y: &[f64], horizon: usize) -> Vec<f64> {
+    if y.len() < SEASON {
+        return naive(y, horizon);
+    }
+    let n = y.len();
+    (1..=horizon)
+        .map(|h| {
+            let back = SEASON * h.div_ceil(SEASON);
+            y[n - 1 + h - back]
+        })
+        .collect()
+}
+
+/// Mean of the last twelve months (or of all, when fewer).
+pub fn trailing_mean(y: &[f64], horizon: usize) -> Vec<f64> {
+    let k = y.len().min(SEASON);
+    let mean = if k == 0 {
+        0.0
+    } else {
+        y[y.len() - k..].iter().sum::<f64>() / k as f64
+    };
+    vec![mean; horizon]
+}
+
+/// Minimises `f` from `start` with the Nelder-Mead simplex method. Small
+/// and derivative-free: enough for two to four smoothing parameters.
+pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, start: &[f64], max_evals: usize) -> Vec<f64> {
+    let d = start.len();
+    let mut simplex: Vec<Vec<f64>> = vec![start.to_vec()];
+    for i in 0..d {
+        let mut p = start.to_vec();
+        p[i] += 0.5;
+        simplex.push(p);
+    }
+    let mut values: Vec<f64> = simplex.iter().map(|p| f(p)).collect();
+    let mut evals = d + 1;
+    while evals < max_evals {
+        let mut order: Vec<usize> = (0..=d).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        simplex = order.iter().map(|&i| simplex[i].clone()).collect();
+        values = order.iter().map(|&i| values[i]).collect();
+        if (values[d] - values[0]).abs() <= 1e-8 * (values[0].abs() + 1e-12) {
+            break;
+        }
+        let centroid: Vec<f64> = (0..d)
+            .map(|j| simplex[..d].iter().map(|p| p[j]).sum::<f64>() / d as f64)
+            .collect();
+        let along = |t: f64| -> Vec<f64> {
+            (0..d)
+                .map(|j| centroid[j] + t * (simplex[d][j] - centroid[j]))
+                .collect()
+        };
+        let reflected = along(-1.0);
+        let fr = f(&reflected);
+        evals += 1;
+        if fr < values[0] {
+            let expanded = along(-2.0);
+            let fe = f(&expanded);
+            evals += 1;
+            if fe < fr {
+                simplex[d] = expanded;
+                values[d] = fe;
+            } else {
+                simplex[d] = reflected;
+                values[d] = fr;
+            }
+        } else if fr < values[d - 1] {
+            simplex[d] = reflected;
+            values[d] = fr;
+        } else {
+            let contracted = if fr < values[d] {
+                along(-0.5)
+            } else {
+                along(0.5)
+            };
+            let fc = f(&contracted);
+            evals += 1;
+            if fc < values[d].min(fr) {
+                simplex[d] = contracted;
+                values[d] = fc;
+            } else {
+                let best = simplex[0].clone();
+                for (point, value) in simplex.iter_mut().zip(values.iter_mut()).skip(1) {
+                    for (x, b) in point.iter_mut().zip(&best) {
+                        *x = b + 0.5 * (*x - b);
+                    }
+                    *value = f(point);
+                }
+                evals += d;
+            }
+        }
+    }
+    let best = (0..=d)
+        .min_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .unwrap_or(0);
+    simplex.swap(0, best);
+    simplex.swap_remove(0)
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+/// Which members of the additive exponential-smoothing family to consider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EtsSpec {
+    /// A damped additive trend.
+    pub damped_trend: bool,
+    /// An additive seasonal component.
+    pub seasonal: bool,
+}
+
+impl EtsSpec {
+    /// The candidates of the model search: level only, damped trend,
+    /// seasonal, damped trend and seasonal.
+    pub const CANDIDATES: [EtsSpec; 4] = [
+        EtsSpec {
+            damped_trend: false,
+            seasonal: false,
+        },
+        EtsSpec {
+            damped_trend: true,
+            seasonal: false,
+        },
+        EtsSpec {
+            damped_trend: false,
+            seasonal: true,
+        },
+        EtsSpec {
+            damped_trend: true,
+            seasonal: true,
+        },
+    ];
+
+    /// The ETS name, e.g. `A,Ad,A`.
+    pub fn name(self) -> &'static str {
+        match (self.damped_trend, self.seasonal) {
+            (false, false) => "A,N,N",
+            (true, false) => "A,Ad,N",
+            (false, true) => "A,N,A",
+            (true, true) => "A,Ad,A",
+        }
+    }
+
+    fn min_len(self) -> usize {
+        match self.seasonal {
+            true => 2 * SEASON,
+            false => 4,
+        }
+    }
+}
+
+/// A fitted exponential-smoothing model.
+#[derive(Debug, Clone)]
+pub struct EtsFit {
+    /// Which model.
+    pub spec: EtsSpec,
+    /// Level smoothing.
+    pub alpha: f64,
+    /// Trend smoothing.
+    pub beta: f64,
+    /// Seasonal smoothing.
+    pub gamma: f64,
+    /// Trend damping.
+    pub phi: f64,
+    /// Akaike's criterion, corrected for small samples.
+    pub aicc: f64,
+    level: f64,
+    trend: f64,
+    season: Vec<f64>,
+    n: usize,
+}
+
+struct EtsParams {
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    phi: f64,
+}
+
+impl EtsSpec {
+    fn decode(self, x: &[f64]) -> EtsParams {
+        let alpha = 0.0001 + 0.9998 * sigmoid(x[0]);
+        let mut i = 1;
+        let (beta, phi) = if self.damped_trend {
+            let b = alpha * sigmoid(x[i]);
+            let phi = 0.8 + 0.18 * sigmoid(x[i + 1]);
+            i += 2;
+            (b, phi)
+        } else {
+            (0.0, 0.0)
+        };
+        let gamma = if self.seasonal {
+            (1.0 - alpha) * sigmoid(x[i])
+        } else {
+            0.0
+        };
+        EtsParams {
+            alpha,
+            beta,
+            gamma,
+            phi,
+        }
+    }
+
+    fn start(self) -> Vec<f64> {
+        let mut x = vec![logit(0.2)];
+        if self.damped_trend {
+            x.extend([logit(0.1), logit(0.5)]);
+        }
+        if self.seasonal {
+            x.push(logit(0.1));
+        }
+        x
+    }
+
+    /// Heuristic initial states: level from the first year's mean, trend
+    /// from the change between the first two years, seasonal deviations of
+    /// the first year.
+    fn initial(self, y: &[f64]) -> (f64, f64, Vec<f64>) {
+        if self.seasonal {
+            let first: f64 = y[..SEASON].iter().sum::<f64>() / SEASON as f64;
+            let second: f64 = y[SEASON..2 * SEASON].iter().sum::<f64>() / SEASON as f64;
+            let trend = if self.damped_trend {
+                (second - first) / SEASON as f64
+            } else {
+                0.0
+            };
+            let season = y[..SEASON].iter().map(|v| v - first).collect();
+            (first, trend, season)
+        } else {
+            let k = y.len().min(4);
+            let level = y[..k].iter().sum::<f64>() / k as f64;
+            let trend = if self.damped_trend && y.len() >= 2 {
+                (y[k - 1] - y[0]) / (k.max(2) - 1) as f64
+            } else {
+                0.0
+            };
+            (level, trend, Vec::new())
+        }
+    }
+
+    /// Runs the recursions; returns the sum of squared one-step errors and
+    /// the final states.
+    fn run(self, y: &[f64], p: &EtsParams) -> (f64, f64, f64, Vec<f64>) {
+        let (mut level, mut trend, mut season) = self.initial(y);
+        let mut sse = 0.0;
+        for (t, &obs) in y.iter().enumerate() {
+            let s = if self.seasonal {
+                season[t % SEASON]
+            } else {
+                0.0
+            };
+            let damped = if self.damped_trend {
+                p.phi * trend
+            } else {
+                0.0
+            };
+            let fitted = level + damped + s;
+            let err = obs - fitted;
+            sse += err * err;
+            let new_level = level + damped + p.alpha * err;
+            if self.damped_trend {
+                trend = damped + p.beta * err;
+            }
+            if self.seasonal {
+                season[t % SEASON] = s + p.gamma * err;
+            }
+            level = new_level;
+        }
+        (sse, level, trend, season)
+    }
+
+    fn parameters(self) -> usize {
+        let smoothing = 1 + if self.damped_trend { 2 } else { 0 } + usize::from(self.seasonal);
+        let states =
+            1 + usize::from(self.damped_trend) + if self.seasonal { SEASON - 1 } else { 0 };
+        smoothing + states
+    }
+
+    /// Fits this model by least squares on the one-step errors.
+    pub fn fit(self, y: &[f64], max_evals: usize) -> Option<EtsFit> {
+        let n = y.len();
+        let k = self.parameters();
+        if n < self.min_len() || n <= k + 1 {
+            return None;
+        }
+        let mut objective = |x: &[f64]| self.run(y, &self.decode(x)).0;
+        let best = nelder_mead(&mut objective, &self.start(), max_evals);
+        let p = self.decode(&best);
+        let (sse, level, trend, season) = self.run(y, &p);
+        let nf = n as f64;
+        let sigma2 = (sse / nf).max(1e-12);
+        let kf = k as f64;
+        let aicc = nf * sigma2.ln() + 2.0 * kf + 2.0 * kf * (kf + 1.0) / (nf - kf - 1.0);
+        Some(EtsFit {
+            spec: self,
+            alpha: p.alpha,
+            beta: p.beta,
+            gamma: p.gamma,
+            phi: p.phi,
+            aicc,
+            level,
+            trend,
+            season,
+            n,
+        })
+    }
+}
+
+impl EtsFit {
+    /// Point forecasts `1..=horizon` months ahead.
+    pub fn forecast(&self, horizon: usize) -> Vec<f64> {
+        let mut damp_sum = 0.0;
+        let mut phi_h = 1.0;
+        (1..=horizon)
+            .map(|h| {
+                if self.spec.damped_trend {
+                    phi_h *= self.phi;
+                    damp_sum += phi_h;
+                }
+                let s = if self.spec.seasonal {
+                    self.season[(self.n + h - 1) % SEASON]
+                } else {
+                    0.0
+                };
+                self.level + damp_sum * self.trend + s
+            })
+            .collect()
+    }
+}
+
+/// Fits every candidate the history is long enough for and keeps the one
+/// with the lowest AICc. `None` for fewer than four months.
+pub fn ets_auto(y: &[f64]) -> Option<EtsFit> {
+    EtsSpec::CANDIDATES
+        .iter()
+        .filter_map(|spec| spec.fit(y, 120 * (spec.parameters().min(4))))
+        .min_by(|a, b| a.aicc.total_cmp(&b.aicc))
+}
+
+/// Exponential smoothing forecasts, falling back to the trailing mean for a
+/// short history. Sales do not go below zero, so neither do forecasts.
+pub fn ets(y: &[f64], horizon: usize) -> Vec<f64> {
+    match ets_auto(y) {
+        Some(fit) => fit
+            .forecast(horizon)
+            .into_iter()
+            .map(|v| v.max(0.0))
+            .collect(),
+        None => trailing_mean(y, horizon),
+    }
+}
+
+/// Whether the series shows yearly seasonality: the lag-12 autocorrelation
+/// exceeds its 90% bound (the test the Theta method's authors use), taken
+/// on the series less its straight-line trend, since a trend alone makes
+/// every lag look correlated and hides the season.
+fn is_seasonal(y: &[f64]) -> bool {
+    let n = y.len();
+    if n < 2 * SEASON {
+        return false;
+    }
+    let (intercept, slope) = linear_fit(y);
+    let y: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v - intercept - slope * t as f64)
+        .collect();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let var: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    if var <= 0.0 {
+        return false;
+    }
+    let acf = |k: usize| {
+        (k..n)
+            .map(|t| (y[t] - mean) * (y[t - k] - mean))
+            .sum::<f64>()
+            / var
+    };
+    let r: Vec<f64> = (1..=SEASON).map(acf).collect();
+    let sum_sq: f64 = r[..SEASON - 1].iter().map(|v| v * v).sum();
+    let limit = 1.645 * ((1.0 + 2.0 * sum_sq) / n as f64).sqrt();
+    r[SEASON - 1].abs() > limit
+}
+
+/// Intercept and slope of the least-squares line through `y` over time.
+fn linear_fit(y: &[f64]) -> (f64, f64) {
+    let nf = y.len() as f64;
+    let t_mean = (nf - 1.0) / 2.0;
+    let y_mean = y.iter().sum::<f64>() / nf;
+    let mut sxy = 0.0;
+    let mut sxx = 0.0;
+    for (t, v) in y.iter().enumerate() {
+        let dt = t as f64 - t_mean;
+        sxy += dt * (v - y_mean);
+        sxx += dt * dt;
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (y_mean - slope * t_mean, slope)
+}
+
+/// Multiplicative seasonal indices by the classical decomposition (ratio
+/// to a centred 2x12 moving average), normalised to average one.
+fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
+    let n = y.len();
+    let mut sums = [0.0; SEASON];
+    let mut counts = [0usize; SEASON];
+    for t in SEASON / 2..n - SEASON / 2 {
+        let window = &y[t - SEASON / 2..=t + SEASON / 2];
+        let ma = (window[1..SEASON].iter().sum::<f64>() + 0.5 * (window[0] + window[SEASON]))
+            / SEASON as f64;
+        if ma > 0.0 {
+            sums[t % SEASON] += y[t] / ma;
+            counts[t % SEASON] += 1;
+        }
+    }
+    if counts.contains(&0) {
+        return None;
+    }
+    let raw: Vec<f64> = (0..SEASON).map(|i| sums[i] / counts[i] as f64).collect();
+    let mean = raw.iter().sum::<f64>() / SEASON as f64;
+    if mean <= 0.0 || raw.iter().any(|v| *v <= 0.01 * mean) {
+        return None;
+    }
+    Some(raw.into_iter().map(|v| v / mean).collect())
+}
+
+/// The Theta method (the standard two-line form: simple exponential
+/// smoothing plus half the linear trend), on the seasonally adjusted series
+/// when a seasonality test says so.
+pub fn theta(y: &[f64], horizon: usize) -> Vec<f64> {
+    let n = y.len();
+    if n < 4 {
+        return trailing_mean(y, horizon);
+    }
+    let indices = if is_seasonal(y) {
+        seasonal_indices(y)
+    } else {
+        None
+    };
+    let adjusted: Vec<f64> = match &indices {
+        Some(ix) => y
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v / ix[t % SEASON])
+            .collect(),
+        None => y.to_vec(),
+    };
+    let slope = linear_fit(&adjusted).1;
+    // Simple exponential smoothing with alpha chosen by one-step SSE.
+    let ses = |alpha: f64| -> (f64, f64) {
+        let mut level = adjusted[0];
+        let mut sse = 0.0;
+        for v in &adjusted[1..] {
+            let e = v - level;
+            sse += e * e;
+            level += alpha * e;
+        }
+        (sse, level)
+    };
+    let mut objective = |x: &[f64]| ses(0.001 + 0.998 * sigmoid(x[0])).0;
+    let best = nelder_mead(&mut objective, &[logit(0.3)], 60);
+    let alpha = 0.001 + 0.998 * sigmoid(best[0]);
+    let level = ses(alpha).1;
+    let decay = (1.0 - alpha).powi(n as i32);
+    (1..=horizon)
+        .map(|h| {
+            let hf = h as f64;
+            let v = level + 0.5 * slope * (hf - 1.0 + (1.0 - decay) / alpha);
+            let s = indices.as_ref().map_or(1.0, |ix| ix[(n + h - 1) % SEASON]);
+            (v * s).max(0.0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seasonal_series(years: usize) -> Vec<f64> {
+        (0..years * SEASON)
+            .map(|t| 100.0 + 2.0 * t as f64 + if t % SEASON == 11 { 60.0 } else { 0.0 })
+            .collect()
+    }
+
+    #[test]
+    fn baselines_follow_their_definitions() {
+        let y: Vec<f64> = (1..=14).map(f64::from).collect();
+        assert_eq!(naive(&y, 2), vec![14.0, 14.0]);
+        assert_eq!(seasonal_naive(&y, 3), vec![3.0, 4.0, 5.0]);
+        assert_eq!(seasonal_naive(&y, 13)[12], 3.0);
+        assert_eq!(
+            trailing_mean(&y, 1),
+            vec![(3..=14).sum::<i32>() as f64 / 12.0]
+        );
+    }
+
+    #[test]
+    fn nelder_mead_finds_a_quadratic_minimum() {
+        let mut f = |x: &[f64]| (x[0] - 1.5).powi(2) + (x[1] + 0.5).powi(2);
+        let best = nelder_mead(&mut f, &[0.0, 0.0], 400);
+        assert!(
+            (best[0] - 1.5).abs() < 1e-3 && (best[1] + 0.5).abs() < 1e-3,
+            "{best:?}"
+        );
+    }
+
+    #[test]
+    fn ets_picks_a_seasonal_model_for_a_seasonal_series() {
+        let y = seasonal_series(4);
+        let fit = ets_auto(&y).unwrap();
+        assert!(fit.spec.seasonal, "picked {}", fit.spec.name());
+        let f = fit.forecast(12);
+        // December stands out and the level keeps rising.
+        assert!(f[11] > f[10] + 40.0, "{f:?}");
+        assert!(f[0] > y[y.len() - 12]);
+    }
+
+    #[test]
+    fn theta_extends_trend_and_season() {
+        let y = seasonal_series(4);
+        let f = theta(&y, 12);
+        assert!(f[11] > f[10] + 30.0, "{f:?}");
+        assert!(f[5] > y[y.len() - 7], "{f:?}");
+    }
+
+    #[test]
+    fn short_histories_fall_back_without_panicking() {
+        for n in 0..5 {
+            let y = vec![5.0; n];
+            assert_eq!(ets(&y, 3).len(), 3);
+            assert_eq!(theta(&y, 3).len(), 3);
+            assert_eq!(seasonal_naive(&y, 3).len(), 3);
+        }
+    }
+}

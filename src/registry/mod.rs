@@ -1,0 +1,128 @@
+//! Versioned model artifacts under the models folder: one folder per
+//! version (`v0003-1a2b3c4d`: a running number and the first eight hex
+//! digits of the data fingerprint), holding `model.json` (parameters,
+//! selection, fitted coefficients, residual pools, backtest metrics, data
+//! fingerprint, crate versions). Versions are never overwritten.
+
+use std::path::{Path, PathBuf};
+
+use crate::forecast::TrainedModel;
+
+/// Why the registry could not read or write a model.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A file or folder could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A stored artifact does not parse (edited, or from another version).
+    #[error("{path}: not a model artifact: {source}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// No model with that version.
+    #[error("no model version {0:?} in the registry")]
+    Unknown(String),
+}
+
+/// The folder models are kept in.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    root: PathBuf,
+}
+
+/// The artifact file inside a version folder.
+const ARTIFACT: &str = "model.json";
+
+impl Registry {
+    /// A registry rooted at `root` (created on first save).
+    pub fn new(root: impl Into<PathBuf>) -> Registry {
+        Registry { root: root.into() }
+    }
+
+    /// Where it lives.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Versions present, oldest first.
+    pub fn versions(&self) -> Result<Vec<String>, RegistryError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(RegistryError::Io {
+                    path: self.root.clone(),
+                    source,
+                });
+            }
+        };
+        let mut out: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join(ARTIFACT).is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with('v'))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Saves a model under a new version, which it returns (and sets on
+    /// the model). The file is written to a temporary name and renamed, so
+    /// a crash never leaves a half-written artifact.
+    pub fn save(&self, model: &mut TrainedModel) -> Result<String, RegistryError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| RegistryError::Io { path, source }
+        };
+        let next = self
+            .versions()?
+            .iter()
+            .filter_map(|v| v[1..].split('-').next()?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let short: String = model.data_fingerprint.chars().take(8).collect();
+        let version = format!("v{next:04}-{short}");
+        model.version = version.clone();
+        let dir = self.root.join(&version);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let tmp = dir.join("model.json.tmp");
+        let text = serde_json::to_vec(model).map_err(|source| RegistryError::Format {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        let path = dir.join(ARTIFACT);
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(version)
+    }
+
+    /// Loads one version.
+    pub fn load(&self, version: &str) -> Result<TrainedModel, RegistryError> {
+        let path = self.root.join(version).join(ARTIFACT);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RegistryError::Unknown(version.to_owned()));
+            }
+            Err(source) => return Err(RegistryError::Io { path, source }),
+        };
+        serde_json::from_slice(&text).map_err(|source| RegistryError::Format { path, source })
+    }
+
+    /// The newest version, if any.
+    pub fn latest(&self) -> Result<Option<TrainedModel>, RegistryError> {
+        match self.versions()?.last() {
+            Some(v) => self.load(v).map(Some),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Stored forecast runs: a run's header (as-of day, model version, data
+//! fingerprint, parameters, backtest) and its lines, written in one
+//! transaction and read back by run id or entity.
+
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use sqlx::{QueryBuilder, Row};
+
+use super::{Store, StoreError, StoreTx, on_backend};
+
+/// A run's header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// Run id (assigned when stored).
+    pub run_id: i64,
+    /// When it was made, RFC 3339.
+    pub created_at: String,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Model version used.
+    pub model_version: String,
+    /// Fingerprint of the data forecast from.
+    pub data_fingerprint: String,
+    /// Parameters, JSON.
+    pub params: String,
+    /// The model's backtest metrics, JSON.
+    pub backtest: String,
+}
+
+/// One stored forecast line (money in cents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastRecord {
+    /// Level name.
+    pub level: String,
+    /// Entity id.
+    pub entity_id: String,
+    /// Period text.
+    pub period: String,
+    /// P10, P50, P90, mean, booked to date.
+    pub cents: [i64; 5],
+    /// Model name.
+    pub model: String,
+    /// CRM commit, best case, pipeline.
+    pub crm: Option<[i64; 3]>,
+}
+
+/// Lines per INSERT statement (13 parameters each, under every driver's
+/// limit).
+const LINES_PER_STATEMENT: usize = 500;
+
+/// Which lines of a run to read.
+#[derive(Debug, Clone, Default)]
+pub struct ForecastFilter {
+    /// Only this level.
+    pub level: Option<String>,
+    /// Only this entity id.
+    pub entity_id: Option<String>,
+    /// Only this period.
+    pub period: Option<String>,
+}
+
+impl Store {
+    /// Stores a run and its lines in one transaction; returns the run id.
+    pub async fn save_forecast_run(
+        &self,
+        run: &RunRecord,
+        lines: &[ForecastRecord],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let run_id = on_backend!(&mut tx, StoreTx, |conn, Db| {
+            let next: i64 = sqlx::query_scalar::<Db, i64>(
+                "SELECT COALESCE(MAX(run_id), 0) + 1 FROM forecast_runs",
+            )
+            .fetch_one(&mut **conn)
+            .await?;
+            sqlx::query::<Db>(
+                "INSERT INTO forecast_runs (run_id, created_at, as_of, model_version, data_fingerprint, params, backtest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(next)
+            .bind(run.created_at.as_str())
+            .bind(run.as_of)
+            .bind(run.model_version.as_str())
+            .bind(run.data_fingerprint.as_str())
+            .bind(run.params.as_str())
+            .bind(run.backtest.as_str())
+            .execute(&mut **conn)
+            .await?;
+            for chunk in lines.chunks(LINES_PER_STATEMENT) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO forecasts (run_id, level, entity_id, period, p10_cents, p50_cents, \
+                     p90_cents, mean_cents, booked_cents, model, crm_commit_cents, \
+                     crm_best_case_cents, crm_pipeline_cents) ",
+                );
+                qb.push_values(chunk, |mut b, line| {
+                    b.push_bind(next)
+                        .push_bind(line.level.as_str())
+                        .push_bind(line.entity_id.as_str())
+                        .push_bind(line.period.as_str());
+                    for c in line.cents {
+                        b.push_bind(c);
+                    }
+                    b.push_bind(line.model.as_str());
+                    for i in 0..3 {
+                        b.push_bind(line.crm.map(|c| c[i]));
+                    }
+                });
+                qb.build().execute(&mut **conn).await?;
+            }
+            next
+        });
+        tx.commit().await?;
+        Ok(run_id)
+    }
+
+    /// A run's header: the given id, or the latest run.
+    pub async fn forecast_run(&self, run_id: Option<i64>) -> Result<Option<RunRecord>, StoreError> {
+        let sql = "SELECT run_id, created_at, as_of, model_version, data_fingerprint, params, backtest \
+                   FROM forecast_runs WHERE ($1 < 0 OR run_id = $1) ORDER BY run_id DESC LIMIT 1";
+        let row = on_backend!(self, Store, |pool, Db| {
+            match sqlx::query::<Db>(sql)
+                .bind(run_id.unwrap_or(-1))
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(row) => Some(RunRecord {
+                    run_id: row.try_get(0)?,
+                    created_at: row.try_get(1)?,
+                    as_of: row.try_get(2)?,
+                    model_version: row.try_get(3)?,
+                    data_fingerprint: row.try_get(4)?,
+                    params: row.try_get(5)?,
+                    backtest: row.try_get(6)?,
+                }),
+                None => None,
+            }
+        });
+        Ok(row)
+    }
+
+    /// Lines of a run, by level, entity and period.
+    pub async fn forecast_lines(
+        &self,
+        run_id: i64,
+        filter: &ForecastFilter,
+    ) -> Result<Vec<ForecastRecord>, StoreError> {
+        let sql = "SELECT level, entity_id, period, p10_cents, p50_cents, p90_cents, mean_cents, \
+                          booked_cents, model, crm_commit_cents, crm_best_case_cents, crm_pipeline_cents \
+                   FROM forecasts WHERE run_id = $1 \
+                     AND ($2 = '' OR level = $2) AND ($3 = '' OR entity_id = $3) AND ($4 = '' OR period = $4) \
+                   ORDER BY level, entity_id, period";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql)
+                .bind(run_id)
+                .bind(filter.level.as_deref().unwrap_or(""))
+                .bind(filter.entity_id.as_deref().unwrap_or(""))
+                .bind(filter.period.as_deref().unwrap_or(""))
+                .fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let crm: [Option<i64>; 3] = [row.try_get(9)?, row.try_get(10)?, row.try_get(11)?];
+                out.push(ForecastRecord {
+                    level: row.try_get(0)?,
+                    entity_id: row.try_get(1)?,
+                    period: row.try_get(2)?,
+                    cents: [
+                        row.try_get(3)?,
+                        row.try_get(4)?,
+                        row.try_get(5)?,
+                        row.try_get(6)?,
+                        row.try_get(7)?,
+                    ],
+                    model: row.try_get(8)?,
+                    crm: match crm {
+                        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+                        _ => None,
+                    },
+                });
+            }
+        });
+        Ok(out)
+    }
+}

@@ -1,0 +1,174 @@
+//! Bulk reads of whole tables for model training: plain rows, streamed
+//! from the database, with ids kept as text for the caller to intern.
+
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+use super::{Store, StoreError, on_backend};
+
+/// A territory and its region.
+#[derive(Debug, Clone)]
+pub struct TerritoryRow {
+    /// Territory id.
+    pub territory_id: String,
+    /// Region it rolls up to.
+    pub region: String,
+}
+
+/// One booking.
+#[derive(Debug, Clone)]
+pub struct BookingRow {
+    /// Credited rep.
+    pub rep_id: String,
+    /// Value in cents.
+    pub amount_cents: i64,
+    /// Day booked.
+    pub booked_date: NaiveDate,
+    /// The won deal it comes from, if linked.
+    pub opportunity_id: Option<String>,
+}
+
+/// One quota.
+#[derive(Debug, Clone)]
+pub struct QuotaRow {
+    /// The rep.
+    pub rep_id: String,
+    /// `YYYY-MM` or `YYYY-Qn`.
+    pub period: String,
+    /// Target in cents.
+    pub amount_cents: i64,
+}
+
+/// A deal's lasting attributes and current state.
+#[derive(Debug, Clone)]
+pub struct OpportunityRow {
+    /// Deal id.
+    pub opportunity_id: String,
+    /// Owner.
+    pub rep_id: String,
+    /// Day created.
+    pub created_date: NaiveDate,
+    /// Current status text.
+    pub status: String,
+    /// Current amount in cents.
+    pub amount_cents: Option<i64>,
+    /// Current expected or actual close day.
+    pub close_date: Option<NaiveDate>,
+    /// The rep's call, as the CRM names it.
+    pub forecast_category: Option<String>,
+}
+
+/// One dated snapshot of a deal.
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    /// Deal id.
+    pub opportunity_id: String,
+    /// First day the state held.
+    pub as_of: NaiveDate,
+    /// Stage.
+    pub stage: String,
+    /// Status text.
+    pub status: String,
+    /// Amount in cents.
+    pub amount_cents: Option<i64>,
+    /// Expected close day.
+    pub close_date: Option<NaiveDate>,
+}
+
+impl Store {
+    /// Every territory.
+    pub async fn load_territories(&self) -> Result<Vec<TerritoryRow>, StoreError> {
+        let sql = "SELECT territory_id, region FROM territories ORDER BY territory_id";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                out.push(TerritoryRow {
+                    territory_id: row.try_get(0)?,
+                    region: row.try_get(1)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every booking, by date.
+    pub async fn load_bookings(&self) -> Result<Vec<BookingRow>, StoreError> {
+        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id FROM bookings \
+                   ORDER BY booked_date, booking_id";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                out.push(BookingRow {
+                    rep_id: row.try_get(0)?,
+                    amount_cents: row.try_get(1)?,
+                    booked_date: row.try_get(2)?,
+                    opportunity_id: row.try_get(3)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every quota.
+    pub async fn load_quotas(&self) -> Result<Vec<QuotaRow>, StoreError> {
+        let sql = "SELECT rep_id, period, amount_cents FROM quotas ORDER BY rep_id, period";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                out.push(QuotaRow {
+                    rep_id: row.try_get(0)?,
+                    period: row.try_get(1)?,
+                    amount_cents: row.try_get(2)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every deal in its current state, by id.
+    pub async fn load_opportunities(&self) -> Result<Vec<OpportunityRow>, StoreError> {
+        let sql = "SELECT opportunity_id, rep_id, created_date, status, amount_cents, close_date, \
+                          forecast_category FROM opportunities ORDER BY opportunity_id";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                out.push(OpportunityRow {
+                    opportunity_id: row.try_get(0)?,
+                    rep_id: row.try_get(1)?,
+                    created_date: row.try_get(2)?,
+                    status: row.try_get(3)?,
+                    amount_cents: row.try_get(4)?,
+                    close_date: row.try_get(5)?,
+                    forecast_category: row.try_get(6)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every snapshot, by deal and date.
+    pub async fn load_history(&self) -> Result<Vec<HistoryRow>, StoreError> {
+        let sql = "SELECT opportunity_id, as_of, stage, status, amount_cents, close_date \
+                   FROM opportunity_history ORDER BY opportunity_id, as_of";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                out.push(HistoryRow {
+                    opportunity_id: row.try_get(0)?,
+                    as_of: row.try_get(1)?,
+                    stage: row.try_get(2)?,
+                    status: row.try_get(3)?,
+                    amount_cents: row.try_get(4)?,
+                    close_date: row.try_get(5)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+}

@@ -1,0 +1,342 @@
+//! The forecast engine end to end: train, forecast, backtest, on both
+//! back-ends, with the properties a leader relies on (levels add up, runs
+//! repeat, the past does not see the future).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use attain::config::{RawSettings, Settings};
+use attain::domain::Money;
+use attain::features::Level;
+use attain::forecast::backtest::BacktestParams;
+use attain::forecast::runs::{self, ForecastParams};
+use attain::forecast::{ForecastRow, TrainParams};
+use attain::ingest;
+use attain::store::{ForecastFilter, Store};
+
+use crate::helpers::{self, date, read_csv, write_csv};
+
+fn settings(models: &Path) -> Settings {
+    RawSettings {
+        models_dir: Some(models.to_owned()),
+        ..RawSettings::default()
+    }
+    .validate()
+    .expect("settings")
+}
+
+fn quick() -> TrainParams {
+    TrainParams {
+        backtest: BacktestParams {
+            horizon: 6,
+            origins: 6,
+            paths: 50,
+            seed: 1,
+            max_training_rows: 20_000,
+        },
+    }
+}
+
+async fn load(store: &Store, dir: &Path) {
+    ingest::ingest(
+        store,
+        &[dir.to_owned()],
+        &helpers::options(date("2030-01-01")),
+    )
+    .await
+    .expect("ingest");
+}
+
+fn cents(rows: &[ForecastRow], level: Level, period: &str) -> i64 {
+    rows.iter()
+        .filter(|r| r.level == level && r.period == period)
+        .map(|r| r.mean.cents())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn levels_add_up_runs_repeat_and_are_stored() {
+    let org = helpers::small_org(24, 26, 5);
+    for backend in helpers::backends().await {
+        let models = tempfile::tempdir().unwrap();
+        let settings = settings(models.path());
+        let store = &backend.store;
+        load(store, org.path()).await;
+        let params = ForecastParams {
+            as_of: None,
+            horizon: 6,
+            paths: 200,
+            seed: 11,
+        };
+        let job = runs::forecast(store, &settings, params, quick())
+            .await
+            .expect("forecast");
+        assert!(job.trained, "no model was registered, so one is trained");
+        let rows = &job.run.forecasts;
+        let periods: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.level == Level::Company)
+            .map(|r| r.period.as_str())
+            .collect();
+        assert_eq!(
+            periods.iter().filter(|p| !p.contains('Q')).count(),
+            6,
+            "{periods:?}"
+        );
+        assert!(
+            periods.iter().any(|p| p.contains('Q')),
+            "a whole quarter lies in six months"
+        );
+        for period in &periods {
+            let company = cents(rows, Level::Company, period);
+            assert_eq!(
+                company,
+                cents(rows, Level::Rep, period),
+                "{} {period}: reps add up",
+                backend.name
+            );
+            assert_eq!(
+                cents(rows, Level::Region, period),
+                cents(rows, Level::Territory, period),
+                "{period}: territories add up to regions"
+            );
+            assert!(company > 0);
+        }
+        for r in rows {
+            assert!(r.p10 <= r.p50 && r.p50 <= r.p90, "{r:?}");
+            assert!(r.p10 >= Money::from_cents(0));
+            assert_eq!(r.rep_id.is_some(), r.level == Level::Rep);
+        }
+        // Managers' forecasts cover their whole team.
+        let manager_rows = rows.iter().filter(|r| r.level == Level::Manager).count();
+        assert!(manager_rows > 0);
+
+        // Same model, seed and data: the same forecast.
+        let again = runs::forecast(store, &settings, params, quick())
+            .await
+            .expect("again");
+        assert!(!again.trained, "the registered model is reused");
+        assert_ne!(again.run.run_id, job.run.run_id);
+        assert_eq!(&again.run.forecasts, rows);
+
+        // Stored and read back, whole and filtered.
+        let stored = runs::stored(store, Some(job.run.run_id), &ForecastFilter::default())
+            .await
+            .expect("stored");
+        assert_eq!(&stored.forecasts, rows);
+        assert_eq!(stored.model_version, job.run.model_version);
+        assert!(
+            !stored.backtest.is_empty(),
+            "the backtest is stored with the run"
+        );
+        let one = runs::stored(
+            store,
+            None,
+            &ForecastFilter {
+                level: Some("company".into()),
+                period: Some(periods[0].to_owned()),
+                ..ForecastFilter::default()
+            },
+        )
+        .await
+        .expect("latest");
+        assert_eq!(one.run_id, again.run.run_id);
+        assert_eq!(one.forecasts.len(), 1);
+        backend.finish().await;
+    }
+}
+
+/// Keeps only what was known on `cut`: deals created by then, snapshots
+/// and bookings up to then.
+fn truncate(from: &Path, to: &Path, cut: &str) {
+    for file in ["territories.csv", "reps.csv", "quotas.csv"] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+    let keep = |file: &str, column: &str| {
+        let (header, rows) = read_csv(&from.join(file));
+        let i = header.iter().position(|h| h == column).unwrap();
+        let kept: Vec<Vec<String>> = rows.into_iter().filter(|r| r[i].as_str() <= cut).collect();
+        write_csv(&to.join(file), &header, &kept);
+        kept
+    };
+    let kept = keep("opportunities.csv", "created_date");
+    let ids: std::collections::HashSet<String> = kept.into_iter().map(|r| r[0].clone()).collect();
+    keep("opportunity_history.csv", "as_of");
+    let (header, rows) = read_csv(&to.join("opportunities.csv"));
+    // A deal's current row must not tell its future: take its state from
+    // its last snapshot by the cut.
+    let (h_header, history) = read_csv(&to.join("opportunity_history.csv"));
+    let mut last: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in history {
+        last.insert(row[0].clone(), row);
+    }
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let hcol = |name: &str| h_header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .filter(|r| ids.contains(&r[0]) && last.contains_key(&r[0]))
+        .map(|mut r| {
+            let snap = &last[&r[0]];
+            for name in ["stage", "status", "amount", "close_date"] {
+                r[col(name)] = snap[hcol(name)].clone();
+            }
+            r[col("forecast_category")] =
+                attain::sim::forecast_category(&snap[hcol("stage")]).to_owned();
+            r
+        })
+        .collect();
+    write_csv(&to.join("opportunities.csv"), &header, &rows);
+    let (b_header, bookings) = read_csv(&from.join("bookings.csv"));
+    let day = b_header.iter().position(|h| h == "booked_date").unwrap();
+    let opp = b_header.iter().position(|h| h == "opportunity_id").unwrap();
+    let kept: Vec<Vec<String>> = bookings
+        .into_iter()
+        .filter(|r| r[day].as_str() <= cut && (r[opp].is_empty() || ids.contains(&r[opp])))
+        .collect();
+    write_csv(&to.join("bookings.csv"), &b_header, &kept);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_past_forecast_sees_nothing_after_its_day() {
+    let org = helpers::small_org(20, 26, 8);
+    let cut = "2024-08-31";
+    let known = tempfile::tempdir().unwrap();
+    truncate(org.path(), known.path(), cut);
+
+    let full = helpers::sqlite().await;
+    load(&full.store, org.path()).await;
+    let past = helpers::sqlite().await;
+    load(&past.store, known.path()).await;
+
+    let params = ForecastParams {
+        as_of: Some(date(cut)),
+        horizon: 4,
+        paths: 100,
+        seed: 2,
+    };
+    let a_models = tempfile::tempdir().unwrap();
+    let b_models = tempfile::tempdir().unwrap();
+    let a = runs::forecast(&full.store, &settings(a_models.path()), params, quick())
+        .await
+        .expect("forecast on all data");
+    let b = runs::forecast(&past.store, &settings(b_models.path()), params, quick())
+        .await
+        .expect("forecast on the data known then");
+    assert_eq!(a.run.forecasts.len(), b.run.forecasts.len());
+    // The CRM's view differs by design: on the latest day of a store it is
+    // the deals' recorded categories, on earlier days a mapping from stage.
+    let strip = |r: &ForecastRow| ForecastRow {
+        crm_commit: None,
+        crm_best_case: None,
+        crm_pipeline: None,
+        ..r.clone()
+    };
+    for (x, y) in a.run.forecasts.iter().zip(&b.run.forecasts) {
+        assert_eq!(
+            strip(x),
+            strip(y),
+            "later data changed a forecast made on {cut}"
+        );
+    }
+    let a_model = attain::registry::Registry::new(a_models.path())
+        .latest()
+        .unwrap()
+        .unwrap();
+    let b_model = attain::registry::Registry::new(b_models.path())
+        .latest()
+        .unwrap()
+        .unwrap();
+    assert_eq!(a_model.metrics, b_model.metrics, "the backtests agree too");
+    assert_eq!(a_model.selection, b_model.selection);
+    full.finish().await;
+    past.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backtest_scores_attain_and_every_baseline_at_every_level() {
+    let org = helpers::small_org(24, 26, 5);
+    let backend = helpers::sqlite().await;
+    load(&backend.store, org.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let (_, out) = runs::backtest(
+        &backend.store,
+        &settings(models.path()),
+        None,
+        quick().backtest,
+    )
+    .await
+    .expect("backtest");
+    for level in Level::ALL {
+        for model in [
+            "attain",
+            "naive",
+            "seasonal_naive",
+            "trailing_mean",
+            "ets",
+            "theta",
+            "pipeline",
+            "crm_call",
+        ] {
+            let row = out
+                .metrics
+                .iter()
+                .find(|r| r.level == level && r.horizon == 1 && r.model == model);
+            let row = row.unwrap_or_else(|| panic!("no {model} at {level} h=1"));
+            assert!(row.n > 0 && row.wape.is_some_and(f64::is_finite), "{row:?}");
+        }
+    }
+    let attain_row = out
+        .metrics
+        .iter()
+        .find(|r| r.level == Level::Company && r.horizon == 1 && r.model == "attain")
+        .unwrap();
+    assert!(
+        attain_row
+            .coverage_80
+            .is_some_and(|c| (0.0..=1.0).contains(&c))
+    );
+    assert_eq!(out.selection.len(), 6);
+    backend.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_alone_forecast_two_years() {
+    let org = helpers::small_org(16, 30, 9);
+    let only = tempfile::tempdir().unwrap();
+    for file in ["territories.csv", "reps.csv"] {
+        std::fs::copy(org.file(file), only.path().join(file)).unwrap();
+    }
+    // Any monthly sales series loaded as bookings: no deals to link to.
+    let (header, mut rows) = read_csv(&org.file("bookings.csv"));
+    let opp = header.iter().position(|h| h == "opportunity_id").unwrap();
+    for row in &mut rows {
+        row[opp].clear();
+    }
+    write_csv(&only.path().join("bookings.csv"), &header, &rows);
+    let backend = helpers::sqlite().await;
+    load(&backend.store, only.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let params = ForecastParams {
+        as_of: None,
+        horizon: 24,
+        paths: 100,
+        seed: 4,
+    };
+    let job = runs::forecast(&backend.store, &settings(models.path()), params, quick())
+        .await
+        .expect("bookings-only forecast");
+    let months: Vec<&ForecastRow> = job
+        .run
+        .forecasts
+        .iter()
+        .filter(|r| r.level == Level::Company && !r.period.contains('Q'))
+        .collect();
+    assert_eq!(months.len(), 24);
+    assert!(
+        months
+            .iter()
+            .all(|r| r.model != "pipeline" && r.crm_commit.is_none())
+    );
+    assert!(months.iter().all(|r| r.mean > Money::from_cents(0)));
+    backend.finish().await;
+}
