@@ -56,7 +56,7 @@ struct ModelArgs {
     #[arg(long, default_value_t = 18)]
     origins: usize,
     /// Sample paths per backtest origin
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     backtest_paths: usize,
     /// Random seed
     #[arg(long, default_value_t = 7)]

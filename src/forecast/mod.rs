@@ -57,13 +57,16 @@ pub enum ModelKind {
     Pipeline,
     /// Mean of ETS, Theta and the global model.
     Combination,
+    /// Non-seasonal ETS on the rep's months adjusted by the team's
+    /// seasonal indices.
+    TeamSeasonal,
     /// The CRM's own call: closed + commit (months 1-2; no distribution).
     CrmCall,
 }
 
 impl ModelKind {
     /// Models in the backtest tables.
-    pub const ALL: [ModelKind; 9] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::TrailingMean,
@@ -72,16 +75,18 @@ impl ModelKind {
         ModelKind::Global,
         ModelKind::Pipeline,
         ModelKind::Combination,
+        ModelKind::TeamSeasonal,
         ModelKind::CrmCall,
     ];
 
     /// Models selection may choose from.
-    pub const CANDIDATES: [ModelKind; 5] = [
+    pub const CANDIDATES: [ModelKind; 6] = [
         ModelKind::Ets,
         ModelKind::Theta,
         ModelKind::Global,
         ModelKind::Pipeline,
         ModelKind::Combination,
+        ModelKind::TeamSeasonal,
     ];
 
     /// The baselines every model is compared with.
@@ -102,6 +107,7 @@ impl ModelKind {
             ModelKind::Global => "global_elastic_net",
             ModelKind::Pipeline => "pipeline",
             ModelKind::Combination => "combination",
+            ModelKind::TeamSeasonal => "ets_team_season",
             ModelKind::CrmCall => "crm_call",
         }
     }
@@ -232,6 +238,16 @@ impl Context<'_> {
             })
             .collect();
         let team = team_scale(data, self.monthly, o);
+        // The team's seasonal shape, from the company's months so far.
+        let upto = ((o - self.monthly.first_month + 1).max(0) as usize).min(self.monthly.months);
+        let mut company = vec![0.0; upto];
+        for series in &self.monthly.values {
+            for (c, v) in company.iter_mut().zip(series) {
+                *c += v;
+            }
+        }
+        let first0 = self.monthly.first_month.rem_euclid(12) as usize;
+        let team_indices = univariate::yearly_indices(&company, first0);
         let scale: Vec<f64> = (0..reps as u32)
             .map(|r| rep_scale(self.monthly.history(data, r, o), team))
             .collect();
@@ -284,11 +300,15 @@ impl Context<'_> {
         }
         let other: Vec<[f64; PIPELINE_HORIZONS]> = (0..reps)
             .map(|r| {
+                // The other business is a trailing-year mean: give it the
+                // team's season.
+                let season =
+                    |h: i32| team_indices.map_or(1.0, |ix| ix[(o + h).rem_euclid(12) as usize]);
                 let base = pipeline
                     .and_then(|m| m.other.get(r))
                     .copied()
                     .unwrap_or([0.0; 2]);
-                [base[0] * origin.remaining, base[1]]
+                [base[0] * season(1) * origin.remaining, base[1] * season(2)]
             })
             .collect();
 
@@ -317,6 +337,16 @@ impl Context<'_> {
                         ModelKind::TrailingMean => univariate::trailing_mean(y, horizon),
                         ModelKind::Ets => univariate::ets(y, horizon),
                         ModelKind::Theta => univariate::theta(y, horizon),
+                        ModelKind::TeamSeasonal => {
+                            let start = data
+                                .seat_start(rep)
+                                .max(self.monthly.first_month)
+                                .rem_euclid(12) as usize;
+                            match &team_indices {
+                                Some(ix) => univariate::ets_team_season(y, start, ix, horizon),
+                                None => univariate::ets(y, horizon),
+                            }
+                        }
                         _ => continue,
                     };
                     out[m as usize] = f;

@@ -180,10 +180,25 @@ impl SimulationPlan<'_> {
         let mut rng = stream(self.seed, rep as u64, h as u64);
         match self.pools[h - 1] {
             Some(pool) if scale > 0.0 => {
+                let mut total = 0.0;
                 for (k, v) in values.iter_mut().enumerate() {
                     let e = pool.idio[rng.random_range(0..pool.idio.len())];
-                    let draw = point + scale * f64::from(common[k] + e);
-                    *v = (booked + draw.max(0.0)) as f32;
+                    let draw = (point + scale * f64::from(common[k] + e)).max(0.0);
+                    total += draw;
+                    *v = draw as f32;
+                }
+                // Bookings do not go below zero, and cutting the draws at
+                // zero would raise their mean above the model's forecast;
+                // summed over thousands of reps that bias dominates. So the
+                // draws are rescaled to keep the model's mean.
+                let mean = total / paths as f64;
+                let factor = if mean > 0.0 {
+                    point.max(0.0) / mean
+                } else {
+                    0.0
+                };
+                for v in values.iter_mut() {
+                    *v = (booked + f64::from(*v) * factor) as f32;
                 }
             }
             _ => values.fill((booked + point.max(0.0)) as f32),

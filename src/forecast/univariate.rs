@@ -353,7 +353,11 @@ impl EtsFit {
 /// Fits every candidate the history is long enough for and keeps the one
 /// with the lowest AICc. `None` for fewer than four months.
 pub fn ets_auto(y: &[f64]) -> Option<EtsFit> {
-    EtsSpec::CANDIDATES
+    ets_search(y, &EtsSpec::CANDIDATES)
+}
+
+fn ets_search(y: &[f64], candidates: &[EtsSpec]) -> Option<EtsFit> {
+    candidates
         .iter()
         .filter_map(|spec| spec.fit(y, 120 * (spec.parameters().min(4))))
         .min_by(|a, b| a.aicc.total_cmp(&b.aicc))
@@ -370,6 +374,65 @@ pub fn ets(y: &[f64], horizon: usize) -> Vec<f64> {
             .collect(),
         None => trailing_mean(y, horizon),
     }
+}
+
+/// Seasonal indices (mean one) per calendar month (0 = January) of a
+/// monthly series whose first value is for calendar month `first_month0`:
+/// each value over the mean of its twelve-month block, blocks counted back
+/// from the end, averaged per calendar month. Needs a full year, and every
+/// block's mean above zero.
+pub fn yearly_indices(y: &[f64], first_month0: usize) -> Option<[f64; SEASON]> {
+    let n = y.len();
+    if n < SEASON {
+        return None;
+    }
+    let mut sums = [0.0; SEASON];
+    let mut counts = [0usize; SEASON];
+    let mut end = n;
+    while end >= SEASON {
+        let block = &y[end - SEASON..end];
+        let mean = block.iter().sum::<f64>() / SEASON as f64;
+        if mean <= 0.0 {
+            return None;
+        }
+        for (i, v) in block.iter().enumerate() {
+            let month = (first_month0 + end - SEASON + i) % SEASON;
+            sums[month] += v / mean;
+            counts[month] += 1;
+        }
+        end -= SEASON;
+    }
+    let mut out = [1.0; SEASON];
+    for m in 0..SEASON {
+        out[m] = (sums[m] / counts[m] as f64).max(0.05);
+    }
+    let mean = out.iter().sum::<f64>() / SEASON as f64;
+    Some(out.map(|v| v / mean))
+}
+
+/// Exponential smoothing with the team's season: the series is divided by
+/// the team's seasonal indices, smoothed by the best non-seasonal model
+/// (AICc), and multiplied back. A single rep's months are too noisy to
+/// show the quarter-end pattern the whole team's months do.
+pub fn ets_team_season(
+    y: &[f64],
+    first_month0: usize,
+    indices: &[f64; SEASON],
+    horizon: usize,
+) -> Vec<f64> {
+    let adjusted: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v / indices[(first_month0 + t) % SEASON])
+        .collect();
+    let base = match ets_search(&adjusted, &EtsSpec::CANDIDATES[..2]) {
+        Some(fit) => fit.forecast(horizon),
+        None => trailing_mean(&adjusted, horizon),
+    };
+    base.into_iter()
+        .enumerate()
+        .map(|(i, v)| (v * indices[(first_month0 + y.len() + i) % SEASON]).max(0.0))
+        .collect()
 }
 
 /// Whether the series shows yearly seasonality: the lag-12 autocorrelation
