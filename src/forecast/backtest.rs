@@ -122,66 +122,12 @@ pub struct BacktestOutput {
     /// Per horizon (index `h - 1`): the candidate chosen on every
     /// evaluation.
     pub selection: Vec<ModelKind>,
-    /// Per model and horizon: the level calibration factor (see
-    /// [`calibration_factors`]).
-    pub calibration: BTreeMap<(ModelKind, usize), f64>,
     /// Per model and horizon: scaled residuals of every origin.
     pub pools: BTreeMap<ModelKind, Vec<ResidualPool>>,
     /// Global-model rows with known outcomes.
     pub training: TrainingRows,
     /// The origins run.
     pub origins: Vec<MonthIdx>,
-}
-
-/// Models whose level is calibrated. The baselines stay as defined, and
-/// the pipeline model's deals carry their own odds.
-pub const CALIBRATED: [ModelKind; 5] = [
-    ModelKind::Ets,
-    ModelKind::Theta,
-    ModelKind::Global,
-    ModelKind::Combination,
-    ModelKind::TeamSeasonal,
-];
-
-/// Per model and horizon: the median, over past origins, of the company's
-/// actual bookings over the model's forecast (from at least three origins;
-/// kept within 0.8..1.25). A bottom-up forecast misses the bookings of reps
-/// hired after the as-of day and smoothing lags a growing team; this
-/// corrects the level of every rep alike, so the levels still add up.
-pub fn calibration_factors(
-    known: &BTreeMap<(ModelKind, usize), Vec<f64>>,
-    horizon: usize,
-) -> BTreeMap<(ModelKind, usize), f64> {
-    let mut out = BTreeMap::new();
-    for model in CALIBRATED {
-        for h in 1..=horizon {
-            // Long horizons borrow the nearest shorter horizon's ratios
-            // until their own outcomes are known.
-            let list = (1..=h)
-                .rev()
-                .find_map(|k| known.get(&(model, k)).filter(|l| l.len() >= 3));
-            if let Some(list) = list {
-                let mut sorted = list.clone();
-                sorted.sort_by(f64::total_cmp);
-                let median = sorted[sorted.len() / 2];
-                out.insert((model, h), median.clamp(0.8, 1.25));
-            }
-        }
-    }
-    out
-}
-
-/// Multiplies each calibrated model's forecasts by its factor.
-pub fn calibrate(points: &mut OriginPoints, factors: &BTreeMap<(ModelKind, usize), f64>) {
-    for (&(model, h), &factor) in factors {
-        if let Some(by_rep) = points.points.get_mut(&model) {
-            for row in by_rep.iter_mut() {
-                if let Some(v) = row.get_mut(h - 1) {
-                    *v *= factor;
-                }
-            }
-        }
-    }
 }
 
 /// Per entity: MASE scale at an origin (mean absolute seasonal difference
@@ -287,8 +233,6 @@ pub fn run(
     let mut pending: Vec<(MonthIdx, ModelKind, usize, Vec<f32>)> = Vec::new();
     let mut partials: BTreeMap<(MonthIdx, usize, Scored, Level), Acc> = BTreeMap::new();
     let mut training = TrainingRows::default();
-    let mut ratios: Vec<(MonthIdx, ModelKind, usize, f64)> = Vec::new();
-    let mut known_ratios: BTreeMap<(ModelKind, usize), Vec<f64>> = BTreeMap::new();
 
     for &o in &origins {
         // Residuals whose outcome month has ended join the pools.
@@ -314,7 +258,7 @@ pub fn run(
             booked: vec![0.0; data.reps.len()],
         };
         let deals = cache.at(o);
-        let mut points = ctx.points(
+        let points = ctx.points(
             &origin,
             horizon,
             &ModelKind::ALL,
@@ -323,39 +267,6 @@ pub fn run(
             global.as_ref(),
             false,
         );
-        // Level calibration from the outcomes known by now.
-        ratios.retain(|(available_at, model, h, ratio)| {
-            if *available_at <= o {
-                known_ratios.entry((*model, *h)).or_default().push(*ratio);
-                false
-            } else {
-                true
-            }
-        });
-        let factors = calibration_factors(&known_ratios, horizon);
-        calibrate(&mut points, &factors);
-        // This origin's ratios, for later origins.
-        for &model in &CALIBRATED {
-            for h in 1..=horizon {
-                let t = o + h as i32;
-                if t > last_complete || !available(&points, model, h) {
-                    continue;
-                }
-                let (mut actual, mut forecast) = (0.0, 0.0);
-                for r in 0..data.reps.len() {
-                    actual += monthly.get(r as u32, t);
-                    if points.active[r] {
-                        // Undo this origin's own factor: ratios are of the
-                        // raw model.
-                        let f = factors.get(&(model, h)).copied().unwrap_or(1.0);
-                        forecast += points.points[&model][r][h - 1] / f;
-                    }
-                }
-                if forecast > 0.0 {
-                    ratios.push((t, model, h, actual / forecast));
-                }
-            }
-        }
 
         // Rows for the global model, their targets known once the month ends.
         for r in 0..data.reps.len() {
@@ -496,10 +407,6 @@ pub fn run(
             }
         }
     }
-    for (_, model, h, ratio) in ratios {
-        known_ratios.entry((model, h)).or_default().push(ratio);
-    }
-    let calibration = calibration_factors(&known_ratios, horizon);
     for (_, model, h, residuals) in pending {
         let slot = pools
             .entry(model)
@@ -540,7 +447,6 @@ pub fn run(
     BacktestOutput {
         metrics,
         selection,
-        calibration,
         pools,
         training,
         origins,

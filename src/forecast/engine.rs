@@ -68,9 +68,6 @@ pub struct TrainedModel {
     pub global: Option<GlobalModel>,
     /// The pipeline model as of the training day.
     pub pipeline: Option<PipelineModel>,
-    /// Level calibration factor per model and horizon (`model:h`).
-    #[serde(default)]
-    pub calibration: BTreeMap<String, f64>,
     /// Residual pools of the selected models, per horizon.
     pub pools: BTreeMap<ModelKind, Vec<ResidualPool>>,
     /// Backtest origins, `YYYY-MM`.
@@ -237,11 +234,6 @@ impl<'a> Engine<'a> {
             data_fingerprint: fingerprint.to_owned(),
             params: params_map,
             crate_versions: crate_versions(),
-            calibration: out
-                .calibration
-                .iter()
-                .map(|((m, h), f)| (format!("{}:{h}", m.as_str()), *f))
-                .collect(),
             selection: out.selection,
             metrics: out.metrics,
             global,
@@ -311,7 +303,7 @@ impl<'a> Engine<'a> {
         ]);
         models.sort();
         models.dedup();
-        let mut points = ctx.points(
+        let points = ctx.points(
             &origin,
             horizon,
             &models,
@@ -320,18 +312,7 @@ impl<'a> Engine<'a> {
             model.global.as_ref(),
             as_of >= data.last_date,
         );
-        // The level calibration the backtest measured (horizons beyond
-        // the backtest's use its longest).
-        let mut factors = BTreeMap::new();
-        for m in &models {
-            for h in 1..=horizon {
-                let key = format!("{}:{}", m.as_str(), h.min(model.selection.len().max(1)));
-                if let Some(f) = model.calibration.get(&key) {
-                    factors.insert((*m, h), *f);
-                }
-            }
-        }
-        super::backtest::calibrate(&mut points, &factors);
+
         // A selected model with nothing to say here (no pipeline data, no
         // global model) gives way to the combination.
         let chosen: Vec<ModelKind> = (1..=horizon)
