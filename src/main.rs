@@ -65,7 +65,7 @@ struct ModelArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the sample organisation if absent, ingest it and show what was loaded
+    /// Generate the sample organisation if absent, ingest it, show what was loaded, train and forecast
     Demo {
         /// Where the sample organisation is written [default: DATA_DIR/sample]
         #[arg(long)]
@@ -624,7 +624,38 @@ async fn run(cli: Cli) -> Result<()> {
                     attain::domain::Money::from_cents(value)
                 );
             }
+            let job = runs::forecast(
+                &store,
+                &settings,
+                runs::ForecastParams {
+                    as_of: None,
+                    horizon: 6,
+                    paths: 1000,
+                    seed: 7,
+                },
+                train_params(
+                    ModelArgs {
+                        origins: 18,
+                        backtest_paths: 100,
+                        seed: 7,
+                    },
+                    12,
+                )?,
+            )
+            .await?;
             store.close().await;
+            let company: Vec<_> = job
+                .run
+                .forecasts
+                .iter()
+                .filter(|r| r.level == Level::Company)
+                .cloned()
+                .collect();
+            println!(
+                "\nforecast as of {} (run {}, model {}):",
+                job.run.as_of, job.run.run_id, job.run.model_version
+            );
+            print!("{}", cli::forecast_grid(&company).to_table());
         }
     }
     Ok(())
