@@ -294,27 +294,33 @@ impl<'a> Engine<'a> {
                 .copied()
                 .unwrap_or(ModelKind::Combination)
         };
-        let mut models: Vec<ModelKind> = (1..=horizon).map(selection_at).collect();
-        models.extend([
-            ModelKind::Ets,
-            ModelKind::Theta,
-            ModelKind::Global,
-            ModelKind::CrmCall,
-        ]);
-        models.sort();
-        models.dedup();
-        let points = ctx.points(
-            &origin,
-            horizon,
-            &models,
-            &deals,
-            model.pipeline.as_ref(),
-            model.global.as_ref(),
-            as_of >= data.last_date,
-        );
-
+        // Only the models published are run (and the CRM's call), plus the
+        // combination's members when it is among them.
+        let combination_members = [ModelKind::Ets, ModelKind::Theta, ModelKind::Global];
+        let run = |with_combination: bool| {
+            let mut models: Vec<ModelKind> = (1..=horizon).map(selection_at).collect();
+            models.push(ModelKind::CrmCall);
+            if with_combination || models.contains(&ModelKind::Combination) {
+                models.push(ModelKind::Combination);
+                models.extend(combination_members);
+            }
+            models.sort();
+            models.dedup();
+            ctx.points(
+                &origin,
+                horizon,
+                &models,
+                &deals,
+                // Without deals linked to bookings there is no pipeline to
+                // draw from, whatever the model learned elsewhere.
+                model.pipeline.as_ref().filter(|_| data.linked_bookings),
+                model.global.as_ref(),
+                as_of >= data.last_date,
+            )
+        };
+        let mut points = run(false);
         // A selected model with nothing to say here (no pipeline data, no
-        // global model) gives way to the combination.
+        // global model) gives way to the combination, run when needed.
         let chosen: Vec<ModelKind> = (1..=horizon)
             .map(|h| {
                 let m = selection_at(h);
@@ -325,10 +331,10 @@ impl<'a> Engine<'a> {
                 }
             })
             .collect();
-        if !chosen.contains(&ModelKind::Combination)
-            && chosen.iter().any(|m| !points.points.contains_key(m))
+        if chosen.contains(&ModelKind::Combination)
+            && !points.points.contains_key(&ModelKind::Combination)
         {
-            return Err(EngineError::History("no model could forecast".to_owned()));
+            points = run(true);
         }
 
         let hierarchy = &self.hierarchy;

@@ -305,7 +305,7 @@ impl Context<'_> {
                 let season =
                     |h: i32| team_indices.map_or(1.0, |ix| ix[(o + h).rem_euclid(12) as usize]);
                 let base = pipeline
-                    .and_then(|m| m.other.get(r))
+                    .and_then(|m| m.other.get(data.reps[r].rep_id.as_str()))
                     .copied()
                     .unwrap_or([0.0; 2]);
                 [base[0] * season(1) * origin.remaining, base[1] * season(2)]

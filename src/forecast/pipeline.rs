@@ -9,7 +9,7 @@
 //! The same module gives the CRM's own view (closed + commit + best case +
 //! pipeline by forecast category).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +83,9 @@ pub struct PipelineModel {
     pub rates: Vec<Vec<[f64; BUCKETS]>>,
     /// Per rep and horizon: mean monthly bookings that did not come from
     /// deals open `h` months before (new deals, renewals), trailing year.
-    pub other: Vec<[f64; PIPELINE_HORIZONS]>,
+    /// Keyed by rep id, so a model applies to a later data set whose
+    /// people differ.
+    pub other: BTreeMap<String, [f64; PIPELINE_HORIZONS]>,
     /// Stage names the rates are indexed by.
     pub stages: Vec<String>,
 }
@@ -163,6 +165,12 @@ impl PipelineModel {
                 };
             }
         }
+        let other = data
+            .reps
+            .iter()
+            .zip(other)
+            .map(|(rep, o)| (rep.rep_id.to_string(), o))
+            .collect();
         PipelineModel {
             rates,
             other,
@@ -177,29 +185,6 @@ impl PipelineModel {
             .get(h - 1)
             .and_then(|r| r.get(deal.stage as usize))
             .map_or(0.0, |row| row[bucket(deal.close_month, target)])
-    }
-
-    /// Expected bookings per rep for months `origin + 1 ..= origin + 2`:
-    /// (expected from open deals, expected other business).
-    pub fn expected(
-        &self,
-        reps: usize,
-        deals: &[OpenDeal],
-        origin: MonthIdx,
-    ) -> Vec<[(f64, f64); PIPELINE_HORIZONS]> {
-        let mut out = vec![[(0.0, 0.0); PIPELINE_HORIZONS]; reps];
-        for d in deals {
-            for h in 1..=PIPELINE_HORIZONS {
-                let target = origin + h as i32;
-                out[d.rep as usize][h - 1].0 += self.p_win_in(d, target, h) * d.amount;
-            }
-        }
-        for (rep, slot) in out.iter_mut().enumerate() {
-            for h in 0..PIPELINE_HORIZONS {
-                slot[h].1 = self.other.get(rep).map_or(0.0, |o| o[h]);
-            }
-        }
-        out
     }
 
     /// The forecast category a stage maps to when the CRM's own is not

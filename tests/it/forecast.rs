@@ -340,3 +340,44 @@ async fn bookings_alone_forecast_two_years() {
     assert!(months.iter().all(|r| r.mean > Money::from_cents(0)));
     backend.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
+    let org = helpers::small_org(20, 26, 12);
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(models.path());
+    let full = helpers::sqlite().await;
+    load(&full.store, org.path()).await;
+    let trained = runs::train(&full.store, &settings, None, quick())
+        .await
+        .expect("train");
+
+    // The same organisation's bookings alone: the registered model may have
+    // picked the pipeline model, which has nothing to work with here.
+    let only = tempfile::tempdir().unwrap();
+    for file in ["territories.csv", "reps.csv"] {
+        std::fs::copy(org.file(file), only.path().join(file)).unwrap();
+    }
+    let (header, mut rows) = read_csv(&org.file("bookings.csv"));
+    let opp = header.iter().position(|h| h == "opportunity_id").unwrap();
+    for row in &mut rows {
+        row[opp].clear();
+    }
+    write_csv(&only.path().join("bookings.csv"), &header, &rows);
+    let bare = helpers::sqlite().await;
+    load(&bare.store, only.path()).await;
+    let params = ForecastParams {
+        as_of: Some(trained.as_of),
+        horizon: 3,
+        paths: 100,
+        seed: 1,
+    };
+    let job = runs::forecast(&bare.store, &settings, params, quick())
+        .await
+        .expect("forecast with the registered model");
+    assert!(!job.trained);
+    assert_eq!(job.run.model_version, trained.version);
+    assert!(job.run.forecasts.iter().all(|r| r.model != "pipeline"));
+    full.finish().await;
+    bare.finish().await;
+}
