@@ -20,7 +20,7 @@ use super::simulate::{ResidualPool, pools_for, summarize};
 use super::{Context, ModelKind, Origin, available};
 use crate::domain::{FiscalCalendar, Money, Period};
 use crate::features::{
-    Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_end, month_idx,
+    Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_idx,
     month_period, month_start, open_pipeline,
 };
 
@@ -571,15 +571,4 @@ pub fn crate_versions() -> BTreeMap<String, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
-}
-
-/// The as-of day of a backtest that should end on `to` (default: the last
-/// day of data).
-pub fn month_end_on_or_before(day: NaiveDate) -> NaiveDate {
-    let m = month_idx(day);
-    if month_end(m) == day {
-        day
-    } else {
-        month_end(m - 1)
-    }
 }
