@@ -299,20 +299,27 @@ async fn backtest_scores_attain_and_every_baseline_at_every_level() {
     backend.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bookings_alone_forecast_two_years() {
-    let org = helpers::small_org(16, 30, 9);
+/// The organisation's territories, reps and bookings, with the bookings'
+/// links to deals removed: a plain monthly sales record.
+fn bookings_only(org: &helpers::Org) -> tempfile::TempDir {
     let only = tempfile::tempdir().unwrap();
     for file in ["territories.csv", "reps.csv"] {
         std::fs::copy(org.file(file), only.path().join(file)).unwrap();
     }
-    // Any monthly sales series loaded as bookings: no deals to link to.
     let (header, mut rows) = read_csv(&org.file("bookings.csv"));
     let opp = header.iter().position(|h| h == "opportunity_id").unwrap();
     for row in &mut rows {
         row[opp].clear();
     }
     write_csv(&only.path().join("bookings.csv"), &header, &rows);
+    only
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_alone_forecast_two_years() {
+    let org = helpers::small_org(16, 30, 9);
+    // Any monthly sales series loaded as bookings: no deals to link to.
+    let only = bookings_only(&org);
     let backend = helpers::sqlite().await;
     load(&backend.store, only.path()).await;
     let models = tempfile::tempdir().unwrap();
@@ -354,16 +361,7 @@ async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
 
     // The same organisation's bookings alone: the registered model may have
     // picked the pipeline model, which has nothing to work with here.
-    let only = tempfile::tempdir().unwrap();
-    for file in ["territories.csv", "reps.csv"] {
-        std::fs::copy(org.file(file), only.path().join(file)).unwrap();
-    }
-    let (header, mut rows) = read_csv(&org.file("bookings.csv"));
-    let opp = header.iter().position(|h| h == "opportunity_id").unwrap();
-    for row in &mut rows {
-        row[opp].clear();
-    }
-    write_csv(&only.path().join("bookings.csv"), &header, &rows);
+    let only = bookings_only(&org);
     let bare = helpers::sqlite().await;
     load(&bare.store, only.path()).await;
     let params = ForecastParams {
