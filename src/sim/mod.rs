@@ -329,6 +329,19 @@ fn ramp(months_in_seat: i64) -> f64 {
     }
 }
 
+/// Share of a ramped rep's bookings a new rep books in a month: nothing
+/// in the first two (deals take about two months to close, renewals start
+/// in the third), then renewals plus new business at the creation ramp of
+/// two months earlier. Ramped quotas follow it, as sales operations set
+/// them.
+fn booking_ramp(months_in_seat: i64) -> f64 {
+    if months_in_seat < 2 {
+        0.0
+    } else {
+        0.31 + 0.69 * ramp(months_in_seat - 2)
+    }
+}
+
 fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
     (to.year() as i64 - from.year() as i64) * 12 + to.month() as i64 - from.month() as i64
 }
@@ -539,9 +552,11 @@ impl ValidOrgParams {
                 // Renewals and expansion: a steady third of a typical rep's
                 // new business, noisy month to month, booked mid-month.
                 if months_between(seller.hire, first_day) >= 2 {
+                    // A declining rep also loses renewals and expansion.
                     let renewal = typical_monthly
                         * 0.45
                         * seller.skill.sqrt()
+                        * decline.sqrt()
                         * LogNormal::new(0.0, 0.35)
                             .map(|d| d.sample(&mut rep_rng))
                             .unwrap_or(1.0);
@@ -570,7 +585,7 @@ impl ValidOrgParams {
                     pattern: "declining",
                     from: Period::month_of(month_start(p.start, d)),
                     detail:
-                        "creates fewer deals and wins less, falling over six months to about half"
+                        "creates fewer deals, wins less and renews less, falling over six months to about half"
                             .into(),
                 })
             })
@@ -622,7 +637,9 @@ fn set_quotas(
         quarters.push(next);
     }
     // Typical bookings of a ramped, non-declining rep, per quarter; quarters
-    // after the data use the last four quarters' mean grown by 5%.
+    // after the data use the same quarter a year earlier grown by 5% (so a
+    // seasonal quarter keeps its season), or the mean so far grown by 5%
+    // without a year of data.
     let mut typical: Vec<f64> = Vec::new();
     for &q in &quarters {
         let (start, stop) = (fiscal.start(q), fiscal.end(q));
@@ -636,8 +653,12 @@ fn set_quotas(
             })
             .collect();
         let value = if ramped.is_empty() {
-            let n = typical.len().clamp(1, 4);
-            typical.iter().rev().take(n).sum::<f64>() / n as f64 * 1.05
+            if typical.len() >= 4 {
+                typical[typical.len() - 4] * 1.05
+            } else {
+                let n = typical.len().max(1);
+                typical.iter().sum::<f64>() / n as f64 * 1.05
+            }
         } else {
             ramped
                 .iter()
@@ -656,7 +677,11 @@ fn set_quotas(
                 continue;
             }
             let months_in = months_between(s.hire, start);
-            let ramp_avg = (ramp(months_in) + ramp(months_in + 1) + ramp(months_in + 2)) / 3.0;
+            let ramp_avg = (0..3).map(|k| booking_ramp(months_in + k)).sum::<f64>() / 3.0;
+            if ramp_avg <= 0.0 {
+                // No quota before a new rep can have booked anything.
+                continue;
+            }
             let amount = base * ramp_avg * s.skill.sqrt() * noise.sample(rng);
             out.push(SimQuota {
                 rep_id: s.id.clone(),
