@@ -5,9 +5,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::coaching::CoachList;
+use crate::coaching::evaluate::Evaluation;
 use crate::forecast::backtest::MetricRow;
 use crate::forecast::{ForecastRow, TrainedModel};
 use crate::ingest::IngestSummary;
+use crate::scoring::{DealScore, ScorerKind, ScoringReport};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
 /// Output format of a reporting command.
@@ -336,6 +339,150 @@ pub fn train_grid(model: &TrainedModel) -> Grid {
             opt(find(h, "attain").and_then(|r| r.mase), 3),
             opt(find(h, "seasonal_naive").and_then(|r| r.mase), 3),
             opt(find(h, "attain").and_then(|r| r.coverage_80), 3),
+        ]);
+    }
+    grid
+}
+
+/// What `attain score --evaluate` prints as JSON.
+#[derive(Debug, Serialize)]
+pub struct ScoringView<'a> {
+    /// Registry version.
+    pub model_version: &'a str,
+    /// Trained as of.
+    pub as_of: chrono::NaiveDate,
+    /// Learner chosen.
+    pub model: ScorerKind,
+    /// Validation, holdout and reliability.
+    pub report: &'a ScoringReport,
+}
+
+/// Holdout metrics of each candidate and the stage-only baseline.
+pub fn scoring_grid(report: &ScoringReport) -> Grid {
+    let mut grid = Grid::new(&[
+        "window", "model", "examples", "won", "auc", "brier", "log_loss", "ece",
+    ]);
+    for (window, rows) in [
+        ("validation", &report.validation),
+        ("holdout", &report.holdout),
+    ] {
+        for m in rows {
+            grid.push(vec![
+                window.to_owned(),
+                m.model.clone(),
+                m.n.to_string(),
+                format!("{:.3}", m.base_rate),
+                format!("{:.3}", m.auc),
+                format!("{:.4}", m.brier),
+                format!("{:.4}", m.log_loss),
+                format!("{:.4}", m.ece),
+            ]);
+        }
+    }
+    grid
+}
+
+/// The chosen model's reliability table on the holdout.
+pub fn reliability_grid(report: &ScoringReport) -> Grid {
+    let mut grid = Grid::new(&["p_win_bin", "deals", "mean_predicted", "share_won"]);
+    for b in &report.reliability {
+        grid.push(vec![
+            format!("{:.1}-{:.1}", b.from, b.to),
+            b.n.to_string(),
+            if b.n > 0 {
+                format!("{:.3}", b.predicted)
+            } else {
+                "-".into()
+            },
+            if b.n > 0 {
+                format!("{:.3}", b.observed)
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    grid
+}
+
+/// `attain score`: one line per deal, drivers joined.
+pub fn score_grid(deals: &[DealScore]) -> Grid {
+    let mut grid = Grid::new(&[
+        "opportunity_id",
+        "rep_id",
+        "stage",
+        "amount",
+        "close_date",
+        "p_win",
+        "drivers",
+    ]);
+    for d in deals {
+        let drivers: Vec<String> = d
+            .drivers
+            .iter()
+            .map(|x| format!("{:+.0}pp {}", 100.0 * x.effect, x.message))
+            .collect();
+        grid.push(vec![
+            d.opportunity_id.clone(),
+            d.rep_id.clone(),
+            d.stage.clone(),
+            d.amount.to_string(),
+            d.close_date.map_or_else(|| "-".into(), |c| c.to_string()),
+            format!("{:.3}", d.p_win),
+            drivers.join("; "),
+        ]);
+    }
+    grid
+}
+
+/// `attain coach`: one line per rep, top reasons joined.
+pub fn coach_grid(list: &CoachList) -> Grid {
+    let mut grid = Grid::new(&[
+        "rank",
+        "rep_id",
+        "manager_id",
+        "period",
+        "priority",
+        "p_miss_quota",
+        "expected_shortfall",
+        "quota",
+        "booked_to_date",
+        "forecast_p50",
+        "reasons",
+    ]);
+    for (i, r) in list.reps.iter().enumerate() {
+        let reasons: Vec<String> = r
+            .reasons
+            .iter()
+            .map(|x| format!("[{} {}] {}", x.code, x.impact, x.message))
+            .collect();
+        grid.push(vec![
+            (i + 1).to_string(),
+            r.rep_id.clone(),
+            r.manager_id.clone().unwrap_or_default(),
+            list.period.clone(),
+            r.priority.to_string(),
+            format!("{:.3}", r.p_miss_quota),
+            r.expected_shortfall.to_string(),
+            r.quota.to_string(),
+            r.booked_to_date.to_string(),
+            r.forecast_p50.to_string(),
+            reasons.join(" | "),
+        ]);
+    }
+    grid
+}
+
+/// `attain coach --evaluate`: P(miss quota) per past quarter.
+pub fn coach_history_grid(evaluation: &Evaluation) -> Grid {
+    let mut grid = Grid::new(&["quarter", "as_of", "reps", "missed", "mean_p_miss", "auc"]);
+    for q in &evaluation.history {
+        grid.push(vec![
+            q.period.clone(),
+            q.as_of.to_string(),
+            q.reps.to_string(),
+            q.missed.to_string(),
+            format!("{:.3}", q.mean_p_miss),
+            format!("{:.3}", q.auc),
         ]);
     }
     grid

@@ -23,11 +23,13 @@
 //! snapshots; randomness is seeded by the caller.
 
 pub mod cli;
+pub mod coaching;
 pub mod config;
 pub mod domain;
 pub mod features;
 pub mod forecast;
 pub mod ingest;
 pub mod registry;
+pub mod scoring;
 pub mod sim;
 pub mod store;

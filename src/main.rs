@@ -16,9 +16,33 @@ use attain::forecast::TrainParams;
 use attain::forecast::backtest::BacktestParams;
 use attain::forecast::runs;
 use attain::ingest::{self, IngestError, IngestOptions, Mapping};
+use attain::scoring::ScoringParams;
 use attain::sim::{self, OrgParams};
 use attain::store::{ForecastFilter, Store};
 use chrono::Datelike;
+
+/// Writes to stdout. When the reader has gone (`attain score | head`), the
+/// program ends quietly instead of panicking on the closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -178,6 +202,58 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Win probability of every open deal, with the factors behind it
+    Score {
+        /// Score the deals open on this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Only this rep's deals
+        #[arg(long)]
+        rep: Option<String>,
+        /// Drivers shown per deal
+        #[arg(long, default_value_t = 3)]
+        drivers: usize,
+        /// Print the model's holdout evaluation (AUC, Brier, log loss,
+        /// calibration error, reliability table) instead of the deals
+        #[arg(long)]
+        evaluate: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Reps ranked by P(miss quota) x expected shortfall, with reasons in money
+    Coach {
+        /// As of this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Only reps under this manager (directly or through other managers)
+        #[arg(long)]
+        manager: Option<String>,
+        /// YYYY-MM or YYYY-Qn [default: the quarter of the day after --as-of]
+        #[arg(long)]
+        period: Option<String>,
+        /// Sample paths
+        #[arg(long, default_value_t = 1000)]
+        paths: usize,
+        /// Days without a stage change that make a deal stale
+        #[arg(long, default_value_t = 30)]
+        stale_days: i64,
+        /// Evaluate the list instead: P(miss quota) AUC over past quarters
+        /// and, with --truth, precision@k against planted declining reps
+        #[arg(long)]
+        evaluate: bool,
+        /// The generator's truth.csv (with --evaluate)
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Past quarters to evaluate (with --evaluate)
+        #[arg(long, default_value_t = 4)]
+        quarters: usize,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline {
         /// The date [default: the last date in the data]
@@ -246,6 +322,10 @@ fn train_params(model: ModelArgs, horizon: usize) -> Result<TrainParams> {
             paths: model.backtest_paths,
             seed: model.seed,
             ..BacktestParams::default()
+        },
+        scoring: ScoringParams {
+            seed: model.seed,
+            ..ScoringParams::default()
         },
     })
 }
@@ -318,7 +398,7 @@ async fn run(cli: Cli) -> Result<()> {
                 },
                 &out,
             )?;
-            println!(
+            outln!(
                 "wrote {} people, {} opportunities, {} history snapshots, {} bookings, {} quotas, {} planted patterns to {} (data ends {})",
                 org.people.len(),
                 org.deals.len(),
@@ -334,7 +414,7 @@ async fn run(cli: Cli) -> Result<()> {
             let settings = settings(&cli.global)?;
             let store = Store::connect(&settings.database_url).await?;
             let status = store.status().await?;
-            print!(
+            out!(
                 "{}",
                 cli::render(format, &status, &cli::status_grid(&status))
             );
@@ -358,17 +438,17 @@ async fn run(cli: Cli) -> Result<()> {
             let options = ingest_options(&settings, mapping, as_of, progress);
             match ingest::ingest(&store, &paths, &options).await {
                 Ok(summary) => {
-                    print!(
+                    out!(
                         "{}",
                         cli::render(format, &summary, &cli::ingest_grid(&summary))
                     );
                     if format == OutputFormat::Table {
-                        print!("{}", cli::ingest_footer(&summary));
+                        out!("{}", cli::ingest_footer(&summary));
                     }
                 }
                 Err(IngestError::Invalid(report)) => {
                     if format == OutputFormat::Json {
-                        println!("{}", serde_json::to_string_pretty(&report)?);
+                        outln!("{}", serde_json::to_string_pretty(&report)?);
                     } else {
                         eprint!("{report}");
                     }
@@ -406,7 +486,7 @@ async fn run(cli: Cli) -> Result<()> {
                 as_of: date,
                 opportunities: &deals,
             };
-            print!(
+            out!(
                 "{}",
                 cli::render(format, &view, &cli::pipeline_grid(&deals))
             );
@@ -420,18 +500,53 @@ async fn run(cli: Cli) -> Result<()> {
             let settings = settings(&cli.global)?;
             let store = Store::connect(&settings.database_url).await?;
             let params = train_params(model, horizon)?;
-            let trained = runs::train(&store, &settings, as_of, params).await?;
+            let runs::Trained {
+                model: trained,
+                scoring,
+                scoring_skipped,
+            } = runs::train(&store, &settings, as_of, params).await?;
             store.close().await;
+            let scoring_view = scoring.as_ref().map(|s| cli::ScoringView {
+                model_version: &trained.version,
+                as_of: s.as_of,
+                model: s.kind,
+                report: &s.report,
+            });
             if format == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&trained)?);
+                #[derive(serde::Serialize)]
+                struct TrainView<'a> {
+                    #[serde(flatten)]
+                    model: &'a attain::forecast::TrainedModel,
+                    scoring: Option<cli::ScoringView<'a>>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    scoring_skipped: Option<&'a str>,
+                }
+                let view = TrainView {
+                    model: &trained,
+                    scoring: scoring_view,
+                    scoring_skipped: scoring_skipped.as_deref(),
+                };
+                outln!("{}", serde_json::to_string_pretty(&view)?);
             } else {
-                print!(
+                out!(
                     "{}",
                     cli::render(format, &trained, &cli::train_grid(&trained))
                 );
             }
             if format == OutputFormat::Table {
-                println!(
+                match (&scoring, &scoring_skipped) {
+                    (Some(s), _) => {
+                        outln!();
+                        out!("{}", cli::scoring_grid(&s.report).to_table());
+                        outln!(
+                            "win probabilities: {} chosen on the validation window",
+                            s.kind.as_str()
+                        );
+                    }
+                    (None, Some(why)) => outln!("no win-probability model: {why}"),
+                    (None, None) => {}
+                }
+                outln!(
                     "registered model {} in {} (as of {}, backtest {:.1} s over {} origins, fit {:.1} s)",
                     trained.version,
                     settings.models_dir.display(),
@@ -502,7 +617,7 @@ async fn run(cli: Cli) -> Result<()> {
                 model_version: &stored.model_version,
                 forecasts: &stored.forecasts,
             };
-            print!(
+            out!(
                 "{}",
                 cli::render(format, &view, &cli::forecast_grid(&stored.forecasts))
             );
@@ -511,7 +626,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .backtest
                     .iter()
                     .find(|r| r.level == Level::Company && r.horizon == 1 && r.model == "attain");
-                println!(
+                outln!(
                     "run {} as of {} with model {}{}",
                     stored.run_id,
                     stored.as_of,
@@ -521,6 +636,145 @@ async fn run(cli: Cli) -> Result<()> {
                         .unwrap_or_default()
                 );
             }
+        }
+        Command::Score {
+            as_of,
+            rep,
+            drivers,
+            evaluate,
+            model,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            let params = train_params(model, 12)?;
+            let store = Store::connect(&settings.database_url).await?;
+            if evaluate {
+                let (data, fingerprint) = runs::load(&store, &settings).await?;
+                store.close().await;
+                let registry = attain::registry::Registry::new(&settings.models_dir);
+                let engine = attain::forecast::Engine::new(&data);
+                let day = as_of.unwrap_or_else(|| engine.default_as_of());
+                let (version, scoring) = tokio::task::block_in_place(|| {
+                    runs::models_as_of(&data, &engine, &registry, day, params, &fingerprint, true)
+                })
+                .map(|(m, s, _)| (m.version, s))?;
+                let scoring = scoring.context("no win-probability model")?;
+                let view = cli::ScoringView {
+                    model_version: &version,
+                    as_of: scoring.as_of,
+                    model: scoring.kind,
+                    report: &scoring.report,
+                };
+                out!(
+                    "{}",
+                    cli::render(format, &view, &cli::scoring_grid(&scoring.report))
+                );
+                if format == OutputFormat::Table {
+                    out!("{}", cli::reliability_grid(&scoring.report).to_table());
+                    outln!(
+                        "model {version}: {} chosen on the validation window; windows {:?}",
+                        scoring.kind.as_str(),
+                        scoring.report.windows
+                    );
+                }
+                return Ok(());
+            }
+            let list = attain::scoring::run::score(
+                &store,
+                &settings,
+                &attain::scoring::run::ScoreParams {
+                    as_of,
+                    rep,
+                    drivers,
+                },
+                params,
+            )
+            .await?;
+            store.close().await;
+            out!(
+                "{}",
+                cli::render(format, &list, &cli::score_grid(&list.opportunities))
+            );
+        }
+        Command::Coach {
+            as_of,
+            manager,
+            period,
+            paths,
+            stale_days,
+            evaluate,
+            truth,
+            quarters,
+            model,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            let params = train_params(model, 12)?;
+            let period = period
+                .map(|p| {
+                    attain::domain::Period::parse(&p).with_context(|| format!("--period {p:?}"))
+                })
+                .transpose()?;
+            if !(10..=100_000).contains(&paths) {
+                bail!("--paths {paths} is not in 10..100000");
+            }
+            let coach = attain::coaching::run::CoachParams {
+                as_of,
+                manager,
+                period,
+                paths,
+                seed: params.backtest.seed,
+                stale_days,
+            };
+            let store = Store::connect(&settings.database_url).await?;
+            if evaluate {
+                let (data, fingerprint) = runs::load(&store, &settings).await?;
+                store.close().await;
+                let registry = attain::registry::Registry::new(&settings.models_dir);
+                let evaluation = tokio::task::block_in_place(|| -> Result<_> {
+                    use attain::coaching::evaluate;
+                    let day = as_of.unwrap_or(data.last_date);
+                    let truth = match &truth {
+                        Some(path) => {
+                            let planted = evaluate::read_truth(path)?;
+                            Some(evaluate::against_truth(
+                                &data,
+                                &fingerprint,
+                                &registry,
+                                &coach,
+                                params,
+                                &planted,
+                            )?)
+                        }
+                        None => None,
+                    };
+                    let history =
+                        evaluate::on_history(&data, &fingerprint, day, quarters, paths, params)?;
+                    Ok(evaluate::Evaluation { truth, history })
+                })?;
+                out!(
+                    "{}",
+                    cli::render(format, &evaluation, &cli::coach_history_grid(&evaluation))
+                );
+                if format == OutputFormat::Table {
+                    if let Some(t) = &evaluation.truth {
+                        outln!(
+                            "planted declining reps ({} on the list of {} for {} as of {}): precision@{} {:.2}, recall in the top 10% {:.2}",
+                            t.planted,
+                            t.listed,
+                            t.period,
+                            t.as_of,
+                            t.k,
+                            t.precision_at_k,
+                            t.recall_top_10pct
+                        );
+                    }
+                }
+                return Ok(());
+            }
+            let list = attain::coaching::run::coach(&store, &settings, &coach, params).await?;
+            store.close().await;
+            out!("{}", cli::render(format, &list, &cli::coach_grid(&list)));
         }
         Command::Backtest {
             from,
@@ -574,12 +828,12 @@ async fn run(cli: Cli) -> Result<()> {
                 as_of,
                 metrics: &rows,
             };
-            print!(
+            out!(
                 "{}",
                 cli::render(format, &view, &cli::backtest_grid(&lines))
             );
             if format == OutputFormat::Table {
-                println!(
+                outln!(
                     "walk-forward as of {as_of} over {} origins; selection per horizon: {}",
                     out.origins.len(),
                     out.selection
@@ -600,12 +854,12 @@ async fn run(cli: Cli) -> Result<()> {
             let store = Store::connect(&settings.database_url).await?;
             let options = ingest_options(&settings, Mapping::native(), None, progress);
             let summary = ingest::ingest(&store, std::slice::from_ref(&dir), &options).await?;
-            println!("ingested {} into {}", dir.display(), settings.database_url);
-            print!("{}", cli::ingest_grid(&summary).to_table());
-            print!("{}", cli::ingest_footer(&summary));
+            outln!("ingested {} into {}", dir.display(), settings.database_url);
+            out!("{}", cli::ingest_grid(&summary).to_table());
+            out!("{}", cli::ingest_footer(&summary));
             let status = store.status().await?;
-            println!();
-            print!("{}", cli::status_grid(&status).to_table());
+            outln!();
+            out!("{}", cli::status_grid(&status).to_table());
             if let Some(last) = status.last_date {
                 let open = store
                     .opportunities_as_of(last)
@@ -618,7 +872,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .filter_map(|d| d.amount)
                     .map(|a| a.cents())
                     .sum();
-                println!(
+                outln!(
                     "\nopen pipeline on {last}: {} deals worth {}",
                     open.len(),
                     attain::domain::Money::from_cents(value)
@@ -651,11 +905,13 @@ async fn run(cli: Cli) -> Result<()> {
                 .filter(|r| r.level == Level::Company)
                 .cloned()
                 .collect();
-            println!(
+            outln!(
                 "\nforecast as of {} (run {}, model {}):",
-                job.run.as_of, job.run.run_id, job.run.model_version
+                job.run.as_of,
+                job.run.run_id,
+                job.run.model_version
             );
-            print!("{}", cli::forecast_grid(&company).to_table());
+            out!("{}", cli::forecast_grid(&company).to_table());
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! Months are counted as `year * 12 + month - 1` ([`MonthIdx`]), so month
 //! arithmetic is integer arithmetic.
 
+pub mod deals;
 pub mod hierarchy;
 pub mod matrix;
 
@@ -84,6 +85,10 @@ pub struct DealFacts {
     pub created: NaiveDate,
     /// The rep's current call (Commit, Best Case, ...), if recorded.
     pub forecast_category: Option<String>,
+    /// Index into [`SalesData::products`].
+    pub product: Option<u32>,
+    /// Account number (interned; only equality matters).
+    pub account: Option<u32>,
 }
 
 /// One snapshot of a deal, interned.
@@ -122,6 +127,8 @@ pub struct SalesData {
     pub opps: Vec<DealFacts>,
     /// Stage names.
     pub stages: Vec<String>,
+    /// Product names.
+    pub products: Vec<String>,
     /// Snapshots sorted by deal then day.
     pub snaps: Vec<Snapshot>,
     /// `snaps[snap_start[o]..snap_start[o + 1]]` are deal `o`'s snapshots.
@@ -162,15 +169,32 @@ impl SalesData {
         let opp_rows = store.load_opportunities().await?;
         let mut opps = Vec::with_capacity(opp_rows.len());
         let mut opp_index: HashMap<String, u32> = HashMap::with_capacity(opp_rows.len());
+        let mut products: Vec<String> = Vec::new();
+        let mut product_index: HashMap<String, u32> = HashMap::new();
+        let mut account_index: HashMap<&str, u32> = HashMap::new();
         for row in &opp_rows {
             opp_index.insert(row.opportunity_id.clone(), opps.len() as u32);
+            let product = row.product.as_ref().map(|p| {
+                *product_index.entry(p.clone()).or_insert_with(|| {
+                    products.push(p.clone());
+                    (products.len() - 1) as u32
+                })
+            });
+            let next_account = account_index.len() as u32;
+            let account = row
+                .account
+                .as_deref()
+                .map(|a| *account_index.entry(a).or_insert(next_account));
             opps.push(DealFacts {
                 id: row.opportunity_id.clone(),
                 rep: rep_of(&row.rep_id)?,
                 created: row.created_date,
                 forecast_category: row.forecast_category.clone(),
+                product,
+                account,
             });
         }
+        drop(account_index);
 
         let mut stage_index: HashMap<String, u16> = HashMap::new();
         let mut stages = Vec::new();
@@ -260,9 +284,13 @@ impl SalesData {
             quotas.push((rep, period, q.amount_cents));
             let start = month_idx(fiscal.start(period));
             let end = month_idx(fiscal.end(period));
+            // Spread evenly; the first months take the odd cents, so the
+            // months add up to the stored amount exactly.
             let n = (end - start + 1) as i64;
-            for m in start..=end {
-                *monthly_quota.entry((rep, m)).or_insert(0) += q.amount_cents / n;
+            let (base, odd) = (q.amount_cents.div_euclid(n), q.amount_cents.rem_euclid(n));
+            for (i, m) in (start..=end).enumerate() {
+                let extra = i64::from((i as i64) < odd);
+                *monthly_quota.entry((rep, m)).or_insert(0) += base + extra;
             }
         }
 
@@ -287,6 +315,7 @@ impl SalesData {
             quotas,
             opps,
             stages,
+            products,
             snaps,
             snap_start,
             first_month: month_idx(first_day),

@@ -13,7 +13,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::backtest::{self, BacktestParams, MetricRow, plan_for};
+use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, plan_for};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
 use super::simulate::{ResidualPool, pools_for, summarize};
@@ -43,6 +43,8 @@ pub enum EngineError {
 pub struct TrainParams {
     /// Backtest settings (its horizon is the longest the selection covers).
     pub backtest: BacktestParams,
+    /// Win-probability model settings (trained beside the forecast model).
+    pub scoring: crate::scoring::ScoringParams,
 }
 
 /// A trained model: what `attain train` writes under `models/`.
@@ -130,6 +132,26 @@ pub struct ForecastRun {
     pub backtest: Vec<MetricRow>,
 }
 
+/// Every rep's sample paths of one period's bookings (booked to date
+/// included), from one forecast run.
+#[derive(Debug, Clone)]
+pub struct PeriodPaths {
+    /// The month or quarter.
+    pub period: Period,
+    /// Paths per rep.
+    pub paths: usize,
+    /// `reps[r * paths..(r + 1) * paths]`: rep `r`'s paths, in currency
+    /// units (zero for reps not forecast).
+    pub reps: Vec<f32>,
+}
+
+impl PeriodPaths {
+    /// Rep `r`'s paths.
+    pub fn rep(&self, r: usize) -> &[f32] {
+        &self.reps[r * self.paths..(r + 1) * self.paths]
+    }
+}
+
 /// The engine over one loaded data set.
 pub struct Engine<'a> {
     data: &'a SalesData,
@@ -164,7 +186,7 @@ impl<'a> Engine<'a> {
         &self,
         as_of: NaiveDate,
         params: BacktestParams,
-    ) -> Result<backtest::BacktestOutput, EngineError> {
+    ) -> Result<BacktestOutput, EngineError> {
         if !(1..=MAX_HORIZON).contains(&params.horizon) {
             return Err(EngineError::Param(format!(
                 "horizon {} is not in 1..=24",
@@ -258,6 +280,36 @@ impl<'a> Engine<'a> {
         seed: u64,
         fingerprint: &str,
     ) -> Result<ForecastRun, EngineError> {
+        self.forecast_inner(model, as_of, horizon, paths, seed, fingerprint, false)
+            .map(|(run, _)| run)
+    }
+
+    /// Like [`Engine::forecast`], also returning every rep's sample paths
+    /// of each period forecast (what coaching and commission projections
+    /// read their distributions from).
+    pub fn forecast_with_paths(
+        &self,
+        model: &TrainedModel,
+        as_of: NaiveDate,
+        horizon: usize,
+        paths: usize,
+        seed: u64,
+        fingerprint: &str,
+    ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
+        self.forecast_inner(model, as_of, horizon, paths, seed, fingerprint, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forecast_inner(
+        &self,
+        model: &TrainedModel,
+        as_of: NaiveDate,
+        horizon: usize,
+        paths: usize,
+        seed: u64,
+        fingerprint: &str,
+        keep_paths: bool,
+    ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
         if !(1..=MAX_HORIZON).contains(&horizon) {
             return Err(EngineError::Param(format!(
                 "horizon {horizon} is not in 1..=24"
@@ -343,6 +395,7 @@ impl<'a> Engine<'a> {
         // Months: per entity, summaries; per rep, mean cents.
         let mut month_rows: Vec<(MonthIdx, Vec<[f64; 3]>, Vec<i64>)> = Vec::new();
         let mut month_paths: Vec<Vec<f32>> = Vec::new();
+        let mut kept: Vec<PeriodPaths> = Vec::new();
         let empty = Vec::new();
         for h in 1..=horizon {
             let m = chosen[h - 1];
@@ -367,6 +420,13 @@ impl<'a> Engine<'a> {
                     }
                 })
                 .collect();
+            if keep_paths {
+                kept.push(PeriodPaths {
+                    period: month_period(o + h as i32),
+                    paths,
+                    reps: values[..reps * paths].to_vec(),
+                });
+            }
             month_rows.push((o + h as i32, quantiles, rep_means));
             month_paths.push(values);
         }
@@ -499,6 +559,11 @@ impl<'a> Engine<'a> {
                 }
             }
             let means = roll_cents(&rep_means);
+            let mut rep_paths = if keep_paths {
+                vec![0.0f32; reps * paths]
+            } else {
+                Vec::new()
+            };
             for e in 0..entities {
                 if !shown[e] {
                     continue;
@@ -512,6 +577,9 @@ impl<'a> Engine<'a> {
                         *s += v;
                     }
                 }
+                if keep_paths && e < reps {
+                    rep_paths[e * paths..(e + 1) * paths].copy_from_slice(&sum);
+                }
                 let s = summarize(&sum);
                 push_row(
                     &mut rows,
@@ -524,6 +592,13 @@ impl<'a> Engine<'a> {
                     None,
                 );
             }
+            if keep_paths {
+                kept.push(PeriodPaths {
+                    period: quarter,
+                    paths,
+                    reps: rep_paths,
+                });
+            }
             quarter = quarter_of_month(fiscal, q_end + 1);
         }
         sort_rows(&mut rows);
@@ -531,7 +606,7 @@ impl<'a> Engine<'a> {
         params.insert("horizon".to_owned(), horizon as u64);
         params.insert("paths".to_owned(), paths as u64);
         params.insert("seed".to_owned(), seed);
-        Ok(ForecastRun {
+        let run = ForecastRun {
             run_id: 0,
             as_of,
             model_version: model.version.clone(),
@@ -539,7 +614,8 @@ impl<'a> Engine<'a> {
             params,
             forecasts: rows,
             backtest: model.metrics.clone(),
-        })
+        };
+        Ok((run, kept))
     }
 }
 

@@ -35,7 +35,9 @@ use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
 
-pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, TrainParams, TrainedModel};
+pub use engine::{
+    Engine, EngineError, ForecastRow, ForecastRun, PeriodPaths, TrainParams, TrainedModel,
+};
 
 /// Every model the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

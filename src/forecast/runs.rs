@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::domain::Money;
 use crate::features::{FeatureError, Level, SalesData};
 use crate::registry::{Registry, RegistryError};
+use crate::scoring::{ScoringError, ScoringModel};
 use crate::store::{ForecastFilter, ForecastRecord, RunRecord, Store, StoreError};
 
 /// Why a forecasting job failed.
@@ -32,6 +33,12 @@ pub enum RunError {
     /// No stored run matches.
     #[error("no stored forecast run{}", .0.map(|id| format!(" with id {id}")).unwrap_or_default())]
     NoRun(Option<i64>),
+    /// Win probabilities cannot be trained on this data.
+    #[error("no win-probability model: {0}")]
+    NoScoring(String),
+    /// Training the win-probability model failed.
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
     /// A stored run that does not parse back.
     #[error("stored forecast run {0} is corrupt: {1}")]
     Corrupt(i64, String),
@@ -44,20 +51,93 @@ pub async fn load(store: &Store, settings: &Settings) -> Result<(SalesData, Stri
     Ok((data, fingerprint))
 }
 
+/// A training run's results.
+#[derive(Debug)]
+pub struct Trained {
+    /// The forecast model, registered.
+    pub model: TrainedModel,
+    /// The win-probability model registered with it, when the data has
+    /// enough deal history.
+    pub scoring: Option<ScoringModel>,
+    /// Why there is no win-probability model, when there is none.
+    pub scoring_skipped: Option<String>,
+}
+
+/// Trains the forecast and win-probability models as of `as_of` and
+/// registers them as one version.
+fn train_and_register(
+    data: &SalesData,
+    engine: &Engine<'_>,
+    registry: &Registry,
+    as_of: NaiveDate,
+    params: TrainParams,
+    fingerprint: &str,
+) -> Result<Trained, RunError> {
+    let mut model = engine.train(as_of, params, fingerprint)?;
+    let (scoring, scoring_skipped) = if data.opps.is_empty() {
+        (None, Some("no opportunities are stored".to_owned()))
+    } else {
+        match crate::scoring::train(data, as_of, params.scoring) {
+            Ok(m) => (Some(m), None),
+            Err(ScoringError::History(why)) => (None, Some(why)),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    registry.save(&mut model, scoring.as_ref())?;
+    Ok(Trained {
+        model,
+        scoring,
+        scoring_skipped,
+    })
+}
+
 /// Trains as of `as_of` (default: the last day of data) and registers the
-/// model.
+/// models.
 pub async fn train(
     store: &Store,
     settings: &Settings,
     as_of: Option<NaiveDate>,
     params: TrainParams,
-) -> Result<TrainedModel, RunError> {
+) -> Result<Trained, RunError> {
     let (data, fingerprint) = load(store, settings).await?;
     let engine = Engine::new(&data);
     let as_of = as_of.unwrap_or_else(|| engine.default_as_of());
-    let mut model = tokio::task::block_in_place(|| engine.train(as_of, params, &fingerprint))?;
-    Registry::new(&settings.models_dir).save(&mut model)?;
-    Ok(model)
+    let registry = Registry::new(&settings.models_dir);
+    tokio::task::block_in_place(|| {
+        train_and_register(&data, &engine, &registry, as_of, params, &fingerprint)
+    })
+}
+
+/// The newest registered models trained no later than `as_of`; when there
+/// are none (or `need_scoring` and that version has no win-probability
+/// model), new ones are trained and registered. The flag says whether
+/// training happened.
+pub fn models_as_of(
+    data: &SalesData,
+    engine: &Engine<'_>,
+    registry: &Registry,
+    as_of: NaiveDate,
+    params: TrainParams,
+    fingerprint: &str,
+    need_scoring: bool,
+) -> Result<(TrainedModel, Option<ScoringModel>, bool), RunError> {
+    for version in registry.versions()?.iter().rev() {
+        let model = registry.load(version)?;
+        if model.as_of <= as_of {
+            let scoring = registry.load_scoring(version)?;
+            if scoring.is_some() || !need_scoring {
+                return Ok((model, scoring, false));
+            }
+            break;
+        }
+    }
+    let trained = train_and_register(data, engine, registry, as_of, params, fingerprint)?;
+    if need_scoring && trained.scoring.is_none() {
+        return Err(RunError::NoScoring(
+            trained.scoring_skipped.unwrap_or_default(),
+        ));
+    }
+    Ok((trained.model, trained.scoring, true))
 }
 
 /// Runs a backtest without registering anything.
@@ -108,24 +188,17 @@ pub async fn forecast(
     let engine = Engine::new(&data);
     let as_of = params.as_of.unwrap_or_else(|| engine.default_as_of());
     let registry = Registry::new(&settings.models_dir);
-    let mut usable = None;
-    for version in registry.versions()?.iter().rev() {
-        let model = registry.load(version)?;
-        if model.as_of <= as_of {
-            usable = Some(model);
-            break;
-        }
-    }
-    let trained = usable.is_none();
-    let model = match usable {
-        Some(m) => m,
-        None => {
-            let mut m =
-                tokio::task::block_in_place(|| engine.train(as_of, train_params, &fingerprint))?;
-            registry.save(&mut m)?;
-            m
-        }
-    };
+    let (model, _, trained) = tokio::task::block_in_place(|| {
+        models_as_of(
+            &data,
+            &engine,
+            &registry,
+            as_of,
+            train_params,
+            &fingerprint,
+            false,
+        )
+    })?;
     let mut run = tokio::task::block_in_place(|| {
         engine.forecast(
             &model,

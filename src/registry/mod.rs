@@ -2,11 +2,14 @@
 //! version (`v0003-1a2b3c4d`: a running number and the first eight hex
 //! digits of the data fingerprint), holding `model.json` (parameters,
 //! selection, fitted coefficients, residual pools, backtest metrics, data
-//! fingerprint, crate versions). Versions are never overwritten.
+//! fingerprint, crate versions) and, when the data has deal history,
+//! `scoring.json` (the win-probability model). Versions are never
+//! overwritten.
 
 use std::path::{Path, PathBuf};
 
 use crate::forecast::TrainedModel;
+use crate::scoring::ScoringModel;
 
 /// Why the registry could not read or write a model.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,8 @@ pub struct Registry {
 
 /// The artifact file inside a version folder.
 const ARTIFACT: &str = "model.json";
+/// The win-probability model beside it.
+const SCORING: &str = "scoring.json";
 
 impl Registry {
     /// A registry rooted at `root` (created on first save).
@@ -77,7 +82,11 @@ impl Registry {
     /// Saves a model under a new version, which it returns (and sets on
     /// the model). The file is written to a temporary name and renamed, so
     /// a crash never leaves a half-written artifact.
-    pub fn save(&self, model: &mut TrainedModel) -> Result<String, RegistryError> {
+    pub fn save(
+        &self,
+        model: &mut TrainedModel,
+        scoring: Option<&ScoringModel>,
+    ) -> Result<String, RegistryError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| RegistryError::Io { path, source }
@@ -94,6 +103,18 @@ impl Registry {
         model.version = version.clone();
         let dir = self.root.join(&version);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        // The win-probability model first: a version is complete once its
+        // forecast model is in place.
+        if let Some(scoring) = scoring {
+            let tmp = dir.join("scoring.json.tmp");
+            let text = serde_json::to_vec(scoring).map_err(|source| RegistryError::Format {
+                path: tmp.clone(),
+                source,
+            })?;
+            std::fs::write(&tmp, text).map_err(io(&tmp))?;
+            let path = dir.join(SCORING);
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
         let tmp = dir.join("model.json.tmp");
         let text = serde_json::to_vec(model).map_err(|source| RegistryError::Format {
             path: tmp.clone(),
@@ -116,6 +137,19 @@ impl Registry {
             Err(source) => return Err(RegistryError::Io { path, source }),
         };
         serde_json::from_slice(&text).map_err(|source| RegistryError::Format { path, source })
+    }
+
+    /// The win-probability model of one version, when it has one.
+    pub fn load_scoring(&self, version: &str) -> Result<Option<ScoringModel>, RegistryError> {
+        let path = self.root.join(version).join(SCORING);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(RegistryError::Io { path, source }),
+        };
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|source| RegistryError::Format { path, source })
     }
 
     /// The newest version, if any.

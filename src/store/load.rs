@@ -133,6 +133,10 @@ pub struct OpportunityRow {
     pub close_date: Option<NaiveDate>,
     /// The rep's call, as the CRM names it.
     pub forecast_category: Option<String>,
+    /// Account (customer).
+    pub account: Option<String>,
+    /// Product.
+    pub product: Option<String>,
 }
 
 /// One dated snapshot of a deal.
@@ -219,7 +223,8 @@ impl Store {
     /// Every deal in its current state, by id.
     pub async fn load_opportunities(&self) -> Result<Vec<OpportunityRow>, StoreError> {
         let sql = "SELECT opportunity_id, rep_id, created_date, status, amount_cents, close_date, \
-                          forecast_category FROM opportunities ORDER BY opportunity_id";
+                          forecast_category, account, product \
+                   FROM opportunities ORDER BY opportunity_id";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
                 Ok(OpportunityRow {
@@ -230,6 +235,8 @@ impl Store {
                     amount_cents: row.get(4)?,
                     close_date: row.get::<_, Option<fast::Day>>(5)?.map(|d| d.0),
                     forecast_category: row.get(6)?,
+                    account: row.get(7)?,
+                    product: row.get(8)?,
                 })
             })
             .await;
@@ -246,6 +253,8 @@ impl Store {
                     amount_cents: row.try_get(4)?,
                     close_date: row.try_get(5)?,
                     forecast_category: row.try_get(6)?,
+                    account: row.try_get(7)?,
+                    product: row.try_get(8)?,
                 });
             }
         });

@@ -12,11 +12,12 @@ use attain::forecast::backtest::BacktestParams;
 use attain::forecast::runs::{self, ForecastParams};
 use attain::forecast::{ForecastRow, TrainParams};
 use attain::ingest;
+use attain::scoring::ScoringParams;
 use attain::store::{ForecastFilter, Store};
 
 use crate::helpers::{self, date, read_csv, write_csv};
 
-fn settings(models: &Path) -> Settings {
+pub(crate) fn settings(models: &Path) -> Settings {
     RawSettings {
         models_dir: Some(models.to_owned()),
         ..RawSettings::default()
@@ -25,7 +26,7 @@ fn settings(models: &Path) -> Settings {
     .expect("settings")
 }
 
-fn quick() -> TrainParams {
+pub(crate) fn quick() -> TrainParams {
     TrainParams {
         backtest: BacktestParams {
             horizon: 6,
@@ -34,10 +35,11 @@ fn quick() -> TrainParams {
             seed: 1,
             max_training_rows: 20_000,
         },
+        scoring: ScoringParams::default(),
     }
 }
 
-async fn load(store: &Store, dir: &Path) {
+pub(crate) async fn load(store: &Store, dir: &Path) {
     ingest::ingest(
         store,
         &[dir.to_owned()],
@@ -148,7 +150,7 @@ async fn levels_add_up_runs_repeat_and_are_stored() {
 
 /// Keeps only what was known on `cut`: deals created by then, snapshots
 /// and bookings up to then.
-fn truncate(from: &Path, to: &Path, cut: &str) {
+pub(crate) fn truncate(from: &Path, to: &Path, cut: &str) {
     for file in ["territories.csv", "reps.csv", "quotas.csv"] {
         std::fs::copy(from.join(file), to.join(file)).unwrap();
     }
@@ -357,7 +359,8 @@ async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
     load(&full.store, org.path()).await;
     let trained = runs::train(&full.store, &settings, None, quick())
         .await
-        .expect("train");
+        .expect("train")
+        .model;
 
     // The same organisation's bookings alone: the registered model may have
     // picked the pipeline model, which has nothing to work with here.

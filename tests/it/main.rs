@@ -6,6 +6,7 @@
 //! PostgreSQL fails those tests instead of skipping them.
 
 mod cli;
+mod coaching;
 mod forecast;
 mod helpers;
 mod ingest;

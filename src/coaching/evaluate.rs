@@ -1,0 +1,193 @@
+//! How good the coaching list is: against planted ground truth (the
+//! generator's `truth.csv` of declining reps), precision@k and recall; and
+//! on history, the AUC of P(miss quota) made just before each past quarter
+//! against who actually missed.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::run::{CoachParams, coach_data, period_paths};
+use crate::domain::Period;
+use crate::features::{SalesData, booked_between, month_idx};
+use crate::forecast::runs::RunError;
+use crate::forecast::{Engine, EngineError, TrainParams};
+use crate::registry::Registry;
+use crate::scoring::metrics::auc;
+
+/// The list against planted truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct TruthEvaluation {
+    /// Period of the list.
+    pub period: String,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Reps on the list.
+    pub listed: usize,
+    /// Planted reps on the list (in seat, with a quota).
+    pub planted: usize,
+    /// k = planted.
+    pub k: usize,
+    /// Planted reps among the top k.
+    pub precision_at_k: f64,
+    /// Planted reps in the top 10% of the list, over all planted.
+    pub recall_top_10pct: f64,
+    /// Rank (1-based) of each planted rep.
+    pub ranks: Vec<(String, usize)>,
+}
+
+/// P(miss quota) on one past quarter.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarterEvaluation {
+    /// The quarter.
+    pub period: String,
+    /// Forecast made as of this day (the day before the quarter).
+    pub as_of: NaiveDate,
+    /// Reps with a quota, in seat through the quarter.
+    pub reps: usize,
+    /// Of them, how many missed.
+    pub missed: usize,
+    /// AUC of P(miss) against missing.
+    pub auc: f64,
+    /// Mean P(miss) (to compare with the share that missed).
+    pub mean_p_miss: f64,
+}
+
+/// Everything `attain coach --evaluate` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Against `truth.csv`, when given.
+    pub truth: Option<TruthEvaluation>,
+    /// Per past quarter.
+    pub history: Vec<QuarterEvaluation>,
+}
+
+/// Reads the declining reps of a `truth.csv`.
+pub fn read_truth(path: &Path) -> Result<HashSet<String>, RunError> {
+    let bad = |why: String| EngineError::Param(format!("{}: {why}", path.display()));
+    let mut reader = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("no column {name:?}")))
+    };
+    let (rep, pattern) = (col("rep_id")?, col("pattern")?);
+    let mut out = HashSet::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad(format!("row {}: {e}", i + 2)))?;
+        if record.get(pattern) == Some("declining") {
+            if let Some(id) = record.get(rep) {
+                out.insert(id.to_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Scores the list of `params` against `planted` rep ids.
+pub fn against_truth(
+    data: &SalesData,
+    fingerprint: &str,
+    registry: &Registry,
+    params: &CoachParams,
+    train: TrainParams,
+    planted: &HashSet<String>,
+) -> Result<TruthEvaluation, RunError> {
+    let list = coach_data(data, fingerprint, registry, params, train)?;
+    let ranks: Vec<(String, usize)> = list
+        .reps
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| planted.contains(&r.rep_id))
+        .map(|(i, r)| (r.rep_id.clone(), i + 1))
+        .collect();
+    let k = ranks.len();
+    let top10 = list.reps.len().div_ceil(10);
+    let in_top = |n: usize| ranks.iter().filter(|(_, rank)| *rank <= n).count() as f64;
+    Ok(TruthEvaluation {
+        period: list.period,
+        as_of: list.as_of,
+        listed: list.reps.len(),
+        planted: k,
+        k,
+        precision_at_k: if k > 0 { in_top(k) / k as f64 } else { 0.0 },
+        recall_top_10pct: if k > 0 { in_top(top10) / k as f64 } else { 0.0 },
+        ranks,
+    })
+}
+
+/// AUC of P(miss quota) over the last `quarters` quarters that ended by
+/// `as_of`, each forecast the day before it began with a model trained
+/// then (kept in memory, not registered).
+pub fn on_history(
+    data: &SalesData,
+    fingerprint: &str,
+    as_of: NaiveDate,
+    quarters: usize,
+    paths: usize,
+    train: TrainParams,
+) -> Result<Vec<QuarterEvaluation>, RunError> {
+    let engine = Engine::new(data);
+    let fiscal = data.fiscal;
+    let mut periods: Vec<Period> = Vec::new();
+    let mut q = fiscal.quarter_of(as_of);
+    while periods.len() < quarters {
+        let start = fiscal.start(q);
+        let Some(before) = start.pred_opt() else {
+            break;
+        };
+        q = fiscal.quarter_of(before);
+        if fiscal.end(q) > as_of {
+            continue;
+        }
+        periods.push(q);
+    }
+    periods.reverse();
+    let mut out = Vec::new();
+    for period in periods {
+        let (start, end) = (fiscal.start(period), fiscal.end(period));
+        let Some(day) = start.pred_opt() else {
+            continue;
+        };
+        let model = match engine.train(day, train, fingerprint) {
+            Ok(m) => m,
+            Err(EngineError::History(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let p = period_paths(&engine, data, &model, day, period, paths, 7, fingerprint)?;
+        let booked = booked_between(data, start, end);
+        let mut p_miss = Vec::new();
+        let mut missed = Vec::new();
+        for (r, &booked_r) in booked.iter().enumerate() {
+            let rep = r as u32;
+            if !data.in_seat(rep, day) || !data.in_seat(rep, end) {
+                continue;
+            }
+            let quota: f64 = (month_idx(start)..=month_idx(end))
+                .map(|m| *data.monthly_quota.get(&(rep, m)).unwrap_or(&0) as f64 / 100.0)
+                .sum();
+            if quota <= 0.0 {
+                continue;
+            }
+            let values = p.rep(r);
+            let miss = values.iter().filter(|&&v| f64::from(v) < quota).count() as f64
+                / values.len().max(1) as f64;
+            p_miss.push(miss);
+            missed.push(booked_r < quota);
+        }
+        let n = p_miss.len();
+        out.push(QuarterEvaluation {
+            period: period.to_string(),
+            as_of: day,
+            reps: n,
+            missed: missed.iter().filter(|m| **m).count(),
+            auc: auc(&p_miss, &missed),
+            mean_p_miss: p_miss.iter().sum::<f64>() / n.max(1) as f64,
+        });
+    }
+    Ok(out)
+}

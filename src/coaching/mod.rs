@@ -1,0 +1,470 @@
+//! The coaching-priority list: for a period, every rep with a quota ranked
+//! by priority = P(miss quota) x expected shortfall, both read from the
+//! forecast engine's sample paths of the rep's period bookings (booked to
+//! date included). Each rep carries the reasons a manager would act on,
+//! each with its money impact and the deals behind it:
+//!
+//! | code | triggered when | impact |
+//! |---|---|---|
+//! | `coverage_gap` | open deals expected by the period end, weighted by win probability, cover less than the quota still to book minus the business expected from outside today's pipeline | that need − weighted pipeline |
+//! | `win_rate_drop` | win rate over the last 90 days is 8+ points under the four quarters before | drop × open amount expected in the period |
+//! | `slipped_deals` | deals pushed in the last 45 days from inside the period to after it | their expected value (p_win × amount) |
+//! | `stale_deals` | deals expected in the period without a stage change in `stale_days` | their expected value |
+//! | `pipeline_creation_down` | amount created in the last 90 days is under 70% of the prior year's 90-day average | the shortfall in creation × the rep's win rate |
+//! | `cycle_length_up` | median days to win over the last 180 days is 20%+ above the year before | expected value of period deals that would need a shorter cycle than that |
+//! | `ramping_hire` | under six months in seat | the part of the expected shortfall, at most the quota still to book |
+
+pub mod evaluate;
+pub mod run;
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::{Money, Period};
+use crate::features::deals::{DealState, Track, median};
+use crate::features::{Hierarchy, Level, SalesData, booked_between, month_idx};
+use crate::forecast::PeriodPaths;
+use crate::scoring::drivers::amount_words;
+
+/// Days without a stage change that make a deal stale.
+pub const STALE_DAYS: i64 = 30;
+/// Evidence deal ids listed per reason at most.
+const MAX_EVIDENCE: usize = 10;
+/// Months in seat under which a rep is still ramping.
+const RAMP_MONTHS: i64 = 6;
+
+/// One reason a rep is at risk.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reason {
+    /// Machine-readable code (see the module table).
+    pub code: String,
+    /// The reason in words, with its figures.
+    pub message: String,
+    /// Money at stake.
+    pub impact: Money,
+    /// Deal ids behind it.
+    pub evidence: Vec<String>,
+}
+
+/// One rep on the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepRisk {
+    /// Rep.
+    pub rep_id: String,
+    /// Name.
+    pub name: String,
+    /// Their manager.
+    pub manager_id: Option<String>,
+    /// P(miss) x expected shortfall.
+    pub priority: Money,
+    /// Share of sample paths below quota.
+    pub p_miss_quota: f64,
+    /// Mean of max(0, quota − bookings) over the paths.
+    pub expected_shortfall: Money,
+    /// The period's quota.
+    pub quota: Money,
+    /// Booked in the period up to the as-of day.
+    pub booked_to_date: Money,
+    /// Median of the period's bookings over the paths.
+    pub forecast_p50: Money,
+    /// Reasons, largest impact first.
+    pub reasons: Vec<Reason>,
+}
+
+/// The list.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoachList {
+    /// The manager whose reps these are (all reps when absent).
+    pub manager_id: Option<String>,
+    /// Month or quarter.
+    pub period: String,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Forecast model version the paths come from.
+    pub model_version: String,
+    /// Ranked, highest priority first.
+    pub reps: Vec<RepRisk>,
+}
+
+/// What a rep's risk is computed from.
+pub struct Inputs<'a> {
+    /// The data.
+    pub data: &'a SalesData,
+    /// Its hierarchy.
+    pub hierarchy: &'a Hierarchy,
+    /// Closed-deal index.
+    pub track: &'a Track,
+    /// Deals open on the as-of day.
+    pub open: &'a [DealState],
+    /// Their win probabilities.
+    pub p_win: &'a [f64],
+    /// The period's sample paths.
+    pub paths: &'a PeriodPaths,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Days without a stage change that make a deal stale.
+    pub stale_days: i64,
+    /// Per rep: business expected in the rest of the period that is not in
+    /// today's pipeline (renewals, deals not yet created), from the
+    /// forecast's pipeline model; zero without one.
+    pub other_expected: &'a [f64],
+}
+
+fn money(x: f64) -> Money {
+    Money::from_cents((x * 100.0).round() as i64)
+}
+
+fn ids(data: &SalesData, deals: &[(&DealState, f64)]) -> Vec<String> {
+    let mut sorted: Vec<&(&DealState, f64)> = deals.iter().collect();
+    sorted.sort_by(|a, b| (b.0.amount * b.1).total_cmp(&(a.0.amount * a.1)));
+    sorted
+        .iter()
+        .take(MAX_EVIDENCE)
+        .map(|(d, _)| data.opps[d.opp as usize].id.clone())
+        .collect()
+}
+
+/// Reps under `manager` (transitively), or every rep.
+pub fn reps_under(hierarchy: &Hierarchy, manager: Option<&str>) -> Vec<bool> {
+    let Some(m) = manager else {
+        return vec![true; hierarchy.reps()];
+    };
+    let entity = hierarchy
+        .entities
+        .iter()
+        .position(|e| e.level == Level::Manager && e.id == m);
+    (0..hierarchy.reps())
+        .map(|r| {
+            hierarchy.entities[r].id != m
+                && entity.is_some_and(|e| hierarchy.rep_to_entities[r].contains(&(e as u32)))
+        })
+        .collect()
+}
+
+/// Ranks the reps selected by `include` for `period`.
+pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRisk> {
+    let data = inputs.data;
+    let fiscal = data.fiscal;
+    let (start, end) = (fiscal.start(period), fiscal.end(period));
+    let booked = booked_between(data, start, inputs.as_of);
+    let mut by_rep: HashMap<u32, Vec<(&DealState, f64)>> = HashMap::new();
+    for (d, p) in inputs.open.iter().zip(inputs.p_win) {
+        by_rep.entry(d.rep).or_default().push((d, *p));
+    }
+    let mut own: Vec<Vec<u32>> = vec![Vec::new(); data.reps.len()];
+    for (o, f) in data.opps.iter().enumerate() {
+        own[f.rep as usize].push(o as u32);
+    }
+    let empty = Vec::new();
+    let mut out = Vec::new();
+    for r in 0..data.reps.len() {
+        if !include[r] || !data.in_seat(r as u32, inputs.as_of) {
+            continue;
+        }
+        let quota: f64 = (month_idx(start)..=month_idx(end))
+            .map(|m| *data.monthly_quota.get(&(r as u32, m)).unwrap_or(&0) as f64 / 100.0)
+            .sum();
+        if quota <= 0.0 {
+            continue;
+        }
+        let paths = inputs.paths.rep(r);
+        let n = paths.len().max(1) as f64;
+        let miss = paths.iter().filter(|&&v| f64::from(v) < quota).count() as f64 / n;
+        let shortfall = paths
+            .iter()
+            .map(|&v| (quota - f64::from(v)).max(0.0))
+            .sum::<f64>()
+            / n;
+        let mut sorted: Vec<f32> = paths.to_vec();
+        sorted.sort_by(f32::total_cmp);
+        let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+        let deals = by_rep.get(&(r as u32)).unwrap_or(&empty);
+        let reasons = reasons(
+            inputs, r as u32, &own[r], deals, quota, booked[r], shortfall, start, end,
+        );
+        let rep = &data.reps[r];
+        out.push(RepRisk {
+            rep_id: rep.rep_id.to_string(),
+            name: rep.name.clone(),
+            manager_id: rep.manager_id.as_ref().map(|m| m.to_string()),
+            priority: money(miss * shortfall),
+            p_miss_quota: (miss * 1000.0).round() / 1000.0,
+            expected_shortfall: money(shortfall),
+            quota: money(quota),
+            booked_to_date: money(booked[r]),
+            forecast_p50: money(f64::from(p50)),
+            reasons,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(b.p_miss_quota.total_cmp(&a.p_miss_quota))
+            .then_with(|| a.rep_id.cmp(&b.rep_id))
+    });
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reasons(
+    inputs: &Inputs<'_>,
+    rep: u32,
+    own: &[u32],
+    deals: &[(&DealState, f64)],
+    quota: f64,
+    booked: f64,
+    shortfall: f64,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Vec<Reason> {
+    let data = inputs.data;
+    let day = inputs.as_of;
+    let track = inputs.track;
+    let mut out = Vec::new();
+    let in_period: Vec<(&DealState, f64)> = deals
+        .iter()
+        .filter(|(d, _)| d.close.is_some_and(|c| c <= end))
+        .copied()
+        .collect();
+    let open_amount: f64 = in_period.iter().map(|(d, _)| d.amount).sum();
+    let weighted: f64 = in_period.iter().map(|(d, p)| d.amount * p).sum();
+    let remaining = (quota - booked).max(0.0);
+
+    let other = inputs
+        .other_expected
+        .get(rep as usize)
+        .copied()
+        .unwrap_or(0.0);
+    let need = remaining - other;
+    if need > 0.0 && weighted < need {
+        let beside = if other > 0.0 {
+            format!(
+                "about {} more is expected from renewals and deals not yet created, so {} must \
+                 come from ",
+                amount_words(other),
+                amount_words(need)
+            )
+        } else {
+            String::new()
+        };
+        out.push(Reason {
+            code: "coverage_gap".into(),
+            message: format!(
+                "{} still to book against a {} quota; {beside}open deals expected by {end}: they \
+                 total {} ({:.1}x coverage), {} weighted by win probability",
+                amount_words(remaining),
+                amount_words(quota),
+                amount_words(open_amount),
+                0.0 + open_amount / need,
+                amount_words(weighted)
+            ),
+            impact: money(need - weighted),
+            evidence: ids(data, &in_period),
+        });
+    }
+
+    // Win rate: last 90 days against the four quarters before.
+    let recent_from = day - Duration::days(89);
+    let (rw, rc) = track.rep_record(rep, recent_from, day);
+    let (tw, tc) = track.rep_record(
+        rep,
+        recent_from - Duration::days(365),
+        recent_from - Duration::days(1),
+    );
+    if rc >= 3 && tc >= 6 {
+        let recent = f64::from(rw) / f64::from(rc);
+        let trailing = f64::from(tw) / f64::from(tc);
+        let drop = trailing - recent;
+        if drop >= 0.08 {
+            let lost: Vec<String> = own
+                .iter()
+                .filter(|&&o| {
+                    data.snapshots(o).iter().any(|s| {
+                        s.status == crate::domain::OpportunityStatus::Lost
+                            && s.as_of >= recent_from
+                            && s.as_of <= day
+                    })
+                })
+                .map(|&o| data.opps[o as usize].id.clone())
+                .take(MAX_EVIDENCE)
+                .collect();
+            out.push(Reason {
+                code: "win_rate_drop".into(),
+                message: format!(
+                    "won {rw} of {rc} deals closed in the last 90 days ({:.0}%) against {tw} of {tc} \
+                     ({:.0}%) in the four quarters before; at that drop the {} expected by {end} \
+                     loses {}",
+                    100.0 * recent,
+                    100.0 * trailing,
+                    amount_words(open_amount),
+                    amount_words(drop * open_amount)
+                ),
+                impact: money(drop * open_amount),
+                evidence: lost,
+            });
+        }
+    }
+
+    // Slipped: pushed recently from inside the period to after it.
+    let slip_from = day - Duration::days(45);
+    let slipped: Vec<(&DealState, f64)> = deals
+        .iter()
+        .filter(|(d, _)| {
+            d.last_push.is_some_and(|p| p >= slip_from)
+                && d.close_before_push.is_some_and(|c| c <= end && c >= start)
+                && d.close.is_some_and(|c| c > end)
+        })
+        .copied()
+        .collect();
+    if !slipped.is_empty() {
+        let value: f64 = slipped.iter().map(|(d, p)| d.amount * p).sum();
+        let amount: f64 = slipped.iter().map(|(d, _)| d.amount).sum();
+        out.push(Reason {
+            code: "slipped_deals".into(),
+            message: format!(
+                "{} ({}) pushed out of the period in the last 45 days, {} expected value",
+                plural(slipped.len(), "deal", "deals"),
+                amount_words(amount),
+                amount_words(value)
+            ),
+            impact: money(value),
+            evidence: ids(data, &slipped),
+        });
+    }
+
+    let stale: Vec<(&DealState, f64)> = in_period
+        .iter()
+        .filter(|(d, _)| d.days_in_stage >= inputs.stale_days)
+        .copied()
+        .collect();
+    if !stale.is_empty() {
+        let value: f64 = stale.iter().map(|(d, p)| d.amount * p).sum();
+        let oldest = stale
+            .iter()
+            .map(|(d, _)| d.days_in_stage)
+            .max()
+            .unwrap_or(0);
+        out.push(Reason {
+            code: "stale_deals".into(),
+            message: format!(
+                "{} expected by {end} without a stage change in {}+ days (longest {oldest} days); \
+                 {} expected value rests on them",
+                plural(stale.len(), "deal", "deals"),
+                inputs.stale_days,
+                amount_words(value)
+            ),
+            impact: money(value),
+            evidence: ids(data, &stale),
+        });
+    }
+
+    // New pipeline: last 90 days against the year before, per 90 days.
+    let (mut recent_created, mut prior_created) = (0.0, 0.0);
+    let prior_from = recent_from - Duration::days(360);
+    for &o in own {
+        let f = &data.opps[o as usize];
+        if f.created > day || f.created < prior_from {
+            continue;
+        }
+        let first = data.snapshots(o).first();
+        let amount = first.map_or(0.0, |s| s.cents as f64 / 100.0);
+        if f.created >= recent_from {
+            recent_created += amount;
+        } else {
+            prior_created += amount;
+        }
+    }
+    let prior_avg = prior_created / 4.0;
+    let seated_long = data.reps[rep as usize]
+        .hire_date
+        .is_none_or(|h| h <= prior_from);
+    if seated_long && prior_avg > 0.0 && recent_created < 0.7 * prior_avg {
+        let (tw, tc) = track.rep_record(rep, day - Duration::days(365), day);
+        let rate = if tc > 0 {
+            f64::from(tw) / f64::from(tc)
+        } else {
+            0.0
+        };
+        let impact = (prior_avg - recent_created) * rate;
+        out.push(Reason {
+            code: "pipeline_creation_down".into(),
+            message: format!(
+                "created {} of new pipeline in the last 90 days against {} per 90 days over the \
+                 year before ({:.0}% less); at a {:.0}% win rate that is {} of bookings",
+                amount_words(recent_created),
+                amount_words(prior_avg),
+                100.0 * (1.0 - recent_created / prior_avg),
+                100.0 * rate,
+                amount_words(impact)
+            ),
+            impact: money(impact),
+            evidence: Vec::new(),
+        });
+    }
+
+    // Cycle length: wins of the last 180 days against the year before.
+    let cycle_from = day - Duration::days(179);
+    let mut recent_cycles = track.rep_win_cycles(rep, cycle_from, day);
+    let mut prior_cycles = track.rep_win_cycles(
+        rep,
+        cycle_from - Duration::days(365),
+        cycle_from - Duration::days(1),
+    );
+    if recent_cycles.len() >= 3 && prior_cycles.len() >= 4 {
+        let recent = median(&mut recent_cycles).unwrap_or(0.0);
+        let prior = median(&mut prior_cycles).unwrap_or(0.0);
+        if prior > 0.0 && recent >= 1.2 * prior {
+            let at_risk: Vec<(&DealState, f64)> = in_period
+                .iter()
+                .filter(|(d, _)| {
+                    d.close.is_some_and(|c| {
+                        ((c - day).num_days() + d.age_days) < recent.round() as i64
+                    })
+                })
+                .copied()
+                .collect();
+            let value: f64 = at_risk.iter().map(|(d, p)| d.amount * p).sum();
+            out.push(Reason {
+                code: "cycle_length_up".into(),
+                message: format!(
+                    "median days to win rose to {recent:.0} over the last 180 days from {prior:.0} \
+                     the year before; {} expected by {end} would need a shorter cycle ({} \
+                     expected value)",
+                    plural(at_risk.len(), "deal", "deals"),
+                    amount_words(value)
+                ),
+                impact: money(value),
+                evidence: ids(data, &at_risk),
+            });
+        }
+    }
+
+    if let Some(hired) = data.reps[rep as usize].hire_date {
+        let months = (day - hired).num_days() / 30;
+        if months < RAMP_MONTHS {
+            let impact = shortfall.min(remaining);
+            out.push(Reason {
+                code: "ramping_hire".into(),
+                message: format!(
+                    "hired {hired}, {} in seat; new reps take about {RAMP_MONTHS} months to \
+                     reach full productivity",
+                    plural(months.max(0) as usize, "month", "months")
+                ),
+                impact: money(impact),
+                evidence: Vec::new(),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.impact.cmp(&a.impact).then_with(|| a.code.cmp(&b.code)));
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
