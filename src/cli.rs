@@ -472,6 +472,34 @@ pub fn coach_grid(list: &CoachList) -> Grid {
     grid
 }
 
+/// A short coaching list: each rep with their largest reason's code.
+pub fn coach_summary_grid(list: &CoachList) -> Grid {
+    let mut grid = Grid::new(&[
+        "rank",
+        "rep_id",
+        "manager_id",
+        "priority",
+        "p_miss_quota",
+        "expected_shortfall",
+        "top_reason",
+        "impact",
+    ]);
+    for (i, r) in list.reps.iter().enumerate() {
+        let top = r.reasons.first();
+        grid.push(vec![
+            (i + 1).to_string(),
+            r.rep_id.clone(),
+            r.manager_id.clone().unwrap_or_default(),
+            r.priority.to_string(),
+            format!("{:.3}", r.p_miss_quota),
+            r.expected_shortfall.to_string(),
+            top.map_or_else(|| "-".into(), |x| x.code.clone()),
+            top.map_or_else(|| "-".into(), |x| x.impact.to_string()),
+        ]);
+    }
+    grid
+}
+
 /// `attain coach --evaluate`: P(miss quota) per past quarter.
 pub fn coach_history_grid(evaluation: &Evaluation) -> Grid {
     let mut grid = Grid::new(&["quarter", "as_of", "reps", "missed", "mean_p_miss", "auc"]);

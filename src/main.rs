@@ -897,6 +897,21 @@ async fn run(cli: Cli) -> Result<()> {
                 )?,
             )
             .await?;
+            let coach_params = train_params(
+                ModelArgs {
+                    origins: 18,
+                    backtest_paths: 100,
+                    seed: 7,
+                },
+                12,
+            )?;
+            let list = attain::coaching::run::coach(
+                &store,
+                &settings,
+                &attain::coaching::run::CoachParams::default(),
+                coach_params,
+            )
+            .await?;
             store.close().await;
             let company: Vec<_> = job
                 .run
@@ -912,6 +927,16 @@ async fn run(cli: Cli) -> Result<()> {
                 job.run.model_version
             );
             out!("{}", cli::forecast_grid(&company).to_table());
+            outln!(
+                "\ncoaching priorities for {} (top 5 of {}; attain coach shows all, with reasons):",
+                list.period,
+                list.reps.len()
+            );
+            let top = attain::coaching::CoachList {
+                reps: list.reps.iter().take(5).cloned().collect(),
+                ..list.clone()
+            };
+            out!("{}", cli::coach_summary_grid(&top).to_table());
         }
     }
     Ok(())

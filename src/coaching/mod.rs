@@ -223,9 +223,15 @@ fn reasons(
     let day = inputs.as_of;
     let track = inputs.track;
     let mut out = Vec::new();
+    // Deals expected in the period; overdue ones count in the period that
+    // is running now, as CRMs show them.
+    let current = start <= day + Duration::days(1);
     let in_period: Vec<(&DealState, f64)> = deals
         .iter()
-        .filter(|(d, _)| d.close.is_some_and(|c| c <= end))
+        .filter(|(d, _)| {
+            d.close
+                .is_some_and(|c| c <= end && (c >= start || (current && c <= day)))
+        })
         .copied()
         .collect();
     let open_amount: f64 = in_period.iter().map(|(d, _)| d.amount).sum();
