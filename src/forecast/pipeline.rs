@@ -21,6 +21,10 @@ pub const PIPELINE_HORIZONS: usize = 2;
 const BUCKETS: usize = 5;
 /// Origins looked back over when estimating rates.
 const LOOKBACK: i32 = 12;
+/// Half-life, in months, of the weights of the months the other-business
+/// run rate averages (recent months count more, so a ramping or declining
+/// rep's rate follows them).
+const HALF_LIFE: f64 = 4.0;
 /// Weight, in deals of average size, of the stage-level rate a cell's rate
 /// is shrunk towards.
 const PRIOR_DEALS: f64 = 5.0;
@@ -82,7 +86,8 @@ pub struct PipelineModel {
     /// is won and booked in the month `h` ahead, by amount.
     pub rates: Vec<Vec<[f64; BUCKETS]>>,
     /// Per rep and horizon: mean monthly bookings that did not come from
-    /// deals open `h` months before (new deals, renewals), trailing year.
+    /// deals open `h` months before (new deals, renewals), over the trailing
+    /// year with recent months weighted more (see `HALF_LIFE`).
     /// Keyed by rep id, so a model applies to a later data set whose
     /// people differ.
     pub other: BTreeMap<String, [f64; PIPELINE_HORIZONS]>,
@@ -109,7 +114,9 @@ impl PipelineModel {
             let mut count = vec![0u64; stages];
             let mut other_sum = vec![0.0; data.reps.len()];
             let mut other_months = vec![0u32; data.reps.len()];
+            let mut other_weight = vec![0.0; data.reps.len()];
             for target in (origin - LOOKBACK + 1)..=origin {
+                let w = 0.5f64.powf(f64::from(origin - target) / HALF_LIFE);
                 let o = target - h;
                 if o < data.first_month {
                     continue;
@@ -128,7 +135,8 @@ impl PipelineModel {
                 for (rep, piped) in from_pipeline.iter().enumerate() {
                     if data.seat_start(rep as u32) <= o {
                         let actual = monthly.get(rep as u32, target);
-                        other_sum[rep] += (actual - piped).max(0.0);
+                        other_sum[rep] += w * (actual - piped).max(0.0);
+                        other_weight[rep] += w;
                         other_months[rep] += 1;
                     }
                 }
@@ -153,13 +161,13 @@ impl PipelineModel {
             // Reps with no measured month borrow the median rate of those with.
             let mut measured: Vec<f64> = (0..data.reps.len())
                 .filter(|&r| other_months[r] > 0)
-                .map(|r| other_sum[r] / other_months[r] as f64)
+                .map(|r| other_sum[r] / other_weight[r])
                 .collect();
             measured.sort_by(f64::total_cmp);
             let fallback = measured.get(measured.len() / 2).copied().unwrap_or(0.0);
             for r in 0..data.reps.len() {
                 other[r][(h - 1) as usize] = if other_months[r] > 0 {
-                    other_sum[r] / other_months[r] as f64
+                    other_sum[r] / other_weight[r]
                 } else {
                     fallback
                 };
