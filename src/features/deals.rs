@@ -356,15 +356,6 @@ impl DealSpec {
         self.stages.len() + self.products.len() + 1 + NUMERIC.len()
     }
 
-    /// Column names.
-    pub fn names(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.stages.iter().map(|s| format!("stage={s}")).collect();
-        out.extend(self.products.iter().map(|p| format!("product={p}")));
-        out.push("product=other".to_owned());
-        out.extend(NUMERIC.iter().map(|(n, _)| (*n).to_owned()));
-        out
-    }
-
     /// The factor of every column.
     pub fn factors(&self) -> Vec<Factor> {
         let mut out = vec![Factor::Stage; self.stages.len()];
@@ -470,11 +461,6 @@ impl<'a> RowBuilder<'a> {
             stage_col,
             product_col,
         }
-    }
-
-    /// The spec.
-    pub fn spec(&self) -> &DealSpec {
-        self.spec
     }
 
     /// Writes the row of `state` on `ctx.day` into `out` (`spec.width()`

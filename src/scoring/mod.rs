@@ -36,7 +36,7 @@ use smartcore::ensemble::random_forest_regressor::{
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::features::deals::{
-    DayContext, DealSpec, DealState, Examples, Outcome, RowBuilder, Track, outcomes,
+    DayContext, DealSpec, DealState, Examples, RowBuilder, Track, outcomes,
 };
 use crate::features::{MonthIdx, SalesData, month_end, month_idx};
 pub use calibrate::Isotonic;
@@ -563,20 +563,13 @@ pub struct Scorer<'a> {
     model: &'a ScoringModel,
     data: &'a SalesData,
     track: Track,
-    outcomes: Vec<Option<Outcome>>,
 }
 
 impl<'a> Scorer<'a> {
     /// Prepares to score deals of `data` with `model`.
     pub fn new(model: &'a ScoringModel, data: &'a SalesData) -> Scorer<'a> {
-        let outcomes = outcomes(data);
-        let track = Track::build(data, &outcomes);
-        Scorer {
-            model,
-            data,
-            track,
-            outcomes,
-        }
+        let track = Track::build(data, &outcomes(data));
+        Scorer { model, data, track }
     }
 
     /// The model.
@@ -587,11 +580,6 @@ impl<'a> Scorer<'a> {
     /// Closed-deal index of the data.
     pub fn track(&self) -> &Track {
         &self.track
-    }
-
-    /// Outcomes of the data's deals.
-    pub fn outcomes(&self) -> &[Option<Outcome>] {
-        &self.outcomes
     }
 
     /// Calibrated probabilities of deals open on `day` (states from
