@@ -244,7 +244,9 @@ fn reasons(
         .copied()
         .unwrap_or(0.0);
     let need = remaining - other;
-    if need > 0.0 && weighted < need {
+    // Without any deals stored (bookings only) there is no pipeline to
+    // measure coverage by.
+    if !data.opps.is_empty() && need > 0.0 && weighted < need {
         let beside = if other > 0.0 {
             format!(
                 "about {} more is expected from renewals and deals not yet created, so {} must \

@@ -9,7 +9,7 @@ use attain::features::SalesData;
 use attain::scoring::run::{ScoreParams, score};
 use attain::scoring::{ScoringParams, train};
 
-use super::forecast::{load, quick, settings, truncate};
+use super::forecast::{bookings_only, load, quick, settings, truncate};
 use super::helpers::{self, date};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,4 +196,33 @@ async fn a_managers_list_holds_only_their_reps_ranked_by_priority() {
     .await
     .unwrap_err();
     assert!(unknown.to_string().contains("NOBODY"), "{unknown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_alone_still_give_a_coaching_list_but_no_scores() {
+    let org = helpers::small_org(20, 26, 12);
+    let only = bookings_only(&org);
+    std::fs::copy(org.file("quotas.csv"), only.path().join("quotas.csv")).unwrap();
+    let t = helpers::sqlite().await;
+    load(&t.store, only.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(models.path());
+    let list = coach(&t.store, &settings, &CoachParams::default(), quick())
+        .await
+        .expect("coach from bookings alone");
+    assert!(!list.reps.is_empty());
+    // No deals: nothing is said about pipeline coverage or deals.
+    for r in &list.reps {
+        assert!(r.reasons.iter().all(|x| x.evidence.is_empty()));
+        assert!(r.reasons.iter().all(|x| x.code != "coverage_gap"));
+    }
+    let params = ScoreParams {
+        as_of: None,
+        rep: None,
+        drivers: 3,
+    };
+    let err = score(&t.store, &settings, &params, quick())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no opportunities"), "{err}");
 }

@@ -303,7 +303,7 @@ async fn backtest_scores_attain_and_every_baseline_at_every_level() {
 
 /// The organisation's territories, reps and bookings, with the bookings'
 /// links to deals removed: a plain monthly sales record.
-fn bookings_only(org: &helpers::Org) -> tempfile::TempDir {
+pub(crate) fn bookings_only(org: &helpers::Org) -> tempfile::TempDir {
     let only = tempfile::tempdir().unwrap();
     for file in ["territories.csv", "reps.csv"] {
         std::fs::copy(org.file(file), only.path().join(file)).unwrap();
