@@ -9,9 +9,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::miss_and_shortfall;
 use super::run::{CoachParams, coach_data, period_paths};
 use crate::domain::Period;
-use crate::features::{SalesData, booked_between, month_idx};
+use crate::features::{SalesData, booked_between};
 use crate::forecast::runs::RunError;
 use crate::forecast::{Engine, EngineError, TrainParams};
 use crate::registry::Registry;
@@ -167,15 +168,11 @@ pub fn on_history(
             if !data.in_seat(rep, day) || !data.in_seat(rep, end) {
                 continue;
             }
-            let quota: f64 = (month_idx(start)..=month_idx(end))
-                .map(|m| *data.monthly_quota.get(&(rep, m)).unwrap_or(&0) as f64 / 100.0)
-                .sum();
+            let quota = data.quota_between(rep, start, end);
             if quota <= 0.0 {
                 continue;
             }
-            let values = p.rep(r);
-            let miss = values.iter().filter(|&&v| f64::from(v) < quota).count() as f64
-                / values.len().max(1) as f64;
+            let (miss, _) = miss_and_shortfall(p.rep(r), quota);
             p_miss.push(miss);
             missed.push(booked_r < quota);
         }

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::domain::{Money, Period};
 use crate::features::deals::{DealState, Track, median};
-use crate::features::{Hierarchy, Level, SalesData, booked_between, month_idx};
+use crate::features::{Hierarchy, Level, SalesData, booked_between};
 use crate::forecast::PeriodPaths;
 use crate::scoring::drivers::amount_words;
 
@@ -126,6 +126,19 @@ fn ids(data: &SalesData, deals: &[(&DealState, f64)]) -> Vec<String> {
         .collect()
 }
 
+/// Over sample paths of a period's bookings: the share below `quota`, and
+/// the mean of max(0, quota − bookings).
+pub fn miss_and_shortfall(paths: &[f32], quota: f64) -> (f64, f64) {
+    let n = paths.len().max(1) as f64;
+    let miss = paths.iter().filter(|&&v| f64::from(v) < quota).count() as f64 / n;
+    let shortfall = paths
+        .iter()
+        .map(|&v| (quota - f64::from(v)).max(0.0))
+        .sum::<f64>()
+        / n;
+    (miss, shortfall)
+}
+
 /// Reps under `manager` (transitively), or every rep.
 pub fn reps_under(hierarchy: &Hierarchy, manager: Option<&str>) -> Vec<bool> {
     let Some(m) = manager else {
@@ -163,20 +176,12 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
         if !include[r] || !data.in_seat(r as u32, inputs.as_of) {
             continue;
         }
-        let quota: f64 = (month_idx(start)..=month_idx(end))
-            .map(|m| *data.monthly_quota.get(&(r as u32, m)).unwrap_or(&0) as f64 / 100.0)
-            .sum();
+        let quota = data.quota_between(r as u32, start, end);
         if quota <= 0.0 {
             continue;
         }
         let paths = inputs.paths.rep(r);
-        let n = paths.len().max(1) as f64;
-        let miss = paths.iter().filter(|&&v| f64::from(v) < quota).count() as f64 / n;
-        let shortfall = paths
-            .iter()
-            .map(|&v| (quota - f64::from(v)).max(0.0))
-            .sum::<f64>()
-            / n;
+        let (miss, shortfall) = miss_and_shortfall(paths, quota);
         let mut sorted: Vec<f32> = paths.to_vec();
         sorted.sort_by(f32::total_cmp);
         let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);

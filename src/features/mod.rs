@@ -342,6 +342,13 @@ impl SalesData {
             .max(self.first_month)
     }
 
+    /// A rep's quota over the months `from..=to` fall in, in currency units.
+    pub fn quota_between(&self, rep: u32, from: NaiveDate, to: NaiveDate) -> f64 {
+        (month_idx(from)..=month_idx(to))
+            .map(|m| *self.monthly_quota.get(&(rep, m)).unwrap_or(&0) as f64 / 100.0)
+            .sum()
+    }
+
     /// Whether a rep is in seat on a day (hired by then, not yet left).
     pub fn in_seat(&self, rep: u32, day: NaiveDate) -> bool {
         let r = &self.reps[rep as usize];

@@ -46,6 +46,26 @@ const ARTIFACT: &str = "model.json";
 /// The win-probability model beside it.
 const SCORING: &str = "scoring.json";
 
+/// Writes `value` as JSON to a temporary name beside `path` and renames
+/// it into place, so a crash never leaves a half-written artifact.
+fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let text = serde_json::to_vec(value).map_err(|source| RegistryError::Format {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::write(&tmp, text).map_err(|source| RegistryError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| RegistryError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 impl Registry {
     /// A registry rooted at `root` (created on first save).
     pub fn new(root: impl Into<PathBuf>) -> Registry {
@@ -106,23 +126,9 @@ impl Registry {
         // The win-probability model first: a version is complete once its
         // forecast model is in place.
         if let Some(scoring) = scoring {
-            let tmp = dir.join("scoring.json.tmp");
-            let text = serde_json::to_vec(scoring).map_err(|source| RegistryError::Format {
-                path: tmp.clone(),
-                source,
-            })?;
-            std::fs::write(&tmp, text).map_err(io(&tmp))?;
-            let path = dir.join(SCORING);
-            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            write_atomic(&dir.join(SCORING), scoring)?;
         }
-        let tmp = dir.join("model.json.tmp");
-        let text = serde_json::to_vec(model).map_err(|source| RegistryError::Format {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::write(&tmp, text).map_err(io(&tmp))?;
-        let path = dir.join(ARTIFACT);
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        write_atomic(&dir.join(ARTIFACT), model)?;
         Ok(version)
     }
 
