@@ -41,6 +41,7 @@ fn setup() -> SalesData {
             max_problems: 10,
             progress: false,
             window_rows: ingest::WINDOW_ROWS,
+            fiscal: FiscalCalendar::default(),
         };
         ingest::ingest(&store, &[org], &options)
             .await

@@ -516,6 +516,121 @@ pub fn coach_history_grid(evaluation: &Evaluation) -> Grid {
     grid
 }
 
+/// `attain commissions`: projected payouts.
+pub fn payout_grid(projection: &crate::commission::run::Projection) -> Grid {
+    let mut grid = Grid::new(&[
+        "level",
+        "id",
+        "plan_id",
+        "period",
+        "earned_to_date",
+        "p10",
+        "p50",
+        "p90",
+        "mean",
+    ]);
+    for p in &projection.payouts {
+        grid.push(vec![
+            p.level.as_str().to_owned(),
+            p.id.clone(),
+            p.plan_id.clone().unwrap_or_default(),
+            projection.period.clone(),
+            p.earned_to_date.to_string(),
+            p.p10.to_string(),
+            p.p50.to_string(),
+            p.p90.to_string(),
+            p.mean.to_string(),
+        ]);
+    }
+    grid
+}
+
+/// `attain commissions --what-if-win|--what-if-lose`.
+pub fn what_if_grid(w: &crate::commission::run::WhatIfResult) -> Grid {
+    let mut grid = Grid::new(&[
+        "opportunity_id",
+        "outcome",
+        "amount",
+        "p_win",
+        "rep_id",
+        "share",
+        "plan_period",
+        "statement_change",
+        "mean_before",
+        "mean_after",
+        "mean_change",
+        "p50_after",
+    ]);
+    for r in &w.reps {
+        grid.push(vec![
+            w.opportunity_id.clone(),
+            w.outcome.to_owned(),
+            w.amount.to_string(),
+            format!("{:.3}", w.p_win),
+            r.rep_id.clone(),
+            format!(
+                "{}%",
+                (r.share * rust_decimal::Decimal::ONE_HUNDRED).normalize()
+            ),
+            r.plan_period.clone(),
+            r.statement_change.to_string(),
+            r.mean_before.to_string(),
+            r.mean_after.to_string(),
+            r.mean_change.to_string(),
+            r.p50_after.to_string(),
+        ]);
+    }
+    grid
+}
+
+/// `attain commissions --statement`: every line, with its running total.
+pub fn statement_grid(s: &crate::commission::run::RepStatement) -> Grid {
+    let mut grid = Grid::new(&[
+        "plan_period",
+        "plan_id",
+        "kind",
+        "description",
+        "credit",
+        "base",
+        "rate",
+        "amount",
+        "running_total",
+    ]);
+    let money = |v: Option<rust_decimal::Decimal>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    for l in &s.lines {
+        let kind = serde_json::to_value(l.line.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        grid.push(vec![
+            l.plan_period.clone(),
+            l.plan_id.clone(),
+            kind,
+            l.line.description.clone(),
+            money(l.line.credit),
+            money(l.line.base),
+            l.line
+                .rate
+                .map(|r| format!("{}%", (r * rust_decimal::Decimal::ONE_HUNDRED).normalize()))
+                .unwrap_or_default(),
+            format!("{:.2}", l.line.amount),
+            format!("{:.2}", l.line.running_total),
+        ]);
+    }
+    grid.push(vec![
+        s.period.clone(),
+        s.plan_id.clone(),
+        "total".into(),
+        format!("statement of {} as of {}", s.rep_id, s.as_of),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        s.total.to_string(),
+    ]);
+    grid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@
 
 pub mod cli;
 pub mod coaching;
+pub mod commission;
 pub mod config;
 pub mod domain;
 pub mod features;

@@ -254,6 +254,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Commissions: projected payouts per rep or level, a rep's statement, or a what-if on one deal
+    Commissions {
+        /// As of this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// YYYY-MM or YYYY-Qn [default: the quarter of the day after --as-of]
+        #[arg(long)]
+        period: Option<String>,
+        /// Only this rep (the rep of --statement)
+        #[arg(long)]
+        rep: Option<String>,
+        /// Roll payouts up to: rep, manager, territory, region, company
+        #[arg(long, default_value = "rep")]
+        level: String,
+        /// Only this entity at --level (a manager, territory or region id)
+        #[arg(long, conflicts_with = "rep")]
+        id: Option<String>,
+        /// Print the rep's statement line by line instead (needs --rep)
+        #[arg(long, requires = "rep")]
+        statement: bool,
+        /// Payout change if this open deal closes won
+        #[arg(long, conflicts_with_all = ["statement", "what_if_lose"])]
+        what_if_win: Option<String>,
+        /// Payout change if this open deal is lost
+        #[arg(long, conflicts_with = "statement")]
+        what_if_lose: Option<String>,
+        /// Sample paths
+        #[arg(long, default_value_t = 1000)]
+        paths: usize,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline {
         /// The date [default: the last date in the data]
@@ -299,6 +333,7 @@ fn ingest_options(
         max_problems: settings.max_reported_errors,
         progress,
         window_rows: ingest::WINDOW_ROWS,
+        fiscal: settings.fiscal,
     }
 }
 
@@ -776,6 +811,70 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             out!("{}", cli::render(format, &list, &cli::coach_grid(&list)));
         }
+        Command::Commissions {
+            as_of,
+            period,
+            rep,
+            level,
+            id,
+            statement,
+            what_if_win,
+            what_if_lose,
+            paths,
+            model,
+            format,
+        } => {
+            use attain::commission::run::{self as commission, CommissionParams, WhatIf};
+            let settings = settings(&cli.global)?;
+            let params = train_params(model, 12)?;
+            let period = period
+                .map(|p| {
+                    attain::domain::Period::parse(&p).with_context(|| format!("--period {p:?}"))
+                })
+                .transpose()?;
+            let level: Level = level.parse().map_err(anyhow::Error::msg)?;
+            if rep.is_some() && level != Level::Rep {
+                bail!(
+                    "--rep is for --level rep; use --id for a {}",
+                    level.as_str()
+                );
+            }
+            if !(10..=100_000).contains(&paths) {
+                bail!("--paths {paths} is not in 10..100000");
+            }
+            let what_if = match (what_if_win, what_if_lose) {
+                (Some(o), _) => Some(WhatIf::Win(o)),
+                (None, Some(o)) => Some(WhatIf::Lose(o)),
+                _ => None,
+            };
+            let job = CommissionParams {
+                as_of,
+                period,
+                id: rep.or(id),
+                level,
+                paths,
+                seed: params.backtest.seed,
+                what_if,
+            };
+            let store = Store::connect(&settings.database_url).await?;
+            if statement {
+                let st = commission::statement(&store, &settings, &job).await?;
+                store.close().await;
+                out!("{}", cli::render(format, &st, &cli::statement_grid(&st)));
+                return Ok(());
+            }
+            let projection = commission::projection(&store, &settings, &job, params).await?;
+            store.close().await;
+            match (&projection.what_if, format) {
+                (Some(w), OutputFormat::Table | OutputFormat::Csv) => {
+                    out!("{}", cli::render(format, w, &cli::what_if_grid(w)));
+                }
+                _ => out!(
+                    "{}",
+                    cli::render(format, &projection, &cli::payout_grid(&projection))
+                ),
+            }
+        }
         Command::Backtest {
             from,
             to,
@@ -912,6 +1011,16 @@ async fn run(cli: Cli) -> Result<()> {
                 coach_params,
             )
             .await?;
+            let payouts = attain::commission::run::projection(
+                &store,
+                &settings,
+                &attain::commission::run::CommissionParams {
+                    level: Level::Company,
+                    ..Default::default()
+                },
+                coach_params,
+            )
+            .await?;
             store.close().await;
             let company: Vec<_> = job
                 .run
@@ -937,6 +1046,12 @@ async fn run(cli: Cli) -> Result<()> {
                 ..list.clone()
             };
             out!("{}", cli::coach_summary_grid(&top).to_table());
+            outln!(
+                "\ncommissions for {} as of {} (accrual = mean; attain commissions shows each rep):",
+                payouts.period,
+                payouts.as_of
+            );
+            out!("{}", cli::payout_grid(&payouts).to_table());
         }
     }
     Ok(())

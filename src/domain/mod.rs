@@ -5,11 +5,16 @@
 //! Parse, don't validate: a value of [`Money`], [`Period`] or an id type is
 //! valid by construction, so code that holds one never re-checks it.
 
+mod comp;
 mod entities;
 mod hierarchy;
 mod money;
 mod period;
 
+pub use comp::{
+    AttainmentBonus, CompPlan, CreditSplit, Draw, PlanAssignment, PlanBook, PlanPeriod, Spiff,
+    Tier, TierMode,
+};
 pub use entities::{
     Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,
 };

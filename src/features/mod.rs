@@ -118,6 +118,9 @@ pub struct SalesData {
     /// Bookings by day. When the store holds no bookings, won deals are the
     /// bookings (amount on the close day), as the data format says.
     pub bookings: Vec<BookingFact>,
+    /// `booking_ids[i]` is the id of `bookings[i]` (the deal's id when won
+    /// deals stand for bookings).
+    pub booking_ids: Vec<String>,
     /// Quotas per rep and month, in cents (a quarter's quota is spread
     /// evenly over its months).
     pub monthly_quota: HashMap<(u32, MonthIdx), i64>,
@@ -242,7 +245,9 @@ impl SalesData {
 
         let booking_rows = store.load_bookings().await?;
         let mut bookings = Vec::with_capacity(booking_rows.len());
+        let mut booking_ids = Vec::with_capacity(booking_rows.len());
         for b in booking_rows {
+            booking_ids.push(b.booking_id);
             bookings.push(BookingFact {
                 rep: rep_of(&b.rep_id)?,
                 day: b.booked_date,
@@ -265,6 +270,10 @@ impl SalesData {
                 }
             }
             bookings.sort_by_key(|b| (b.day, b.opp));
+            booking_ids = bookings
+                .iter()
+                .filter_map(|b| b.opp.map(|o| opps[o as usize].id.clone()))
+                .collect();
             !bookings.is_empty()
         } else {
             let linked = bookings.iter().filter(|b| b.opp.is_some()).count();
@@ -311,6 +320,7 @@ impl SalesData {
             reps,
             regions,
             bookings,
+            booking_ids,
             monthly_quota,
             quotas,
             opps,

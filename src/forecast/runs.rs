@@ -108,7 +108,7 @@ pub async fn train(
     })
 }
 
-/// The newest registered models trained no later than `as_of`; when there
+/// The registered models trained closest before (or on) `as_of`; when there
 /// are none (or `need_scoring` and that version has no win-probability
 /// model), new ones are trained and registered. The flag says whether
 /// training happened.
@@ -121,14 +121,21 @@ pub fn models_as_of(
     fingerprint: &str,
     need_scoring: bool,
 ) -> Result<(TrainedModel, Option<ScoringModel>, bool), RunError> {
-    for version in registry.versions()?.iter().rev() {
+    // The model trained closest before the day (the newest version among
+    // equals): a version trained later for an earlier day must not win.
+    let mut best: Option<(TrainedModel, &String)> = None;
+    let versions = registry.versions()?;
+    for version in versions.iter().rev() {
         let model = registry.load(version)?;
-        if model.as_of <= as_of {
-            let scoring = registry.load_scoring(version)?;
-            if scoring.is_some() || !need_scoring {
-                return Ok((model, scoring, false));
-            }
-            break;
+        let closer = best.as_ref().is_none_or(|(b, _)| model.as_of > b.as_of);
+        if model.as_of <= as_of && closer {
+            best = Some((model, version));
+        }
+    }
+    if let Some((model, version)) = best {
+        let scoring = registry.load_scoring(version)?;
+        if scoring.is_some() || !need_scoring {
+            return Ok((model, scoring, false));
         }
     }
     let trained = train_and_register(data, engine, registry, as_of, params, fingerprint)?;

@@ -36,7 +36,7 @@ use report::Problems;
 use rows::{DateParser, Row};
 use source::{SourceTable, read_table};
 
-use crate::domain::{HierarchyError, OrgChart, RepId};
+use crate::domain::{FiscalCalendar, HierarchyError, OrgChart, RepId};
 use crate::store::{Store, StoreError, StoreTx, Table};
 
 /// Rows validated and written per step.
@@ -84,6 +84,16 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Rows read from a file at a time (bounds memory; see [`WINDOW_ROWS`]).
     pub window_rows: usize,
+    /// Fiscal calendar (comp plan periods and assignments follow it).
+    pub fiscal: FiscalCalendar,
+}
+
+/// The file name of the comp plan book in a folder.
+pub const PLAN_FILE: &str = "comp_plans.toml";
+
+fn is_plan_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
 /// Expands folders into the data files they hold (sorted by name), keeps
@@ -100,7 +110,11 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(io)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && Format::of(p).is_some())
+                .filter(|p| {
+                    p.is_file()
+                        && (Format::of(p).is_some()
+                            || p.file_name().is_some_and(|n| n == PLAN_FILE))
+                })
                 .collect();
             entries.sort();
             out.extend(entries);
@@ -159,6 +173,8 @@ struct Known {
     stored_opportunities: Option<HashSet<Key>>,
     /// Deal ids loaded in this call.
     new_opportunities: HashSet<Key>,
+    /// Every rep's `plan_id`, stored or loaded.
+    plan_ids: HashMap<String, String>,
 }
 
 impl Known {
@@ -190,7 +206,15 @@ pub async fn ingest(
     let files = expand(paths)?;
     let mut summary = IngestSummary::default();
     let mut by_table: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+    let mut plan_files = Vec::new();
     for file in files {
+        if is_plan_file(&file) {
+            summary
+                .files
+                .push((file.display().to_string(), "comp_plans".to_owned()));
+            plan_files.push(file);
+            continue;
+        }
         match options.mapping.table_for_file(&stem(&file)) {
             Some((table, _)) => {
                 summary
@@ -201,7 +225,7 @@ pub async fn ingest(
             None => summary.skipped.push(file.display().to_string()),
         }
     }
-    if by_table.is_empty() {
+    if by_table.is_empty() && plan_files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(IngestError::NothingToIngest(shown.join(", ")));
     }
@@ -209,6 +233,10 @@ pub async fn ingest(
     let stored_reps = store.reps().await?;
     let mut known = Known {
         territories: store.ids(Table::Territories).await?,
+        plan_ids: stored_reps
+            .iter()
+            .filter_map(|r| Some((r.rep_id.as_str().to_owned(), r.plan_id.clone()?)))
+            .collect(),
         reps: stored_reps
             .into_iter()
             .map(|r| (r.rep_id.as_str().to_owned(), r.manager_id))
@@ -266,6 +294,30 @@ pub async fn ingest(
             .insert(table.name().to_owned(), table_summary);
     }
 
+    let plans_changed = plans(
+        store,
+        &mut tx,
+        &plan_files,
+        by_table.contains_key(&Table::Reps),
+        &known,
+        options,
+        run,
+        &mut problems,
+    )
+    .await?;
+    if let Some(write) = plans_changed {
+        use crate::store::PlanBookWrite;
+        summary.tables.insert(
+            "comp_plans".to_owned(),
+            TableSummary {
+                rows: 1,
+                inserted: u64::from(write == PlanBookWrite::Inserted),
+                updated: u64::from(write == PlanBookWrite::Replaced),
+                unchanged: u64::from(write == PlanBookWrite::Unchanged),
+            },
+        );
+    }
+
     if problems.any() {
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
@@ -291,6 +343,79 @@ pub async fn ingest(
     summary.fingerprint = store.fingerprint().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "fingerprint");
     Ok(summary)
+}
+
+/// Validates the plan book given (or, when reps changed, the stored one
+/// against them) and writes a given one. `Some(what it did)` when a plan file
+/// was given.
+#[allow(clippy::too_many_arguments)]
+async fn plans(
+    store: &Store,
+    tx: &mut StoreTx,
+    plan_files: &[PathBuf],
+    reps_loaded: bool,
+    known: &Known,
+    options: &IngestOptions,
+    run: i64,
+    problems: &mut Problems,
+) -> Result<Option<crate::store::PlanBookWrite>, IngestError> {
+    if plan_files.len() > 1 {
+        for f in &plan_files[1..] {
+            problems.push(Problem::file(
+                &f.display().to_string(),
+                "more than one comp plan file in one call: give one comp_plans.toml",
+            ));
+        }
+        return Ok(None);
+    }
+    let (name, source) = match plan_files.first() {
+        Some(path) => {
+            let name = path.display().to_string();
+            match std::fs::read_to_string(path) {
+                Ok(text) => (name, text),
+                Err(e) => {
+                    problems.push(Problem::file(&name, format!("cannot read: {e}")));
+                    return Ok(None);
+                }
+            }
+        }
+        None if reps_loaded => match store.plan_book().await? {
+            Some(text) => ("stored comp plans".to_owned(), text),
+            None => return Ok(None),
+        },
+        None => return Ok(None),
+    };
+    let to_problem = |p: crate::commission::PlanProblem| Problem {
+        file: name.clone(),
+        row: p.line,
+        column: Some(p.location),
+        value: None,
+        message: p.message,
+    };
+    let book = match crate::commission::parse_plan_book(&source, options.fiscal) {
+        Ok(book) => book,
+        Err(found) => {
+            found.into_iter().for_each(|p| problems.push(to_problem(p)));
+            return Ok(None);
+        }
+    };
+    let mut rep_plans: Vec<(String, String)> = known
+        .plan_ids
+        .iter()
+        .map(|(r, p)| (r.clone(), p.clone()))
+        .collect();
+    rep_plans.sort();
+    let found = crate::commission::plan::check_references(
+        &book,
+        |id| known.reps.contains_key(id),
+        &rep_plans,
+    );
+    let had = found.len();
+    found.into_iter().for_each(|p| problems.push(to_problem(p)));
+    if had > 0 || plan_files.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(tx.put_plan_book(&source, run).await?))
 }
 
 /// Reads a file on a blocking thread: polars does heavy, CPU-bound work and
@@ -543,6 +668,12 @@ impl LoadStep<'_> {
                     known
                         .reps
                         .insert(r.rep_id.as_str().to_owned(), r.manager_id.clone());
+                    match &r.plan_id {
+                        Some(p) => known
+                            .plan_ids
+                            .insert(r.rep_id.as_str().to_owned(), p.clone()),
+                        None => known.plan_ids.remove(r.rep_id.as_str()),
+                    };
                 }
                 let row_of: HashMap<String, usize> = kept
                     .iter()

@@ -20,6 +20,7 @@
 //! - planted declining reps (fewer deals, falling win rate), listed with the
 //!   month the decline starts in `truth.csv`.
 
+mod plans;
 mod write;
 
 use std::path::Path;

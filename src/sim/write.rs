@@ -43,7 +43,8 @@ impl Out<'_> {
 }
 
 /// Writes `territories.csv`, `reps.csv`, `opportunities.csv`,
-/// `opportunity_history.csv`, `bookings.csv`, `quotas.csv` and `truth.csv`
+/// `opportunity_history.csv`, `bookings.csv`, `quotas.csv`,
+/// `comp_plans.toml` and `truth.csv`
 /// into `dir` (created if missing).
 pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
     std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
@@ -51,6 +52,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
         source,
     })?;
     let out = Out { dir };
+    let (plans, plan_ids) = super::plans::plan_book(org);
     out.file(
         "territories.csv",
         &["territory_id", "name", "region"],
@@ -79,7 +81,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
                 p.role.to_owned(),
                 p.hire_date.to_string(),
                 date(p.end_date),
-                String::new(),
+                plan_ids.get(&p.id).cloned().unwrap_or_default(),
             ]
         }),
     )?;
@@ -164,6 +166,11 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
             .iter()
             .map(|q| vec![q.rep_id.clone(), q.period.to_string(), money(q.amount)]),
     )?;
+    let plan_path = dir.join(crate::ingest::PLAN_FILE);
+    std::fs::write(&plan_path, plans).map_err(|source| SimError::Io {
+        path: plan_path.display().to_string(),
+        source,
+    })?;
     out.file(
         "truth.csv",
         &["rep_id", "pattern", "from_period", "detail"],

@@ -95,6 +95,8 @@ pub struct TerritoryRow {
 /// One booking.
 #[derive(Debug, Clone)]
 pub struct BookingRow {
+    /// Booking id.
+    pub booking_id: String,
     /// Credited rep.
     pub rep_id: String,
     /// Value in cents.
@@ -175,7 +177,7 @@ impl Store {
 
     /// Every booking, by date.
     pub async fn load_bookings(&self) -> Result<Vec<BookingRow>, StoreError> {
-        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id FROM bookings \
+        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id FROM bookings \
                    ORDER BY booked_date, booking_id";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
@@ -184,6 +186,7 @@ impl Store {
                     amount_cents: row.get(1)?,
                     booked_date: row.get::<_, fast::Day>(2)?.0,
                     opportunity_id: row.get(3)?,
+                    booking_id: row.get(4)?,
                 })
             })
             .await;
@@ -197,6 +200,7 @@ impl Store {
                     amount_cents: row.try_get(1)?,
                     booked_date: row.try_get(2)?,
                     opportunity_id: row.try_get(3)?,
+                    booking_id: row.try_get(4)?,
                 });
             }
         });

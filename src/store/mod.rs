@@ -9,6 +9,7 @@
 
 mod forecasts;
 mod load;
+mod plans;
 mod read;
 mod write;
 
@@ -21,6 +22,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
+pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus};
 pub use write::{StoreTx, UpsertCount};
 

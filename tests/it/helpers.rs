@@ -132,6 +132,7 @@ pub fn options(snapshot: NaiveDate) -> IngestOptions {
         progress: false,
         // Small windows, so tests cross window and chunk boundaries.
         window_rows: 777,
+        fiscal: attain::domain::FiscalCalendar::default(),
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod cli;
 mod coaching;
+mod commission;
 mod forecast;
 mod helpers;
 mod ingest;

@@ -161,3 +161,61 @@ async fn the_date_range_ends_with_the_data_not_with_expected_closes() {
     assert!(status.first_date >= Some(date("2023-01-01")));
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_plan_book_is_stored_replaced_and_kept_on_every_backend() {
+    let org = small_org(12, 6, 5);
+    let plans = org.path().join("comp_plans.toml");
+    let generated = std::fs::read_to_string(&plans).expect("the generator writes plans");
+    for t in backends().await {
+        let paths = [org.path().to_path_buf()];
+        ingest(&t.store, &paths, &options(date("2024-07-01")))
+            .await
+            .expect("ingest");
+        assert_eq!(
+            t.store.plan_book().await.expect("read").as_deref(),
+            Some(generated.as_str()),
+            "{}",
+            t.name
+        );
+        // A changed book alone replaces the stored one, in one transaction.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let changed = format!("{generated}\n# revised\n");
+        std::fs::write(dir.path().join("comp_plans.toml"), &changed).expect("write");
+        let summary = ingest(
+            &t.store,
+            &[dir.path().to_path_buf()],
+            &options(date("2024-07-01")),
+        )
+        .await
+        .expect("plans alone");
+        assert_eq!(summary.tables["comp_plans"].updated, 1, "{}", t.name);
+        assert_eq!(
+            t.store.plan_book().await.expect("read").as_deref(),
+            Some(changed.as_str()),
+            "{}",
+            t.name
+        );
+        // A broken one is refused and the stored one stays.
+        std::fs::write(dir.path().join("comp_plans.toml"), "[[plan]]\nid = 1\n").expect("write");
+        let err = ingest(
+            &t.store,
+            &[dir.path().to_path_buf()],
+            &options(date("2024-07-01")),
+        )
+        .await
+        .expect_err("invalid plans");
+        assert!(
+            err.to_string().contains("comp_plans.toml"),
+            "{}: {err}",
+            t.name
+        );
+        assert_eq!(
+            t.store.plan_book().await.expect("read").as_deref(),
+            Some(changed.as_str()),
+            "{}",
+            t.name
+        );
+        t.finish().await;
+    }
+}

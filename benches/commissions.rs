@@ -1,0 +1,156 @@
+//! Commission speed: projecting 10,000 reps' payouts over 1,000 sample
+//! paths (statements to date, the plan applied to every path, roll-up to
+//! every level), and one rep's statement.
+//!
+//! The organisation is the generated 10,000-rep one with its
+//! `comp_plans.toml`; the paths are drawn here (log-normal around each
+//! rep's trailing monthly bookings) rather than by the forecast engine, so
+//! the figure is the commission engine's alone. Setup (generate + ingest,
+//! about two minutes) is not timed. Run: `cargo bench --bench commissions`.
+
+use std::time::Duration;
+
+use attain::commission::credits::Ledger;
+use attain::commission::parse_plan_book;
+use attain::commission::project::{MonthPaths, own_bookings, project_reps, roll_up};
+use attain::commission::run::{CommissionParams, statement_data};
+use attain::domain::{FiscalCalendar, PlanBook};
+use attain::features::{Hierarchy, SalesData, month_idx};
+use attain::forecast::PeriodPaths;
+use attain::ingest::{self, IngestOptions, Mapping};
+use attain::sim::{OrgParams, generate_to};
+use attain::store::Store;
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::SeedableRng;
+use rand_distr::{Distribution, LogNormal};
+
+const REPS: usize = 10_000;
+const PATHS: usize = 1_000;
+
+fn setup() -> (SalesData, PlanBook) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let org = dir.path().join("org");
+        generate_to(
+            OrgParams {
+                reps: REPS,
+                months: 36,
+                seed: 42,
+                ..OrgParams::default()
+            },
+            &org,
+        )
+        .expect("generate");
+        let db = dir.path().join("attain.db");
+        let store = Store::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("store");
+        let options = IngestOptions {
+            mapping: Mapping::native(),
+            snapshot_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"),
+            max_problems: 10,
+            progress: false,
+            window_rows: ingest::WINDOW_ROWS,
+            fiscal: FiscalCalendar::default(),
+        };
+        ingest::ingest(&store, &[org], &options)
+            .await
+            .expect("ingest");
+        let data = SalesData::load(&store, FiscalCalendar::default())
+            .await
+            .expect("load");
+        let source = store.plan_book().await.expect("read").expect("plans");
+        store.close().await;
+        let book = parse_plan_book(&source, FiscalCalendar::default()).expect("plans parse");
+        (data, book)
+    })
+}
+
+/// Month paths for the quarter after the last day: each rep's trailing
+/// monthly mean times log-normal noise.
+fn month_paths(data: &SalesData, first: i32) -> Vec<PeriodPaths> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let noise = LogNormal::new(0.0, 0.5).expect("lognormal");
+    let from = data.last_date - chrono::Days::new(365);
+    let mut yearly = vec![0.0f64; data.reps.len()];
+    for b in data.bookings.iter().filter(|b| b.day > from) {
+        yearly[b.rep as usize] += b.cents as f64 / 100.0;
+    }
+    (0..3)
+        .map(|h| PeriodPaths {
+            period: attain::features::month_period(first + h),
+            paths: PATHS,
+            reps: yearly
+                .iter()
+                .flat_map(|y| {
+                    let mean = (y / 12.0) as f32;
+                    (0..PATHS)
+                        .map(|_| mean * noise.sample(&mut rng) as f32)
+                        .collect::<Vec<f32>>()
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn commissions(c: &mut Criterion) {
+    let (data, book) = setup();
+    let as_of = data.last_date;
+    let first = month_idx(as_of.succ_opt().expect("day"));
+    let period = data.fiscal.quarter_of(as_of.succ_opt().expect("day"));
+    let span = (data.fiscal.start(period), data.fiscal.end(period));
+    let paths = month_paths(&data, first);
+    let months = MonthPaths {
+        first,
+        months: &paths,
+        paths: PATHS,
+    };
+    let hierarchy = Hierarchy::build(&data);
+    let quota_reps = data.reps.iter().filter(|r| r.plan_id.is_some()).count();
+    eprintln!(
+        "{} people ({} on a plan), {} bookings, {} plans, {} splits; period {period} as of {as_of}",
+        data.reps.len(),
+        quota_reps,
+        data.bookings.len(),
+        book.plans.len(),
+        book.splits.len()
+    );
+    let mut group = c.benchmark_group("commissions");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(60));
+    group.bench_function("project_10k_reps_1000_paths", |b| {
+        b.iter(|| {
+            let ledger = Ledger::build(&data, &book);
+            let own = own_bookings(&data);
+            let reps = project_reps(&data, &book, &ledger, &own, as_of, span, &months);
+            roll_up(&hierarchy, &reps, PATHS).len()
+        })
+    });
+    let rep = data
+        .reps
+        .iter()
+        .find(|r| r.plan_id.is_some())
+        .map(|r| r.rep_id.to_string())
+        .expect("a rep on a plan");
+    let params = CommissionParams {
+        as_of: Some(as_of),
+        period: Some(period),
+        id: Some(rep),
+        ..CommissionParams::default()
+    };
+    group.measurement_time(Duration::from_secs(10));
+    group.sample_size(50);
+    group.bench_function("one_rep_statement", |b| {
+        b.iter(|| {
+            statement_data(&data, &book, &params)
+                .expect("statement")
+                .lines
+                .len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, commissions);
+criterion_main!(benches);

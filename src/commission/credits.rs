@@ -1,0 +1,343 @@
+//! Who is credited with what, and which plan each rep is on when.
+//!
+//! A booking credits its rep in full unless the plan book splits it (by
+//! booking id, or by the id of the deal it comes from); split shares are
+//! turned into cents so they add up to the booking exactly. A deal recorded
+//! as won and later as lost was cancelled: the day it turned lost is kept
+//! with its credits for the clawback rule.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+use super::engine::{Credit, Paid, PeriodInput, Statement, statement};
+use super::{Span, span_of};
+use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
+use crate::features::{SalesData, month_idx};
+
+/// Splits `amount` by `shares` (fractions adding up to 1) into cents that
+/// add up to `amount` exactly: each share is rounded down to the cent and
+/// the cents left over go to the largest remainders (ties: first listed).
+pub fn split_amount(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
+    let cent = Decimal::new(1, 2);
+    let raw: Vec<Decimal> = shares.iter().map(|s| amount * s).collect();
+    let mut out: Vec<Decimal> = raw
+        .iter()
+        .map(|r| r.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero))
+        .collect();
+    let mut left = amount - out.iter().copied().sum::<Decimal>();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| {
+        (raw[b] - out[b])
+            .abs()
+            .cmp(&(raw[a] - out[a]).abs())
+            .then(a.cmp(&b))
+    });
+    let step = if left.is_sign_negative() { -cent } else { cent };
+    let mut i = 0;
+    while !left.is_zero() && !order.is_empty() {
+        out[order[i % order.len()]] += step;
+        left -= step;
+        i += 1;
+    }
+    out
+}
+
+/// Every rep's credits, by rep index of [`SalesData::reps`], sorted by day.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// Credits per rep.
+    pub by_rep: Vec<Vec<Credit>>,
+}
+
+/// The day a won deal was cancelled: its first lost snapshot after a won one.
+fn cancelled_on(data: &SalesData, opp: u32) -> Option<NaiveDate> {
+    let mut won = false;
+    for s in data.snapshots(opp) {
+        match s.status {
+            OpportunityStatus::Won => won = true,
+            OpportunityStatus::Lost if won => return Some(s.as_of),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The credits booking `i` of `data` gives, as `(rep index, credit)`.
+fn credits_of(
+    data: &SalesData,
+    i: usize,
+    split: Option<&crate::domain::CreditSplit>,
+    rep_index: &dyn Fn(&str) -> Option<usize>,
+) -> Vec<(usize, Credit)> {
+    let b = &data.bookings[i];
+    let id = &data.booking_ids[i];
+    let opp = b.opp.map(|o| &data.opps[o as usize]);
+    let opportunity_id = opp.map(|o| o.id.clone());
+    let product = opp
+        .and_then(|o| o.product)
+        .map(|p| data.products[p as usize].clone());
+    let cancelled = b.opp.and_then(|o| cancelled_on(data, o));
+    let amount = Decimal::new(b.cents, 2);
+    let credit = |share: Decimal, amount_share: Decimal| Credit {
+        source_id: id.clone(),
+        opportunity_id: opportunity_id.clone(),
+        day: b.day,
+        booking_amount: amount,
+        amount: amount_share,
+        share,
+        product: product.clone(),
+        cancelled,
+    };
+    match split {
+        Some(split) => {
+            let shares: Vec<Decimal> = split.shares.iter().map(|(_, s)| *s).collect();
+            let parts = split_amount(amount, &shares);
+            split
+                .shares
+                .iter()
+                .zip(parts)
+                .filter_map(|((rep, share), part)| {
+                    rep_index(rep.as_str()).map(|r| (r, credit(*share, part)))
+                })
+                .collect()
+        }
+        None => vec![(b.rep as usize, credit(Decimal::ONE, amount))],
+    }
+}
+
+impl Ledger {
+    /// Builds every rep's credits from the bookings of `data`.
+    pub fn build(data: &SalesData, book: &PlanBook) -> Ledger {
+        let reps: HashMap<&str, usize> = data
+            .reps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rep_id.as_str(), i))
+            .collect();
+        let rep_index = |id: &str| reps.get(id).copied();
+        let splits: HashMap<&str, &crate::domain::CreditSplit> = book
+            .splits
+            .iter()
+            .map(|s| (s.source_id.as_str(), s))
+            .collect();
+        let mut by_rep: Vec<Vec<Credit>> = vec![Vec::new(); data.reps.len()];
+        for i in 0..data.bookings.len() {
+            let split = split_for(data, i, &splits);
+            for (r, c) in credits_of(data, i, split, &rep_index) {
+                by_rep[r].push(c);
+            }
+        }
+        for credits in &mut by_rep {
+            credits.sort_by(|a, b| (a.day, &a.source_id).cmp(&(b.day, &b.source_id)));
+        }
+        Ledger { by_rep }
+    }
+
+    /// Only rep `rep`'s credits (the others left empty): what one statement
+    /// needs, without building every rep's.
+    pub fn for_rep(data: &SalesData, book: &PlanBook, rep: usize) -> Ledger {
+        let me = data.reps[rep].rep_id.as_str();
+        let rep_index = |id: &str| (id == me).then_some(rep);
+        let splits: HashMap<&str, &crate::domain::CreditSplit> = book
+            .splits
+            .iter()
+            .map(|s| (s.source_id.as_str(), s))
+            .collect();
+        let mine: std::collections::HashSet<&str> = book
+            .splits
+            .iter()
+            .filter(|s| s.shares.iter().any(|(r, _)| r.as_str() == me))
+            .map(|s| s.source_id.as_str())
+            .collect();
+        let mut credits = Vec::new();
+        for (i, b) in data.bookings.iter().enumerate() {
+            let named = !mine.is_empty()
+                && (mine.contains(data.booking_ids[i].as_str())
+                    || b.opp
+                        .is_some_and(|o| mine.contains(data.opps[o as usize].id.as_str())));
+            if b.rep as usize != rep && !named {
+                continue;
+            }
+            let split = split_for(data, i, &splits);
+            credits.extend(
+                credits_of(data, i, split, &rep_index)
+                    .into_iter()
+                    .filter(|(r, _)| *r == rep)
+                    .map(|(_, c)| c),
+            );
+        }
+        credits.sort_by(|a, b| (a.day, &a.source_id).cmp(&(b.day, &b.source_id)));
+        let mut by_rep = vec![Vec::new(); data.reps.len()];
+        by_rep[rep] = credits;
+        Ledger { by_rep }
+    }
+}
+
+/// The split of booking `i`: by its own id, else by its deal's.
+fn split_for<'b>(
+    data: &SalesData,
+    i: usize,
+    splits: &HashMap<&str, &'b crate::domain::CreditSplit>,
+) -> Option<&'b crate::domain::CreditSplit> {
+    if splits.is_empty() {
+        return None;
+    }
+    splits
+        .get(data.booking_ids[i].as_str())
+        .copied()
+        .or_else(|| {
+            data.bookings[i]
+                .opp
+                .and_then(|o| splits.get(data.opps[o as usize].id.as_str()).copied())
+        })
+}
+
+/// The plan rep `rep` is on, on `day`: an assignment covering the day, else
+/// the rep's `plan_id` (from their hire date on). Assignments override the
+/// `plan_id` on the days they cover; a rep who has left is on no plan.
+pub fn plan_on<'b>(
+    data: &SalesData,
+    book: &'b PlanBook,
+    rep: usize,
+    day: NaiveDate,
+) -> Option<&'b CompPlan> {
+    let r = &data.reps[rep];
+    let assigned = book
+        .assignments
+        .iter()
+        .find(|a| a.rep_id == r.rep_id && a.from <= day && a.to.is_none_or(|t| day <= t));
+    match assigned {
+        Some(a) => book.plan(&a.plan_id),
+        None if r.hire_date.is_some_and(|h| day < h) || r.end_date.is_some_and(|e| day > e) => None,
+        None => r.plan_id.as_deref().and_then(|p| book.plan(p)),
+    }
+}
+
+/// A rep's quota over a span, exactly (sum of the monthly spread, in cents).
+pub fn quota_in(data: &SalesData, rep: usize, span: &Span) -> Decimal {
+    let cents: i64 = (month_idx(span.start)..=month_idx(span.end))
+        .map(|m| {
+            data.monthly_quota
+                .get(&(rep as u32, m))
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    Decimal::new(cents, 2)
+}
+
+/// Every statement of rep `rep` as of `as_of`, from the first period they
+/// are on a plan (within the data) through the period containing `until`
+/// (periods after `as_of` have no credits yet): in order, so the draw balance and
+/// clawbacks carry from one period to the next. The balance of a draw
+/// resets when the rep moves to another plan.
+pub fn statements(
+    data: &SalesData,
+    book: &PlanBook,
+    ledger: &Ledger,
+    rep: usize,
+    as_of: NaiveDate,
+    until: NaiveDate,
+) -> Vec<Statement> {
+    let first_data = crate::features::month_start(data.first_month);
+    let r = &data.reps[rep];
+    let mut day = r.hire_date.map_or(first_data, |h| h.max(first_data));
+    if let Some(first_assignment) = book
+        .assignments
+        .iter()
+        .filter(|a| a.rep_id == r.rep_id)
+        .map(|a| a.from)
+        .min()
+    {
+        day = day.min(first_assignment).max(first_data);
+    }
+    let credits = &ledger.by_rep[rep];
+    let mut out: Vec<Statement> = Vec::new();
+    // Paid credits so far: (paid, clawback days of the plan, period, period end).
+    let mut paid_so_far: Vec<(Paid, Option<u32>, String, NaiveDate)> = Vec::new();
+    let mut balance = Decimal::ZERO;
+    let mut previous_plan: Option<&str> = None;
+    while day <= until {
+        let Some(plan) = plan_on(data, book, rep, day) else {
+            // Not on a plan this month: look at the next.
+            day = crate::features::month_end(month_idx(day))
+                .succ_opt()
+                .unwrap_or(NaiveDate::MAX);
+            continue;
+        };
+        let span = span_of(data.fiscal, plan.period, day);
+        if previous_plan != Some(plan.id.as_str()) {
+            balance = Decimal::ZERO;
+        }
+        previous_plan = Some(plan.id.as_str());
+        let known_to = span.end.min(as_of);
+        let lo = credits.partition_point(|c| c.day < span.start);
+        let hi = credits.partition_point(|c| c.day <= known_to);
+        let clawbacks: Vec<super::engine::Clawback> = paid_so_far
+            .iter()
+            .filter_map(|(p, days, label, paid_end)| {
+                let c = p.cancelled?;
+                let within = days.is_some_and(|d| (c - p.day).num_days() <= i64::from(d));
+                (within && c > *paid_end && span.start <= c && c <= known_to).then(|| {
+                    super::engine::Clawback {
+                        source_id: p.source_id.clone(),
+                        booked: p.day,
+                        cancelled: c,
+                        paid: p.amount,
+                        paid_in: label.clone(),
+                    }
+                })
+            })
+            .collect();
+        let input = PeriodInput {
+            rep_id: r.rep_id.as_str(),
+            plan,
+            span: span.clone(),
+            as_of,
+            quota: quota_in(data, rep, &span),
+            credits: &credits[lo..hi.max(lo)],
+            clawbacks: &clawbacks,
+            draw_balance: balance,
+        };
+        let st = statement(&input);
+        balance = st.draw_balance;
+        for p in &st.paid {
+            paid_so_far.push((p.clone(), plan.clawback_days, st.period.clone(), span.end));
+        }
+        out.push(st);
+        day = span.end.succ_opt().unwrap_or(NaiveDate::MAX);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn split_credits_conserve_the_amount(
+            cents in 0i64..10_000_000_000,
+            weights in proptest::collection::vec(1u32..1000, 1..6),
+        ) {
+            // Shares as exact fractions adding up to 1: the last takes the rest.
+            let total: u32 = weights.iter().sum();
+            let mut shares: Vec<Decimal> = weights
+                .iter()
+                .map(|w| (Decimal::from(*w) / Decimal::from(total)).round_dp(6))
+                .collect();
+            let last = shares.len() - 1;
+            shares[last] = Decimal::ONE - shares[..last].iter().copied().sum::<Decimal>();
+            prop_assume!(shares[last] > Decimal::ZERO);
+            let amount = Decimal::new(cents, 2);
+            let parts = split_amount(amount, &shares);
+            prop_assert_eq!(parts.iter().copied().sum::<Decimal>(), amount);
+            for (p, s) in parts.iter().zip(&shares) {
+                prop_assert!((*p - amount * s).abs() < Decimal::new(1, 2));
+                prop_assert_eq!(p.scale().min(2), p.scale());
+            }
+        }
+    }
+}

@@ -1,0 +1,884 @@
+//! One rep, one plan period: credits in, a statement out.
+//!
+//! The order of a statement is the order the money is worked out in, so a
+//! rep can follow it top to bottom:
+//!
+//! 1. credits (and credits left out, with the reason);
+//! 2. attainment = credited / quota;
+//! 3. the threshold gate, the attainment cap, then one line per tier with
+//!    its base (the slice of credit in that tier), rate and amount;
+//! 4. attainment bonuses reached, SPIFFs earned;
+//! 5. the payout cap;
+//! 6. clawbacks of commission paid earlier on deals cancelled since;
+//! 7. at the end of the period, the draw: a top-up to the guaranteed
+//!    minimum, or the recovery of earlier top-ups.
+//!
+//! Every amount is a `Decimal`, rounded half-even to the cent on its own
+//! line; tier boundaries are quota times the tier's percentage, rounded the
+//! same way. [`PayoutCurve`] evaluates the same arithmetic without building
+//! lines, for the thousands of forecast paths of a projection; a test holds
+//! the two to the same cent.
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::Span;
+use crate::domain::{CompPlan, TierMode};
+
+/// Rounds half-even to the cent: the one rounding rule of statements.
+pub fn cents(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+/// One booking credited to one rep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    /// Booking id.
+    pub source_id: String,
+    /// The deal it comes from, if linked.
+    pub opportunity_id: Option<String>,
+    /// Day booked.
+    pub day: NaiveDate,
+    /// The whole booking's amount (before any split).
+    pub booking_amount: Decimal,
+    /// This rep's credit (after the split).
+    pub amount: Decimal,
+    /// This rep's share (1 unless split).
+    pub share: Decimal,
+    /// The deal's product.
+    pub product: Option<String>,
+    /// Day the deal was cancelled (won, then lost), if it was.
+    pub cancelled: Option<NaiveDate>,
+}
+
+/// Commission to take back for a deal cancelled in this period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clawback {
+    /// Booking id.
+    pub source_id: String,
+    /// Day it was booked.
+    pub booked: NaiveDate,
+    /// Day the deal was cancelled.
+    pub cancelled: NaiveDate,
+    /// Commission and SPIFFs paid on it (positive; the line is negative).
+    pub paid: Decimal,
+    /// The period it was paid in.
+    pub paid_in: String,
+}
+
+/// Everything one period's statement is computed from.
+#[derive(Debug, Clone)]
+pub struct PeriodInput<'a> {
+    /// The rep.
+    pub rep_id: &'a str,
+    /// The plan in force.
+    pub plan: &'a CompPlan,
+    /// The period.
+    pub span: Span,
+    /// Statement date: credits after it are not known yet.
+    pub as_of: NaiveDate,
+    /// Quota for the period (zero: none set).
+    pub quota: Decimal,
+    /// Bookings credited to the rep in the period, up to `as_of`.
+    pub credits: &'a [Credit],
+    /// Cancellations in the period of deals credited in earlier periods.
+    pub clawbacks: &'a [Clawback],
+    /// Recoverable draw outstanding from earlier periods.
+    pub draw_balance: Decimal,
+}
+
+/// What a statement line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// A credited booking.
+    Credit,
+    /// A booking that does not count (product not credited, deal cancelled).
+    Excluded,
+    /// Credited total against quota.
+    Attainment,
+    /// No quota is set for the period.
+    NoQuota,
+    /// Attainment below the threshold.
+    Threshold,
+    /// Credit above the attainment cap.
+    AttainmentCap,
+    /// Commission on one tier's slice of credit.
+    Tier,
+    /// An attainment bonus.
+    Bonus,
+    /// A SPIFF on one booking.
+    Spiff,
+    /// The payout cap.
+    PayoutCap,
+    /// Commission taken back on a cancelled deal.
+    Clawback,
+    /// Top-up to the draw.
+    Draw,
+    /// Recovery of earlier draw top-ups.
+    DrawRecovery,
+}
+
+/// One line of a statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Line {
+    /// What the line is.
+    pub kind: LineKind,
+    /// In words.
+    pub description: String,
+    /// Credit the line is about (a booking's credit, the credited total).
+    #[serde(with = "opt_money")]
+    pub credit: Option<Decimal>,
+    /// The amount a rate applies to.
+    #[serde(with = "opt_money")]
+    pub base: Option<Decimal>,
+    /// Rate (fraction).
+    pub rate: Option<Decimal>,
+    /// Paid by this line (negative: taken back).
+    #[serde(with = "money")]
+    pub amount: Decimal,
+    /// Total after this line.
+    #[serde(with = "money")]
+    pub running_total: Decimal,
+}
+
+/// Commission paid on one credit, kept to claw it back later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paid {
+    /// Booking id.
+    pub source_id: String,
+    /// Day booked.
+    pub day: NaiveDate,
+    /// Commission (at the period's effective rate) plus SPIFFs.
+    pub amount: Decimal,
+    /// Day the deal was cancelled, if it was.
+    pub cancelled: Option<NaiveDate>,
+}
+
+/// One rep's statement for one plan period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    /// The rep.
+    pub rep_id: String,
+    /// The plan.
+    pub plan_id: String,
+    /// The plan period (`2025-Q3`, `2025-07`, `FY2025`).
+    pub period: String,
+    /// First day of the period.
+    pub start: NaiveDate,
+    /// Last day of the period.
+    pub end: NaiveDate,
+    /// Statement date.
+    pub as_of: NaiveDate,
+    /// Whether the period had ended by `as_of` (only then is the draw settled).
+    pub complete: bool,
+    /// Quota.
+    #[serde(with = "money")]
+    pub quota: Decimal,
+    /// Credited bookings.
+    #[serde(with = "money")]
+    pub credited: Decimal,
+    /// Credited / quota (four decimals), when a quota is set.
+    pub attainment: Option<Decimal>,
+    /// Every line.
+    pub lines: Vec<Line>,
+    /// What the statement pays.
+    #[serde(with = "money")]
+    pub total: Decimal,
+    /// Recoverable draw outstanding after this period.
+    #[serde(with = "money")]
+    pub draw_balance: Decimal,
+    /// Paid per credit (for later clawbacks).
+    #[serde(skip)]
+    pub paid: Vec<Paid>,
+}
+
+/// Money in JSON: a string with two decimals.
+mod money {
+    use rust_decimal::Decimal;
+    pub fn serialize<S: serde::Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{v:.2}"))
+    }
+}
+
+mod opt_money {
+    use rust_decimal::Decimal;
+    pub fn serialize<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(&format_args!("{v:.2}")),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+fn pct(fraction: Decimal) -> String {
+    let v = (fraction * Decimal::ONE_HUNDRED).round_dp(2).normalize();
+    format!("{v}%")
+}
+
+/// Statement lines with their running total.
+#[derive(Default)]
+struct Lines {
+    lines: Vec<Line>,
+    running: Decimal,
+}
+
+impl Lines {
+    fn push(
+        &mut self,
+        kind: LineKind,
+        description: String,
+        credit: Option<Decimal>,
+        base: Option<Decimal>,
+        rate: Option<Decimal>,
+        amount: Decimal,
+    ) {
+        self.running += amount;
+        self.lines.push(Line {
+            kind,
+            description,
+            credit,
+            base,
+            rate,
+            amount,
+            running_total: self.running,
+        });
+    }
+}
+
+/// The quota-relative boundary `fraction` in money.
+fn bound(quota: Decimal, fraction: Decimal) -> Decimal {
+    cents(quota * fraction)
+}
+
+/// One tier's share of the commission.
+struct Slice {
+    tier: usize,
+    base: Decimal,
+    rate: Decimal,
+    amount: Decimal,
+}
+
+/// The credit that earns commission: all of it, or up to the attainment cap.
+fn commissionable(plan: &CompPlan, quota: Decimal, credited: Decimal) -> Decimal {
+    match plan.attainment_cap {
+        Some(cap) if quota > Decimal::ZERO => credited.min(bound(quota, cap)),
+        _ => credited,
+    }
+}
+
+/// Whether the threshold gate is passed.
+fn passes_threshold(plan: &CompPlan, quota: Decimal, credited: Decimal) -> bool {
+    match plan.threshold {
+        Some(t) if quota > Decimal::ZERO => credited >= bound(quota, t),
+        _ => true,
+    }
+}
+
+/// Calls `f` with each tier slice of `credited` (nothing below the threshold).
+fn for_each_slice(plan: &CompPlan, quota: Decimal, credited: Decimal, mut f: impl FnMut(Slice)) {
+    if credited <= Decimal::ZERO || !passes_threshold(plan, quota, credited) {
+        return;
+    }
+    if quota <= Decimal::ZERO {
+        // Without a quota there is no attainment: the first tier's rate.
+        let rate = plan.tiers[0].rate;
+        f(Slice {
+            tier: 0,
+            base: credited,
+            rate,
+            amount: cents(credited * rate),
+        });
+        return;
+    }
+    let paid_on = commissionable(plan, quota, credited);
+    match plan.mode {
+        TierMode::Marginal => {
+            for (i, t) in plan.tiers.iter().enumerate() {
+                let lo = bound(quota, t.from);
+                if paid_on <= lo {
+                    break;
+                }
+                let hi = t.to.map_or(paid_on, |to| bound(quota, to).min(paid_on));
+                let base = hi - lo;
+                f(Slice {
+                    tier: i,
+                    base,
+                    rate: t.rate,
+                    amount: cents(base * t.rate),
+                });
+            }
+        }
+        TierMode::Retroactive => {
+            let i = plan
+                .tiers
+                .iter()
+                .rposition(|t| paid_on >= bound(quota, t.from))
+                .unwrap_or(0);
+            let rate = plan.tiers[i].rate;
+            f(Slice {
+                tier: i,
+                base: paid_on,
+                rate,
+                amount: cents(paid_on * rate),
+            });
+        }
+    }
+}
+
+/// Bonuses reached at `credited`.
+fn bonuses_reached(
+    plan: &CompPlan,
+    quota: Decimal,
+    credited: Decimal,
+) -> impl Iterator<Item = &crate::domain::AttainmentBonus> {
+    let has_quota = quota > Decimal::ZERO;
+    plan.bonuses
+        .iter()
+        .filter(move |b| has_quota && credited >= bound(quota, b.at))
+}
+
+/// Every SPIFF `plan` pays on `credit`.
+pub fn spiffs_on(plan: &CompPlan, credit: &Credit) -> Decimal {
+    plan.spiffs
+        .iter()
+        .filter_map(|s| spiff_for(s, credit))
+        .sum()
+}
+
+/// A SPIFF's amount for one credit, if it matches.
+fn spiff_for(spiff: &crate::domain::Spiff, credit: &Credit) -> Option<Decimal> {
+    let product_ok = spiff
+        .product
+        .as_ref()
+        .is_none_or(|p| credit.product.as_deref() == Some(p.as_str()));
+    let amount_ok = spiff.min_amount.is_none_or(|m| credit.booking_amount >= m);
+    (product_ok && amount_ok).then(|| cents(spiff.amount * credit.share))
+}
+
+/// How the draw settles an earned amount: (top-up, recovery), both >= 0.
+fn settle_draw(plan: &CompPlan, earned: Decimal, balance: Decimal) -> (Decimal, Decimal) {
+    let Some(draw) = &plan.draw else {
+        return (Decimal::ZERO, Decimal::ZERO);
+    };
+    if earned < draw.amount {
+        (draw.amount - earned, Decimal::ZERO)
+    } else if draw.recoverable && balance > Decimal::ZERO {
+        (Decimal::ZERO, balance.min(earned - draw.amount))
+    } else {
+        (Decimal::ZERO, Decimal::ZERO)
+    }
+}
+
+/// Why a credit does not count in its period, if it does not.
+fn exclusion(plan: &CompPlan, credit: &Credit, span: &Span, as_of: NaiveDate) -> Option<String> {
+    if !plan.credits_product(credit.product.as_deref()) {
+        return Some(format!(
+            "product {} is not credited by plan {}",
+            credit.product.as_deref().unwrap_or("(none)"),
+            plan.id
+        ));
+    }
+    match credit.cancelled {
+        Some(c) if c <= span.end && c <= as_of => Some(format!("deal cancelled on {c}")),
+        _ => None,
+    }
+}
+
+/// Builds the statement of one period.
+pub fn statement(input: &PeriodInput<'_>) -> Statement {
+    let plan = input.plan;
+    let quota = input.quota;
+    let mut lines = Lines::default();
+    let mut counted: Vec<&Credit> = Vec::new();
+    let mut credited = Decimal::ZERO;
+    for c in input.credits {
+        let what = match (&c.opportunity_id, &c.product) {
+            (Some(o), Some(p)) => format!("booking {} (deal {o}, {p}) on {}", c.source_id, c.day),
+            (Some(o), None) => format!("booking {} (deal {o}) on {}", c.source_id, c.day),
+            (None, Some(p)) => format!("booking {} ({p}) on {}", c.source_id, c.day),
+            (None, None) => format!("booking {} on {}", c.source_id, c.day),
+        };
+        let split = if c.share == Decimal::ONE {
+            String::new()
+        } else {
+            format!(", {} split of {:.2}", pct(c.share), c.booking_amount)
+        };
+        match exclusion(plan, c, &input.span, input.as_of) {
+            Some(reason) => lines.push(
+                LineKind::Excluded,
+                format!("{what}{split}: not credited, {reason}"),
+                Some(c.amount),
+                None,
+                None,
+                Decimal::ZERO,
+            ),
+            None => {
+                credited += c.amount;
+                counted.push(c);
+                lines.push(
+                    LineKind::Credit,
+                    format!("{what}{split}"),
+                    Some(c.amount),
+                    None,
+                    None,
+                    Decimal::ZERO,
+                );
+            }
+        }
+    }
+
+    let attainment = (quota > Decimal::ZERO).then(|| (credited / quota).round_dp(4));
+    match attainment {
+        Some(a) => lines.push(
+            LineKind::Attainment,
+            format!("credited {credited:.2} against quota {quota:.2}: attainment {}", pct(a)),
+            Some(credited),
+            None,
+            None,
+            Decimal::ZERO,
+        ),
+        None => lines.push(
+            LineKind::NoQuota,
+            format!(
+                "credited {credited:.2}; no quota is set for {}, so all credit earns the first tier's rate and no bonus applies",
+                input.span.label
+            ),
+            Some(credited),
+            None,
+            None,
+            Decimal::ZERO,
+        ),
+    }
+    if credited > Decimal::ZERO && !passes_threshold(plan, quota, credited) {
+        let t = plan.threshold.unwrap_or_default();
+        lines.push(
+            LineKind::Threshold,
+            format!(
+                "attainment is below the {} threshold ({:.2}): the tiers pay nothing",
+                pct(t),
+                bound(quota, t)
+            ),
+            Some(credited),
+            None,
+            None,
+            Decimal::ZERO,
+        );
+    } else if let Some(cap) = plan.attainment_cap.filter(|_| quota > Decimal::ZERO) {
+        let over = credited - commissionable(plan, quota, credited);
+        if over > Decimal::ZERO {
+            lines.push(
+                LineKind::AttainmentCap,
+                format!(
+                    "credit above {} of quota ({:.2}) earns no commission",
+                    pct(cap),
+                    bound(quota, cap)
+                ),
+                Some(over),
+                None,
+                None,
+                Decimal::ZERO,
+            );
+        }
+    }
+    let mut commission = Decimal::ZERO;
+    let mut slices = Vec::new();
+    for_each_slice(plan, quota, credited, |s| slices.push(s));
+    for s in slices {
+        let t = &plan.tiers[s.tier];
+        let range = if quota <= Decimal::ZERO {
+            "first tier (no quota)".to_owned()
+        } else {
+            match (plan.mode, t.to) {
+                (TierMode::Retroactive, _) => format!(
+                    "tier {} ({} and above), retroactive: the rate applies to all credit",
+                    s.tier + 1,
+                    pct(t.from)
+                ),
+                (_, Some(to)) => {
+                    format!("tier {}: {}–{} of quota", s.tier + 1, pct(t.from), pct(to))
+                }
+                (_, None) => format!("tier {}: above {} of quota", s.tier + 1, pct(t.from)),
+            }
+        };
+        let kind_word = if s.tier > 0 && t.rate > plan.tiers[s.tier - 1].rate {
+            " (accelerator)"
+        } else if s.tier > 0 && t.rate < plan.tiers[s.tier - 1].rate {
+            " (decelerator)"
+        } else {
+            ""
+        };
+        commission += s.amount;
+        lines.push(
+            LineKind::Tier,
+            format!("{range}{kind_word}"),
+            None,
+            Some(s.base),
+            Some(s.rate),
+            s.amount,
+        );
+    }
+    for b in bonuses_reached(plan, quota, credited) {
+        lines.push(
+            LineKind::Bonus,
+            format!("attainment bonus at {} of quota", pct(b.at)),
+            None,
+            None,
+            None,
+            cents(b.amount),
+        );
+    }
+    let mut spiff_paid: Vec<Decimal> = vec![Decimal::ZERO; counted.len()];
+    for (i, c) in counted.iter().enumerate() {
+        for s in &plan.spiffs {
+            if let Some(amount) = spiff_for(s, c) {
+                spiff_paid[i] += amount;
+                lines.push(
+                    LineKind::Spiff,
+                    format!("SPIFF {:?} on booking {}", s.name, c.source_id),
+                    Some(c.amount),
+                    None,
+                    None,
+                    amount,
+                );
+            }
+        }
+    }
+    if let Some(cap) = plan.payout_cap {
+        if lines.running > cap {
+            let cut = cap - lines.running;
+            lines.push(
+                LineKind::PayoutCap,
+                format!("payout capped at {cap:.2} per period"),
+                None,
+                None,
+                None,
+                cut,
+            );
+        }
+    }
+    for c in input.clawbacks {
+        lines.push(
+            LineKind::Clawback,
+            format!(
+                "clawback: booking {} of {} cancelled on {}, commission paid in {} taken back",
+                c.source_id, c.booked, c.cancelled, c.paid_in
+            ),
+            None,
+            None,
+            None,
+            -c.paid,
+        );
+    }
+    let complete = input.as_of >= input.span.end;
+    let mut draw_balance = input.draw_balance;
+    if complete {
+        let (top_up, recovery) = settle_draw(plan, lines.running, draw_balance);
+        if top_up > Decimal::ZERO {
+            let draw = plan.draw.as_ref().map(|d| d.amount).unwrap_or_default();
+            let recoverable = plan.draw.as_ref().is_some_and(|d| d.recoverable);
+            if recoverable {
+                draw_balance += top_up;
+            }
+            lines.push(
+                LineKind::Draw,
+                format!(
+                    "draw: earnings topped up to the guaranteed {draw:.2} ({})",
+                    if recoverable {
+                        "recoverable from later earnings"
+                    } else {
+                        "not recoverable"
+                    }
+                ),
+                None,
+                None,
+                None,
+                top_up,
+            );
+        }
+        if recovery > Decimal::ZERO {
+            draw_balance -= recovery;
+            lines.push(
+                LineKind::DrawRecovery,
+                format!("draw recovery: earlier top-ups taken back ({draw_balance:.2} still outstanding)"),
+                None,
+                None,
+                None,
+                -recovery,
+            );
+        }
+    }
+
+    // Commission per credit at the period's effective rate, for clawbacks.
+    let effective = if credited > Decimal::ZERO {
+        commission / credited
+    } else {
+        Decimal::ZERO
+    };
+    let paid = counted
+        .iter()
+        .zip(&spiff_paid)
+        .map(|(c, s)| Paid {
+            source_id: c.source_id.clone(),
+            day: c.day,
+            amount: cents(c.amount * effective) + s,
+            cancelled: c.cancelled,
+        })
+        .collect();
+    Statement {
+        rep_id: input.rep_id.to_owned(),
+        plan_id: plan.id.clone(),
+        period: input.span.label.clone(),
+        start: input.span.start,
+        end: input.span.end,
+        as_of: input.as_of,
+        complete,
+        quota,
+        credited,
+        attainment,
+        total: lines.running,
+        lines: lines.lines,
+        draw_balance,
+        paid,
+    }
+}
+
+/// A period's payout as a function of its credited total, with everything
+/// else (SPIFFs, clawbacks, the draw) fixed: what a projection evaluates on
+/// every forecast path.
+#[derive(Debug, Clone)]
+pub struct PayoutCurve<'a> {
+    /// The plan.
+    pub plan: &'a CompPlan,
+    /// Quota for the period.
+    pub quota: Decimal,
+    /// SPIFFs already earned.
+    pub spiffs: Decimal,
+    /// Clawbacks already due (positive).
+    pub clawbacks: Decimal,
+    /// Recoverable draw outstanding at the start of the period.
+    pub draw_balance: Decimal,
+    /// Whether the draw settles (the period's end is in view).
+    pub settle: bool,
+}
+
+impl PayoutCurve<'_> {
+    /// The payout at `credited`.
+    pub fn payout(&self, credited: Decimal) -> Decimal {
+        let plan = self.plan;
+        let mut total = Decimal::ZERO;
+        for_each_slice(plan, self.quota, credited, |s| total += s.amount);
+        for b in bonuses_reached(plan, self.quota, credited) {
+            total += cents(b.amount);
+        }
+        total += self.spiffs;
+        if let Some(cap) = plan.payout_cap {
+            total = total.min(cap);
+        }
+        total -= self.clawbacks;
+        if self.settle {
+            let (top_up, recovery) = settle_draw(plan, total, self.draw_balance);
+            total += top_up - recovery;
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AttainmentBonus, Tier};
+    use proptest::prelude::*;
+
+    fn d(cents: i64) -> Decimal {
+        Decimal::new(cents, 2)
+    }
+
+    fn pct(p: i64) -> Decimal {
+        Decimal::new(p, 2)
+    }
+
+    /// A plan from tier boundaries (percent) and rates (basis points).
+    fn plan(bounds: &[i64], rates_bp: &[i64], mode: TierMode) -> CompPlan {
+        let mut tiers = Vec::new();
+        let mut from = 0;
+        for (i, r) in rates_bp.iter().enumerate() {
+            let to = bounds.get(i).copied();
+            tiers.push(Tier {
+                from: pct(from),
+                to: to.map(pct),
+                rate: Decimal::new(*r, 4),
+            });
+            from = to.unwrap_or(from);
+        }
+        CompPlan {
+            id: "p".into(),
+            name: "p".into(),
+            period: crate::domain::PlanPeriod::Quarter,
+            products: None,
+            mode,
+            tiers,
+            threshold: None,
+            attainment_cap: None,
+            payout_cap: None,
+            spiffs: Vec::new(),
+            bonuses: Vec::new(),
+            draw: None,
+            clawback_days: None,
+        }
+    }
+
+    fn span() -> Span {
+        let day = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        Span {
+            start: day("2025-01-01"),
+            end: day("2025-03-31"),
+            label: "2025-Q1".into(),
+        }
+    }
+
+    fn credit(cents: i64, n: usize) -> Credit {
+        Credit {
+            source_id: format!("B{n}"),
+            opportunity_id: None,
+            day: span().start,
+            booking_amount: d(cents),
+            amount: d(cents),
+            share: Decimal::ONE,
+            product: None,
+            cancelled: None,
+        }
+    }
+
+    fn run(plan: &CompPlan, quota: i64, credits: &[i64]) -> Statement {
+        let credits: Vec<Credit> = credits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| credit(*c, i))
+            .collect();
+        statement(&PeriodInput {
+            rep_id: "R1",
+            plan,
+            span: span(),
+            as_of: span().end,
+            quota: d(quota),
+            credits: &credits,
+            clawbacks: &[],
+            draw_balance: Decimal::ZERO,
+        })
+    }
+
+    fn curve(plan: &CompPlan, quota: i64) -> PayoutCurve<'_> {
+        PayoutCurve {
+            plan,
+            quota: d(quota),
+            spiffs: Decimal::ZERO,
+            clawbacks: Decimal::ZERO,
+            draw_balance: Decimal::ZERO,
+            settle: true,
+        }
+    }
+
+    /// Random plans: up to four tiers with increasing bounds (percent) and
+    /// rates from 0% to 30%.
+    fn plans() -> impl Strategy<Value = (Vec<i64>, Vec<i64>)> {
+        (1usize..=4).prop_flat_map(|n| {
+            (
+                proptest::collection::btree_set(1i64..400, n - 1)
+                    .prop_map(|s| s.into_iter().map(|v| v * 100).collect::<Vec<i64>>()),
+                proptest::collection::vec(0i64..3000, n),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn statement_and_curve_agree(
+            (bounds, rates) in plans(),
+            retro in any::<bool>(),
+            quota in 0i64..50_000_000,
+            credits in proptest::collection::vec(1i64..20_000_000, 0..6),
+            threshold in proptest::option::of(0i64..150),
+            cap in proptest::option::of(0i64..5_000_000),
+        ) {
+            let mode = if retro { TierMode::Retroactive } else { TierMode::Marginal };
+            let mut p = plan(&bounds, &rates, mode);
+            p.threshold = threshold.map(pct);
+            p.payout_cap = cap.map(d);
+            p.bonuses = vec![AttainmentBonus { at: pct(100), amount: d(100_000) }];
+            let s = run(&p, quota, &credits);
+            prop_assert_eq!(s.total, curve(&p, quota).payout(s.credited));
+        }
+
+        #[test]
+        fn payout_cap_is_never_exceeded(
+            (bounds, rates) in plans(),
+            retro in any::<bool>(),
+            quota in 1i64..50_000_000,
+            credits in proptest::collection::vec(1i64..50_000_000, 0..8),
+            cap in 0i64..5_000_000,
+        ) {
+            let mode = if retro { TierMode::Retroactive } else { TierMode::Marginal };
+            let mut p = plan(&bounds, &rates, mode);
+            p.payout_cap = Some(d(cap));
+            p.bonuses = vec![AttainmentBonus { at: pct(50), amount: d(250_000) }];
+            let s = run(&p, quota, &credits);
+            prop_assert!(s.total <= d(cap), "{} > {}", s.total, d(cap));
+        }
+
+        #[test]
+        fn marginal_tiers_are_continuous_at_boundaries(
+            (bounds, rates) in plans(),
+            quota in 100i64..50_000_000,
+        ) {
+            let p = plan(&bounds, &rates, TierMode::Marginal);
+            let c = curve(&p, quota);
+            let max_rate = p.tiers.iter().map(|t| t.rate).max().unwrap_or_default();
+            for t in &p.tiers {
+                let b = cents(d(quota) * t.from);
+                if b <= d(1) {
+                    continue;
+                }
+                let step = c.payout(b + d(1)) - c.payout(b - d(1));
+                // Two cents of credit move the payout by at most two cents
+                // times the top rate, plus half a cent of rounding per tier on each side.
+                prop_assert!(step.abs() <= d(2) * max_rate + d(4), "jump {step} at {b}");
+            }
+        }
+
+        #[test]
+        fn without_decelerator_more_bookings_never_pay_less(
+            (bounds, rates) in plans(),
+            retro in any::<bool>(),
+            quota in 1i64..50_000_000,
+            base in 0i64..80_000_000,
+            more in 1i64..10_000_000,
+            threshold in proptest::option::of(0i64..150),
+            cap in proptest::option::of(0i64..5_000_000),
+            attainment_cap in proptest::option::of(151i64..500),
+        ) {
+            let mut sorted = rates.clone();
+            sorted.sort_unstable();
+            let mode = if retro { TierMode::Retroactive } else { TierMode::Marginal };
+            let mut p = plan(&bounds, &sorted, mode);
+            prop_assume!(!p.has_decelerator());
+            p.threshold = threshold.map(pct);
+            p.payout_cap = cap.map(d);
+            p.attainment_cap = attainment_cap.map(pct);
+            p.bonuses = vec![AttainmentBonus { at: pct(100), amount: d(50_000) }];
+            p.draw = Some(crate::domain::Draw { amount: d(200_000), recoverable: true });
+            let c = curve(&p, quota);
+            prop_assert!(c.payout(d(base)) <= c.payout(d(base + more)));
+        }
+    }
+
+    #[test]
+    fn a_decelerator_can_pay_less_for_more_when_retroactive() {
+        // The property above needs its premise: 10% then 5% retroactive
+        // pays 10,000 at 100,000 - 0.01 but 5,000 at 100,000.
+        let p = plan(&[100], &[1000, 500], TierMode::Retroactive);
+        assert!(p.has_decelerator());
+        let c = curve(&p, 10_000_000);
+        assert!(c.payout(d(10_000_000)) < c.payout(d(9_999_999)));
+    }
+}

@@ -1,0 +1,327 @@
+//! Projected payouts: each rep's plan applied to every forecast sample path.
+//!
+//! For each plan period overlapping the reported period:
+//! - a period that has ended pays its statement's total on every path;
+//! - a running or future period pays `PayoutCurve::payout(credited so far +
+//!   credit still to come on the path)`, where the credit to come is the
+//!   path's bookings after the as-of day times the rep's credit ratio (the
+//!   share of their own bookings their plan has credited over the last
+//!   year: below 1 when the plan credits only some products, above 1 when
+//!   they receive split credit). SPIFFs and clawbacks already known count;
+//!   SPIFFs on deals not yet booked are not projected (the paths carry
+//!   amounts, not deals), and a future period's draw balance is today's.
+//!
+//! Payouts are exact cents per path; a rep's mean is rounded to the cent and
+//! every higher level's mean is the sum of its reps' means (the accrual),
+//! while its P10/P50/P90 come from the summed paths, as in the forecast.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::credits::{Ledger, plan_on, statements};
+use super::engine::{LineKind, PayoutCurve, Statement};
+use crate::domain::{Money, PlanBook};
+use crate::features::{Hierarchy, Level, MonthIdx, SalesData, month_idx, month_start};
+use crate::forecast::PeriodPaths;
+
+/// Monthly sample paths from the forecast, from the first month after the
+/// as-of day on.
+#[derive(Debug, Clone, Copy)]
+pub struct MonthPaths<'a> {
+    /// The first forecast month (the month of the day after as-of).
+    pub first: MonthIdx,
+    /// Paths per rep and month.
+    pub months: &'a [PeriodPaths],
+    /// Paths per rep.
+    pub paths: usize,
+}
+
+impl MonthPaths<'_> {
+    fn month(&self, m: MonthIdx) -> Option<&PeriodPaths> {
+        let i = usize::try_from(m - self.first).ok()?;
+        self.months.get(i)
+    }
+}
+
+/// One rep's projected payout for a period.
+#[derive(Debug, Clone)]
+pub struct RepProjection {
+    /// Statements (to date) of the plan periods overlapping the period.
+    pub statements: Vec<Statement>,
+    /// What those statements pay so far.
+    pub earned_to_date: Decimal,
+    /// Payout per path, in cents.
+    pub paths: Vec<i64>,
+}
+
+/// Per rep: `(day, cents)` of their own bookings, by day.
+pub fn own_bookings(data: &SalesData) -> Vec<Vec<(NaiveDate, i64)>> {
+    let mut out = vec![Vec::new(); data.reps.len()];
+    for b in &data.bookings {
+        out[b.rep as usize].push((b.day, b.cents));
+    }
+    for v in &mut out {
+        v.sort_unstable();
+    }
+    out
+}
+
+fn booked_cents(own: &[(NaiveDate, i64)], from: NaiveDate, to: NaiveDate) -> i64 {
+    let lo = own.partition_point(|b| b.0 < from);
+    let hi = own.partition_point(|b| b.0 <= to);
+    own[lo..hi.max(lo)].iter().map(|b| b.1).sum()
+}
+
+/// The share of a rep's own bookings over the year to `as_of` that their
+/// plans credited (1 when they booked nothing), between 0 and 2.
+fn credit_ratio(
+    data: &SalesData,
+    book: &PlanBook,
+    rep: usize,
+    credits: &[super::engine::Credit],
+    own: &[(NaiveDate, i64)],
+    as_of: NaiveDate,
+) -> f64 {
+    let from = as_of - chrono::Days::new(365);
+    let booked = booked_cents(own, from, as_of);
+    if booked <= 0 {
+        return 1.0;
+    }
+    let counted: i64 = credits
+        .iter()
+        .filter(|c| from <= c.day && c.day <= as_of)
+        .filter(|c| {
+            plan_on(data, book, rep, c.day).is_some_and(|p| p.credits_product(c.product.as_deref()))
+        })
+        .map(|c| to_cents(c.amount))
+        .sum();
+    (counted as f64 / booked as f64).clamp(0.0, 2.0)
+}
+
+/// Projects rep `rep`'s payout for the days `start..=end` as of `as_of`.
+/// `extra_cents` shifts every path's credit still to come in the plan
+/// period containing `shift_day` (a what-if), in cents.
+#[allow(clippy::too_many_arguments)]
+pub fn project_rep(
+    data: &SalesData,
+    book: &PlanBook,
+    ledger: &Ledger,
+    own: &[(NaiveDate, i64)],
+    rep: usize,
+    as_of: NaiveDate,
+    (start, end): (NaiveDate, NaiveDate),
+    months: &MonthPaths<'_>,
+    shift: Option<(NaiveDate, i64)>,
+) -> RepProjection {
+    let all = statements(data, book, ledger, rep, as_of, end);
+    let ratio = credit_ratio(data, book, rep, &ledger.by_rep[rep], own, as_of);
+    let overlapping: Vec<Statement> = all
+        .into_iter()
+        .filter(|s| s.end >= start && s.start <= end)
+        .collect();
+    let mut paths = vec![0i64; months.paths];
+    let mut earned = Decimal::ZERO;
+    let first_day = month_start(months.first);
+    for st in &overlapping {
+        earned += st.total;
+        if st.complete {
+            let cents = to_cents(st.total);
+            paths.iter_mut().for_each(|p| *p += cents);
+            continue;
+        }
+        let plan = match book.plan(&st.plan_id) {
+            Some(p) => p,
+            None => continue,
+        };
+        let sum_kind = |k: LineKind| -> Decimal {
+            st.lines
+                .iter()
+                .filter(|l| l.kind == k)
+                .map(|l| l.amount)
+                .sum()
+        };
+        let curve = PayoutCurve {
+            plan,
+            quota: st.quota,
+            spiffs: sum_kind(LineKind::Spiff),
+            clawbacks: -sum_kind(LineKind::Clawback),
+            draw_balance: st.draw_balance,
+            settle: true,
+        };
+        // Bookings on the paths already made: the first forecast month's
+        // paths include what it booked up to the as-of day.
+        let booked_already = booked_cents(own, st.start.max(first_day), as_of);
+        let mut future = vec![-(booked_already as f64) / 100.0; months.paths];
+        for m in month_idx(st.start.max(first_day))..=month_idx(st.end) {
+            if let Some(pp) = months.month(m) {
+                for (f, v) in future.iter_mut().zip(pp.rep(rep)) {
+                    *f += f64::from(*v);
+                }
+            }
+        }
+        let extra = shift
+            .filter(|(d, _)| st.start <= *d && *d <= st.end)
+            .map_or(0, |(_, c)| c);
+        for (p, f) in paths.iter_mut().zip(&future) {
+            let to_come = (f.max(0.0) * ratio * 100.0).round() as i64 + extra;
+            let credit = st.credited + Decimal::new(to_come.max(0), 2);
+            *p += to_cents(curve.payout(credit));
+        }
+    }
+    RepProjection {
+        statements: overlapping,
+        earned_to_date: earned,
+        paths,
+    }
+}
+
+/// Every rep's projection (in parallel), with the plan(s) in force; `None`
+/// for people on no plan in the period.
+pub fn project_reps(
+    data: &SalesData,
+    book: &PlanBook,
+    ledger: &Ledger,
+    own: &[Vec<(NaiveDate, i64)>],
+    as_of: NaiveDate,
+    span: (NaiveDate, NaiveDate),
+    months: &MonthPaths<'_>,
+) -> Vec<Option<(RepProjection, String)>> {
+    use rayon::prelude::*;
+    (0..data.reps.len())
+        .into_par_iter()
+        .map(|r| project_one(data, book, ledger, own, r, as_of, span, months, None))
+        .collect()
+}
+
+/// One rep's projection with the plan(s) in force (`a+b` after a change).
+#[allow(clippy::too_many_arguments)]
+pub fn project_one(
+    data: &SalesData,
+    book: &PlanBook,
+    ledger: &Ledger,
+    own: &[Vec<(NaiveDate, i64)>],
+    rep: usize,
+    as_of: NaiveDate,
+    span: (NaiveDate, NaiveDate),
+    months: &MonthPaths<'_>,
+    shift: Option<(NaiveDate, i64)>,
+) -> Option<(RepProjection, String)> {
+    let p = project_rep(
+        data, book, ledger, &own[rep], rep, as_of, span, months, shift,
+    );
+    if p.statements.is_empty() {
+        return None;
+    }
+    let mut plans: Vec<&str> = p.statements.iter().map(|s| s.plan_id.as_str()).collect();
+    plans.dedup();
+    let plan = plans.join("+");
+    Some((p, plan))
+}
+
+fn to_cents(v: Decimal) -> i64 {
+    (v * Decimal::ONE_HUNDRED)
+        .round()
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+/// One line of a projection.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Payout {
+    /// Level.
+    pub level: Level,
+    /// Entity id.
+    pub id: String,
+    /// The rep (rep level only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rep_id: Option<String>,
+    /// Plan(s) in force (rep level only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// What the statements pay so far.
+    pub earned_to_date: Money,
+    /// Payout quantiles over the paths.
+    pub p10: Money,
+    /// Median payout.
+    pub p50: Money,
+    /// 90th percentile.
+    pub p90: Money,
+    /// Mean payout (at higher levels: the sum of the reps' means).
+    pub mean: Money,
+}
+
+/// Linear-interpolated quantile of sorted cents.
+fn quantile(sorted: &[i64], q: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let v = sorted[lo] as f64 + (sorted[hi] - sorted[lo]) as f64 * (pos - lo as f64);
+    v.round() as i64
+}
+
+/// Mean of cents, rounded half-even to the cent.
+fn mean_cents(paths: &[i64]) -> i64 {
+    if paths.is_empty() {
+        return 0;
+    }
+    let sum: i128 = paths.iter().map(|&v| i128::from(v)).sum();
+    let mean = Decimal::from_i128_with_scale(sum, 0) / Decimal::from(paths.len());
+    mean.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        .to_i64()
+        .unwrap_or(0)
+}
+
+/// Rolls rep projections up the hierarchy. `reps[r]` is `None` for people
+/// without a plan (they pay nothing and are not listed).
+pub fn roll_up(
+    hierarchy: &Hierarchy,
+    reps: &[Option<(RepProjection, String)>],
+    paths: usize,
+) -> Vec<Payout> {
+    let entities = hierarchy.entities.len();
+    let mut sums = vec![0i64; entities * paths];
+    let mut earned = vec![Decimal::ZERO; entities];
+    let mut means = vec![0i64; entities];
+    let mut covered = vec![false; entities];
+    for (r, proj) in reps.iter().enumerate() {
+        let Some((p, _)) = proj else { continue };
+        let m = mean_cents(&p.paths);
+        for &e in &hierarchy.rep_to_entities[r] {
+            let e = e as usize;
+            covered[e] = true;
+            earned[e] += p.earned_to_date;
+            means[e] += m;
+            for (s, v) in sums[e * paths..(e + 1) * paths].iter_mut().zip(&p.paths) {
+                *s += v;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (e, entity) in hierarchy.entities.iter().enumerate() {
+        if !covered[e] {
+            continue;
+        }
+        let mut sorted = sums[e * paths..(e + 1) * paths].to_vec();
+        sorted.sort_unstable();
+        let is_rep = entity.level == Level::Rep;
+        out.push(Payout {
+            level: entity.level,
+            id: entity.id.clone(),
+            rep_id: is_rep.then(|| entity.id.clone()),
+            plan_id: if is_rep {
+                reps[e].as_ref().map(|(_, plan)| plan.clone())
+            } else {
+                None
+            },
+            earned_to_date: Money::from_decimal(earned[e]),
+            p10: Money::from_cents(quantile(&sorted, 0.1)),
+            p50: Money::from_cents(quantile(&sorted, 0.5)),
+            p90: Money::from_cents(quantile(&sorted, 0.9)),
+            mean: Money::from_cents(means[e]),
+        });
+    }
+    out
+}

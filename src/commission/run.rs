@@ -1,0 +1,509 @@
+//! The job behind `attain commissions` (and, later, the API's commission
+//! routes): statements from the stored plan book, projections from the
+//! forecast's sample paths, and what-ifs on one open deal.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::credits::{Ledger, plan_on, statements};
+use super::engine::{Line, PayoutCurve};
+use super::project::{
+    MonthPaths, Payout, RepProjection, own_bookings, project_one, project_reps, roll_up,
+};
+use super::{CommissionError, parse_plan_book, span_of};
+use crate::config::Settings;
+use crate::domain::{Money, Period, PlanBook};
+use crate::features::deals::open_states;
+use crate::features::{Level, SalesData, month_idx};
+use crate::forecast::runs::{self, RunError};
+use crate::forecast::{Engine, EngineError, TrainParams};
+use crate::registry::Registry;
+use crate::scoring::Scorer;
+
+/// Why a commissions job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Loading data, models or forecasting.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Plans or parameters.
+    #[error(transparent)]
+    Commission(#[from] CommissionError),
+}
+
+/// A what-if on one open deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WhatIf {
+    /// The deal closes won.
+    Win(String),
+    /// The deal is lost.
+    Lose(String),
+}
+
+/// Settings of a commissions job.
+#[derive(Debug, Clone)]
+pub struct CommissionParams {
+    /// As-of day (default: the last day of data).
+    pub as_of: Option<NaiveDate>,
+    /// Reported period (default: the fiscal quarter of the day after as-of).
+    pub period: Option<Period>,
+    /// Only this rep (rep level) or entity id (other levels).
+    pub id: Option<String>,
+    /// Level of the projection lines.
+    pub level: Level,
+    /// Sample paths.
+    pub paths: usize,
+    /// Seed.
+    pub seed: u64,
+    /// A what-if on one open deal.
+    pub what_if: Option<WhatIf>,
+}
+
+impl Default for CommissionParams {
+    fn default() -> Self {
+        CommissionParams {
+            as_of: None,
+            period: None,
+            id: None,
+            level: Level::Rep,
+            paths: 1000,
+            seed: 7,
+            what_if: None,
+        }
+    }
+}
+
+/// One statement line in a combined statement (all plan periods of the
+/// reported period, one running total).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CombinedLine {
+    /// The plan period the line belongs to.
+    pub plan_period: String,
+    /// The plan.
+    pub plan_id: String,
+    /// The line, its running total carried across plan periods.
+    #[serde(flatten)]
+    pub line: Line,
+}
+
+/// A rep's statement for a reported period.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RepStatement {
+    /// The rep.
+    pub rep_id: String,
+    /// The reported period.
+    pub period: String,
+    /// Statement date.
+    pub as_of: NaiveDate,
+    /// Plan(s) in force (`a+b` when the rep changed plan in the period).
+    pub plan_id: String,
+    /// Every line of every plan period in the reported period.
+    pub lines: Vec<CombinedLine>,
+    /// What the statements pay.
+    pub total: Money,
+    /// Each plan period's statement in full (quota, attainment, draw balance).
+    pub statements: Vec<super::Statement>,
+}
+
+/// Projected payouts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Projection {
+    /// The reported period.
+    pub period: String,
+    /// As-of day.
+    pub as_of: NaiveDate,
+    /// Forecast model version the paths come from.
+    pub model_version: String,
+    /// Sample paths.
+    pub paths: usize,
+    /// Lines, by level then id.
+    pub payouts: Vec<Payout>,
+    /// The what-if, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<WhatIfResult>,
+}
+
+/// How one rep's payout moves under a what-if.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WhatIfRep {
+    /// The rep.
+    pub rep_id: String,
+    /// Their share of the deal's credit.
+    pub share: Decimal,
+    /// The plan period the deal would land in.
+    pub plan_period: String,
+    /// Exact change of that period's payout if the deal were booked today
+    /// and nothing else closed (zero for a loss: nothing was booked).
+    pub statement_change: Money,
+    /// Mean projected payout without and with the outcome.
+    pub mean_before: Money,
+    /// Mean projected payout given the outcome.
+    pub mean_after: Money,
+    /// `mean_after - mean_before`.
+    pub mean_change: Money,
+    /// Median projected payout given the outcome.
+    pub p50_after: Money,
+}
+
+/// The result of a what-if.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WhatIfResult {
+    /// The deal.
+    pub opportunity_id: String,
+    /// `win` or `lose`.
+    pub outcome: &'static str,
+    /// The deal's amount on the as-of day.
+    pub amount: Money,
+    /// Its calibrated win probability (what the paths already count).
+    pub p_win: f64,
+    /// Per credited rep.
+    pub reps: Vec<WhatIfRep>,
+}
+
+/// The stored plan book, parsed.
+pub async fn load_book(
+    store: &crate::store::Store,
+    settings: &Settings,
+) -> Result<PlanBook, JobError> {
+    let source = store
+        .plan_book()
+        .await
+        .map_err(RunError::from)?
+        .ok_or(CommissionError::NoPlans)?;
+    parse_plan_book(&source, settings.fiscal).map_err(|problems| {
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        CommissionError::Invalid(text.join("; ")).into()
+    })
+}
+
+fn rep_index(data: &SalesData, id: &str) -> Result<usize, CommissionError> {
+    data.reps
+        .iter()
+        .position(|r| r.rep_id.as_str() == id)
+        .ok_or_else(|| CommissionError::Param(format!("unknown rep {id:?}")))
+}
+
+fn period_and_day(data: &SalesData, params: &CommissionParams) -> (Period, NaiveDate) {
+    let as_of = params.as_of.unwrap_or(data.last_date);
+    let period = params
+        .period
+        .unwrap_or_else(|| data.fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of)));
+    (period, as_of)
+}
+
+/// A rep's statement for the reported period.
+pub fn statement_data(
+    data: &SalesData,
+    book: &PlanBook,
+    params: &CommissionParams,
+) -> Result<RepStatement, JobError> {
+    let id = params
+        .id
+        .as_deref()
+        .ok_or_else(|| CommissionError::Param("a statement is for one rep: give --rep".into()))?;
+    let rep = rep_index(data, id)?;
+    let (period, as_of) = period_and_day(data, params);
+    let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
+    let ledger = Ledger::for_rep(data, book, rep);
+    let all = statements(data, book, &ledger, rep, as_of, end);
+    let mine: Vec<super::Statement> = all
+        .into_iter()
+        .filter(|s| s.end >= start && s.start <= end)
+        .collect();
+    if mine.is_empty() {
+        return Err(CommissionError::Param(format!(
+            "rep {id:?} is on no comp plan in {period} (no plan_id and no assignment)"
+        ))
+        .into());
+    }
+    let mut plans: Vec<&str> = mine.iter().map(|s| s.plan_id.as_str()).collect();
+    plans.dedup();
+    let mut carried = Decimal::ZERO;
+    let mut lines = Vec::new();
+    for s in &mine {
+        for l in &s.lines {
+            let mut line = l.clone();
+            line.running_total = carried + l.running_total;
+            lines.push(CombinedLine {
+                plan_period: s.period.clone(),
+                plan_id: s.plan_id.clone(),
+                line,
+            });
+        }
+        carried += s.total;
+    }
+    Ok(RepStatement {
+        rep_id: id.to_owned(),
+        period: period.to_string(),
+        as_of,
+        plan_id: plans.join("+"),
+        lines,
+        total: Money::from_decimal(carried),
+        statements: mine,
+    })
+}
+
+/// The last day any plan period overlapping `period` can end on.
+fn horizon_end(book: &PlanBook, data: &SalesData, period: Period) -> NaiveDate {
+    let end = data.fiscal.end(period);
+    book.plans
+        .iter()
+        .map(|p| span_of(data.fiscal, p.period, end).end)
+        .max()
+        .unwrap_or(end)
+        .max(end)
+}
+
+/// Projected payouts (and a what-if) for the reported period.
+pub fn projection_data(
+    data: &SalesData,
+    fingerprint: &str,
+    registry: &Registry,
+    book: &PlanBook,
+    params: &CommissionParams,
+    train: TrainParams,
+) -> Result<Projection, JobError> {
+    let (period, as_of) = period_and_day(data, params);
+    let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
+    let engine = Engine::new(data);
+    let need_scoring = params.what_if.is_some() && !data.snaps.is_empty();
+    let (model, scoring, _) = runs::models_as_of(
+        data,
+        &engine,
+        registry,
+        as_of,
+        train,
+        fingerprint,
+        need_scoring,
+    )?;
+    let first = month_idx(as_of.succ_opt().unwrap_or(as_of));
+    let last = month_idx(horizon_end(book, data, period));
+    let (month_paths, paths) = if last >= first {
+        let horizon = (last - first + 1) as usize;
+        if horizon > 24 {
+            return Err(CommissionError::Param(format!(
+                "plan periods of {period} end more than 24 months after {as_of}"
+            ))
+            .into());
+        }
+        let (_, kept) = engine
+            .forecast_with_paths(
+                &model,
+                as_of,
+                horizon,
+                params.paths,
+                params.seed,
+                fingerprint,
+            )
+            .map_err(RunError::from)?;
+        // Months only, in order (the engine also keeps quarters).
+        let months: Vec<_> = kept
+            .into_iter()
+            .filter(|p| matches!(p.period, Period::Month { .. }))
+            .collect();
+        (months, params.paths)
+    } else {
+        (Vec::new(), params.paths)
+    };
+    if end < start {
+        return Err(RunError::from(EngineError::Param(format!("empty period {period}"))).into());
+    }
+    let months = MonthPaths {
+        first,
+        months: &month_paths,
+        paths,
+    };
+    let ledger = Ledger::build(data, book);
+    let own = own_bookings(data);
+    let project = |rep: usize, shift: Option<(NaiveDate, i64)>| {
+        project_one(
+            data,
+            book,
+            &ledger,
+            &own,
+            rep,
+            as_of,
+            (start, end),
+            &months,
+            shift,
+        )
+    };
+    let reps = project_reps(data, book, &ledger, &own, as_of, (start, end), &months);
+    let hierarchy = engine.hierarchy();
+    let mut payouts: Vec<Payout> = roll_up(hierarchy, &reps, paths)
+        .into_iter()
+        .filter(|p| p.level == params.level)
+        .filter(|p| params.id.as_deref().is_none_or(|id| p.id == id))
+        .collect();
+    payouts.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(id) = &params.id {
+        if payouts.is_empty() {
+            return Err(CommissionError::Param(format!(
+                "no {} {id:?} with a comp plan in {period}",
+                params.level.as_str()
+            ))
+            .into());
+        }
+    }
+
+    let what_if = match &params.what_if {
+        None => None,
+        Some(w) => {
+            let (opp_id, win) = match w {
+                WhatIf::Win(o) => (o, true),
+                WhatIf::Lose(o) => (o, false),
+            };
+            let open = open_states(data, as_of);
+            let deal = open
+                .iter()
+                .position(|d| data.opps[d.opp as usize].id == *opp_id)
+                .ok_or_else(|| {
+                    CommissionError::Param(format!("deal {opp_id:?} is not open on {as_of}"))
+                })?;
+            let p_win = match &scoring {
+                Some(m) => {
+                    Scorer::new(m, data)
+                        .probabilities(&open[deal..=deal], as_of)
+                        .0[0]
+                }
+                None => 0.0,
+            };
+            let state = &open[deal];
+            let amount = Decimal::new((state.amount * 100.0).round() as i64, 2);
+            // The day it would land: its close date, kept inside the period
+            // and after the as-of day.
+            let land = state
+                .close
+                .unwrap_or(end)
+                .max(as_of.succ_opt().unwrap_or(as_of))
+                .max(start)
+                .min(end);
+            let split = book.splits.iter().find(|s| s.source_id == *opp_id);
+            let shares: Vec<(usize, Decimal)> = match split {
+                Some(s) => s
+                    .shares
+                    .iter()
+                    .filter_map(|(r, share)| rep_index(data, r.as_str()).ok().map(|i| (i, *share)))
+                    .collect(),
+                None => vec![(state.rep as usize, Decimal::ONE)],
+            };
+            let mut out = Vec::new();
+            for (rep, share) in shares {
+                let Some((before, _)) = &reps[rep] else {
+                    continue;
+                };
+                let plan = plan_on(data, book, rep, land);
+                let span = plan.map(|p| span_of(data.fiscal, p.period, land));
+                let deal = &data.opps[state.opp as usize];
+                let hypothetical = super::engine::Credit {
+                    source_id: opp_id.clone(),
+                    opportunity_id: Some(opp_id.clone()),
+                    day: land,
+                    booking_amount: amount,
+                    amount: super::engine::cents(amount * share),
+                    share,
+                    product: deal.product.map(|p| data.products[p as usize].clone()),
+                    cancelled: None,
+                };
+                let credited_by_plan =
+                    plan.is_some_and(|p| p.credits_product(hypothetical.product.as_deref()));
+                let credit = if credited_by_plan {
+                    hypothetical.amount
+                } else {
+                    Decimal::ZERO
+                };
+                // Paths already hold the deal with probability p_win: a win
+                // adds the rest, a loss removes what they hold.
+                let credit_f = credit.to_f64().unwrap_or(0.0);
+                let shift = if win {
+                    credit_f * (1.0 - p_win)
+                } else {
+                    -credit_f * p_win
+                };
+                let Some((after, _)) = project(rep, Some((land, (shift * 100.0).round() as i64)))
+                else {
+                    continue;
+                };
+                let statement_change = match plan {
+                    Some(plan) if win && credited_by_plan => after
+                        .statements
+                        .iter()
+                        .find(|s| s.start <= land && land <= s.end)
+                        .map_or(Decimal::ZERO, |st| {
+                            let curve = PayoutCurve {
+                                plan,
+                                quota: st.quota,
+                                spiffs: Decimal::ZERO,
+                                clawbacks: Decimal::ZERO,
+                                draw_balance: st.draw_balance,
+                                settle: true,
+                            };
+                            curve.payout(st.credited + credit) - curve.payout(st.credited)
+                                + super::engine::spiffs_on(plan, &hypothetical)
+                        }),
+                    _ => Decimal::ZERO,
+                };
+                let mean = |p: &RepProjection| {
+                    let sum: i64 = p.paths.iter().sum();
+                    Decimal::new(sum, 2) / Decimal::from(p.paths.len().max(1))
+                };
+                let (mb, ma) = (mean(before), mean(&after));
+                let mut sorted = after.paths.clone();
+                sorted.sort_unstable();
+                let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+                out.push(WhatIfRep {
+                    rep_id: data.reps[rep].rep_id.to_string(),
+                    share,
+                    plan_period: span.map(|s| s.label).unwrap_or_default(),
+                    statement_change: Money::from_decimal(statement_change),
+                    mean_before: Money::from_decimal(mb),
+                    mean_after: Money::from_decimal(ma),
+                    mean_change: Money::from_decimal(ma - mb),
+                    p50_after: Money::from_cents(p50),
+                });
+            }
+            Some(WhatIfResult {
+                opportunity_id: opp_id.clone(),
+                outcome: if win { "win" } else { "lose" },
+                amount: Money::from_decimal(amount),
+                p_win,
+                reps: out,
+            })
+        }
+    };
+    Ok(Projection {
+        period: period.to_string(),
+        as_of,
+        model_version: model.version,
+        paths,
+        payouts,
+        what_if,
+    })
+}
+
+/// Loads the store and the plan book and builds a statement.
+pub async fn statement(
+    store: &crate::store::Store,
+    settings: &Settings,
+    params: &CommissionParams,
+) -> Result<RepStatement, JobError> {
+    let book = load_book(store, settings).await?;
+    let (data, _) = runs::load(store, settings).await?;
+    statement_data(&data, &book, params)
+}
+
+/// Loads the store and the plan book and projects payouts.
+pub async fn projection(
+    store: &crate::store::Store,
+    settings: &Settings,
+    params: &CommissionParams,
+    train: TrainParams,
+) -> Result<Projection, JobError> {
+    let book = load_book(store, settings).await?;
+    let (data, fingerprint) = runs::load(store, settings).await?;
+    let registry = Registry::new(&settings.models_dir);
+    tokio::task::block_in_place(|| {
+        projection_data(&data, &fingerprint, &registry, &book, params, train)
+    })
+}

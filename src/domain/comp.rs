@@ -1,0 +1,184 @@
+//! Compensation plans: how a rep's credited bookings turn into pay.
+//!
+//! These are the validated forms; `commission::plan` parses and checks the
+//! `comp_plans.toml` text into them, so a [`PlanBook`] held anywhere has
+//! tiers that do not overlap, splits that add up to 100% and dates in order.
+//! Rates, attainment levels and shares are fractions (`0.08` is 8%).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::RepId;
+
+/// How long a plan's measurement period is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanPeriod {
+    /// A calendar month.
+    Month,
+    /// A fiscal quarter.
+    Quarter,
+    /// A fiscal year.
+    Year,
+}
+
+impl PlanPeriod {
+    /// The lower-case name used in plan files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanPeriod::Month => "month",
+            PlanPeriod::Quarter => "quarter",
+            PlanPeriod::Year => "year",
+        }
+    }
+
+    /// Months in one period.
+    pub fn months(self) -> u32 {
+        match self {
+            PlanPeriod::Month => 1,
+            PlanPeriod::Quarter => 3,
+            PlanPeriod::Year => 12,
+        }
+    }
+}
+
+/// How tier rates apply to the credited amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TierMode {
+    /// Each slice of credit earns the rate of the tier it falls in (the
+    /// default: payout is continuous in bookings).
+    Marginal,
+    /// All credit earns the rate of the tier the final attainment lands in.
+    Retroactive,
+}
+
+/// One quota-relative tier: credit between `from` and `to` times quota.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tier {
+    /// Lower attainment bound (fraction of quota), inclusive.
+    pub from: Decimal,
+    /// Upper attainment bound, exclusive; `None` for the open top tier.
+    pub to: Option<Decimal>,
+    /// Commission rate on credit in this tier.
+    pub rate: Decimal,
+}
+
+/// A fixed amount paid for each credited booking that matches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Spiff {
+    /// Name shown on the statement.
+    pub name: String,
+    /// Amount per matching booking (times the rep's split share).
+    pub amount: Decimal,
+    /// Only bookings of this product.
+    pub product: Option<String>,
+    /// Only bookings of at least this amount (the whole booking, before splits).
+    pub min_amount: Option<Decimal>,
+}
+
+/// A one-off amount paid when attainment reaches a level.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttainmentBonus {
+    /// Attainment (fraction of quota) that earns it.
+    pub at: Decimal,
+    /// Amount.
+    pub amount: Decimal,
+}
+
+/// A guaranteed minimum payment per period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Draw {
+    /// Minimum paid per period.
+    pub amount: Decimal,
+    /// Whether top-ups are recovered from later earnings above the draw.
+    pub recoverable: bool,
+}
+
+/// A comp plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CompPlan {
+    /// Unique id (what reps' `plan_id` and assignments name).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Measurement period.
+    pub period: PlanPeriod,
+    /// Credited measure: bookings of these products only (`None`: all).
+    pub products: Option<Vec<String>>,
+    /// How tier rates apply.
+    pub mode: TierMode,
+    /// Tiers, sorted, contiguous from 0, without overlap.
+    pub tiers: Vec<Tier>,
+    /// Below this attainment the tiers pay nothing.
+    pub threshold: Option<Decimal>,
+    /// Credit above this attainment earns no commission.
+    pub attainment_cap: Option<Decimal>,
+    /// Most paid per period (commission, bonuses and SPIFFs together).
+    pub payout_cap: Option<Decimal>,
+    /// SPIFFs.
+    pub spiffs: Vec<Spiff>,
+    /// Attainment bonuses, sorted by level.
+    pub bonuses: Vec<AttainmentBonus>,
+    /// Draw against commission.
+    pub draw: Option<Draw>,
+    /// Commission paid on a booking whose deal is cancelled within this many
+    /// days of booking is taken back.
+    pub clawback_days: Option<u32>,
+}
+
+impl CompPlan {
+    /// Whether some tier pays less than the one below it (a decelerator):
+    /// only then can more bookings earn less commission.
+    pub fn has_decelerator(&self) -> bool {
+        self.tiers.windows(2).any(|w| w[1].rate < w[0].rate)
+    }
+
+    /// Whether a booking of `product` counts towards this plan.
+    pub fn credits_product(&self, product: Option<&str>) -> bool {
+        match &self.products {
+            None => true,
+            Some(list) => product.is_some_and(|p| list.iter().any(|q| q == p)),
+        }
+    }
+}
+
+/// A rep on a plan from one day to another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanAssignment {
+    /// The rep.
+    pub rep_id: RepId,
+    /// The plan.
+    pub plan_id: String,
+    /// First day on the plan (the first day of one of its periods).
+    pub from: NaiveDate,
+    /// Last day on the plan (the last day of one of its periods); `None`: open.
+    pub to: Option<NaiveDate>,
+}
+
+/// Credit for one booking shared between reps.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CreditSplit {
+    /// The booking id or the opportunity id it applies to.
+    pub source_id: String,
+    /// Reps and their shares (fractions adding up to exactly 1).
+    pub shares: Vec<(RepId, Decimal)>,
+}
+
+/// Every plan, who is on which, and the split bookings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlanBook {
+    /// Plans by id order.
+    pub plans: Vec<CompPlan>,
+    /// Effective-dated assignments (they win over a rep's `plan_id`).
+    pub assignments: Vec<PlanAssignment>,
+    /// Split credits.
+    pub splits: Vec<CreditSplit>,
+}
+
+impl PlanBook {
+    /// The plan with this id.
+    pub fn plan(&self, id: &str) -> Option<&CompPlan> {
+        self.plans.iter().find(|p| p.id == id)
+    }
+}
