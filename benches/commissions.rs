@@ -124,7 +124,7 @@ fn commissions(c: &mut Criterion) {
             let ledger = Ledger::build(&data, &book);
             let own = own_bookings(&data);
             let reps = project_reps(&data, &book, &ledger, &own, as_of, span, &months);
-            roll_up(&hierarchy, &reps, PATHS).len()
+            roll_up(&hierarchy, &reps, PATHS, None).len()
         })
     });
     let rep = data
@@ -141,9 +141,30 @@ fn commissions(c: &mut Criterion) {
     };
     group.measurement_time(Duration::from_secs(10));
     group.sample_size(50);
+    // A server builds every rep's credits once per data load...
+    group.bench_function("credit_ledger_all_reps", |b| {
+        b.iter(|| Ledger::build(&data, &book).by_rep.len())
+    });
+    // ...and then a statement is the rep's periods alone.
+    let ledger = Ledger::build(&data, &book);
     group.bench_function("one_rep_statement", |b| {
         b.iter(|| {
-            statement_data(&data, &book, &params)
+            statement_data(&data, &book, &ledger, &params)
+                .expect("statement")
+                .lines
+                .len()
+        })
+    });
+    // The CLI builds only the rep's own credits.
+    group.bench_function("one_rep_statement_own_ledger", |b| {
+        b.iter(|| {
+            let rep = data
+                .reps
+                .iter()
+                .position(|r| Some(r.rep_id.as_str()) == params.id.as_deref())
+                .expect("rep");
+            let own = Ledger::for_rep(&data, &book, rep);
+            statement_data(&data, &book, &own, &params)
                 .expect("statement")
                 .lines
                 .len()

@@ -152,11 +152,13 @@ impl Ledger {
             .collect();
         let mut credits = Vec::new();
         for (i, b) in data.bookings.iter().enumerate() {
-            let named = !mine.is_empty()
-                && (mine.contains(data.booking_ids[i].as_str())
-                    || b.opp
-                        .is_some_and(|o| mine.contains(data.opps[o as usize].id.as_str())));
-            if b.rep as usize != rep && !named {
+            let named = || {
+                !mine.is_empty()
+                    && (mine.contains(data.booking_ids[i].as_str())
+                        || b.opp
+                            .is_some_and(|o| mine.contains(data.opps[o as usize].id.as_str())))
+            };
+            if b.rep as usize != rep && !named() {
                 continue;
             }
             let split = split_for(data, i, &splits);
@@ -231,7 +233,8 @@ pub fn quota_in(data: &SalesData, rep: usize, span: &Span) -> Decimal {
 /// are on a plan (within the data) through the period containing `until`
 /// (periods after `as_of` have no credits yet): in order, so the draw balance and
 /// clawbacks carry from one period to the next. The balance of a draw
-/// resets when the rep moves to another plan.
+/// resets when the rep moves to another plan. `describe` writes the lines'
+/// descriptions (projections need only the numbers).
 pub fn statements(
     data: &SalesData,
     book: &PlanBook,
@@ -239,6 +242,7 @@ pub fn statements(
     rep: usize,
     as_of: NaiveDate,
     until: NaiveDate,
+    describe: bool,
 ) -> Vec<Statement> {
     let first_data = crate::features::month_start(data.first_month);
     let r = &data.reps[rep];
@@ -299,6 +303,7 @@ pub fn statements(
             credits: &credits[lo..hi.max(lo)],
             clawbacks: &clawbacks,
             draw_balance: balance,
+            describe,
         };
         let st = statement(&input);
         balance = st.draw_balance;

@@ -85,6 +85,8 @@ pub struct PeriodInput<'a> {
     pub clawbacks: &'a [Clawback],
     /// Recoverable draw outstanding from earlier periods.
     pub draw_balance: Decimal,
+    /// Write the lines' descriptions (projections need only the numbers).
+    pub describe: bool,
 }
 
 /// What a statement line is.
@@ -251,6 +253,53 @@ fn bound(quota: Decimal, fraction: Decimal) -> Decimal {
     cents(quota * fraction)
 }
 
+/// A plan's quota-relative boundaries in money for one quota, worked out
+/// once per period rather than once per forecast path.
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    has_quota: bool,
+    /// Each tier's lower and upper bound.
+    tiers: Vec<(Decimal, Option<Decimal>)>,
+    threshold: Option<Decimal>,
+    cap: Option<Decimal>,
+    /// Each bonus's level, in the plan's order.
+    bonuses: Vec<Decimal>,
+}
+
+impl Bounds {
+    /// The bounds of `plan` at `quota` (each rounded half-even to the cent).
+    pub fn new(plan: &CompPlan, quota: Decimal) -> Bounds {
+        let has_quota = quota > Decimal::ZERO;
+        Bounds {
+            has_quota,
+            tiers: plan
+                .tiers
+                .iter()
+                .map(|t| (bound(quota, t.from), t.to.map(|to| bound(quota, to))))
+                .collect(),
+            threshold: plan
+                .threshold
+                .filter(|_| has_quota)
+                .map(|t| bound(quota, t)),
+            cap: plan
+                .attainment_cap
+                .filter(|_| has_quota)
+                .map(|c| bound(quota, c)),
+            bonuses: plan.bonuses.iter().map(|b| bound(quota, b.at)).collect(),
+        }
+    }
+
+    /// The credit that earns commission: all of it, or up to the cap.
+    fn commissionable(&self, credited: Decimal) -> Decimal {
+        self.cap.map_or(credited, |cap| credited.min(cap))
+    }
+
+    /// Whether the threshold gate is passed.
+    fn passes_threshold(&self, credited: Decimal) -> bool {
+        self.threshold.is_none_or(|t| credited >= t)
+    }
+}
+
 /// One tier's share of the commission.
 struct Slice {
     tier: usize,
@@ -259,28 +308,12 @@ struct Slice {
     amount: Decimal,
 }
 
-/// The credit that earns commission: all of it, or up to the attainment cap.
-fn commissionable(plan: &CompPlan, quota: Decimal, credited: Decimal) -> Decimal {
-    match plan.attainment_cap {
-        Some(cap) if quota > Decimal::ZERO => credited.min(bound(quota, cap)),
-        _ => credited,
-    }
-}
-
-/// Whether the threshold gate is passed.
-fn passes_threshold(plan: &CompPlan, quota: Decimal, credited: Decimal) -> bool {
-    match plan.threshold {
-        Some(t) if quota > Decimal::ZERO => credited >= bound(quota, t),
-        _ => true,
-    }
-}
-
 /// Calls `f` with each tier slice of `credited` (nothing below the threshold).
-fn for_each_slice(plan: &CompPlan, quota: Decimal, credited: Decimal, mut f: impl FnMut(Slice)) {
-    if credited <= Decimal::ZERO || !passes_threshold(plan, quota, credited) {
+fn for_each_slice(plan: &CompPlan, bounds: &Bounds, credited: Decimal, mut f: impl FnMut(Slice)) {
+    if credited <= Decimal::ZERO || !bounds.passes_threshold(credited) {
         return;
     }
-    if quota <= Decimal::ZERO {
+    if !bounds.has_quota {
         // Without a quota there is no attainment: the first tier's rate.
         let rate = plan.tiers[0].rate;
         f(Slice {
@@ -291,16 +324,15 @@ fn for_each_slice(plan: &CompPlan, quota: Decimal, credited: Decimal, mut f: imp
         });
         return;
     }
-    let paid_on = commissionable(plan, quota, credited);
+    let paid_on = bounds.commissionable(credited);
     match plan.mode {
         TierMode::Marginal => {
-            for (i, t) in plan.tiers.iter().enumerate() {
-                let lo = bound(quota, t.from);
-                if paid_on <= lo {
+            for (i, (t, (lo, hi))) in plan.tiers.iter().zip(&bounds.tiers).enumerate() {
+                if paid_on <= *lo {
                     break;
                 }
-                let hi = t.to.map_or(paid_on, |to| bound(quota, to).min(paid_on));
-                let base = hi - lo;
+                let top = hi.map_or(paid_on, |hi| hi.min(paid_on));
+                let base = top - lo;
                 f(Slice {
                     tier: i,
                     base,
@@ -310,10 +342,10 @@ fn for_each_slice(plan: &CompPlan, quota: Decimal, credited: Decimal, mut f: imp
             }
         }
         TierMode::Retroactive => {
-            let i = plan
+            let i = bounds
                 .tiers
                 .iter()
-                .rposition(|t| paid_on >= bound(quota, t.from))
+                .rposition(|(lo, _)| paid_on >= *lo)
                 .unwrap_or(0);
             let rate = plan.tiers[i].rate;
             f(Slice {
@@ -327,15 +359,16 @@ fn for_each_slice(plan: &CompPlan, quota: Decimal, credited: Decimal, mut f: imp
 }
 
 /// Bonuses reached at `credited`.
-fn bonuses_reached(
-    plan: &CompPlan,
-    quota: Decimal,
+fn bonuses_reached<'p>(
+    plan: &'p CompPlan,
+    bounds: &'p Bounds,
     credited: Decimal,
-) -> impl Iterator<Item = &crate::domain::AttainmentBonus> {
-    let has_quota = quota > Decimal::ZERO;
+) -> impl Iterator<Item = &'p crate::domain::AttainmentBonus> {
     plan.bonuses
         .iter()
-        .filter(move |b| has_quota && credited >= bound(quota, b.at))
+        .zip(&bounds.bonuses)
+        .filter(move |(_, at)| bounds.has_quota && credited >= **at)
+        .map(|(b, _)| b)
 }
 
 /// Every SPIFF `plan` pays on `credit`.
@@ -371,8 +404,17 @@ fn settle_draw(plan: &CompPlan, earned: Decimal, balance: Decimal) -> (Decimal, 
 }
 
 /// Why a credit does not count in its period, if it does not.
-fn exclusion(plan: &CompPlan, credit: &Credit, span: &Span, as_of: NaiveDate) -> Option<String> {
+fn exclusion(
+    plan: &CompPlan,
+    credit: &Credit,
+    span: &Span,
+    as_of: NaiveDate,
+    describe: bool,
+) -> Option<String> {
     if !plan.credits_product(credit.product.as_deref()) {
+        if !describe {
+            return Some(String::new());
+        }
         return Some(format!(
             "product {} is not credited by plan {}",
             credit.product.as_deref().unwrap_or("(none)"),
@@ -389,25 +431,33 @@ fn exclusion(plan: &CompPlan, credit: &Credit, span: &Span, as_of: NaiveDate) ->
 pub fn statement(input: &PeriodInput<'_>) -> Statement {
     let plan = input.plan;
     let quota = input.quota;
+    let describe = input.describe;
+    // Descriptions cost most of a statement's time; projections skip them.
+    macro_rules! text {
+        ($($arg:tt)*) => {
+            if describe { format!($($arg)*) } else { String::new() }
+        };
+    }
+    let bounds = Bounds::new(plan, quota);
     let mut lines = Lines::default();
     let mut counted: Vec<&Credit> = Vec::new();
     let mut credited = Decimal::ZERO;
     for c in input.credits {
         let what = match (&c.opportunity_id, &c.product) {
-            (Some(o), Some(p)) => format!("booking {} (deal {o}, {p}) on {}", c.source_id, c.day),
-            (Some(o), None) => format!("booking {} (deal {o}) on {}", c.source_id, c.day),
-            (None, Some(p)) => format!("booking {} ({p}) on {}", c.source_id, c.day),
-            (None, None) => format!("booking {} on {}", c.source_id, c.day),
+            (Some(o), Some(p)) => text!("booking {} (deal {o}, {p}) on {}", c.source_id, c.day),
+            (Some(o), None) => text!("booking {} (deal {o}) on {}", c.source_id, c.day),
+            (None, Some(p)) => text!("booking {} ({p}) on {}", c.source_id, c.day),
+            (None, None) => text!("booking {} on {}", c.source_id, c.day),
         };
         let split = if c.share == Decimal::ONE {
             String::new()
         } else {
-            format!(", {} split of {:.2}", pct(c.share), c.booking_amount)
+            text!(", {} split of {:.2}", pct(c.share), c.booking_amount)
         };
-        match exclusion(plan, c, &input.span, input.as_of) {
+        match exclusion(plan, c, &input.span, input.as_of, describe) {
             Some(reason) => lines.push(
                 LineKind::Excluded,
-                format!("{what}{split}: not credited, {reason}"),
+                text!("{what}{split}: not credited, {reason}"),
                 Some(c.amount),
                 None,
                 None,
@@ -418,7 +468,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
                 counted.push(c);
                 lines.push(
                     LineKind::Credit,
-                    format!("{what}{split}"),
+                    text!("{what}{split}"),
                     Some(c.amount),
                     None,
                     None,
@@ -432,7 +482,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
     match attainment {
         Some(a) => lines.push(
             LineKind::Attainment,
-            format!("credited {credited:.2} against quota {quota:.2}: attainment {}", pct(a)),
+            text!("credited {credited:.2} against quota {quota:.2}: attainment {}", pct(a)),
             Some(credited),
             None,
             None,
@@ -440,7 +490,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
         ),
         None => lines.push(
             LineKind::NoQuota,
-            format!(
+            text!(
                 "credited {credited:.2}; no quota is set for {}, so all credit earns the first tier's rate and no bonus applies",
                 input.span.label
             ),
@@ -450,11 +500,11 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
             Decimal::ZERO,
         ),
     }
-    if credited > Decimal::ZERO && !passes_threshold(plan, quota, credited) {
+    if credited > Decimal::ZERO && !bounds.passes_threshold(credited) {
         let t = plan.threshold.unwrap_or_default();
         lines.push(
             LineKind::Threshold,
-            format!(
+            text!(
                 "attainment is below the {} threshold ({:.2}): the tiers pay nothing",
                 pct(t),
                 bound(quota, t)
@@ -465,11 +515,11 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
             Decimal::ZERO,
         );
     } else if let Some(cap) = plan.attainment_cap.filter(|_| quota > Decimal::ZERO) {
-        let over = credited - commissionable(plan, quota, credited);
+        let over = credited - bounds.commissionable(credited);
         if over > Decimal::ZERO {
             lines.push(
                 LineKind::AttainmentCap,
-                format!(
+                text!(
                     "credit above {} of quota ({:.2}) earns no commission",
                     pct(cap),
                     bound(quota, cap)
@@ -483,22 +533,22 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
     }
     let mut commission = Decimal::ZERO;
     let mut slices = Vec::new();
-    for_each_slice(plan, quota, credited, |s| slices.push(s));
+    for_each_slice(plan, &bounds, credited, |s| slices.push(s));
     for s in slices {
         let t = &plan.tiers[s.tier];
         let range = if quota <= Decimal::ZERO {
             "first tier (no quota)".to_owned()
         } else {
             match (plan.mode, t.to) {
-                (TierMode::Retroactive, _) => format!(
+                (TierMode::Retroactive, _) => text!(
                     "tier {} ({} and above), retroactive: the rate applies to all credit",
                     s.tier + 1,
                     pct(t.from)
                 ),
                 (_, Some(to)) => {
-                    format!("tier {}: {}–{} of quota", s.tier + 1, pct(t.from), pct(to))
+                    text!("tier {}: {}–{} of quota", s.tier + 1, pct(t.from), pct(to))
                 }
-                (_, None) => format!("tier {}: above {} of quota", s.tier + 1, pct(t.from)),
+                (_, None) => text!("tier {}: above {} of quota", s.tier + 1, pct(t.from)),
             }
         };
         let kind_word = if s.tier > 0 && t.rate > plan.tiers[s.tier - 1].rate {
@@ -511,17 +561,17 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
         commission += s.amount;
         lines.push(
             LineKind::Tier,
-            format!("{range}{kind_word}"),
+            text!("{range}{kind_word}"),
             None,
             Some(s.base),
             Some(s.rate),
             s.amount,
         );
     }
-    for b in bonuses_reached(plan, quota, credited) {
+    for b in bonuses_reached(plan, &bounds, credited) {
         lines.push(
             LineKind::Bonus,
-            format!("attainment bonus at {} of quota", pct(b.at)),
+            text!("attainment bonus at {} of quota", pct(b.at)),
             None,
             None,
             None,
@@ -535,7 +585,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
                 spiff_paid[i] += amount;
                 lines.push(
                     LineKind::Spiff,
-                    format!("SPIFF {:?} on booking {}", s.name, c.source_id),
+                    text!("SPIFF {:?} on booking {}", s.name, c.source_id),
                     Some(c.amount),
                     None,
                     None,
@@ -549,7 +599,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
             let cut = cap - lines.running;
             lines.push(
                 LineKind::PayoutCap,
-                format!("payout capped at {cap:.2} per period"),
+                text!("payout capped at {cap:.2} per period"),
                 None,
                 None,
                 None,
@@ -560,9 +610,12 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
     for c in input.clawbacks {
         lines.push(
             LineKind::Clawback,
-            format!(
+            text!(
                 "clawback: booking {} of {} cancelled on {}, commission paid in {} taken back",
-                c.source_id, c.booked, c.cancelled, c.paid_in
+                c.source_id,
+                c.booked,
+                c.cancelled,
+                c.paid_in
             ),
             None,
             None,
@@ -582,7 +635,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
             }
             lines.push(
                 LineKind::Draw,
-                format!(
+                text!(
                     "draw: earnings topped up to the guaranteed {draw:.2} ({})",
                     if recoverable {
                         "recoverable from later earnings"
@@ -600,7 +653,7 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
             draw_balance -= recovery;
             lines.push(
                 LineKind::DrawRecovery,
-                format!("draw recovery: earlier top-ups taken back ({draw_balance:.2} still outstanding)"),
+                text!("draw recovery: earlier top-ups taken back ({draw_balance:.2} still outstanding)"),
                 None,
                 None,
                 None,
@@ -648,30 +701,51 @@ pub fn statement(input: &PeriodInput<'_>) -> Statement {
 /// every forecast path.
 #[derive(Debug, Clone)]
 pub struct PayoutCurve<'a> {
-    /// The plan.
-    pub plan: &'a CompPlan,
-    /// Quota for the period.
-    pub quota: Decimal,
-    /// SPIFFs already earned.
-    pub spiffs: Decimal,
-    /// Clawbacks already due (positive).
-    pub clawbacks: Decimal,
-    /// Recoverable draw outstanding at the start of the period.
-    pub draw_balance: Decimal,
-    /// Whether the draw settles (the period's end is in view).
-    pub settle: bool,
+    plan: &'a CompPlan,
+    bounds: Bounds,
+    spiffs: Decimal,
+    clawbacks: Decimal,
+    draw_balance: Decimal,
+    settle: bool,
 }
 
-impl PayoutCurve<'_> {
+impl<'a> PayoutCurve<'a> {
+    /// The curve of `plan` at `quota`, with SPIFFs already earned,
+    /// clawbacks already due (positive), the recoverable draw outstanding at
+    /// the period's start, and whether the draw settles (the period's end is
+    /// in view).
+    pub fn new(
+        plan: &'a CompPlan,
+        quota: Decimal,
+        spiffs: Decimal,
+        clawbacks: Decimal,
+        draw_balance: Decimal,
+        settle: bool,
+    ) -> PayoutCurve<'a> {
+        PayoutCurve {
+            plan,
+            bounds: Bounds::new(plan, quota),
+            spiffs,
+            clawbacks,
+            draw_balance,
+            settle,
+        }
+    }
+
     /// The payout at `credited`.
     pub fn payout(&self, credited: Decimal) -> Decimal {
+        self.payout_with(credited, Decimal::ZERO)
+    }
+
+    /// The payout at `credited` with `more_spiffs` on top of those known.
+    pub fn payout_with(&self, credited: Decimal, more_spiffs: Decimal) -> Decimal {
         let plan = self.plan;
         let mut total = Decimal::ZERO;
-        for_each_slice(plan, self.quota, credited, |s| total += s.amount);
-        for b in bonuses_reached(plan, self.quota, credited) {
+        for_each_slice(plan, &self.bounds, credited, |s| total += s.amount);
+        for b in bonuses_reached(plan, &self.bounds, credited) {
             total += cents(b.amount);
         }
-        total += self.spiffs;
+        total += self.spiffs + more_spiffs;
         if let Some(cap) = plan.payout_cap {
             total = total.min(cap);
         }
@@ -765,18 +839,19 @@ mod tests {
             credits: &credits,
             clawbacks: &[],
             draw_balance: Decimal::ZERO,
+            describe: true,
         })
     }
 
     fn curve(plan: &CompPlan, quota: i64) -> PayoutCurve<'_> {
-        PayoutCurve {
+        PayoutCurve::new(
             plan,
-            quota: d(quota),
-            spiffs: Decimal::ZERO,
-            clawbacks: Decimal::ZERO,
-            draw_balance: Decimal::ZERO,
-            settle: true,
-        }
+            d(quota),
+            Decimal::ZERO,
+            Decimal::ZERO,
+            Decimal::ZERO,
+            true,
+        )
     }
 
     /// Random plans: up to four tiers with increasing bounds (percent) and

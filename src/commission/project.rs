@@ -8,8 +8,9 @@
 //!   share of their own bookings their plan has credited over the last
 //!   year: below 1 when the plan credits only some products, above 1 when
 //!   they receive split credit). SPIFFs and clawbacks already known count;
-//!   SPIFFs on deals not yet booked are not projected (the paths carry
-//!   amounts, not deals), and a future period's draw balance is today's.
+//!   the paths carry amounts, not deals, so SPIFFs on credit still to come
+//!   are projected at the rate the rep earned them per credited unit over
+//!   the last year; a future period's draw balance is today's.
 //!
 //! Payouts are exact cents per path; a rep's mean is rounded to the cent and
 //! every higher level's mean is the sum of its reps' means (the accrual),
@@ -114,8 +115,9 @@ pub fn project_rep(
     months: &MonthPaths<'_>,
     shift: Option<(NaiveDate, i64)>,
 ) -> RepProjection {
-    let all = statements(data, book, ledger, rep, as_of, end);
+    let all = statements(data, book, ledger, rep, as_of, end, false);
     let ratio = credit_ratio(data, book, rep, &ledger.by_rep[rep], own, as_of);
+    let spiff_rate = spiff_rate(&all, as_of);
     let overlapping: Vec<Statement> = all
         .into_iter()
         .filter(|s| s.end >= start && s.start <= end)
@@ -141,14 +143,14 @@ pub fn project_rep(
                 .map(|l| l.amount)
                 .sum()
         };
-        let curve = PayoutCurve {
+        let curve = PayoutCurve::new(
             plan,
-            quota: st.quota,
-            spiffs: sum_kind(LineKind::Spiff),
-            clawbacks: -sum_kind(LineKind::Clawback),
-            draw_balance: st.draw_balance,
-            settle: true,
-        };
+            st.quota,
+            sum_kind(LineKind::Spiff),
+            -sum_kind(LineKind::Clawback),
+            st.draw_balance,
+            true,
+        );
         // Bookings on the paths already made: the first forecast month's
         // paths include what it booked up to the as-of day.
         let booked_already = booked_cents(own, st.start.max(first_day), as_of);
@@ -165,8 +167,13 @@ pub fn project_rep(
             .map_or(0, |(_, c)| c);
         for (p, f) in paths.iter_mut().zip(&future) {
             let to_come = (f.max(0.0) * ratio * 100.0).round() as i64 + extra;
-            let credit = st.credited + Decimal::new(to_come.max(0), 2);
-            *p += to_cents(curve.payout(credit));
+            let to_come = Decimal::new(to_come.max(0), 2);
+            let more_spiffs = if plan.spiffs.is_empty() {
+                Decimal::ZERO
+            } else {
+                super::engine::cents(to_come * spiff_rate)
+            };
+            *p += to_cents(curve.payout_with(st.credited + to_come, more_spiffs));
         }
     }
     RepProjection {
@@ -217,6 +224,27 @@ pub fn project_one(
     plans.dedup();
     let plan = plans.join("+");
     Some((p, plan))
+}
+
+/// SPIFFs paid per credited unit over the complete periods of the year
+/// before `as_of`: how SPIFFs on deals still to come are projected.
+fn spiff_rate(statements: &[Statement], as_of: NaiveDate) -> Decimal {
+    let year_ago = as_of - chrono::Days::new(365);
+    let (mut spiffs, mut credit) = (Decimal::ZERO, Decimal::ZERO);
+    for s in statements.iter().filter(|s| s.complete && s.end > year_ago) {
+        for l in &s.lines {
+            match l.kind {
+                LineKind::Spiff => spiffs += l.amount,
+                LineKind::Credit => credit += l.credit.unwrap_or_default(),
+                _ => {}
+            }
+        }
+    }
+    if credit > Decimal::ZERO {
+        spiffs / credit
+    } else {
+        Decimal::ZERO
+    }
 }
 
 fn to_cents(v: Decimal) -> i64 {
@@ -274,12 +302,14 @@ fn mean_cents(paths: &[i64]) -> i64 {
         .unwrap_or(0)
 }
 
-/// Rolls rep projections up the hierarchy. `reps[r]` is `None` for people
-/// without a plan (they pay nothing and are not listed).
+/// Rolls rep projections up the hierarchy: the lines of `level` (every
+/// level when `None`). `reps[r]` is `None` for people without a plan (they
+/// pay nothing and are not listed).
 pub fn roll_up(
     hierarchy: &Hierarchy,
     reps: &[Option<(RepProjection, String)>],
     paths: usize,
+    level: Option<Level>,
 ) -> Vec<Payout> {
     let entities = hierarchy.entities.len();
     let mut sums = vec![0i64; entities * paths];
@@ -299,29 +329,29 @@ pub fn roll_up(
             }
         }
     }
-    let mut out = Vec::new();
-    for (e, entity) in hierarchy.entities.iter().enumerate() {
-        if !covered[e] {
-            continue;
-        }
-        let mut sorted = sums[e * paths..(e + 1) * paths].to_vec();
-        sorted.sort_unstable();
-        let is_rep = entity.level == Level::Rep;
-        out.push(Payout {
-            level: entity.level,
-            id: entity.id.clone(),
-            rep_id: is_rep.then(|| entity.id.clone()),
-            plan_id: if is_rep {
-                reps[e].as_ref().map(|(_, plan)| plan.clone())
-            } else {
-                None
-            },
-            earned_to_date: Money::from_decimal(earned[e]),
-            p10: Money::from_cents(quantile(&sorted, 0.1)),
-            p50: Money::from_cents(quantile(&sorted, 0.5)),
-            p90: Money::from_cents(quantile(&sorted, 0.9)),
-            mean: Money::from_cents(means[e]),
-        });
-    }
-    out
+    use rayon::prelude::*;
+    sums.par_chunks_mut(paths.max(1))
+        .enumerate()
+        .filter(|(e, _)| covered[*e] && level.is_none_or(|l| hierarchy.entities[*e].level == l))
+        .map(|(e, sorted)| {
+            let entity = &hierarchy.entities[e];
+            sorted.sort_unstable();
+            let is_rep = entity.level == Level::Rep;
+            Payout {
+                level: entity.level,
+                id: entity.id.clone(),
+                rep_id: is_rep.then(|| entity.id.clone()),
+                plan_id: if is_rep {
+                    reps[e].as_ref().map(|(_, plan)| plan.clone())
+                } else {
+                    None
+                },
+                earned_to_date: Money::from_decimal(earned[e]),
+                p10: Money::from_cents(quantile(sorted, 0.1)),
+                p50: Money::from_cents(quantile(sorted, 0.5)),
+                p90: Money::from_cents(quantile(sorted, 0.9)),
+                mean: Money::from_cents(means[e]),
+            }
+        })
+        .collect()
 }

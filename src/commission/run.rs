@@ -192,10 +192,13 @@ fn period_and_day(data: &SalesData, params: &CommissionParams) -> (Period, Naive
     (period, as_of)
 }
 
-/// A rep's statement for the reported period.
+/// A rep's statement for the reported period. `ledger` holds at least
+/// that rep's credits ([`Ledger::for_rep`] builds just those; a server keeps
+/// [`Ledger::build`]'s for every rep).
 pub fn statement_data(
     data: &SalesData,
     book: &PlanBook,
+    ledger: &Ledger,
     params: &CommissionParams,
 ) -> Result<RepStatement, JobError> {
     let id = params
@@ -205,8 +208,7 @@ pub fn statement_data(
     let rep = rep_index(data, id)?;
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
-    let ledger = Ledger::for_rep(data, book, rep);
-    let all = statements(data, book, &ledger, rep, as_of, end);
+    let all = statements(data, book, ledger, rep, as_of, end, true);
     let mine: Vec<super::Statement> = all
         .into_iter()
         .filter(|s| s.end >= start && s.start <= end)
@@ -331,9 +333,8 @@ pub fn projection_data(
     };
     let reps = project_reps(data, book, &ledger, &own, as_of, (start, end), &months);
     let hierarchy = engine.hierarchy();
-    let mut payouts: Vec<Payout> = roll_up(hierarchy, &reps, paths)
+    let mut payouts: Vec<Payout> = roll_up(hierarchy, &reps, paths, Some(params.level))
         .into_iter()
-        .filter(|p| p.level == params.level)
         .filter(|p| params.id.as_deref().is_none_or(|id| p.id == id))
         .collect();
     payouts.sort_by(|a, b| a.id.cmp(&b.id));
@@ -431,14 +432,14 @@ pub fn projection_data(
                         .iter()
                         .find(|s| s.start <= land && land <= s.end)
                         .map_or(Decimal::ZERO, |st| {
-                            let curve = PayoutCurve {
+                            let curve = PayoutCurve::new(
                                 plan,
-                                quota: st.quota,
-                                spiffs: Decimal::ZERO,
-                                clawbacks: Decimal::ZERO,
-                                draw_balance: st.draw_balance,
-                                settle: true,
-                            };
+                                st.quota,
+                                Decimal::ZERO,
+                                Decimal::ZERO,
+                                st.draw_balance,
+                                true,
+                            );
                             curve.payout(st.credited + credit) - curve.payout(st.credited)
                                 + super::engine::spiffs_on(plan, &hypothetical)
                         }),
@@ -490,7 +491,12 @@ pub async fn statement(
 ) -> Result<RepStatement, JobError> {
     let book = load_book(store, settings).await?;
     let (data, _) = runs::load(store, settings).await?;
-    statement_data(&data, &book, params)
+    let id = params.id.as_deref().unwrap_or_default();
+    let ledger = match data.reps.iter().position(|r| r.rep_id.as_str() == id) {
+        Some(rep) => Ledger::for_rep(&data, &book, rep),
+        None => Ledger { by_rep: Vec::new() },
+    };
+    statement_data(&data, &book, &ledger, params)
 }
 
 /// Loads the store and the plan book and projects payouts.

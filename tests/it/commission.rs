@@ -156,7 +156,19 @@ impl Org {
             .position(|x| x.rep_id.as_str() == rep)
             .expect("rep");
         let ledger = Ledger::build(&data, &book);
-        statements(&data, &book, &ledger, r, date(as_of), date(until))
+        let described = statements(&data, &book, &ledger, r, date(as_of), date(until), true);
+        // Projections skip the descriptions: the numbers must not change.
+        let bare = statements(&data, &book, &ledger, r, date(as_of), date(until), false);
+        let numbers = |s: &Statement| (s.total, s.credited, s.draw_balance, s.lines.len());
+        assert_eq!(
+            described.iter().map(numbers).collect::<Vec<_>>(),
+            bare.iter().map(numbers).collect::<Vec<_>>()
+        );
+        // One rep's own ledger gives the same statements as everyone's.
+        let own = Ledger::for_rep(&data, &book, r);
+        let alone = statements(&data, &book, &own, r, date(as_of), date(until), true);
+        assert_eq!(alone, described);
+        described
     }
 
     /// The one statement of `rep` for the period holding `day`.
