@@ -206,9 +206,9 @@ pub fn plan_on<'b>(
 ) -> Option<&'b CompPlan> {
     let r = &data.reps[rep];
     let assigned = book
-        .assignments
+        .assignments_of(&r.rep_id)
         .iter()
-        .find(|a| a.rep_id == r.rep_id && a.from <= day && a.to.is_none_or(|t| day <= t));
+        .find(|a| a.from <= day && a.to.is_none_or(|t| day <= t));
     match assigned {
         Some(a) => book.plan(&a.plan_id),
         None if r.hire_date.is_some_and(|h| day < h) || r.end_date.is_some_and(|e| day > e) => None,
@@ -247,13 +247,7 @@ pub fn statements(
     let first_data = crate::features::month_start(data.first_month);
     let r = &data.reps[rep];
     let mut day = r.hire_date.map_or(first_data, |h| h.max(first_data));
-    if let Some(first_assignment) = book
-        .assignments
-        .iter()
-        .filter(|a| a.rep_id == r.rep_id)
-        .map(|a| a.from)
-        .min()
-    {
+    if let Some(first_assignment) = book.assignments_of(&r.rep_id).first().map(|a| a.from) {
         day = day.min(first_assignment).max(first_data);
     }
     let credits = &ledger.by_rep[rep];

@@ -170,7 +170,8 @@ pub struct CreditSplit {
 pub struct PlanBook {
     /// Plans by id order.
     pub plans: Vec<CompPlan>,
-    /// Effective-dated assignments (they win over a rep's `plan_id`).
+    /// Effective-dated assignments (they win over a rep's `plan_id`),
+    /// sorted by rep, then by first day.
     pub assignments: Vec<PlanAssignment>,
     /// Split credits.
     pub splits: Vec<CreditSplit>,
@@ -180,5 +181,13 @@ impl PlanBook {
     /// The plan with this id.
     pub fn plan(&self, id: &str) -> Option<&CompPlan> {
         self.plans.iter().find(|p| p.id == id)
+    }
+
+    /// A rep's assignments, by first day (a binary search: the list is
+    /// sorted by rep).
+    pub fn assignments_of(&self, rep: &RepId) -> &[PlanAssignment] {
+        let lo = self.assignments.partition_point(|a| a.rep_id < *rep);
+        let hi = self.assignments.partition_point(|a| a.rep_id <= *rep);
+        &self.assignments[lo..hi]
     }
 }
