@@ -14,6 +14,16 @@
 //! - [`store`]: persistence behind one interface with two back-ends, SQLite
 //!   (default) and PostgreSQL; migrations, fingerprint, the pipeline as of a
 //!   past date.
+//! - [`features`]: everything loaded once and interned ([`features::SalesData`]),
+//!   monthly series, as-of pipelines, deal features; the only place model
+//!   matrices are built.
+//! - [`forecast`]: baselines, ETS/Theta, the global and pipeline models,
+//!   simulation of sample paths, roll-up, walk-forward backtests, runs.
+//! - [`registry`]: versioned model artifacts under `models/`.
+//! - [`scoring`]: calibrated win probabilities and their drivers.
+//! - [`coaching`]: the coaching-priority list and its evaluation.
+//! - [`commission`]: comp plans, exact statements, payouts projected over
+//!   the forecast's sample paths.
 //! - [`sim`]: the seeded synthetic-organisation generator with planted
 //!   ground truth.
 //! - [`cli`]: what each command prints, in table, JSON or CSV form.
