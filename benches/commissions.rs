@@ -17,10 +17,9 @@ use attain::commission::run::{CommissionParams, statement_data};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::{Hierarchy, SalesData, month_idx};
 use attain::forecast::PeriodPaths;
-use attain::ingest::{self, IngestOptions, Mapping};
-use attain::sim::{OrgParams, generate_to};
-use attain::store::Store;
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod support;
 use rand::SeedableRng;
 use rand_distr::{Distribution, LogNormal};
 
@@ -28,43 +27,10 @@ const REPS: usize = 10_000;
 const PATHS: usize = 1_000;
 
 fn setup() -> (SalesData, PlanBook) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let org = dir.path().join("org");
-        generate_to(
-            OrgParams {
-                reps: REPS,
-                months: 36,
-                seed: 42,
-                ..OrgParams::default()
-            },
-            &org,
-        )
-        .expect("generate");
-        let db = dir.path().join("attain.db");
-        let store = Store::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .expect("store");
-        let options = IngestOptions {
-            mapping: Mapping::native(),
-            snapshot_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"),
-            max_problems: 10,
-            progress: false,
-            window_rows: ingest::WINDOW_ROWS,
-            fiscal: FiscalCalendar::default(),
-        };
-        ingest::ingest(&store, &[org], &options)
-            .await
-            .expect("ingest");
-        let data = SalesData::load(&store, FiscalCalendar::default())
-            .await
-            .expect("load");
-        let source = store.plan_book().await.expect("read").expect("plans");
-        store.close().await;
-        let book = parse_plan_book(&source, FiscalCalendar::default()).expect("plans parse");
-        (data, book)
-    })
+    let (data, plans) = support::org(REPS, 42);
+    let book =
+        parse_plan_book(&plans.expect("plans"), FiscalCalendar::default()).expect("plans parse");
+    (data, book)
 }
 
 /// Month paths for the quarter after the last day: each rep's trailing

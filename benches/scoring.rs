@@ -7,55 +7,14 @@
 
 use std::time::Duration;
 
-use attain::domain::FiscalCalendar;
-use attain::features::SalesData;
 use attain::features::deals::open_states;
-use attain::ingest::{self, IngestOptions, Mapping};
 use attain::scoring::{Scorer, ScoringParams, drivers, train};
-use attain::sim::{OrgParams, generate_to};
-use attain::store::Store;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn setup() -> SalesData {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let org = dir.path().join("org");
-        generate_to(
-            OrgParams {
-                reps: 200,
-                months: 36,
-                seed: 3,
-                ..OrgParams::default()
-            },
-            &org,
-        )
-        .expect("generate");
-        let db = dir.path().join("attain.db");
-        let store = Store::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .expect("store");
-        let options = IngestOptions {
-            mapping: Mapping::native(),
-            snapshot_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"),
-            max_problems: 10,
-            progress: false,
-            window_rows: ingest::WINDOW_ROWS,
-            fiscal: FiscalCalendar::default(),
-        };
-        ingest::ingest(&store, &[org], &options)
-            .await
-            .expect("ingest");
-        let data = SalesData::load(&store, FiscalCalendar::default())
-            .await
-            .expect("load");
-        store.close().await;
-        data
-    })
-}
+mod support;
 
 fn scoring(c: &mut Criterion) {
-    let data = setup();
+    let (data, _) = support::org(200, 3);
     let day = data.last_date;
     let model = train(&data, day, ScoringParams::default()).expect("train");
     let scorer = Scorer::new(&model, &data);

@@ -337,6 +337,21 @@ fn ingest_options(
     }
 }
 
+/// `--period`: a month or a quarter, when given.
+fn period_arg(period: Option<String>) -> Result<Option<attain::domain::Period>> {
+    period
+        .map(|p| attain::domain::Period::parse(&p).with_context(|| format!("--period {p:?}")))
+        .transpose()
+}
+
+/// `--paths`: sample paths per rep.
+fn check_paths(paths: usize) -> Result<()> {
+    if !(10..=100_000).contains(&paths) {
+        bail!("--paths {paths} is not in 10..100000");
+    }
+    Ok(())
+}
+
 fn train_params(model: ModelArgs, horizon: usize) -> Result<TrainParams> {
     if !(1..=24).contains(&horizon) {
         bail!("--horizon {horizon} is not in 1..24");
@@ -745,14 +760,8 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let settings = settings(&cli.global)?;
             let params = train_params(model, 12)?;
-            let period = period
-                .map(|p| {
-                    attain::domain::Period::parse(&p).with_context(|| format!("--period {p:?}"))
-                })
-                .transpose()?;
-            if !(10..=100_000).contains(&paths) {
-                bail!("--paths {paths} is not in 10..100000");
-            }
+            let period = period_arg(period)?;
+            check_paths(paths)?;
             let coach = attain::coaching::run::CoachParams {
                 as_of,
                 manager,
@@ -827,11 +836,7 @@ async fn run(cli: Cli) -> Result<()> {
             use attain::commission::run::{self as commission, CommissionParams, WhatIf};
             let settings = settings(&cli.global)?;
             let params = train_params(model, 12)?;
-            let period = period
-                .map(|p| {
-                    attain::domain::Period::parse(&p).with_context(|| format!("--period {p:?}"))
-                })
-                .transpose()?;
+            let period = period_arg(period)?;
             let level: Level = level.parse().map_err(anyhow::Error::msg)?;
             if rep.is_some() && level != Level::Rep {
                 bail!(
@@ -839,9 +844,7 @@ async fn run(cli: Cli) -> Result<()> {
                     level.as_str()
                 );
             }
-            if !(10..=100_000).contains(&paths) {
-                bail!("--paths {paths} is not in 10..100000");
-            }
+            check_paths(paths)?;
             let what_if = match (what_if_win, what_if_lose) {
                 (Some(o), _) => Some(WhatIf::Win(o)),
                 (None, Some(o)) => Some(WhatIf::Lose(o)),
