@@ -264,7 +264,23 @@ pub fn statements(
                 .unwrap_or(NaiveDate::MAX);
             continue;
         };
-        let span = span_of(data.fiscal, plan.period, day);
+        // The plan's period, cut to the days this plan is in force: from
+        // the day it starts applying (a hire, the end of a ramp) to the day
+        // before an assignment starts or ends or the rep leaves, so no day
+        // is paid under two plans.
+        let mut span = span_of(data.fiscal, plan.period, day);
+        span.start = span.start.max(day);
+        let change = book
+            .assignments_of(&r.rep_id)
+            .iter()
+            .flat_map(|a| [Some(a.from), a.to.and_then(|t| t.succ_opt())])
+            .chain([r.end_date.and_then(|e| e.succ_opt())])
+            .flatten()
+            .filter(|d| *d > day && *d <= span.end)
+            .min();
+        if let Some(next) = change {
+            span.end = next.pred_opt().unwrap_or(next);
+        }
         if previous_plan != Some(plan.id.as_str()) {
             balance = Decimal::ZERO;
         }

@@ -586,6 +586,45 @@ async fn golden_effective_dated_plan_change() {
 }
 
 #[tokio::test]
+async fn golden_mid_quarter_switch_pays_each_day_once() {
+    // A monthly ramp plan (8%) for January, then the rep's quarterly plan
+    // p (10%) from 1 February: p's Q1 runs February-March only, with those
+    // months' quota (66,666.66 of the 100,000; January took the odd cent).
+    // January: 8% of 10,000 = 800.00. Q1 from February: 10% of 20,000 =
+    // 2,000.00; January's booking is not paid again.
+    let mut plans = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    plans.push_str("\n[[plan]]\nid = \"ramp\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n");
+    plans.push_str("\n[[assignment]]\nrep_id = \"R1\"\nplan = \"ramp\"\nfrom = \"2025-01-01\"\nto = \"2025-01-31\"\n");
+    let mut org = Org::new(&plans);
+    org.deal("O1", "R1", "Core", "10000", "2025-01-15").deal(
+        "O2",
+        "R1",
+        "Core",
+        "20000",
+        "2025-02-15",
+    );
+    let all = org.statements("R1", "2025-04-15", "2025-02-15").await;
+    let jan = all.iter().find(|s| s.period == "2025-01").expect("january");
+    assert_eq!(
+        (jan.plan_id.as_str(), total(jan)),
+        ("ramp", "800.00".to_owned())
+    );
+    let q1 = all.iter().find(|s| s.period == "2025-Q1").expect("q1");
+    assert_eq!(q1.plan_id, "p");
+    assert_eq!(q1.start, date("2025-02-01"));
+    assert_eq!(format!("{:.2}", q1.quota), "66666.66");
+    assert_eq!(format!("{:.2}", q1.credited), "20000.00");
+    assert_eq!(total(q1), "2000.00");
+    // Before the ramp, p applied from the start of the data; its last
+    // period ends the day before the ramp starts.
+    let before = all
+        .iter()
+        .rfind(|s| s.end < date("2025-01-01"))
+        .expect("2024");
+    assert_eq!(before.end, date("2024-12-31"));
+}
+
+#[tokio::test]
 async fn golden_no_quota_pays_the_first_tier() {
     // No quota for Q3: attainment is undefined, so all 30,000 earns the
     // first tier's 10% (3,000.00) and no bonus is paid.
