@@ -446,17 +446,25 @@ async fn golden_half_even_rounding_per_line() {
     assert_eq!(by("2025-Q2"), Some("1.04".into()));
 }
 
+/// R1 on a monthly 8% plan with a draw of 2,500, from January 2025 only
+/// (on it since the data began, the draw would pay every month before).
+fn monthly_draw_org(recoverable: bool) -> Org {
+    let plans = format!(
+        "[[plan]]\nid = \"p\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n\
+         [plan.draw]\namount = \"2500\"\nrecoverable = {recoverable}\n\n\
+         [[assignment]]\nrep_id = \"R1\"\nplan = \"p\"\nfrom = \"2025-01-01\"\n"
+    );
+    let mut org = Org::new(&plans);
+    org.plan_ids.remove("R1");
+    org
+}
+
 #[tokio::test]
 async fn golden_non_recoverable_draw() {
     // Monthly plan, 8%, draw 2,500 not recoverable. January: 20,000 earns
     // 1,600.00, topped up by 900.00 to 2,500.00. February: 50,000 earns
     // 4,000.00 and nothing is taken back.
-    let plans = "[[plan]]\nid = \"p\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n[plan.draw]\namount = \"2500\"\nrecoverable = false\n";
-    let plans =
-        format!("{plans}\n[[assignment]]\nrep_id = \"R1\"\nplan = \"p\"\nfrom = \"2025-01-01\"\n");
-    let mut org = Org::new(&plans);
-    // On the plan from January only (the draw would pay every month before).
-    org.plan_ids.remove("R1");
+    let mut org = monthly_draw_org(false);
     org.deal("O1", "R1", "Core", "20000", "2025-01-15").deal(
         "O2",
         "R1",
@@ -478,12 +486,7 @@ async fn golden_recoverable_draw_is_recovered() {
     // Same, recoverable. January: 1,600.00 + 900.00 top-up (900 owed).
     // February: 4,000.00 earned, 1,500 above the draw, so the 900 is taken
     // back: 3,100.00. March: 40,000 earns 3,200.00, nothing owed.
-    let plans = "[[plan]]\nid = \"p\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n[plan.draw]\namount = \"2500\"\nrecoverable = true\n";
-    let plans =
-        format!("{plans}\n[[assignment]]\nrep_id = \"R1\"\nplan = \"p\"\nfrom = \"2025-01-01\"\n");
-    let mut org = Org::new(&plans);
-    // On the plan from January only (the draw would pay every month before).
-    org.plan_ids.remove("R1");
+    let mut org = monthly_draw_org(true);
     org.deal("O1", "R1", "Core", "20000", "2025-01-15")
         .deal("O2", "R1", "Core", "50000", "2025-02-15")
         .deal("O3", "R1", "Core", "40000", "2025-03-15");
@@ -648,12 +651,7 @@ async fn golden_running_period_settles_no_draw_yet() {
     // As of 15 February, the month plan's February statement is running:
     // 10,000 earns 800.00, and the 2,500 draw is not settled until the
     // month ends.
-    let plans = "[[plan]]\nid = \"p\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n[plan.draw]\namount = \"2500\"\nrecoverable = true\n";
-    let plans =
-        format!("{plans}\n[[assignment]]\nrep_id = \"R1\"\nplan = \"p\"\nfrom = \"2025-01-01\"\n");
-    let mut org = Org::new(&plans);
-    // On the plan from January only (the draw would pay every month before).
-    org.plan_ids.remove("R1");
+    let mut org = monthly_draw_org(true);
     org.deal("O1", "R1", "Core", "10000", "2025-02-10").deal(
         "O2",
         "R1",
