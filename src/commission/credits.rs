@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 use super::engine::{Credit, Paid, PeriodInput, Statement, statement};
-use super::{Span, span_of};
+use super::span_of;
 use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
 use crate::features::{SalesData, month_idx};
 
@@ -216,19 +216,6 @@ pub fn plan_on<'b>(
     }
 }
 
-/// A rep's quota over a span, exactly (sum of the monthly spread, in cents).
-pub fn quota_in(data: &SalesData, rep: usize, span: &Span) -> Decimal {
-    let cents: i64 = (month_idx(span.start)..=month_idx(span.end))
-        .map(|m| {
-            data.monthly_quota
-                .get(&(rep as u32, m))
-                .copied()
-                .unwrap_or(0)
-        })
-        .sum();
-    Decimal::new(cents, 2)
-}
-
 /// Every statement of rep `rep` as of `as_of`, from the first period they
 /// are on a plan (within the data) through the period containing `until`
 /// (periods after `as_of` have no credits yet): in order, so the draw balance and
@@ -309,7 +296,10 @@ pub fn statements(
             plan,
             span: span.clone(),
             as_of,
-            quota: quota_in(data, rep, &span),
+            quota: Decimal::new(
+                data.quota_cents_between(rep as u32, span.start, span.end),
+                2,
+            ),
             credits: &credits[lo..hi.max(lo)],
             clawbacks: &clawbacks,
             draw_balance: balance,

@@ -354,8 +354,13 @@ impl SalesData {
 
     /// A rep's quota over the months `from..=to` fall in, in currency units.
     pub fn quota_between(&self, rep: u32, from: NaiveDate, to: NaiveDate) -> f64 {
+        self.quota_cents_between(rep, from, to) as f64 / 100.0
+    }
+
+    /// A rep's quota over the months `from..=to` fall in, exactly, in cents.
+    pub fn quota_cents_between(&self, rep: u32, from: NaiveDate, to: NaiveDate) -> i64 {
         (month_idx(from)..=month_idx(to))
-            .map(|m| *self.monthly_quota.get(&(rep, m)).unwrap_or(&0) as f64 / 100.0)
+            .map(|m| self.monthly_quota.get(&(rep, m)).copied().unwrap_or(0))
             .sum()
     }
 

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use chrono::{Datelike, NaiveDate};
 
 use super::SimOrg;
+use crate::features::{month_end, month_idx, month_start};
 
 /// The plans every generated org shares.
 const PLANS: &str = r#"# Comp plans of the generated organisation (see README, "Comp plans").
@@ -95,19 +96,6 @@ period = "month"
   recoverable = true
 "#;
 
-fn month_end(day: NaiveDate) -> NaiveDate {
-    let next = if day.month() == 12 {
-        NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
-    };
-    next.and_then(|d| d.pred_opt()).unwrap_or(day)
-}
-
-fn month_first(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).unwrap_or(day)
-}
-
 /// The plan file text and each quota-carrying rep's default plan.
 pub fn plan_book(org: &SimOrg) -> (String, BTreeMap<String, String>) {
     let mut text = PLANS.to_owned();
@@ -152,11 +140,8 @@ pub fn plan_book(org: &SimOrg) -> (String, BTreeMap<String, String>) {
         let hired_late = p.hire_date > data_start;
         let mut ramp_end = None;
         if hired_late {
-            let from = month_first(p.hire_date);
-            let to = month_end(
-                from.checked_add_months(chrono::Months::new(2))
-                    .unwrap_or(from),
-            );
+            let hired = month_idx(p.hire_date);
+            let (from, to) = (month_start(hired), month_end(hired + 2));
             ramp_end = Some(to);
             let _ = writeln!(
                 assignments,

@@ -181,6 +181,9 @@ impl Org {
     }
 }
 
+/// One tier: 10% of all credit.
+const FLAT_10: &str = "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"";
+
 const TIERS: &str = r#"
   [[plan.tier]]
   from = "0%"
@@ -340,7 +343,7 @@ async fn golden_spiffs_match_product_and_minimum() {
     // at least 50,000) pays on O1 only: O2 is too small, O3 is Core.
     let plans = plan(
         "[[plan.spiff]]\nname = \"Platform\"\namount = \"500\"\nproduct = \"Platform\"\nmin_amount = \"50000\"",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
+        FLAT_10,
     );
     let mut org = Org::new(&plans);
     org.deal("O1", "R1", "Platform", "60000", "2025-01-05")
@@ -362,7 +365,7 @@ async fn golden_attainment_bonuses() {
     // the 150% one (3,000) is not: 15,000.00.
     let plans = plan(
         "[[plan.bonus]]\nat = \"100%\"\namount = \"2000\"\n[[plan.bonus]]\nat = \"150%\"\namount = \"3000\"",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
+        FLAT_10,
     );
     let mut org = Org::new(&plans);
     org.deal("O1", "R1", "Core", "130000", "2025-02-01");
@@ -375,10 +378,7 @@ async fn golden_attainment_bonuses() {
 async fn golden_credited_products_only() {
     // The plan credits Core only: 40,000 of Core counts (40%), the Platform
     // deal is listed as not credited. 10% of 40,000 = 4,000.00.
-    let plans = plan(
-        "products = [\"Core\"]",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
-    );
+    let plans = plan("products = [\"Core\"]", FLAT_10);
     let mut org = Org::new(&plans);
     org.deal("O1", "R1", "Core", "40000", "2025-02-01").deal(
         "O2",
@@ -409,7 +409,7 @@ async fn golden_split_credit_conserves_cents() {
     // 6,000.00 and 4,000.00; the cent left goes to the larger remainder
     // (R1): 6,000.01 + 4,000.00 = 10,000.01. R1 earns 10% = 600.001 ->
     // 600.00, R2 earns 400.00.
-    let mut plans = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut plans = plan("", FLAT_10);
     plans.push_str("\n[[split]]\nopportunity = \"O1\"\nshares = { R1 = \"60%\", R2 = \"40%\" }\n");
     let mut org = Org::new(&plans);
     org.plan_ids.insert("R2", "p");
@@ -432,7 +432,7 @@ async fn golden_split_credit_conserves_cents() {
 async fn golden_half_even_rounding_per_line() {
     // 10% of 10.25 is 1.025 -> 1.02 (half to even, not up); in Q2 10% of
     // 10.35 is 1.035 -> 1.04.
-    let mut org = Org::new(&plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\""));
+    let mut org = Org::new(&plan("", FLAT_10));
     org.deal("O1", "R1", "Core", "10.25", "2025-02-01").deal(
         "O2",
         "R1",
@@ -506,10 +506,7 @@ async fn golden_clawback_within_window_only() {
     // (5,000.00 each). O1 is cancelled on 10 April (68 days: within the
     // 90-day window): Q2 takes back 5,000.00. O2 is cancelled on 15 June
     // (134 days): kept. Q2 also books 30,000 (3,000.00): -2,000.00 in all.
-    let plans = plan(
-        "[plan.clawback]\ndays = 90",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
-    );
+    let plans = plan("[plan.clawback]\ndays = 90", FLAT_10);
     let mut org = Org::new(&plans);
     org.deal("O1", "R1", "Core", "50000", "2025-02-01")
         .deal("O2", "R1", "Core", "50000", "2025-02-01")
@@ -533,10 +530,7 @@ async fn golden_clawback_within_window_only() {
 async fn golden_cancelled_in_its_own_period_is_not_credited() {
     // O1 booked 1 February, cancelled 20 March, same quarter: never
     // credited, so there is nothing to claw back. O2 counts: 10% of 40,000.
-    let plans = plan(
-        "[plan.clawback]\ndays = 90",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
-    );
+    let plans = plan("[plan.clawback]\ndays = 90", FLAT_10);
     let mut org = Org::new(&plans);
     org.deal("O1", "R1", "Core", "50000", "2025-02-01").deal(
         "O2",
@@ -562,7 +556,7 @@ async fn golden_effective_dated_plan_change() {
     // R1's plan_id is "p" (10%) but an assignment puts them on "q" (20%)
     // from Q2 on: Q1 pays 10% of 50,000 = 5,000.00 under p, Q2 pays 20% of
     // 50,000 = 10,000.00 under q.
-    let mut plans = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut plans = plan("", FLAT_10);
     plans.push_str("\n[[plan]]\nid = \"q\"\nperiod = \"quarter\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"20%\"\n");
     plans.push_str("\n[[assignment]]\nrep_id = \"R1\"\nplan = \"q\"\nfrom = \"2025-04-01\"\n");
     let mut org = Org::new(&plans);
@@ -595,7 +589,7 @@ async fn golden_mid_quarter_switch_pays_each_day_once() {
     // months' quota (66,666.66 of the 100,000; January took the odd cent).
     // January: 8% of 10,000 = 800.00. Q1 from February: 10% of 20,000 =
     // 2,000.00; January's booking is not paid again.
-    let mut plans = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut plans = plan("", FLAT_10);
     plans.push_str("\n[[plan]]\nid = \"ramp\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n");
     plans.push_str("\n[[assignment]]\nrep_id = \"R1\"\nplan = \"ramp\"\nfrom = \"2025-01-01\"\nto = \"2025-01-31\"\n");
     let mut org = Org::new(&plans);
@@ -712,7 +706,7 @@ async fn invalid_plans_are_rejected_with_lines_and_nothing_is_stored() {
         "{report}"
     );
 
-    let mut split = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut split = plan("", FLAT_10);
     split.push_str("\n[[split]]\nbooking = \"B-O1\"\nshares = { R1 = \"60%\", R2 = \"30%\" }\n");
     let report = rejected(&split).await;
     assert!(
@@ -720,15 +714,12 @@ async fn invalid_plans_are_rejected_with_lines_and_nothing_is_stored() {
         "{report}"
     );
 
-    let mut unknown = plan(
-        "treshold = \"50%\"",
-        "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"",
-    );
+    let mut unknown = plan("treshold = \"50%\"", FLAT_10);
     unknown.push_str("\n[[assignment]]\nrep_id = \"R9\"\nplan = \"p\"\nfrom = \"2025-02-01\"\n");
     let report = rejected(&unknown).await;
     assert!(report.contains("treshold"), "{report}");
 
-    let mut misaligned = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut misaligned = plan("", FLAT_10);
     misaligned.push_str("\n[[assignment]]\nrep_id = \"R9\"\nplan = \"p\"\nfrom = \"2025-02-01\"\n");
     let report = rejected(&misaligned).await;
     assert!(
@@ -736,7 +727,7 @@ async fn invalid_plans_are_rejected_with_lines_and_nothing_is_stored() {
         "{report}"
     );
 
-    let mut unknown_rep = plan("", "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"");
+    let mut unknown_rep = plan("", FLAT_10);
     unknown_rep
         .push_str("\n[[assignment]]\nrep_id = \"R9\"\nplan = \"p\"\nfrom = \"2025-04-01\"\n");
     unknown_rep
