@@ -51,6 +51,12 @@ pub struct RawSettings {
     pub max_reported_errors: Option<usize>,
     /// Folder of trained model versions.
     pub models_dir: Option<PathBuf>,
+    /// Address `attain serve` listens on.
+    pub listen_addr: Option<String>,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_secs: Option<u64>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: Option<usize>,
 }
 
 impl RawSettings {
@@ -67,8 +73,9 @@ impl RawSettings {
     }
 
     /// Reads `ATTAIN_DATABASE_URL`, `ATTAIN_DATA_DIR`,
-    /// `ATTAIN_FISCAL_YEAR_START_MONTH`, `ATTAIN_MAX_REPORTED_ERRORS` and
-    /// `ATTAIN_MODELS_DIR`.
+    /// `ATTAIN_FISCAL_YEAR_START_MONTH`, `ATTAIN_MAX_REPORTED_ERRORS`,
+    /// `ATTAIN_MODELS_DIR`, `ATTAIN_LISTEN_ADDR`, `ATTAIN_REQUEST_TIMEOUT_SECS` and
+    /// `ATTAIN_MAX_BODY_BYTES`.
     pub fn from_env() -> Result<RawSettings, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
@@ -87,6 +94,9 @@ impl RawSettings {
             fiscal_year_start_month: number("ATTAIN_FISCAL_YEAR_START_MONTH")?.map(|v| v as u32),
             max_reported_errors: number("ATTAIN_MAX_REPORTED_ERRORS")?.map(|v| v as usize),
             models_dir: var("ATTAIN_MODELS_DIR").map(PathBuf::from),
+            listen_addr: var("ATTAIN_LISTEN_ADDR"),
+            request_timeout_secs: number("ATTAIN_REQUEST_TIMEOUT_SECS")?,
+            max_body_bytes: number("ATTAIN_MAX_BODY_BYTES")?.map(|v| v as usize),
         })
     }
 
@@ -100,6 +110,9 @@ impl RawSettings {
                 .or(self.fiscal_year_start_month),
             max_reported_errors: over.max_reported_errors.or(self.max_reported_errors),
             models_dir: over.models_dir.or(self.models_dir),
+            listen_addr: over.listen_addr.or(self.listen_addr),
+            request_timeout_secs: over.request_timeout_secs.or(self.request_timeout_secs),
+            max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
         }
     }
 
@@ -136,7 +149,32 @@ impl RawSettings {
                 message: "must be at least 1".into(),
             });
         }
+        let listen_addr = self
+            .listen_addr
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen_addr: std::net::SocketAddr =
+            listen_addr.parse().map_err(|_| ConfigError::Invalid {
+                key: "listen_addr",
+                message: format!("{listen_addr:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"),
+            })?;
+        let request_timeout_secs = self.request_timeout_secs.unwrap_or(60);
+        if !(1..=3600).contains(&request_timeout_secs) {
+            return Err(ConfigError::Invalid {
+                key: "request_timeout_secs",
+                message: "must be from 1 to 3600".into(),
+            });
+        }
+        let max_body_bytes = self.max_body_bytes.unwrap_or(256 << 20);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "max_body_bytes",
+                message: "must be at least 1024".into(),
+            });
+        }
         Ok(Settings {
+            listen_addr,
+            request_timeout: std::time::Duration::from_secs(request_timeout_secs),
+            max_body_bytes,
             database_url,
             data_dir,
             fiscal,
@@ -159,6 +197,12 @@ pub struct Settings {
     pub max_reported_errors: usize,
     /// Folder of trained model versions (default `models`).
     pub models_dir: PathBuf,
+    /// Address `attain serve` listens on (default 127.0.0.1:8080).
+    pub listen_addr: std::net::SocketAddr,
+    /// Longest a request may take (default 60 s); longer work runs as a job.
+    pub request_timeout: std::time::Duration,
+    /// Largest request body (default 256 MiB).
+    pub max_body_bytes: usize,
 }
 
 #[cfg(test)]

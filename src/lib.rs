@@ -24,6 +24,8 @@
 //! - [`coaching`]: the coaching-priority list and its evaluation.
 //! - [`commission`]: comp plans, exact statements, payouts projected over
 //!   the forecast's sample paths.
+//! - [`api`]: the REST API (axum): routes, bearer tokens with roles and
+//!   scopes, problem+json errors, OpenAPI, metrics, graceful shutdown.
 //! - [`sim`]: the seeded synthetic-organisation generator with planted
 //!   ground truth.
 //! - [`cli`]: what each command prints, in table, JSON or CSV form.
@@ -32,6 +34,7 @@
 //! the database); everything is computed as of a date from history
 //! snapshots; randomness is seeded by the caller.
 
+pub mod api;
 pub mod cli;
 pub mod coaching;
 pub mod commission;

@@ -288,6 +288,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// The REST API (bearer tokens; the OpenAPI document at /openapi.json)
+    Serve {
+        /// Listen address, HOST:PORT [default: listen_addr setting, or 127.0.0.1:8080]
+        #[arg(long, env = "ATTAIN_LISTEN_ADDR")]
+        addr: Option<String>,
+    },
+    /// API tokens: create (printed once, stored as a hash), list, revoke
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline {
         /// The date [default: the last date in the data]
@@ -301,6 +312,32 @@ enum Command {
         all: bool,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Make a token; it is printed alone on the last line of stdout, once
+    Create {
+        /// admin, leader, manager, finance or rep
+        #[arg(long)]
+        role: String,
+        /// The manager (for a manager token) or rep (for a rep token) it is limited to
+        #[arg(long)]
+        scope: Option<String>,
+        /// A label: who or what uses it
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Every token (ids, roles, scopes; never the tokens)
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Revoke a token by its id (from `attain token list`); effective at once
+    Revoke {
+        /// The token id
+        token_id: String,
     },
 }
 
@@ -509,6 +546,82 @@ async fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 Err(other) => return Err(other.into()),
+            }
+            store.close().await;
+        }
+        Command::Serve { addr } => {
+            let mut settings = settings(&cli.global)?;
+            if let Some(a) = addr {
+                settings.listen_addr = a
+                    .parse()
+                    .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
+            }
+            let store = Store::connect(&settings.database_url).await?;
+            let addr = settings.listen_addr;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            let state = std::sync::Arc::new(attain::api::AppState::new(store.clone(), settings));
+            eprintln!(
+                "attain {} serving http://{} (OpenAPI at /openapi.json); Ctrl-C or SIGTERM stops it",
+                env!("CARGO_PKG_VERSION"),
+                listener.local_addr()?
+            );
+            attain::api::serve(listener, state, attain::api::shutdown_signal()).await?;
+            store.close().await;
+            eprintln!("stopped");
+        }
+        Command::Token { action } => {
+            let settings = settings(&cli.global)?;
+            let store = Store::connect(&settings.database_url).await?;
+            match action {
+                TokenAction::Create { role, scope, name } => {
+                    let role: attain::api::Role = role.parse().map_err(anyhow::Error::msg)?;
+                    let (record, token) =
+                        attain::api::create_token(&store, role, scope.as_deref(), name.as_deref())
+                            .await?;
+                    outln!(
+                        "created {} token {}{} (shown once; revoke with attain token revoke {}):",
+                        record.role,
+                        record.token_id,
+                        record
+                            .scope
+                            .as_deref()
+                            .map(|s| format!(" limited to {s}"))
+                            .unwrap_or_default(),
+                        record.token_id
+                    );
+                    outln!("{token}");
+                }
+                TokenAction::List { format } => {
+                    let tokens = store.tokens().await?;
+                    let mut grid = cli::Grid::new(&[
+                        "token_id",
+                        "name",
+                        "role",
+                        "scope",
+                        "created_at",
+                        "revoked_at",
+                    ]);
+                    for t in &tokens {
+                        grid.push(vec![
+                            t.token_id.clone(),
+                            t.name.clone(),
+                            t.role.clone(),
+                            t.scope.clone().unwrap_or_default(),
+                            t.created_at.clone(),
+                            t.revoked_at.clone().unwrap_or_default(),
+                        ]);
+                    }
+                    out!("{}", cli::render(format, &tokens, &grid));
+                }
+                TokenAction::Revoke { token_id } => {
+                    if !store.revoke_token(&token_id).await? {
+                        store.close().await;
+                        bail!("no live token with id {token_id:?} (see attain token list)");
+                    }
+                    outln!("revoked token {token_id}");
+                }
             }
             store.close().await;
         }

@@ -36,7 +36,7 @@ const MAX_EVIDENCE: usize = 10;
 const RAMP_MONTHS: i64 = 6;
 
 /// One reason a rep is at risk.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Reason {
     /// Machine-readable code (see the module table).
     pub code: String,
@@ -49,7 +49,7 @@ pub struct Reason {
 }
 
 /// One rep on the list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RepRisk {
     /// Rep.
     pub rep_id: String,
@@ -74,7 +74,7 @@ pub struct RepRisk {
 }
 
 /// The list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoachList {
     /// The manager whose reps these are (all reps when absent).
     pub manager_id: Option<String>,

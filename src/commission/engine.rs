@@ -90,7 +90,7 @@ pub struct PeriodInput<'a> {
 }
 
 /// What a statement line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// A credited booking.
@@ -122,7 +122,7 @@ pub enum LineKind {
 }
 
 /// One line of a statement.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Line {
     /// What the line is.
     pub kind: LineKind,
@@ -158,7 +158,7 @@ pub struct Paid {
 }
 
 /// One rep's statement for one plan period.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Statement {
     /// The rep.
     pub rep_id: String,

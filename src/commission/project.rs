@@ -255,7 +255,7 @@ fn to_cents(v: Decimal) -> i64 {
 }
 
 /// One line of a projection.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Payout {
     /// Level.
     pub level: Level,

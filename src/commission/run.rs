@@ -76,7 +76,7 @@ impl Default for CommissionParams {
 
 /// One statement line in a combined statement (all plan periods of the
 /// reported period, one running total).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CombinedLine {
     /// The plan period the line belongs to.
     pub plan_period: String,
@@ -88,7 +88,7 @@ pub struct CombinedLine {
 }
 
 /// A rep's statement for a reported period.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RepStatement {
     /// The rep.
     pub rep_id: String,
@@ -107,7 +107,7 @@ pub struct RepStatement {
 }
 
 /// Projected payouts.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Projection {
     /// The reported period.
     pub period: String,
@@ -125,7 +125,7 @@ pub struct Projection {
 }
 
 /// How one rep's payout moves under a what-if.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct WhatIfRep {
     /// The rep.
     pub rep_id: String,
@@ -147,11 +147,12 @@ pub struct WhatIfRep {
 }
 
 /// The result of a what-if.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct WhatIfResult {
     /// The deal.
     pub opportunity_id: String,
     /// `win` or `lose`.
+    #[schema(value_type = String)]
     pub outcome: &'static str,
     /// The deal's amount on the as-of day.
     pub amount: Money,

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::RepId;
 
 /// How long a plan's measurement period is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanPeriod {
     /// A calendar month.
@@ -43,7 +43,7 @@ impl PlanPeriod {
 }
 
 /// How tier rates apply to the credited amount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TierMode {
     /// Each slice of credit earns the rate of the tier it falls in (the
@@ -54,7 +54,7 @@ pub enum TierMode {
 }
 
 /// One quota-relative tier: credit between `from` and `to` times quota.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Tier {
     /// Lower attainment bound (fraction of quota), inclusive.
     pub from: Decimal,
@@ -65,7 +65,7 @@ pub struct Tier {
 }
 
 /// A fixed amount paid for each credited booking that matches.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Spiff {
     /// Name shown on the statement.
     pub name: String,
@@ -78,7 +78,7 @@ pub struct Spiff {
 }
 
 /// A one-off amount paid when attainment reaches a level.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AttainmentBonus {
     /// Attainment (fraction of quota) that earns it.
     pub at: Decimal,
@@ -87,7 +87,7 @@ pub struct AttainmentBonus {
 }
 
 /// A guaranteed minimum payment per period.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Draw {
     /// Minimum paid per period.
     pub amount: Decimal,
@@ -96,7 +96,7 @@ pub struct Draw {
 }
 
 /// A comp plan.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct CompPlan {
     /// Unique id (what reps' `plan_id` and assignments name).
     pub id: String,
@@ -144,7 +144,7 @@ impl CompPlan {
 }
 
 /// A rep on a plan from one day to another.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PlanAssignment {
     /// The rep.
     pub rep_id: RepId,
@@ -157,16 +157,17 @@ pub struct PlanAssignment {
 }
 
 /// Credit for one booking shared between reps.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct CreditSplit {
     /// The booking id or the opportunity id it applies to.
     pub source_id: String,
     /// Reps and their shares (fractions adding up to exactly 1).
+    #[schema(value_type = Vec<Vec<String>>)]
     pub shares: Vec<(RepId, Decimal)>,
 }
 
 /// Every plan, who is on which, and the split bookings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PlanBook {
     /// Plans by id order.
     pub plans: Vec<CompPlan>,

@@ -24,7 +24,7 @@ pub enum MoneyError {
 ///
 /// Held as a [`Decimal`] rounded half-even to two decimals, so arithmetic is
 /// exact and `0.1 + 0.2 == 0.3`. Stored as integer cents ([`Money::cents`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
 pub struct Money(Decimal);
 
 impl Money {

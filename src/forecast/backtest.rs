@@ -47,7 +47,7 @@ impl Default for BacktestParams {
 }
 
 /// One line of the accuracy table.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MetricRow {
     /// Level of the hierarchy.
     pub level: Level,

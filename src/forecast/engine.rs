@@ -79,7 +79,7 @@ pub struct TrainedModel {
 }
 
 /// One forecast line: an entity and a period.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ForecastRow {
     /// Level.
     pub level: Level,

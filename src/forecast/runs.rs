@@ -121,8 +121,27 @@ pub fn models_as_of(
     fingerprint: &str,
     need_scoring: bool,
 ) -> Result<(TrainedModel, Option<ScoringModel>, bool), RunError> {
-    // The model trained closest before the day (the newest version among
-    // equals): a version trained later for an earlier day must not win.
+    if let Some((model, scoring)) = registered_models(registry, as_of, need_scoring)? {
+        return Ok((model, scoring, false));
+    }
+    let trained = train_and_register(data, engine, registry, as_of, params, fingerprint)?;
+    if need_scoring && trained.scoring.is_none() {
+        return Err(RunError::NoScoring(
+            trained.scoring_skipped.unwrap_or_default(),
+        ));
+    }
+    Ok((trained.model, trained.scoring, true))
+}
+
+/// The registered models trained closest before (or on) `as_of` (the
+/// newest version among equals: a version trained later for an earlier day
+/// must not win), or `None` when there are none, or when `need_scoring` and
+/// that version has no win-probability model. Never trains.
+pub fn registered_models(
+    registry: &Registry,
+    as_of: NaiveDate,
+    need_scoring: bool,
+) -> Result<Option<(TrainedModel, Option<ScoringModel>)>, RunError> {
     let mut best: Option<(TrainedModel, &String)> = None;
     let versions = registry.versions()?;
     for version in versions.iter().rev() {
@@ -132,19 +151,14 @@ pub fn models_as_of(
             best = Some((model, version));
         }
     }
-    if let Some((model, version)) = best {
-        let scoring = registry.load_scoring(version)?;
-        if scoring.is_some() || !need_scoring {
-            return Ok((model, scoring, false));
-        }
+    let Some((model, version)) = best else {
+        return Ok(None);
+    };
+    let scoring = registry.load_scoring(version)?;
+    if need_scoring && scoring.is_none() {
+        return Ok(None);
     }
-    let trained = train_and_register(data, engine, registry, as_of, params, fingerprint)?;
-    if need_scoring && trained.scoring.is_none() {
-        return Err(RunError::NoScoring(
-            trained.scoring_skipped.unwrap_or_default(),
-        ));
-    }
-    Ok((trained.model, trained.scoring, true))
+    Ok(Some((model, scoring)))
 }
 
 /// Runs a backtest without registering anything.

@@ -134,7 +134,7 @@ impl Problems {
 }
 
 /// What an ingest did to one table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TableSummary {
     /// Rows read from the files (after same-day collapsing of history).
     pub rows: u64,
@@ -147,9 +147,10 @@ pub struct TableSummary {
 }
 
 /// What a successful ingest did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct IngestSummary {
     /// Files loaded, with the table each fed.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub files: Vec<(String, String)>,
     /// Files passed over because no table claims their name.
     pub skipped: Vec<String>,

@@ -21,7 +21,7 @@ const BATCH: usize = 4096;
 type Variant = (Vec<(usize, f64)>, f64);
 
 /// One factor of a deal's score.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Driver {
     /// Factor name (`stage`, `close_date_pushes`, `age`, ...).
     pub factor: String,

@@ -71,7 +71,7 @@ pub enum ScoringError {
 }
 
 /// Which learner scores deals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScorerKind {
     /// linfa logistic regression on standardised features.
@@ -172,7 +172,7 @@ pub struct ScoringModel {
 }
 
 /// One open deal's score.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DealScore {
     /// Deal id.
     pub opportunity_id: String,

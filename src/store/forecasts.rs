@@ -138,25 +138,58 @@ impl Store {
         Ok(row)
     }
 
+    /// The latest run forecast as of `as_of`, or the latest of all.
+    pub async fn latest_forecast_run(
+        &self,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let Some(day) = as_of else {
+            return self.forecast_run(None).await;
+        };
+        let sql = "SELECT run_id FROM forecast_runs WHERE as_of = $1 ORDER BY run_id DESC LIMIT 1";
+        let run_id: Option<i64> = on_backend!(self, Store, |pool, Db| {
+            sqlx::query_scalar::<Db, i64>(sql)
+                .bind(day)
+                .fetch_optional(pool)
+                .await?
+        });
+        match run_id {
+            Some(id) => self.forecast_run(Some(id)).await,
+            None => Ok(None),
+        }
+    }
+
     /// Lines of a run, by level, entity and period.
     pub async fn forecast_lines(
         &self,
         run_id: i64,
         filter: &ForecastFilter,
     ) -> Result<Vec<ForecastRecord>, StoreError> {
-        let sql = "SELECT level, entity_id, period, p10_cents, p50_cents, p90_cents, mean_cents, \
+        // Only the conditions given, so the (run_id, level, entity_id,
+        // period) key serves the lookup.
+        let mut sql = "SELECT level, entity_id, period, p10_cents, p50_cents, p90_cents, mean_cents, \
                           booked_cents, model, crm_commit_cents, crm_best_case_cents, crm_pipeline_cents \
-                   FROM forecasts WHERE run_id = $1 \
-                     AND ($2 = '' OR level = $2) AND ($3 = '' OR entity_id = $3) AND ($4 = '' OR period = $4) \
-                   ORDER BY level, entity_id, period";
+                   FROM forecasts WHERE run_id = $1"
+            .to_owned();
+        let mut binds: Vec<&str> = Vec::new();
+        for (column, value) in [
+            ("level", &filter.level),
+            ("entity_id", &filter.entity_id),
+            ("period", &filter.period),
+        ] {
+            if let Some(v) = value {
+                binds.push(v.as_str());
+                sql.push_str(&format!(" AND {column} = ${}", binds.len() + 1));
+            }
+        }
+        sql.push_str(" ORDER BY level, entity_id, period");
         let mut out = Vec::new();
         on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql)
-                .bind(run_id)
-                .bind(filter.level.as_deref().unwrap_or(""))
-                .bind(filter.entity_id.as_deref().unwrap_or(""))
-                .bind(filter.period.as_deref().unwrap_or(""))
-                .fetch(pool);
+            let mut query = sqlx::query::<Db>(&sql).bind(run_id);
+            for b in &binds {
+                query = query.bind(*b);
+            }
+            let mut rows = query.fetch(pool);
             while let Some(row) = rows.try_next().await? {
                 let crm: [Option<i64>; 3] = [row.try_get(9)?, row.try_get(10)?, row.try_get(11)?];
                 out.push(ForecastRecord {

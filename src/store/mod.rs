@@ -11,6 +11,7 @@ mod forecasts;
 mod load;
 mod plans;
 mod read;
+mod tokens;
 mod write;
 
 use std::str::FromStr;
@@ -24,6 +25,7 @@ pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus};
+pub use tokens::TokenRecord;
 pub use write::{StoreTx, UpsertCount};
 
 /// Why the store could not do what was asked.

@@ -13,7 +13,7 @@ use super::{Store, StoreError, Table, on_backend};
 use crate::domain::{Money, OpportunityId, OpportunityStatus, Rep, RepId, RepRole, TerritoryId};
 
 /// What `attain status` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoreStatus {
     /// Rows per table.
     pub tables: BTreeMap<String, u64>,

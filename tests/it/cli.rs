@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-fn attain(data_dir: &std::path::Path) -> Command {
+pub fn attain(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_attain"));
     cmd.env_remove("ATTAIN_DATABASE_URL")
         .env("ATTAIN_DATA_DIR", data_dir);

@@ -5,6 +5,7 @@
 //! With `ATTAIN_REQUIRE_POSTGRES=1` (as `.ci/run` sets) an unreachable
 //! PostgreSQL fails those tests instead of skipping them.
 
+mod api;
 mod cli;
 mod coaching;
 mod commission;

@@ -1,0 +1,319 @@
+//! Tokens, roles and scopes.
+//!
+//! A token is `att_<id>_<secret>`: 64 random bits of public id and 256 of
+//! secret, from the operating system's generator through a ChaCha stream.
+//! Only its SHA-256 is stored. A request's token is hashed and looked up on
+//! every request, so a revocation takes effect at once.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::domain::{OrgChart, RepId};
+use crate::features::Level;
+use crate::store::{Store, StoreError, TokenRecord};
+
+/// What a token may do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including ingest, training and tokens' data.
+    Admin,
+    /// Every forecast and list, read-only.
+    Leader,
+    /// The reps under one manager, transitively.
+    Manager,
+    /// Every commission figure and plan; forecasts read-only.
+    Finance,
+    /// One rep's own records.
+    Rep,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Leader,
+        Role::Manager,
+        Role::Finance,
+        Role::Rep,
+    ];
+
+    /// The name used on the command line and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Leader => "leader",
+            Role::Manager => "manager",
+            Role::Finance => "finance",
+            Role::Rep => "rep",
+        }
+    }
+
+    /// Whether tokens of this role are limited to a person (`--scope`).
+    pub fn needs_scope(self) -> bool {
+        matches!(self, Role::Manager | Role::Rep)
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role {s:?}: use admin, leader, manager, finance or rep")
+            })
+    }
+}
+
+/// Why a token could not be made or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Role and scope do not fit together, or the scope is unknown.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stored hash of a token.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Creates and stores a token; returns its record and the token itself (the
+/// only time it is seen). A manager's scope must be someone who manages
+/// someone; a rep's, a stored person.
+pub async fn create_token(
+    store: &Store,
+    role: Role,
+    scope: Option<&str>,
+    name: Option<&str>,
+) -> Result<(TokenRecord, String), TokenError> {
+    match (role.needs_scope(), scope) {
+        (true, None) => {
+            return Err(TokenError::Invalid(format!(
+                "a {} token needs --scope (the person it is limited to)",
+                role.as_str()
+            )));
+        }
+        (false, Some(_)) => {
+            return Err(TokenError::Invalid(format!(
+                "a {} token sees the whole organisation: --scope is only for manager and rep tokens",
+                role.as_str()
+            )));
+        }
+        _ => {}
+    }
+    if let Some(id) = scope {
+        let reps = store.reps().await?;
+        if !reps.iter().any(|r| r.rep_id.as_str() == id) {
+            return Err(TokenError::Invalid(format!(
+                "--scope {id:?}: no such person is stored (ingest reps.csv first)"
+            )));
+        }
+        if role == Role::Manager
+            && !reps
+                .iter()
+                .any(|r| r.manager_id.as_ref().is_some_and(|m| m.as_str() == id))
+        {
+            return Err(TokenError::Invalid(format!(
+                "--scope {id:?}: nobody reports to this person, so a manager token would see nothing"
+            )));
+        }
+    }
+    let mut rng = rand::rng();
+    let mut id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    let token_id = hex(&id);
+    let token = format!("att_{token_id}_{}", hex(&secret));
+    let record = TokenRecord {
+        token_id,
+        name: name.unwrap_or(role.as_str()).to_owned(),
+        role: role.as_str().to_owned(),
+        scope: scope.map(str::to_owned),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        revoked_at: None,
+    };
+    store.insert_token(&record, &token_hash(&token)).await?;
+    Ok((record, token))
+}
+
+/// The caller of a request, from their token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's public id.
+    pub token_id: String,
+    /// Its role.
+    pub role: Role,
+    /// The manager or rep it is limited to.
+    pub scope: Option<String>,
+}
+
+impl Principal {
+    /// Looks a bearer token up. `None` when it is unknown or revoked.
+    pub async fn from_token(store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
+        // Tokens attain issues are 89 characters; anything far longer is
+        // not worth hashing.
+        if token.len() > 256 {
+            return Ok(None);
+        }
+        let Some(record) = store.token_by_hash(&token_hash(token)).await? else {
+            return Ok(None);
+        };
+        let role = record
+            .role
+            .parse()
+            .map_err(|e: String| ApiError::internal(&e))?;
+        Ok(Some(Principal {
+            token_id: record.token_id,
+            role,
+            scope: record.scope,
+        }))
+    }
+
+    /// 403 unless the role is one of `roles`.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} token may not {what}",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// The people this principal may see.
+    pub fn reach(&self, org: &OrgChart) -> Reach {
+        match (self.role, &self.scope) {
+            (Role::Manager, Some(m)) => {
+                let mut people: HashSet<String> = HashSet::new();
+                people.insert(m.clone());
+                if let Ok(id) = RepId::parse(m) {
+                    people.extend(org.all_reports(&id).into_iter().map(|r| r.to_string()));
+                }
+                Reach::People(people)
+            }
+            (Role::Rep, Some(r)) => Reach::People(HashSet::from([r.clone()])),
+            _ => Reach::All,
+        }
+    }
+}
+
+/// Whose records a principal may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Everyone's.
+    All,
+    /// These people's (rep ids), and the teams of the managers among them.
+    People(HashSet<String>),
+}
+
+impl Reach {
+    /// Whether a rep's records are visible.
+    pub fn sees_rep(&self, rep_id: &str) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::People(p) => p.contains(rep_id),
+        }
+    }
+
+    /// Whether an entity of the hierarchy is visible: a rep or a manager's
+    /// team inside the reach; territories, regions and the company only to
+    /// those who see everyone (a manager's team need not fill a territory).
+    pub fn sees_entity(&self, level: Level, id: &str) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::People(p) => matches!(level, Level::Rep | Level::Manager) && p.contains(id),
+        }
+    }
+
+    /// Whether the reach is everyone.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Reach::All)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_and_tokens_hash_stably() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+        assert_eq!(token_hash("abc"), token_hash("abc"));
+        assert_ne!(token_hash("abc"), token_hash("abd"));
+        assert_eq!(token_hash("x").len(), 64);
+    }
+
+    #[test]
+    fn a_manager_reaches_their_team_transitively_and_nothing_else() {
+        let links = [
+            ("VP", None),
+            ("M1", Some("VP")),
+            ("A", Some("M1")),
+            ("M2", Some("M1")),
+            ("B", Some("M2")),
+            ("C", Some("VP")),
+        ];
+        let ids: Vec<(RepId, Option<RepId>)> = links
+            .iter()
+            .map(|(r, m)| {
+                (
+                    RepId::parse(r).unwrap(),
+                    m.map(|m| RepId::parse(m).unwrap()),
+                )
+            })
+            .collect();
+        let org = OrgChart::build(ids.iter().map(|(r, m)| (r, m.as_ref()))).unwrap();
+        let m1 = Principal {
+            token_id: "t".into(),
+            role: Role::Manager,
+            scope: Some("M1".into()),
+        };
+        let reach = m1.reach(&org);
+        for seen in ["M1", "A", "M2", "B"] {
+            assert!(reach.sees_rep(seen), "{seen}");
+        }
+        for hidden in ["VP", "C"] {
+            assert!(!reach.sees_rep(hidden), "{hidden}");
+        }
+        assert!(reach.sees_entity(Level::Manager, "M2"));
+        assert!(!reach.sees_entity(Level::Company, "company"));
+        let leader = Principal {
+            role: Role::Leader,
+            scope: None,
+            ..m1
+        };
+        assert!(leader.reach(&org).is_all());
+    }
+}

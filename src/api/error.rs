@@ -1,0 +1,299 @@
+//! Every failure the API can answer with, mapped to HTTP in one place and
+//! written as `application/problem+json` (RFC 9457).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::commission::CommissionError;
+use crate::commission::run::JobError;
+use crate::features::FeatureError;
+use crate::forecast::EngineError;
+use crate::forecast::runs::RunError;
+use crate::ingest::{IngestError, Problem as IngestProblem};
+use crate::registry::RegistryError;
+use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One thing wrong with the input, located as precisely as the input allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InputError {
+    /// The query parameter, body field or column at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The file (for an ingest, the uploaded body's table name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The row: in CSV the header is row 1 and the first record row 2; in a
+    /// JSON array the first element is row 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    /// The column, by its name in the input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The offending value, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl InputError {
+    /// A problem with one named field or parameter.
+    pub fn field(field: &str, message: impl Into<String>) -> InputError {
+        InputError {
+            field: Some(field.to_owned()),
+            file: None,
+            row: None,
+            column: None,
+            value: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<IngestProblem> for InputError {
+    fn from(p: IngestProblem) -> InputError {
+        InputError {
+            field: p.column.clone(),
+            file: Some(p.file),
+            row: p.row,
+            column: p.column,
+            value: p.value,
+            message: p.message,
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` for plain HTTP ones).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for a person.
+    pub detail: String,
+    /// Each input problem, with its field, row and column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<InputError>,
+    /// How many input problems there were (the list may be cut short).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_errors: Option<usize>,
+}
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Problem type slug (`bad-input`, `forbidden`, ...).
+    pub kind: &'static str,
+    /// The detail line.
+    pub detail: String,
+    /// Input problems.
+    pub errors: Vec<InputError>,
+    /// Their total, when the list was cut short.
+    pub total_errors: Option<usize>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            total_errors: None,
+        }
+    }
+
+    /// 400: a parameter or body that cannot be understood.
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-input", detail)
+    }
+
+    /// 400 naming the field at fault.
+    pub fn bad_field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError {
+            errors: vec![InputError::field(field, message.clone())],
+            ..ApiError::bad_request(format!("{field}: {message}"))
+        }
+    }
+
+    /// 422: well-formed input whose content is refused (rows of an ingest).
+    pub fn invalid(detail: impl Into<String>, errors: Vec<InputError>, total: usize) -> ApiError {
+        ApiError {
+            errors,
+            total_errors: Some(total),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-data", detail)
+        }
+    }
+
+    /// 401: no token, or one that is unknown or revoked.
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    /// 403: the token's role or scope does not reach this.
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// 409: the request is fine but the service is not ready for it (no
+    /// data, no model, no plans yet).
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "not-ready", detail)
+    }
+
+    /// 415.
+    pub fn unsupported_media(detail: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    }
+
+    /// 503: the store is unreachable or the request took too long.
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
+    /// 500: a fault of attain's; the cause goes to the log, not the client.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "attain failed to answer; the cause is in the server log",
+        )
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("https://attain.dev/problems/{}", self.kind),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            total_errors: self.total_errors,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.detail)
+    }
+}
+
+/// Writes a problem response.
+pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = problem_response(self.status, &self.problem());
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"attain\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                tracing::warn!(error = %e, "store unavailable");
+                ApiError::unavailable("the store is unavailable; try again shortly")
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> ApiError {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<FeatureError> for ApiError {
+    fn from(e: FeatureError) -> ApiError {
+        match e {
+            FeatureError::Store(s) => s.into(),
+            FeatureError::Empty => ApiError::conflict(e.to_string()),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(e: RunError) -> ApiError {
+        match e {
+            RunError::Store(s) => s.into(),
+            RunError::Features(f) => f.into(),
+            RunError::Registry(r) => r.into(),
+            RunError::NoRun(_) => ApiError::not_found(e.to_string()),
+            RunError::NoScoring(_) | RunError::Engine(EngineError::History(_)) => {
+                ApiError::conflict(e.to_string())
+            }
+            RunError::Engine(EngineError::Param(p)) => ApiError::bad_request(p),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> ApiError {
+        match e {
+            JobError::Run(r) => r.into(),
+            JobError::Commission(CommissionError::NoPlans) => {
+                ApiError::conflict(CommissionError::NoPlans.to_string())
+            }
+            JobError::Commission(CommissionError::Param(p)) => ApiError::bad_request(p),
+            JobError::Commission(other) => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> ApiError {
+        match e {
+            IngestError::Invalid(report) => {
+                let total = report.total;
+                ApiError::invalid(
+                    format!("the upload has {total} problem(s); nothing was stored"),
+                    report.problems.into_iter().map(InputError::from).collect(),
+                    total,
+                )
+            }
+            IngestError::Store(s) => s.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The REST API (axum): routes of DESIGN.md, bearer tokens with roles and
+//! scopes, problem+json errors, an OpenAPI document generated from the
+//! handlers, Prometheus metrics, request ids, limits and graceful shutdown.
+//!
+//! Layers, outermost first: request id + log span + metrics + problem+json
+//! for bare errors (`observe`), panic catcher, timeout, body limit.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::{Principal, Reach, Role, create_token};
+pub use error::{ApiError, Problem};
+pub use state::AppState;
+
+/// The OpenAPI document's frame; the paths come from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "attain",
+        description = "Sales forecasting, win probabilities, coaching priorities and commissions. \
+            Every route but /health and /openapi.json needs `Authorization: Bearer TOKEN` \
+            (`attain token create`). Errors are application/problem+json (RFC 9457).",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, error::InputError, Role)),
+    tags(
+        (name = "forecasts", description = "Probabilistic revenue forecasts and their accuracy"),
+        (name = "deals", description = "Win probabilities and the coaching-priority list"),
+        (name = "commissions", description = "Comp plans, statements and projected payouts"),
+        (name = "models", description = "Model training and versions"),
+        (name = "data", description = "Ingestion and the store"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The router and the OpenAPI document of every route.
+pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::health))
+        .routes(routes!(routes::ping))
+        .routes(routes!(routes::metrics))
+        .routes(routes!(routes::status))
+        .routes(routes!(routes::forecasts))
+        .routes(routes!(routes::accuracy))
+        .routes(routes!(routes::opportunities))
+        .routes(routes!(routes::coaching))
+        .routes(routes!(routes::projections))
+        .routes(routes!(routes::statement))
+        .routes(routes!(routes::plans))
+        .routes(routes!(routes::put_plan))
+        .routes(routes!(routes::models))
+        .routes(routes!(routes::train))
+        .routes(routes!(routes::job))
+        .routes(routes!(routes::ingest_table))
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let document = Arc::new(doc.to_json().unwrap_or_default());
+    let limit = state.settings.max_body_bytes;
+    let timeout = state.settings.request_timeout;
+    let router = api
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal(&"a handler panicked").into_response()
+            },
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state);
+    (router, doc)
+}
+
+/// Answers 503 with a problem when a request takes longer than allowed.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::unavailable(format!(
+            "the request took longer than {} s; long work runs as a job (POST /v1/models/train)",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
+}
+
+/// Request id, log span, metrics, and problem+json for errors that left
+/// axum or a layer without one (405, 413, bad path encoding).
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.request_id());
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let started = Instant::now();
+    state.metrics.start();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if response.status().as_u16() >= 400 && !is_problem(&response) {
+        response = to_problem(response).await;
+    }
+    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.finish(&method, &route, status, seconds);
+    span.in_scope(|| {
+        tracing::info!(status, ms = seconds * 1000.0, "answered");
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(error::PROBLEM_JSON.as_bytes()))
+}
+
+async fn to_problem(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let status = parts.status;
+    let detail = if text.is_empty() {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_owned(),
+            _ => status.canonical_reason().unwrap_or("error").to_owned(),
+        }
+    } else {
+        text
+    };
+    let kind = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        s if s.is_server_error() => "internal",
+        _ => "bad-input",
+    };
+    let problem = ApiError {
+        status,
+        kind,
+        detail,
+        errors: Vec::new(),
+        total_errors: None,
+    }
+    .problem();
+    let mut out = error::problem_response(status, &problem);
+    for (name, value) in parts.headers.iter() {
+        if name == header::ALLOW {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = router(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

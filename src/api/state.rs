@@ -1,0 +1,286 @@
+//! What the server keeps between requests: the store, the settings, the
+//! metrics, the data loaded for the model routes (reloaded when an ingest
+//! changed it), results of heavy reads, and background jobs.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::commission::CommissionError;
+use crate::commission::credits::Ledger;
+use crate::commission::run::{JobError, load_book};
+use crate::config::Settings;
+use crate::domain::{OrgChart, PlanBook};
+use crate::features::SalesData;
+use crate::registry::Registry;
+use crate::store::Store;
+
+/// The stored data in memory, as of one data version.
+pub struct Loaded {
+    /// `Store::data_version` when it was read.
+    pub version: i64,
+    /// Every table, interned.
+    pub data: SalesData,
+    /// The data fingerprint.
+    pub fingerprint: String,
+    /// The plan book and every rep's credits, when plans are stored.
+    pub plans: Option<(PlanBook, Ledger)>,
+}
+
+/// What a cached result was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    data: i64,
+    models: usize,
+}
+
+type CachedResult = (Stamp, Arc<dyn Any + Send + Sync>);
+
+/// Most results kept; past it the cache starts over.
+const RESULT_CAPACITY: usize = 256;
+
+/// A background job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Under way.
+    Running,
+    /// Finished; `result` holds what it did.
+    Succeeded,
+    /// Failed; `error` says why.
+    Failed,
+}
+
+/// A background job (training), as `GET /v1/jobs/{id}` shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Job {
+    /// Job number (per server process).
+    pub job_id: u64,
+    /// What it does (`train`).
+    pub kind: String,
+    /// Its state.
+    pub status: JobStatus,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// What it produced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The server's shared state.
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Validated settings.
+    pub settings: Settings,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Model versions.
+    pub registry: Registry,
+    loaded: tokio::sync::Mutex<Option<Arc<Loaded>>>,
+    org: Mutex<Option<(i64, Arc<OrgChart>)>>,
+    results: Mutex<HashMap<String, CachedResult>>,
+    jobs: Mutex<BTreeMap<u64, Job>>,
+    next_job: AtomicU64,
+    /// Held by ingests and plan changes: one write at a time.
+    pub write_lock: tokio::sync::Mutex<()>,
+    /// Held by training jobs: one at a time.
+    pub train_lock: Arc<tokio::sync::Mutex<()>>,
+    next_request: AtomicU64,
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(store: Store, settings: Settings) -> AppState {
+        AppState {
+            registry: Registry::new(&settings.models_dir),
+            store,
+            settings,
+            metrics: Metrics::default(),
+            loaded: tokio::sync::Mutex::new(None),
+            org: Mutex::new(None),
+            results: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(BTreeMap::new()),
+            next_job: AtomicU64::new(1),
+            write_lock: tokio::sync::Mutex::new(()),
+            train_lock: Arc::new(tokio::sync::Mutex::new(())),
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    /// A new request id: the process start time and a counter, so ids from
+    /// two runs of the server do not collide.
+    pub fn request_id(&self) -> String {
+        static EPOCH: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+        let epoch = *EPOCH.get_or_init(|| chrono::Utc::now().timestamp());
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        format!("{epoch:x}-{n:06}")
+    }
+
+    /// The data in memory, reloaded when an ingest changed the store.
+    pub async fn loaded(&self) -> Result<Arc<Loaded>, ApiError> {
+        let version = self.store.data_version().await?;
+        let mut slot = self.loaded.lock().await;
+        if let Some(l) = slot.as_ref() {
+            if l.version == version {
+                return Ok(l.clone());
+            }
+        }
+        let started = Instant::now();
+        let data = SalesData::load(&self.store, self.settings.fiscal).await?;
+        let fingerprint = self.store.fingerprint().await?;
+        let book = match load_book(&self.store, &self.settings).await {
+            Ok(book) => Some(book),
+            Err(JobError::Commission(CommissionError::NoPlans)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let loaded = tokio::task::spawn_blocking(move || {
+            let plans = book.map(|book| {
+                let ledger = Ledger::build(&data, &book);
+                (book, ledger)
+            });
+            Loaded {
+                version,
+                data,
+                fingerprint,
+                plans,
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        self.metrics
+            .job("load", true, started.elapsed().as_secs_f64());
+        tracing::info!(
+            version,
+            seconds = started.elapsed().as_secs_f64(),
+            "data loaded"
+        );
+        let loaded = Arc::new(loaded);
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The org chart of the stored reps (for managers' scopes).
+    pub async fn org(&self) -> Result<Arc<OrgChart>, ApiError> {
+        let version = self.store.data_version().await?;
+        if let Some((v, org)) = self.org.lock().map_err(poisoned)?.as_ref() {
+            if *v == version {
+                return Ok(org.clone());
+            }
+        }
+        let reps = self.store.reps().await?;
+        let org = OrgChart::from_reps(&reps).map_err(|cycles| {
+            ApiError::internal(&format!("stored org chart has cycles: {cycles:?}"))
+        })?;
+        let org = Arc::new(org);
+        *self.org.lock().map_err(poisoned)? = Some((version, org.clone()));
+        Ok(org)
+    }
+
+    /// A heavy read computed once per data version and model set: `key`
+    /// names the computation and its parameters; `job` names it in metrics.
+    pub async fn computed<T, F>(
+        &self,
+        job: &'static str,
+        key: String,
+        loaded: Arc<Loaded>,
+        compute: F,
+    ) -> Result<Arc<T>, ApiError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&Loaded, &Registry) -> Result<T, ApiError> + Send + 'static,
+    {
+        let stamp = Stamp {
+            data: loaded.version,
+            models: self.registry.versions()?.len(),
+        };
+        if let Some((s, value)) = self.results.lock().map_err(poisoned)?.get(&key) {
+            if *s == stamp {
+                if let Ok(v) = value.clone().downcast::<T>() {
+                    return Ok(v);
+                }
+            }
+        }
+        let registry = self.registry.clone();
+        let started = Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || compute(&loaded, &registry))
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        self.metrics
+            .job(job, outcome.is_ok(), started.elapsed().as_secs_f64());
+        let value = Arc::new(outcome?);
+        let mut results = self.results.lock().map_err(poisoned)?;
+        if results.len() >= RESULT_CAPACITY {
+            results.clear();
+        }
+        results.insert(key, (stamp, value.clone()));
+        Ok(value)
+    }
+
+    /// Registers a new running job.
+    pub fn start_job(&self, kind: &str) -> Result<Job, ApiError> {
+        let job = Job {
+            job_id: self.next_job.fetch_add(1, Ordering::Relaxed),
+            kind: kind.to_owned(),
+            status: JobStatus::Running,
+            started_at: chrono::Utc::now().to_rfc3339(),
+            finished_at: None,
+            result: None,
+            error: None,
+        };
+        self.jobs
+            .lock()
+            .map_err(poisoned)?
+            .insert(job.job_id, job.clone());
+        Ok(job)
+    }
+
+    /// Records a job's end.
+    pub fn finish_job(&self, id: u64, outcome: Result<serde_json::Value, String>) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            if let Some(job) = jobs.get_mut(&id) {
+                job.finished_at = Some(chrono::Utc::now().to_rfc3339());
+                match outcome {
+                    Ok(v) => {
+                        job.status = JobStatus::Succeeded;
+                        job.result = Some(v);
+                    }
+                    Err(e) => {
+                        job.status = JobStatus::Failed;
+                        job.error = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A job by id.
+    pub fn job(&self, id: u64) -> Result<Option<Job>, ApiError> {
+        Ok(self.jobs.lock().map_err(poisoned)?.get(&id).cloned())
+    }
+
+    /// Forgets cached results (after a write through this server).
+    pub fn invalidate(&self) {
+        if let Ok(mut r) = self.results.lock() {
+            r.clear();
+        }
+    }
+}
+
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> ApiError {
+    ApiError::internal(&"a lock was poisoned by a panic")
+}

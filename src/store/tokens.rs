@@ -1,0 +1,117 @@
+//! API tokens, stored as hashes.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, on_backend};
+
+/// One stored token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRecord {
+    /// Public id (the first characters of the token, safe to show).
+    pub token_id: String,
+    /// Who or what it is for.
+    pub name: String,
+    /// `admin`, `leader`, `manager`, `finance` or `rep`.
+    pub role: String,
+    /// The rep or manager id the token is limited to.
+    pub scope: Option<String>,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 revocation time, when revoked.
+    pub revoked_at: Option<String>,
+}
+
+const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at";
+
+/// Reads a [`TokenRecord`] from a row selected with [`COLUMNS`] (a macro,
+/// so it compiles once per driver inside `on_backend!`).
+macro_rules! record {
+    ($row:expr) => {
+        TokenRecord {
+            token_id: $row.try_get(0)?,
+            name: $row.try_get(1)?,
+            role: $row.try_get(2)?,
+            scope: $row.try_get(3)?,
+            created_at: $row.try_get(4)?,
+            revoked_at: $row.try_get(5)?,
+        }
+    };
+}
+
+impl Store {
+    /// Stores a new token's hash.
+    pub async fn insert_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StoreError> {
+        let sql = "INSERT INTO api_tokens (token_id, token_hash, name, role, scope, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6)";
+        on_backend!(self, Store, |pool, Db| {
+            sqlx::query::<Db>(sql)
+                .bind(token.token_id.as_str())
+                .bind(hash)
+                .bind(token.name.as_str())
+                .bind(token.role.as_str())
+                .bind(token.scope.as_deref())
+                .bind(token.created_at.as_str())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The live (not revoked) token with this hash.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        );
+        let mut out = None;
+        on_backend!(self, Store, |pool, Db| {
+            if let Some(row) = sqlx::query::<Db>(&sql)
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?
+            {
+                out = Some(record!(row));
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every token, newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at DESC, token_id");
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            for row in sqlx::query::<Db>(&sql).fetch_all(pool).await? {
+                out.push(record!(row));
+            }
+        });
+        Ok(out)
+    }
+
+    /// Revokes a token by its id; false when no live token has that id.
+    pub async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        let sql =
+            "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL";
+        let now = chrono::Utc::now().to_rfc3339();
+        let changed;
+        on_backend!(self, Store, |pool, Db| {
+            changed = sqlx::query::<Db>(sql)
+                .bind(now.as_str())
+                .bind(token_id)
+                .execute(pool)
+                .await?
+                .rows_affected();
+        });
+        Ok(changed > 0)
+    }
+
+    /// The number of the latest ingest run (0 before any): a cheap marker
+    /// that changes whenever an ingest may have changed the data.
+    pub async fn data_version(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT CAST(COALESCE(MAX(run_id), 0) AS BIGINT) FROM ingest_runs";
+        let version: i64;
+        on_backend!(self, Store, |pool, Db| {
+            version = sqlx::query_scalar::<Db, i64>(sql).fetch_one(pool).await?;
+        });
+        Ok(version)
+    }
+}
