@@ -82,10 +82,9 @@ pub async fn call(
     }
 }
 
-fn api_settings(models: &Path, url: &str) -> Settings {
+fn api_settings(models: &Path) -> Settings {
     RawSettings {
         models_dir: Some(models.to_owned()),
-        database_url: Some(url.to_owned()),
         max_body_bytes: Some(2 << 20),
         ..RawSettings::default()
     }
@@ -108,16 +107,18 @@ struct Served {
     outsider: String,
     org: helpers::Org,
     _models: tempfile::TempDir,
-    _db: tempfile::TempDir,
+    db: helpers::TestStore,
 }
 
 async fn served(train: bool) -> Served {
+    served_on(helpers::sqlite().await, train).await
+}
+
+async fn served_on(db: helpers::TestStore, train: bool) -> Served {
     let org = helpers::small_org(24, 26, 31);
-    let db = tempfile::tempdir().unwrap();
     let models = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", db.path().join("attain.db").display());
-    let settings = api_settings(models.path(), &url);
-    let store = Store::connect(&url).await.expect("store");
+    let settings = api_settings(models.path());
+    let store: Store = db.store.clone();
     load(&store, org.path()).await;
     if train {
         runs::forecast(
@@ -184,7 +185,7 @@ async fn served(train: bool) -> Served {
         outsider,
         org,
         _models: models,
-        _db: db,
+        db,
     }
 }
 
@@ -389,7 +390,16 @@ async fn every_route_answers_each_role_as_designed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn managers_and_reps_see_only_their_people_everywhere() {
-    let s = served(true).await;
+    for backend in helpers::backends().await {
+        let name = backend.name;
+        let s = served_on(backend, true).await;
+        scopes_hold(&s).await;
+        eprintln!("scopes hold on {name}");
+        s.db.finish().await;
+    }
+}
+
+async fn scopes_hold(s: &Served) {
     use Role::*;
     // Forecasts: a manager's default is the team's reps and managers.
     let f = s.get(Manager, "/v1/forecasts").await.json();

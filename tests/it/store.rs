@@ -219,3 +219,83 @@ async fn the_plan_book_is_stored_replaced_and_kept_on_every_backend() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn tokens_are_stored_as_hashes_looked_up_and_revoked_on_every_backend() {
+    use attain::api::{Principal, Role, create_token};
+    let org = small_org(12, 6, 5);
+    for t in backends().await {
+        assert_eq!(t.store.data_version().await.expect("version"), 0);
+        ingest(
+            &t.store,
+            &[org.path().to_path_buf()],
+            &options(date("2024-07-01")),
+        )
+        .await
+        .expect("ingest");
+        let version = t.store.data_version().await.expect("version");
+        assert!(version > 0, "{}", t.name);
+        // Scopes are checked against the stored people.
+        assert!(
+            create_token(&t.store, Role::Manager, None, None)
+                .await
+                .is_err()
+        );
+        assert!(
+            create_token(&t.store, Role::Manager, Some("NOBODY"), None)
+                .await
+                .is_err()
+        );
+        assert!(
+            create_token(&t.store, Role::Leader, Some("M001"), None)
+                .await
+                .is_err()
+        );
+        let (record, token) = create_token(&t.store, Role::Manager, Some("M001"), Some("m1"))
+            .await
+            .expect("token");
+        assert!(token.len() >= 64 + 16, "at least 256 secret bits: {token}");
+        let listed = t.store.tokens().await.expect("list");
+        assert_eq!(listed, vec![record.clone()], "{}", t.name);
+        // The token itself is not stored anywhere.
+        let dump = format!("{listed:?}");
+        assert!(!dump.contains(&token[token.len() - 32..]));
+        let who = Principal::from_token(&t.store, &token)
+            .await
+            .expect("lookup")
+            .expect("known");
+        assert_eq!(
+            (who.role, who.scope.as_deref()),
+            (Role::Manager, Some("M001"))
+        );
+        assert!(
+            Principal::from_token(&t.store, "att_x_y")
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        assert!(
+            t.store
+                .revoke_token(&record.token_id)
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            !t.store.revoke_token(&record.token_id).await.expect("again"),
+            "{}",
+            t.name
+        );
+        assert!(
+            Principal::from_token(&t.store, &token)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        assert!(
+            t.store.tokens().await.expect("list")[0]
+                .revoked_at
+                .is_some()
+        );
+        t.finish().await;
+    }
+}
