@@ -24,7 +24,7 @@ if ! command -v wrk >/dev/null; then
     apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk >/dev/null
 fi
 
-cargo build --release --locked --quiet
+[ "${BUILD:-1}" = 0 ] || cargo build --release --locked --quiet
 BIN="$CARGO_TARGET_DIR/release/attain"
 WORK="$(mktemp -d)"
 SERVER=""

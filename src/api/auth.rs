@@ -99,6 +99,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Tokens attain issues are 89 characters; anything far longer is not
+/// worth hashing.
+pub const MAX_TOKEN_LEN: usize = 256;
+
 /// The stored hash of a token.
 pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -176,14 +180,9 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Looks a bearer token up. `None` when it is unknown or revoked.
-    pub async fn from_token(store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
-        // Tokens attain issues are 89 characters; anything far longer is
-        // not worth hashing.
-        if token.len() > 256 {
-            return Ok(None);
-        }
-        let Some(record) = store.token_by_hash(&token_hash(token)).await? else {
+    /// Looks a token up by its hash. `None` when it is unknown or revoked.
+    pub async fn from_hash(store: &Store, hash: &str) -> Result<Option<Principal>, ApiError> {
+        let Some(record) = store.token_by_hash(hash).await? else {
             return Ok(None);
         };
         let role = record
@@ -195,6 +194,14 @@ impl Principal {
             role,
             scope: record.scope,
         }))
+    }
+
+    /// Looks a bearer token up. `None` when it is unknown or revoked.
+    pub async fn from_token(store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Ok(None);
+        }
+        Principal::from_hash(store, &token_hash(token)).await
     }
 
     /// 403 unless the role is one of `roles`.

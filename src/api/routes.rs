@@ -33,7 +33,7 @@ use crate::forecast::{ForecastRow, TrainParams};
 use crate::ingest::{self, IngestOptions, IngestSummary, Mapping};
 use crate::scoring::run::{ScoreParams, score_data};
 use crate::scoring::{DealScore, ScorerKind, ScoringParams};
-use crate::store::{ForecastFilter, StoreStatus, Table};
+use crate::store::{StoreStatus, Table};
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -85,7 +85,8 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer TOKEN`")
             })?;
-        Principal::from_token(&state.store, token)
+        state
+            .principal(token)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the token is unknown or was revoked"))
     }
@@ -403,11 +404,7 @@ pub async fn forecasts(
             }
         }
     }
-    let header = match q.run {
-        Some(id) => state.store.forecast_run(Some(id)).await?,
-        None => state.store.latest_forecast_run(q.as_of).await?,
-    };
-    let Some(header) = header else {
+    let Some(index) = state.run_index(q.run, q.as_of).await? else {
         return Err(ApiError::not_found(match (q.run, q.as_of) {
             (Some(id), _) => format!("no stored forecast run {id}"),
             (None, Some(day)) => format!(
@@ -421,21 +418,18 @@ pub async fn forecasts(
         (None, None, true) => Some(Level::Company),
         _ => None,
     };
-    let filter = ForecastFilter {
-        level: level.map(|l| l.as_str().to_owned()),
-        entity_id: q.id.clone(),
-        period,
-    };
-    let run = runs::stored(&state.store, Some(header.run_id), &filter).await?;
+    let run = &index.run;
     let last_month = q.horizon.map(|h| month_idx(run.as_of) + h as i32);
-    let rows: Vec<ForecastRow> = run
-        .forecasts
+    let rows: Vec<ForecastRow> = index
+        .select(level, q.id.as_deref())
         .into_iter()
+        .filter(|r| period.as_ref().is_none_or(|p| &r.period == p))
         .filter(|r| reach.sees_entity(r.level, &r.id))
         .filter(|r| match (last_month, Period::parse(&r.period)) {
             (Some(last), Ok(p)) => month_idx(state.settings.fiscal.start(p)) <= last,
             _ => true,
         })
+        .cloned()
         .collect();
     let csv = wants_csv(&headers);
     let (rows, info) = page.take(&rows, csv)?;
@@ -445,7 +439,7 @@ pub async fn forecasts(
     Ok(Json(ForecastPage {
         run_id: run.run_id,
         as_of: run.as_of,
-        model_version: run.model_version,
+        model_version: run.model_version.clone(),
         forecasts: rows,
         page: info,
     })
@@ -493,33 +487,21 @@ pub async fn accuracy(
     Q(q): Q<AccuracyQuery>,
 ) -> Result<Json<Accuracy>, ApiError> {
     who.require(ANYONE, "read accuracy")?;
-    let header = state
-        .store
-        .latest_forecast_run(q.as_of)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("no forecast run is stored: train with POST /v1/models/train")
-        })?;
-    let run = runs::stored(
-        &state.store,
-        Some(header.run_id),
-        &ForecastFilter {
-            level: Some("company".into()),
-            entity_id: Some("-".into()),
-            period: None,
-        },
-    )
-    .await?;
+    let index = state.run_index(None, q.as_of).await?.ok_or_else(|| {
+        ApiError::not_found("no forecast run is stored: train with POST /v1/models/train")
+    })?;
+    let run = &index.run;
     let metrics = run
         .backtest
-        .into_iter()
+        .iter()
         .filter(|m| q.level.is_none_or(|l| m.level == l))
         .filter(|m| q.horizon.is_none_or(|h| m.horizon == h))
+        .cloned()
         .collect();
     Ok(Json(Accuracy {
         run_id: run.run_id,
         as_of: run.as_of,
-        model_version: run.model_version,
+        model_version: run.model_version.clone(),
         metrics,
     }))
 }
@@ -970,7 +952,7 @@ pub struct StatementQuery {
 
 /// A rep's commission statement, line by line, in exact decimal money.
 #[utoipa::path(get, path = "/v1/commissions/statements/{rep_id}", tag = "commissions", security(("bearer" = [])),
-    params(("rep_id" = String, Path, description = "The rep"), StatementQuery),
+    params(("rep_id" = String, Path, description = "The rep", example = "R00001"), StatementQuery),
     responses(
         (status = 200, description = "Every line in the order the money is worked out; `Accept: text/csv` for CSV", content(
             (RepStatement = "application/json"), (String = "text/csv"))),
@@ -1073,7 +1055,7 @@ pub struct PlanWrite {
 /// again (references, assignments, splits) and stored in one transaction,
 /// or nothing is.
 #[utoipa::path(put, path = "/v1/plans/{id}", tag = "commissions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Plan id")),
+    params(("id" = String, Path, description = "Plan id", example = "ae")),
     request_body(description = "One plan: id, name, period, tiers, threshold, caps, spiffs, bonuses, draw, clawback", content(
         (Object = "application/json"), (String = "application/toml"))),
     responses(
@@ -1422,7 +1404,7 @@ async fn run_training(
 
 /// A background job's state and result.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "models", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Job number")),
+    params(("id" = u64, Path, description = "Job number", example = 1)),
     responses(
         (status = 200, description = "The job", body = Job),
         (status = 400, description = "Not a job number", body = Problem, content_type = "application/problem+json"),
@@ -1584,7 +1566,7 @@ fn json_rows_to_csv(table: Table, body: &str) -> Result<String, ApiError> {
 /// problem rejects the whole upload with every problem's row and column.
 /// Uploading the same rows again changes nothing.
 #[utoipa::path(post, path = "/v1/ingest/{kind}", tag = "data", security(("bearer" = [])),
-    params(("kind" = String, Path, description = "territories, reps, opportunities, opportunity_history, bookings or quotas"), IngestQuery),
+    params(("kind" = String, Path, description = "territories, reps, opportunities, opportunity_history, bookings or quotas", example = "quotas"), IngestQuery),
     request_body(description = "The table's rows", content(
         (String = "text/csv"), (Vec<Object> = "application/json"))),
     responses(

@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::auth::{MAX_TOKEN_LEN, Principal, token_hash};
 use super::error::ApiError;
 use super::metrics::Metrics;
 use crate::commission::CommissionError;
@@ -18,8 +19,11 @@ use crate::commission::credits::Ledger;
 use crate::commission::run::{JobError, load_book};
 use crate::config::Settings;
 use crate::domain::{OrgChart, PlanBook};
-use crate::features::SalesData;
+use crate::features::{Level, SalesData};
+use crate::forecast::ForecastRun;
+use crate::forecast::runs::{self, RunError};
 use crate::registry::Registry;
+use crate::store::ForecastFilter;
 use crate::store::Store;
 
 /// The stored data in memory, as of one data version.
@@ -81,6 +85,65 @@ pub struct Job {
     pub error: Option<String>,
 }
 
+/// A stored forecast run in memory, indexed by level and by entity id
+/// (runs never change once stored).
+pub struct RunIndex {
+    /// The run with every line, sorted by level, entity and period.
+    pub run: ForecastRun,
+    by_level: HashMap<Level, Vec<usize>>,
+    by_id: HashMap<String, Vec<usize>>,
+}
+
+impl RunIndex {
+    fn new(run: ForecastRun) -> RunIndex {
+        let mut by_level: HashMap<Level, Vec<usize>> = HashMap::new();
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, row) in run.forecasts.iter().enumerate() {
+            by_level.entry(row.level).or_default().push(i);
+            by_id.entry(row.id.clone()).or_default().push(i);
+        }
+        RunIndex {
+            run,
+            by_level,
+            by_id,
+        }
+    }
+
+    /// The lines of one level and/or entity, in the run's order.
+    pub fn select(
+        &self,
+        level: Option<Level>,
+        id: Option<&str>,
+    ) -> Vec<&crate::forecast::ForecastRow> {
+        let rows = &self.run.forecasts;
+        let pick = |ix: Option<&Vec<usize>>| -> Vec<usize> { ix.cloned().unwrap_or_default() };
+        let chosen: Vec<usize> = match (level, id) {
+            (_, Some(id)) => pick(self.by_id.get(id))
+                .into_iter()
+                .filter(|&i| level.is_none_or(|l| rows[i].level == l))
+                .collect(),
+            (Some(l), None) => pick(self.by_level.get(&l)),
+            (None, None) => (0..rows.len()).collect(),
+        };
+        chosen.into_iter().map(|i| &rows[i]).collect()
+    }
+}
+
+/// Runs kept in memory at most.
+const RUNS_KEPT: usize = 4;
+/// Tokens kept in memory at most.
+const PRINCIPALS_KEPT: usize = 10_000;
+
+/// What the read routes keep between requests, valid while the store's
+/// stamp (latest forecast run, token counts, latest ingest) is unchanged.
+#[derive(Default)]
+struct ReadCache {
+    stamp: [i64; 4],
+    principals: HashMap<String, Principal>,
+    by_day: HashMap<chrono::NaiveDate, Option<i64>>,
+    runs: HashMap<i64, Arc<RunIndex>>,
+}
+
 /// The server's shared state.
 pub struct AppState {
     /// The store.
@@ -101,6 +164,7 @@ pub struct AppState {
     /// Held by training jobs: one at a time.
     pub train_lock: Arc<tokio::sync::Mutex<()>>,
     next_request: AtomicU64,
+    reads: std::sync::RwLock<ReadCache>,
 }
 
 impl AppState {
@@ -119,6 +183,7 @@ impl AppState {
             write_lock: tokio::sync::Mutex::new(()),
             train_lock: Arc::new(tokio::sync::Mutex::new(())),
             next_request: AtomicU64::new(1),
+            reads: std::sync::RwLock::new(ReadCache::default()),
         }
     }
 
@@ -129,6 +194,108 @@ impl AppState {
         let epoch = *EPOCH.get_or_init(|| chrono::Utc::now().timestamp());
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
         format!("{epoch:x}-{n:06}")
+    }
+
+    /// Reads the store's stamp (one small query) and drops what it made
+    /// stale: tokens after any token was made or revoked, run lookups after
+    /// a new run. Called once per authenticated request, so a revocation
+    /// made anywhere holds from the next request on.
+    pub async fn refresh(&self) -> Result<[i64; 4], ApiError> {
+        let stamp = self.store.stamp().await?;
+        if self.reads.read().map_err(poisoned)?.stamp == stamp {
+            return Ok(stamp);
+        }
+        let mut cache = self.reads.write().map_err(poisoned)?;
+        let old = cache.stamp;
+        // Every part only grows: an older stamp comes from a slower reader.
+        if stamp.iter().zip(old).all(|(new, old)| *new >= old) && stamp != old {
+            if stamp[1..3] != old[1..3] {
+                cache.principals.clear();
+            }
+            if stamp[0] != old[0] {
+                cache.by_day.clear();
+            }
+            cache.stamp = stamp;
+        }
+        Ok(stamp)
+    }
+
+    /// The caller of a bearer token (checked against the store's stamp first).
+    pub async fn principal(&self, token: &str) -> Result<Option<Principal>, ApiError> {
+        self.refresh().await?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        if let Some(p) = self.reads.read().map_err(poisoned)?.principals.get(&hash) {
+            return Ok(Some(p.clone()));
+        }
+        let found = Principal::from_hash(&self.store, &hash).await?;
+        if let Some(p) = &found {
+            let mut cache = self.reads.write().map_err(poisoned)?;
+            if cache.principals.len() >= PRINCIPALS_KEPT {
+                cache.principals.clear();
+            }
+            cache.principals.insert(hash, p.clone());
+        }
+        Ok(found)
+    }
+
+    /// A stored forecast run, indexed: by number, the latest as of a day, or
+    /// the latest of all (as of the last [`AppState::refresh`]).
+    pub async fn run_index(
+        &self,
+        run: Option<i64>,
+        as_of: Option<chrono::NaiveDate>,
+    ) -> Result<Option<Arc<RunIndex>>, ApiError> {
+        let id = match (run, as_of) {
+            (Some(id), _) => Some(id),
+            (None, None) => {
+                let latest = self.reads.read().map_err(poisoned)?.stamp[0];
+                (latest > 0).then_some(latest)
+            }
+            (None, Some(day)) => {
+                let known = self
+                    .reads
+                    .read()
+                    .map_err(poisoned)?
+                    .by_day
+                    .get(&day)
+                    .copied();
+                match known {
+                    Some(id) => id,
+                    None => {
+                        let id = self
+                            .store
+                            .latest_forecast_run(Some(day))
+                            .await?
+                            .map(|h| h.run_id);
+                        self.reads.write().map_err(poisoned)?.by_day.insert(day, id);
+                        id
+                    }
+                }
+            }
+        };
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        if let Some(ix) = self.reads.read().map_err(poisoned)?.runs.get(&id) {
+            return Ok(Some(ix.clone()));
+        }
+        let run = match runs::stored(&self.store, Some(id), &ForecastFilter::default()).await {
+            Ok(run) => run,
+            Err(RunError::NoRun(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let index = Arc::new(RunIndex::new(run));
+        let mut cache = self.reads.write().map_err(poisoned)?;
+        if cache.runs.len() >= RUNS_KEPT {
+            if let Some(oldest) = cache.runs.keys().min().copied() {
+                cache.runs.remove(&oldest);
+            }
+        }
+        cache.runs.insert(id, index.clone());
+        Ok(Some(index))
     }
 
     /// The data in memory, reloaded when an ingest changed the store.

@@ -104,6 +104,24 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// What read caches depend on, in one query: the latest forecast run,
+    /// the number of tokens and of revoked tokens, and the latest ingest
+    /// run. Each part only grows, so an unchanged stamp means unchanged
+    /// runs, tokens and data.
+    pub async fn stamp(&self) -> Result<[i64; 4], StoreError> {
+        let sql = "SELECT CAST((SELECT COALESCE(MAX(run_id), 0) FROM forecast_runs) AS BIGINT), \
+                          CAST((SELECT COUNT(*) FROM api_tokens) AS BIGINT), \
+                          CAST((SELECT COUNT(revoked_at) FROM api_tokens) AS BIGINT), \
+                          CAST((SELECT COALESCE(MAX(run_id), 0) FROM ingest_runs) AS BIGINT)";
+        let parts: (i64, i64, i64, i64);
+        on_backend!(self, Store, |pool, Db| {
+            parts = sqlx::query_as::<Db, (i64, i64, i64, i64)>(sql)
+                .fetch_one(pool)
+                .await?;
+        });
+        Ok([parts.0, parts.1, parts.2, parts.3])
+    }
+
     /// The number of the latest ingest run (0 before any): a cheap marker
     /// that changes whenever an ingest may have changed the data.
     pub async fn data_version(&self) -> Result<i64, StoreError> {

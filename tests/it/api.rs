@@ -924,7 +924,13 @@ fn sigterm_lets_the_request_in_flight_finish() {
         .expect("serve");
     let mut stderr = BufReader::new(server.stderr.take().unwrap());
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    while !line.contains("http://") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the server stopped early"
+        );
+    }
     let addr = line
         .split("http://")
         .nth(1)
@@ -966,6 +972,10 @@ fn sigterm_lets_the_request_in_flight_finish() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
+    assert!(
+        rest.contains("route=/v1/ingest/{kind}") && rest.contains("status=200"),
+        "the request is logged with its id, route and status: {rest}"
+    );
 }
 
 #[test]
