@@ -129,6 +129,11 @@ impl RunIndex {
     }
 }
 
+/// How long a stamp read from the store stands for the store's state: the
+/// requests of that window share one query, and a token revoked by another
+/// process stops working at most this long after.
+pub const STAMP_VALID_FOR: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs kept in memory at most.
 const RUNS_KEPT: usize = 4;
 /// Tokens kept in memory at most.
@@ -139,6 +144,7 @@ const PRINCIPALS_KEPT: usize = 10_000;
 #[derive(Default)]
 struct ReadCache {
     stamp: [i64; 4],
+    checked: Option<Instant>,
     principals: HashMap<String, Principal>,
     by_day: HashMap<chrono::NaiveDate, Option<i64>>,
     runs: HashMap<i64, Arc<RunIndex>>,
@@ -196,15 +202,22 @@ impl AppState {
         format!("{epoch:x}-{n:06}")
     }
 
-    /// Reads the store's stamp (one small query) and drops what it made
-    /// stale: tokens after any token was made or revoked, run lookups after
-    /// a new run. Called once per authenticated request, so a revocation
-    /// made anywhere holds from the next request on.
+    /// Reads the store's stamp (one small query, at most once per
+    /// [`STAMP_VALID_FOR`]) and drops what it made stale: tokens after any
+    /// token was made or revoked, run lookups after a new run. Called by
+    /// every authenticated request, so a revocation made anywhere holds
+    /// within 20 ms.
     pub async fn refresh(&self) -> Result<[i64; 4], ApiError> {
-        let stamp = self.store.stamp().await?;
-        if self.reads.read().map_err(poisoned)?.stamp == stamp {
-            return Ok(stamp);
+        {
+            let cache = self.reads.read().map_err(poisoned)?;
+            if cache
+                .checked
+                .is_some_and(|at| at.elapsed() < STAMP_VALID_FOR)
+            {
+                return Ok(cache.stamp);
+            }
         }
+        let stamp = self.store.stamp().await?;
         let mut cache = self.reads.write().map_err(poisoned)?;
         let old = cache.stamp;
         // Every part only grows: an older stamp comes from a slower reader.
@@ -217,6 +230,7 @@ impl AppState {
             }
             cache.stamp = stamp;
         }
+        cache.checked = Some(Instant::now());
         Ok(stamp)
     }
 

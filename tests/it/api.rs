@@ -380,6 +380,9 @@ async fn every_route_answers_each_role_as_designed() {
         StatusCode::OK
     );
     assert!(s.state.store.revoke_token(&record.token_id).await.unwrap());
+    // Revoked from outside the server (as `attain token revoke` does): it
+    // holds once the server's 20 ms stamp window has passed.
+    tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
     assert_eq!(
         call(&s.router, "GET", "/v1/models", Some(&token), None, None)
             .await
