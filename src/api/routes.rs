@@ -19,11 +19,10 @@ use super::error::{ApiError, InputError, Problem};
 use super::metrics::METRICS_CONTENT_TYPE;
 use super::state::{AppState, Job};
 use crate::cli::{self, Grid};
-use crate::coaching::RepRisk;
 use crate::coaching::run::{CoachParams, coach_data};
 use crate::commission::project::Payout;
 use crate::commission::run::{
-    CommissionParams, RepStatement, WhatIf, WhatIfResult, projection_data, statement_data,
+    CommissionParams, RepStatement, WhatIf, projection_data, statement_data,
 };
 use crate::domain::{CompPlan, Period, PlanAssignment, PlanBook};
 use crate::features::{Level, month_idx};
@@ -654,19 +653,13 @@ pub struct CoachingQuery {
     as_of: Option<NaiveDate>,
 }
 
-/// The coaching-priority list.
+/// The coaching-priority list (its reps cut to the page) and where the
+/// page lies.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoachingPage {
-    /// The manager whose team it is, if one was asked for.
-    pub manager_id: Option<String>,
-    /// The period.
-    pub period: String,
-    /// As-of day.
-    pub as_of: NaiveDate,
-    /// Forecast model version.
-    pub model_version: String,
-    /// Reps, highest priority (P(miss) x expected shortfall) first.
-    pub reps: Vec<RepRisk>,
+    /// Manager, period, as-of day, model version, ranked reps.
+    #[serde(flatten)]
+    pub list: crate::coaching::CoachList,
     /// The page.
     #[serde(flatten)]
     pub page: PageInfo,
@@ -732,17 +725,15 @@ pub async fn coaching(
         .await?;
     let csv = wants_csv(&headers);
     let (reps, info) = page.take(&list.reps, csv)?;
+    let view = crate::coaching::CoachList {
+        reps,
+        ..(*list).clone()
+    };
     if csv {
-        let mut view = (*list).clone();
-        view.reps = reps;
         return Ok(csv_response(&cli::coach_grid(&view), "coaching"));
     }
     Ok(Json(CoachingPage {
-        manager_id: list.manager_id.clone(),
-        period: list.period.clone(),
-        as_of: list.as_of,
-        model_version: list.model_version.clone(),
-        reps,
+        list: view,
         page: info,
     })
     .into_response())
@@ -773,22 +764,13 @@ pub struct ProjectionQuery {
     paths: Option<usize>,
 }
 
-/// Projected payouts as a distribution.
+/// Projected payouts as a distribution: the projection (its payouts cut to
+/// the page) and where the page lies.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectionPage {
-    /// The reported period.
-    pub period: String,
-    /// As-of day.
-    pub as_of: NaiveDate,
-    /// Forecast model version the paths come from.
-    pub model_version: String,
-    /// Sample paths.
-    pub paths: usize,
-    /// Earned to date and P10/P50/P90/mean of the period's payout.
-    pub payouts: Vec<Payout>,
-    /// The what-if, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub what_if: Option<WhatIfResult>,
+    /// Period, as-of day, model version, paths, payouts, what-if.
+    #[serde(flatten)]
+    pub projection: crate::commission::run::Projection,
     /// The page.
     #[serde(flatten)]
     pub page: PageInfo,
@@ -929,12 +911,7 @@ pub async fn projections(
         return Ok(csv_response(&cli::payout_grid(&view), "payouts"));
     }
     Ok(Json(ProjectionPage {
-        period: view.period,
-        as_of: view.as_of,
-        model_version: view.model_version,
-        paths: view.paths,
-        payouts: view.payouts,
-        what_if: view.what_if,
+        projection: view,
         page: info,
     })
     .into_response())
