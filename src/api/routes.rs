@@ -30,8 +30,8 @@ use crate::forecast::backtest::{BacktestParams, MetricRow};
 use crate::forecast::runs::{self, ForecastParams, registered_models};
 use crate::forecast::{ForecastRow, TrainParams};
 use crate::ingest::{self, IngestOptions, IngestSummary, Mapping};
-use crate::scoring::run::{ScoreParams, score_data};
-use crate::scoring::{DealScore, ScorerKind, ScoringParams};
+use crate::scoring::run::{ScoreList, ScoreParams, score_data};
+use crate::scoring::{DealScore, ScoringParams};
 use crate::store::{StoreStatus, Table};
 
 type AppStateRef = State<Arc<AppState>>;
@@ -522,17 +522,13 @@ pub struct OpportunityQuery {
     as_of: Option<NaiveDate>,
 }
 
-/// Open deals with win probabilities and drivers.
+/// Open deals with win probabilities and drivers (cut to the page, in the
+/// order asked for) and where the page lies.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpportunityPage {
-    /// As-of day.
-    pub as_of: NaiveDate,
-    /// Registry version of the model.
-    pub model_version: String,
-    /// The learner.
-    pub model: ScorerKind,
-    /// The deals, in the order asked for.
-    pub opportunities: Vec<DealScore>,
+    /// As-of day, model version and learner, deals.
+    #[serde(flatten)]
+    pub list: crate::scoring::run::ScoreList,
     /// The page.
     #[serde(flatten)]
     pub page: PageInfo,
@@ -629,10 +625,12 @@ pub async fn opportunities(
         return Ok(csv_response(&cli::score_grid(&deals), "opportunities"));
     }
     Ok(Json(OpportunityPage {
-        as_of: list.as_of,
-        model_version: list.model_version.clone(),
-        model: list.model,
-        opportunities: deals,
+        list: ScoreList {
+            as_of: list.as_of,
+            model_version: list.model_version.clone(),
+            model: list.model,
+            opportunities: deals,
+        },
         page: info,
     })
     .into_response())

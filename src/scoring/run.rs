@@ -26,7 +26,7 @@ pub struct ScoreParams {
 }
 
 /// What `attain score` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScoreList {
     /// As-of day.
     pub as_of: NaiveDate,
