@@ -383,7 +383,7 @@ fn period_arg(period: Option<String>) -> Result<Option<attain::domain::Period>> 
 
 /// `--paths`: sample paths per rep.
 fn check_paths(paths: usize) -> Result<()> {
-    if !(10..=100_000).contains(&paths) {
+    if !attain::forecast::PATHS.contains(&paths) {
         bail!("--paths {paths} is not in 10..100000");
     }
     Ok(())

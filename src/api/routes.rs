@@ -188,7 +188,7 @@ fn parse_period(field: &str, raw: &Option<String>) -> Result<Option<Period>, Api
 
 fn check_paths(paths: Option<usize>) -> Result<usize, ApiError> {
     let paths = paths.unwrap_or(1000);
-    if !(10..=100_000).contains(&paths) {
+    if !crate::forecast::PATHS.contains(&paths) {
         return Err(ApiError::bad_field(
             "paths",
             format!("{paths} is not in 10..100000"),

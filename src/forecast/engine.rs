@@ -315,7 +315,7 @@ impl<'a> Engine<'a> {
                 "horizon {horizon} is not in 1..=24"
             )));
         }
-        if !(10..=100_000).contains(&paths) {
+        if !super::PATHS.contains(&paths) {
             return Err(EngineError::Param(format!(
                 "paths {paths} is not in 10..=100000"
             )));

@@ -35,6 +35,10 @@ use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
 
+/// Sample paths a forecast, coaching list or projection may ask for; the
+/// CLI and the API check against this one range.
+pub const PATHS: std::ops::RangeInclusive<usize> = 10..=100_000;
+
 pub use engine::{
     Engine, EngineError, ForecastRow, ForecastRun, PeriodPaths, TrainParams, TrainedModel,
 };
