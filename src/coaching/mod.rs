@@ -69,8 +69,21 @@ pub struct RepRisk {
     pub booked_to_date: Money,
     /// Median of the period's bookings over the paths.
     pub forecast_p50: Money,
+    /// Open deals expected in the period over the quota still to book
+    /// (absent when nothing remains to book or there are no deals).
+    pub coverage: Option<f64>,
+    /// Win rate of the last 90 days minus that of the four quarters
+    /// before (absent with fewer than 3 recent or 6 earlier closes).
+    pub win_rate_change: Option<f64>,
     /// Reasons, largest impact first.
     pub reasons: Vec<Reason>,
+}
+
+/// The figures a rep's position on the coaching quadrant comes from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gauges {
+    coverage: Option<f64>,
+    win_rate_change: Option<f64>,
 }
 
 /// The list.
@@ -186,7 +199,7 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
         sorted.sort_by(f32::total_cmp);
         let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
         let deals = by_rep.get(&(r as u32)).unwrap_or(&empty);
-        let reasons = reasons(
+        let (reasons, gauges) = reasons(
             inputs, r as u32, &own[r], deals, quota, booked[r], shortfall, start, end,
         );
         let rep = &data.reps[r];
@@ -200,6 +213,10 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
             quota: money(quota),
             booked_to_date: money(booked[r]),
             forecast_p50: money(f64::from(p50)),
+            coverage: gauges.coverage.map(|c| (c * 1000.0).round() / 1000.0),
+            win_rate_change: gauges
+                .win_rate_change
+                .map(|c| (c * 1000.0).round() / 1000.0),
             reasons,
         });
     }
@@ -223,8 +240,9 @@ fn reasons(
     shortfall: f64,
     start: NaiveDate,
     end: NaiveDate,
-) -> Vec<Reason> {
+) -> (Vec<Reason>, Gauges) {
     let data = inputs.data;
+    let mut gauges = Gauges::default();
     let day = inputs.as_of;
     let track = inputs.track;
     let mut out = Vec::new();
@@ -242,6 +260,9 @@ fn reasons(
     let open_amount: f64 = in_period.iter().map(|(d, _)| d.amount).sum();
     let weighted: f64 = in_period.iter().map(|(d, p)| d.amount * p).sum();
     let remaining = (quota - booked).max(0.0);
+    if !data.opps.is_empty() && remaining > 0.0 {
+        gauges.coverage = Some(open_amount / remaining);
+    }
 
     let other = inputs
         .other_expected
@@ -290,6 +311,7 @@ fn reasons(
         let recent = f64::from(rw) / f64::from(rc);
         let trailing = f64::from(tw) / f64::from(tc);
         let drop = trailing - recent;
+        gauges.win_rate_change = Some(recent - trailing);
         if drop >= 0.08 {
             let lost: Vec<String> = own
                 .iter()
@@ -471,7 +493,7 @@ fn reasons(
         }
     }
     out.sort_by(|a, b| b.impact.cmp(&a.impact).then_with(|| a.code.cmp(&b.code)));
-    out
+    (out, gauges)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

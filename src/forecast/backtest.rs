@@ -17,7 +17,9 @@ use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_month
 use super::simulate::{PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize};
 use super::{Context, ModelKind, Origin, OriginPoints, available};
 use crate::features::matrix::{FEATURES, TrainingRows};
-use crate::features::{Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, month_end};
+use crate::features::{
+    Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, month_end, month_period,
+};
 
 /// Backtest settings.
 #[derive(Debug, Clone, Copy)]
@@ -114,11 +116,32 @@ enum Scored {
     Attain,
 }
 
+/// The company's one-month-ahead forecast of one model at one backtest
+/// origin, beside what happened (the backtest chart draws these).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TracePoint {
+    /// The month forecast, `YYYY-MM`.
+    pub month: String,
+    /// Model name (`attain` for what the engine would have published).
+    pub model: String,
+    /// Point forecast, currency units.
+    pub forecast: f64,
+    /// What was booked.
+    pub actual: f64,
+    /// 10th percentile, when the model had residuals to simulate with.
+    pub p10: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+}
+
 /// What a backtest produces.
 #[derive(Debug, Clone)]
 pub struct BacktestOutput {
     /// The accuracy table.
     pub metrics: Vec<MetricRow>,
+    /// The company's one-month-ahead forecasts at every origin, per model
+    /// and for attain's selection, with the actuals.
+    pub trace: Vec<TracePoint>,
     /// Per horizon (index `h - 1`): the candidate chosen on every
     /// evaluation.
     pub selection: Vec<ModelKind>,
@@ -233,8 +256,14 @@ pub fn run(
     let mut pending: Vec<(MonthIdx, ModelKind, usize, Vec<f32>)> = Vec::new();
     let mut partials: BTreeMap<(MonthIdx, usize, Scored, Level), Acc> = BTreeMap::new();
     let mut training = TrainingRows::default();
+    let company = hierarchy
+        .entities
+        .iter()
+        .position(|e| e.level == Level::Company);
+    let mut trace: Vec<TracePoint> = Vec::new();
 
     for &o in &origins {
+        let mut at_origin: BTreeMap<ModelKind, TracePoint> = BTreeMap::new();
         // Residuals whose outcome month has ended join the pools.
         pending.retain(|(available_at, model, h, residuals)| {
             if *available_at <= o {
@@ -357,6 +386,19 @@ pub fn run(
                 });
                 let actual = hierarchy.roll_up(&actual_rep);
                 let point = hierarchy.roll_up(&point_rep);
+                if let (1, Some(c)) = (h, company) {
+                    at_origin.insert(
+                        model,
+                        TracePoint {
+                            month: month_period(t).to_string(),
+                            model: model.as_str().to_owned(),
+                            forecast: point[c],
+                            actual: actual[c],
+                            p10: intervals.as_ref().map(|iv| iv[c].p10),
+                            p90: intervals.as_ref().map(|iv| iv[c].p90),
+                        },
+                    );
+                }
                 for (e, entity) in hierarchy.entities.iter().enumerate() {
                     // Reps not in seat at the origin are not forecast.
                     if e < hierarchy.reps() && !points.active[e] {
@@ -400,12 +442,21 @@ pub fn run(
         // What attain would have published at this origin.
         for h in 1..=horizon {
             let chosen = select(&partials, o, h, &points);
+            if h == 1 {
+                if let Some(p) = at_origin.get(&chosen) {
+                    trace.push(TracePoint {
+                        model: "attain".to_owned(),
+                        ..p.clone()
+                    });
+                }
+            }
             for level in Level::ALL {
                 if let Some(acc) = partials.get(&(o, h, Scored::Model(chosen), level)).copied() {
                     partials.insert((o, h, Scored::Attain, level), acc);
                 }
             }
         }
+        trace.extend(at_origin.into_values());
     }
     for (_, model, h, residuals) in pending {
         let slot = pools
@@ -446,6 +497,7 @@ pub fn run(
         .collect();
     BacktestOutput {
         metrics,
+        trace,
         selection,
         pools,
         training,

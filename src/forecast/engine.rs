@@ -13,7 +13,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, plan_for};
+use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, TracePoint, plan_for};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
 use super::simulate::{ResidualPool, pools_for, summarize};
@@ -66,6 +66,10 @@ pub struct TrainedModel {
     pub selection: Vec<ModelKind>,
     /// The walk-forward backtest table.
     pub metrics: Vec<MetricRow>,
+    /// The company's one-month-ahead backtest forecasts per origin and
+    /// model, with the actuals (empty in artifacts older than the field).
+    #[serde(default)]
+    pub trace: Vec<TracePoint>,
     /// The global model fitted on every known outcome.
     pub global: Option<GlobalModel>,
     /// The pipeline model as of the training day.
@@ -258,6 +262,7 @@ impl<'a> Engine<'a> {
             crate_versions: crate_versions(),
             selection: out.selection,
             metrics: out.metrics,
+            trace: out.trace,
             global,
             pipeline,
             pools,
