@@ -26,6 +26,8 @@
 //!   the forecast's sample paths.
 //! - [`api`]: the REST API (axum): routes, bearer tokens with roles and
 //!   scopes, problem+json errors, OpenAPI, metrics, graceful shutdown.
+//! - [`report`]: charts (plotters, SVG and PNG with a bundled font), the
+//!   `attain report` folder and the dashboard's page.
 //! - [`sim`]: the seeded synthetic-organisation generator with planted
 //!   ground truth.
 //! - [`cli`]: what each command prints, in table, JSON or CSV form.
@@ -44,6 +46,7 @@ pub mod features;
 pub mod forecast;
 pub mod ingest;
 pub mod registry;
+pub mod report;
 pub mod scoring;
 pub mod sim;
 pub mod store;

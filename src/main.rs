@@ -89,11 +89,36 @@ struct ModelArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the sample organisation if absent, ingest it, show what was loaded, train and forecast
+    /// The tour: generate the sample organisation if absent, ingest, train, forecast, write the
+    /// reports, then serve the API and dashboard (printing the URL and an admin token)
     Demo {
         /// Where the sample organisation is written [default: DATA_DIR/sample]
         #[arg(long)]
         sample_dir: Option<PathBuf>,
+        /// Listen address, HOST:PORT [default: listen_addr setting, or 127.0.0.1:8080]
+        #[arg(long, env = "ATTAIN_LISTEN_ADDR")]
+        addr: Option<String>,
+        /// Stop after writing the reports instead of serving
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Every chart as SVG and PNG, and an index.html showing them all
+    Report {
+        /// Output folder (made if missing)
+        #[arg(long)]
+        out: PathBuf,
+        /// As of this day [default: the last day of data]
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// YYYY-MM or YYYY-Qn for the attainment, coaching, waterfall and payout charts
+        /// [default: each chart's own]
+        #[arg(long)]
+        period: Option<String>,
+        /// Months forecast when no forecast run as of the day is stored
+        #[arg(long, default_value_t = 12)]
+        horizon: usize,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
     },
     /// Write a synthetic organisation in the native format, plus truth.csv
     Generate {
@@ -1070,7 +1095,38 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Demo { sample_dir } => {
+        Command::Report {
+            out,
+            as_of,
+            period,
+            horizon,
+            format,
+        } => {
+            let settings = settings(&cli.global)?;
+            if !(1..=24).contains(&horizon) {
+                bail!("--horizon {horizon} is not in 1..24");
+            }
+            let store = Store::connect(&settings.database_url).await?;
+            let written = attain::report::job::report(
+                &store,
+                &settings,
+                &attain::report::job::ReportParams {
+                    out,
+                    as_of,
+                    period: period_arg(period)?,
+                    horizon,
+                },
+                default_train_params()?,
+            )
+            .await?;
+            store.close().await;
+            print_report(format, &written)?;
+        }
+        Command::Demo {
+            sample_dir,
+            addr,
+            no_serve,
+        } => {
             let settings = settings(&cli.global)?;
             let dir = sample_dir.unwrap_or_else(|| settings.data_dir.join("sample"));
             if !dir.join("opportunities.csv").exists() {
@@ -1113,24 +1169,10 @@ async fn run(cli: Cli) -> Result<()> {
                     paths: 1000,
                     seed: 7,
                 },
-                train_params(
-                    ModelArgs {
-                        origins: 18,
-                        backtest_paths: 100,
-                        seed: 7,
-                    },
-                    12,
-                )?,
+                default_train_params()?,
             )
             .await?;
-            let coach_params = train_params(
-                ModelArgs {
-                    origins: 18,
-                    backtest_paths: 100,
-                    seed: 7,
-                },
-                12,
-            )?;
+            let coach_params = default_train_params()?;
             let list = attain::coaching::run::coach(
                 &store,
                 &settings,
@@ -1179,6 +1221,96 @@ async fn run(cli: Cli) -> Result<()> {
                 payouts.as_of
             );
             out!("{}", cli::payout_grid(&payouts).to_table());
+
+            let report_dir = settings.data_dir.join("report");
+            let store = Store::connect(&settings.database_url).await?;
+            let written = attain::report::job::report(
+                &store,
+                &settings,
+                &attain::report::job::ReportParams {
+                    out: report_dir.clone(),
+                    as_of: None,
+                    period: None,
+                    horizon: 6,
+                },
+                default_train_params()?,
+            )
+            .await?;
+            outln!(
+                "\nreports: {} charts (SVG and PNG) in {}; open {}",
+                (written.files.len() - 1) / 2,
+                report_dir.display(),
+                report_dir.join("index.html").display()
+            );
+            for (chart, why) in &written.skipped {
+                outln!("  not drawn: {chart}: {why}");
+            }
+            if no_serve {
+                store.close().await;
+                return Ok(());
+            }
+            let mut settings = settings;
+            if let Some(a) = addr {
+                settings.listen_addr = a
+                    .parse()
+                    .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
+            }
+            // One demo token at a time: earlier demo runs' tokens are revoked.
+            for old in store.tokens().await? {
+                if old.name == "demo" && old.revoked_at.is_none() {
+                    store.revoke_token(&old.token_id).await?;
+                }
+            }
+            let (_, token) =
+                attain::api::create_token(&store, attain::api::Role::Admin, None, Some("demo"))
+                    .await?;
+            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+            let url = format!("http://{}/", listener.local_addr()?);
+            outln!("\ndashboard and API: {url}  (OpenAPI at {url}openapi.json)");
+            outln!("admin token (sign in with it; Ctrl-C stops the server):");
+            outln!("{token}");
+            let state = std::sync::Arc::new(attain::api::AppState::new(store.clone(), settings));
+            attain::api::serve(listener, state, attain::api::shutdown_signal()).await?;
+            store.close().await;
+            eprintln!("stopped");
+        }
+    }
+    Ok(())
+}
+
+/// The training settings the commands use by default.
+fn default_train_params() -> Result<TrainParams> {
+    train_params(
+        ModelArgs {
+            origins: 18,
+            backtest_paths: 100,
+            seed: 7,
+        },
+        12,
+    )
+}
+
+fn print_report(format: OutputFormat, written: &attain::report::job::Written) -> Result<()> {
+    match format {
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(written)?),
+        _ => {
+            let mut grid = cli::Grid::new(&["file"]);
+            for f in &written.files {
+                grid.push(vec![f.display().to_string()]);
+            }
+            out!(
+                "{}",
+                if format == OutputFormat::Csv {
+                    grid.to_csv()
+                } else {
+                    grid.to_table()
+                }
+            );
+            for (chart, why) in &written.skipped {
+                eprintln!("not drawn: {chart}: {why}");
+            }
         }
     }
     Ok(())

@@ -236,6 +236,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::report::ReportError> for ApiError {
+    fn from(e: crate::report::ReportError) -> ApiError {
+        use crate::report::ReportError;
+        match e {
+            ReportError::NoData(why) => ApiError::conflict(why),
+            ReportError::Param(why) => ApiError::bad_request(why),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
 impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> ApiError {
         ApiError::internal(&e)

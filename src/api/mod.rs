@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod reports;
 pub mod routes;
 pub mod state;
 
@@ -47,6 +48,7 @@ pub use state::AppState;
         (name = "commissions", description = "Comp plans, statements and projected payouts"),
         (name = "models", description = "Model training and versions"),
         (name = "data", description = "Ingestion and the store"),
+        (name = "reports", description = "Charts (SVG, PNG) and the caller's identity"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -83,6 +85,8 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::train))
         .routes(routes!(routes::job))
         .routes(routes!(routes::ingest_table))
+        .routes(routes!(reports::report))
+        .routes(routes!(reports::whoami))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let document = Arc::new(doc.to_json().unwrap_or_default());
@@ -100,6 +104,15 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
                     )
                 }
             }),
+        )
+        .route("/", axum::routing::get(reports::dashboard_page))
+        .route(
+            "/assets/dashboard.js",
+            axum::routing::get(reports::dashboard_js),
+        )
+        .route(
+            "/assets/dashboard.css",
+            axum::routing::get(reports::dashboard_css),
         )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))

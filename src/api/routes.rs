@@ -34,14 +34,14 @@ use crate::scoring::run::{ScoreList, ScoreParams, score_data};
 use crate::scoring::{DealScore, ScoringParams};
 use crate::store::{StoreStatus, Table};
 
-type AppStateRef = State<Arc<AppState>>;
+pub(super) type AppStateRef = State<Arc<AppState>>;
 
 /// Every role.
-const ANYONE: &[Role] = &Role::ALL;
+pub(super) const ANYONE: &[Role] = &Role::ALL;
 /// Roles that read deal-level lists.
 const LISTS: &[Role] = &[Role::Admin, Role::Leader, Role::Manager, Role::Rep];
 /// Roles that read commissions.
-const COMMISSIONS: &[Role] = &[
+pub(super) const COMMISSIONS: &[Role] = &[
     Role::Admin,
     Role::Leader,
     Role::Finance,
@@ -53,7 +53,7 @@ const PLAN_WRITERS: &[Role] = &[Role::Admin, Role::Finance];
 /// Roles that read the whole plan book.
 const PLAN_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Leader];
 /// Roles that read organisation-wide operational data.
-const OPERATORS: &[Role] = &[Role::Admin, Role::Leader, Role::Finance];
+pub(super) const OPERATORS: &[Role] = &[Role::Admin, Role::Leader, Role::Finance];
 /// Only admins.
 const ADMIN: &[Role] = &[Role::Admin];
 
@@ -180,7 +180,7 @@ fn csv_response(grid: &Grid, name: &str) -> Response {
     response
 }
 
-fn parse_period(field: &str, raw: &Option<String>) -> Result<Option<Period>, ApiError> {
+pub(super) fn parse_period(field: &str, raw: &Option<String>) -> Result<Option<Period>, ApiError> {
     raw.as_deref()
         .map(|p| Period::parse(p).map_err(|e| ApiError::bad_field(field, format!("{p:?}: {e}"))))
         .transpose()
@@ -198,7 +198,7 @@ fn check_paths(paths: Option<usize>) -> Result<usize, ApiError> {
 }
 
 /// The training settings the CLI uses by default.
-fn default_train() -> TrainParams {
+pub(super) fn default_train() -> TrainParams {
     TrainParams {
         backtest: BacktestParams {
             horizon: 12,
@@ -215,7 +215,7 @@ fn default_train() -> TrainParams {
 }
 
 /// The caller's reach (loading the org chart only for scoped tokens).
-async fn reach_of(state: &AppState, who: &Principal) -> Result<Reach, ApiError> {
+pub(super) async fn reach_of(state: &AppState, who: &Principal) -> Result<Reach, ApiError> {
     if who.role.needs_scope() {
         Ok(who.reach(&*state.org().await?))
     } else {
@@ -225,7 +225,11 @@ async fn reach_of(state: &AppState, who: &Principal) -> Result<Reach, ApiError> 
 
 /// 409 unless models trained on or before `as_of` are registered (the
 /// read routes never train: training is `POST /v1/models/train`).
-fn need_models(state: &AppState, as_of: NaiveDate, scoring: bool) -> Result<(), ApiError> {
+pub(super) fn need_models(
+    state: &AppState,
+    as_of: NaiveDate,
+    scoring: bool,
+) -> Result<(), ApiError> {
     match registered_models(&state.registry, as_of, scoring)? {
         Some(_) => Ok(()),
         None => Err(ApiError::conflict(format!(

@@ -28,14 +28,14 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    fn is_problem(&self) -> bool {
+    pub(crate) fn is_problem(&self) -> bool {
         self.content_type.starts_with("application/problem+json")
     }
 }
@@ -94,23 +94,23 @@ fn api_settings(models: &Path) -> Settings {
 
 /// A served organisation: data ingested, models trained, a run stored,
 /// one token per role.
-struct Served {
-    router: Router,
-    state: Arc<AppState>,
-    tokens: BTreeMap<Role, String>,
+pub(crate) struct Served {
+    pub(crate) router: Router,
+    pub(crate) state: Arc<AppState>,
+    pub(crate) tokens: BTreeMap<Role, String>,
     /// The manager the manager token is limited to, and their team.
-    manager: String,
-    team: BTreeSet<String>,
+    pub(crate) manager: String,
+    pub(crate) team: BTreeSet<String>,
     /// The rep the rep token is limited to (in the team).
-    rep: String,
+    pub(crate) rep: String,
     /// A rep outside the team.
-    outsider: String,
-    org: helpers::Org,
-    _models: tempfile::TempDir,
-    db: helpers::TestStore,
+    pub(crate) outsider: String,
+    pub(crate) org: helpers::Org,
+    pub(crate) _models: tempfile::TempDir,
+    pub(crate) db: helpers::TestStore,
 }
 
-async fn served(train: bool) -> Served {
+pub(crate) async fn served(train: bool) -> Served {
     served_on(helpers::sqlite().await, train).await
 }
 
@@ -190,7 +190,7 @@ async fn served_on(db: helpers::TestStore, train: bool) -> Served {
 }
 
 impl Served {
-    async fn get(&self, role: Role, uri: &str) -> Answer {
+    pub(crate) async fn get(&self, role: Role, uri: &str) -> Answer {
         call(
             &self.router,
             "GET",
@@ -848,6 +848,8 @@ async fn the_openapi_document_covers_every_route_and_error() {
         ("/v1/models", "get"),
         ("/v1/models/train", "post"),
         ("/v1/jobs/{id}", "get"),
+        ("/v1/reports/{file}", "get"),
+        ("/v1/whoami", "get"),
     ];
     for (path, method) in expected {
         let op = &paths[path][method];

@@ -12,6 +12,7 @@ mod commission;
 mod forecast;
 mod helpers;
 mod ingest;
+mod report;
 mod salesforce;
 mod sim;
 mod store;
