@@ -1,0 +1,132 @@
+"""The dashboard in headless Chromium, one browser context per role.
+
+Run by scripts/browser_test.sh, which starts the server and exports URL,
+TOKEN_<ROLE> and SHOTS. Exits non-zero with every failure listed.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+URL = os.environ["URL"].rstrip("/")
+SHOTS = Path(os.environ["SHOTS"])
+# Role -> the pages its tabs must show (the dashboard's own choice, checked).
+EXPECTED = {
+    "leader": ["leader", "manager"],
+    "manager": ["manager"],
+    "finance": ["finance"],
+    "rep": ["rep"],
+    "admin": ["leader", "manager", "finance"],
+}
+# Charts take a first computation (coaching list, payout projection) on a
+# debug build.
+TIMEOUT_MS = 240_000
+
+failures = []
+
+
+def check(ok, message):
+    if not ok:
+        failures.append(message)
+        print("FAIL", message, flush=True)
+
+
+def settled(page, what):
+    """Waits until no chart or list is still loading. Polled from here:
+    Playwright's in-page polling compiles a function, which the
+    dashboard's content security policy (kept on) forbids."""
+    waited = 0
+    while waited < TIMEOUT_MS:
+        loading = page.evaluate(
+            "() => [...document.querySelectorAll('#page [data-state]')]"
+            ".filter(n => n.dataset.state === 'loading').length"
+        )
+        if loading == 0:
+            return
+        page.wait_for_timeout(250)
+        waited += 250
+    raise TimeoutError(f"{what}: still loading after {TIMEOUT_MS} ms")
+
+
+def visit(browser, role):
+    token = os.environ["TOKEN_" + role.upper()]
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    foreign = []
+    page.on(
+        "request",
+        lambda r: None
+        if r.url.startswith(URL) or r.url.startswith("blob:") or r.url.startswith("data:")
+        else foreign.append(r.url),
+    )
+    page.goto(URL + "/")
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#tabs button", timeout=30_000)
+    tabs = page.eval_on_selector_all("#tabs button", "bs => bs.map(b => b.dataset.page)")
+    check(tabs == EXPECTED[role], f"{role}: tabs {tabs}, expected {EXPECTED[role]}")
+    for key in tabs:
+        page.click(f"#tabs button[data-page={key}]")
+        page.wait_for_selector(f"#page[data-page={key}]")
+        settled(page, f"{role}/{key}")
+        charts = page.eval_on_selector_all(
+            "#page figure[data-chart]",
+            """fs => fs.map(f => ({
+                chart: f.dataset.chart,
+                state: f.dataset.state,
+                width: f.querySelector('img') ? f.querySelector('img').naturalWidth : 0,
+                text: f.innerText,
+            }))""",
+        )
+        lists = page.eval_on_selector_all(
+            "#page table[data-list]",
+            "ts => ts.map(t => ({list: t.dataset.list, state: t.dataset.state, rows: t.tBodies[0].rows.length, text: t.innerText.slice(0, 300)}))",
+        )
+        check(len(charts) >= 3, f"{role}/{key}: only {len(charts)} charts")
+        for c in charts:
+            check(
+                c["state"] == "ok" and c["width"] > 0,
+                f"{role}/{key}: chart {c['chart']} is {c['state']} (width {c['width']}): {c['text']}",
+            )
+        for t in lists:
+            check(
+                t["state"] == "ok" and t["rows"] > 0,
+                f"{role}/{key}: list {t['list']} is {t['state']} with {t['rows']} rows: {t['text']}",
+            )
+        shot = SHOTS / f"{role}-{key}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"ok {role}/{key}: {len(charts)} charts, {len(lists)} lists -> {shot}", flush=True)
+    check(not errors, f"{role}: browser errors: {errors}")
+    check(not foreign, f"{role}: requests outside the server: {foreign}")
+    context.close()
+
+
+def bad_token(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(URL + "/")
+    page.fill("#token", "att_0000000000000000_" + "0" * 64)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#login-error:not(:empty)")
+    message = page.inner_text("#login-error")
+    check("token" in message, f"a bad token's sign-in says {message!r}")
+    check(page.is_hidden("#page"), "a bad token shows a page")
+    context.close()
+
+
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    bad_token(browser)
+    for role in ["leader", "manager", "finance", "rep", "admin"]:
+        visit(browser, role)
+    browser.close()
+
+if failures:
+    print(f"{len(failures)} failure(s)", file=sys.stderr)
+    sys.exit(1)
+print("browser test passed")
