@@ -142,7 +142,8 @@ fn image(bytes: Vec<u8>, format: ImageFormat) -> Response {
 /// A chart, drawn as SVG or PNG from the caller's share of the data.
 #[utoipa::path(get, path = "/v1/reports/{file}", tag = "reports", security(("bearer" = [])),
     params(
-        ("file" = String, Path, description = "`CHART.svg` or `CHART.png`; CHART = forecast, backtest, attainment, coaching, waterfall, payouts or calibration", example = "forecast.svg"),
+        ("file" = String, Path, description = "`CHART.svg` or `CHART.png`; CHART = forecast, backtest, attainment, coaching, waterfall, payouts or calibration", example = "forecast.svg",
+            pattern = r"^(forecast|backtest|attainment|coaching|waterfall|payouts|calibration)\.(svg|png)$"),
         ReportQuery,
     ),
     responses(
