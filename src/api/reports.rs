@@ -236,7 +236,6 @@ async fn entity_chart(
         let data = &loaded.data;
         let engine = Engine::new(data);
         let hierarchy = engine.hierarchy();
-        data::entity_index(hierarchy, level, &id)?;
         let day = as_of.unwrap_or(data.last_date);
         let rows = index.as_ref().map_or(&[][..], |ix| &ix.run.forecasts[..]);
         Ok(match kind {

@@ -230,6 +230,8 @@ pub async fn report(
                 &mut skipped,
             )?;
         }
+        // One read of the registry: the forecast model and, when the data
+        // had deal history, its win-probability model.
         let models = registered_models(&registry, as_of, false)?;
         match &models {
             Some((model, _)) => keep(
@@ -329,10 +331,10 @@ pub async fn report(
             }
             None => skipped.push(("payouts".into(), "no comp plans are stored".into())),
         }
-        match registered_models(&registry, as_of, true)? {
+        match &models {
             Some((model, Some(scoring))) => keep(
                 "calibration".into(),
-                data::calibration(&scoring, &model.version),
+                data::calibration(scoring, &model.version),
                 &mut charts,
                 &mut skipped,
             )?,
