@@ -587,11 +587,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { addr } => {
             let mut settings = settings(&cli.global)?;
-            if let Some(a) = addr {
-                settings.listen_addr = a
-                    .parse()
-                    .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
-            }
+            listen_on(&mut settings, addr)?;
             let store = Store::connect(&settings.database_url).await?;
             let addr = settings.listen_addr;
             let listener = tokio::net::TcpListener::bind(addr)
@@ -1127,7 +1123,8 @@ async fn run(cli: Cli) -> Result<()> {
             addr,
             no_serve,
         } => {
-            let settings = settings(&cli.global)?;
+            let mut settings = settings(&cli.global)?;
+            listen_on(&mut settings, addr)?;
             let dir = sample_dir.unwrap_or_else(|| settings.data_dir.join("sample"));
             if !dir.join("opportunities.csv").exists() {
                 eprintln!("generating the sample organisation in {}", dir.display());
@@ -1249,12 +1246,6 @@ async fn run(cli: Cli) -> Result<()> {
                 store.close().await;
                 return Ok(());
             }
-            let mut settings = settings;
-            if let Some(a) = addr {
-                settings.listen_addr = a
-                    .parse()
-                    .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
-            }
             // One demo token at a time: earlier demo runs' tokens are revoked.
             for old in store.tokens().await? {
                 if old.name == "demo" && old.revoked_at.is_none() {
@@ -1276,6 +1267,16 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             eprintln!("stopped");
         }
+    }
+    Ok(())
+}
+
+/// `--addr`, when given, over the `listen_addr` setting.
+fn listen_on(settings: &mut Settings, addr: Option<String>) -> Result<()> {
+    if let Some(a) = addr {
+        settings.listen_addr = a
+            .parse()
+            .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
     }
     Ok(())
 }
