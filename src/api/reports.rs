@@ -18,12 +18,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Principal, Reach, Role};
 use super::error::{ApiError, Problem};
 use super::routes::{
-    ANYONE, AppStateRef, COMMISSIONS, OPERATORS, Q, default_train, need_models, parse_period,
-    reach_of,
+    ANYONE, AppStateRef, COMMISSIONS, OPERATORS, Q, coach_list, need_models, parse_period,
+    projected, reach_of,
 };
 use super::state::AppState;
-use crate::coaching::run::{CoachParams, coach_data};
-use crate::commission::run::{CommissionParams, WhatIf, projection_data};
+use crate::commission::run::CommissionParams;
 use crate::features::Level;
 use crate::forecast::Engine;
 use crate::forecast::runs::registered_models;
@@ -298,28 +297,11 @@ async fn coaching_chart(
     let loaded = state.loaded().await?;
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(state, as_of, !loaded.data.snaps.is_empty())?;
-    let key = format!("coach/{as_of}/{manager:?}/{period:?}");
     let team = match &manager {
         Some(m) => entity_label(&loaded.data, Level::Manager, m),
         None => "every rep".to_owned(),
     };
-    let list = state
-        .computed("coaching", key, loaded, move |l, registry| {
-            let params = CoachParams {
-                as_of: Some(as_of),
-                manager,
-                period,
-                ..CoachParams::default()
-            };
-            Ok(coach_data(
-                &l.data,
-                &l.fingerprint,
-                registry,
-                &params,
-                default_train(),
-            )?)
-        })
-        .await?;
+    let list = coach_list(state, loaded, as_of, manager, period).await?;
     let mut view = (*list).clone();
     view.reps.retain(|r| reach.sees_rep(&r.rep_id));
     Ok(data::quadrant(&view, &team)?)
@@ -356,11 +338,6 @@ async fn payout_chart(
     }
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(state, as_of, false)?;
-    let id = q.id.clone();
-    let paths = 1000;
-    let what_if: Option<WhatIf> = None;
-    // The same key as GET /v1/commissions/projections with these filters.
-    let key = format!("project/{as_of}/{period:?}/{level:?}/{id:?}/{what_if:?}/{paths}");
     let whose = match (&q.id, reach.is_all()) {
         (Some(id), _) => entity_label(&loaded.data, level, id),
         (None, true) => format!("per {level}"),
@@ -375,30 +352,22 @@ async fn payout_chart(
             None => "your reach".to_owned(),
         },
     };
-    let projection = state
-        .computed("commissions", key, loaded.clone(), move |l, registry| {
-            let Some((book, _)) = &l.plans else {
-                return Err(ApiError::conflict("no comp plans are stored"));
-            };
-            let params = CommissionParams {
-                as_of: Some(as_of),
-                period,
-                id,
-                level,
-                paths,
-                seed: 7,
-                what_if,
-            };
-            Ok(projection_data(
-                &l.data,
-                &l.fingerprint,
-                registry,
-                book,
-                &params,
-                default_train(),
-            )?)
-        })
-        .await?;
+    // The same parameters, hence the same cache entry, as
+    // GET /v1/commissions/projections with these filters.
+    let projection = projected(
+        state,
+        loaded.clone(),
+        CommissionParams {
+            as_of: Some(as_of),
+            period,
+            id: q.id.clone(),
+            level,
+            paths: 1000,
+            seed: 7,
+            what_if: None,
+        },
+    )
+    .await?;
     let lines: Vec<_> = projection
         .payouts
         .iter()

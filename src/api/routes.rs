@@ -707,8 +707,35 @@ pub async fn coaching(
     let loaded = state.loaded().await?;
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(&state, as_of, !loaded.data.snaps.is_empty())?;
+    let list = coach_list(&state, loaded, as_of, manager, period).await?;
+    let csv = wants_csv(&headers);
+    let (reps, info) = page.take(&list.reps, csv)?;
+    let view = crate::coaching::CoachList {
+        reps,
+        ..(*list).clone()
+    };
+    if csv {
+        return Ok(csv_response(&cli::coach_grid(&view), "coaching"));
+    }
+    Ok(Json(CoachingPage {
+        list: view,
+        page: info,
+    })
+    .into_response())
+}
+
+/// The coaching list of `manager`'s reps (everyone's without one), before
+/// any reach filter, computed once per data version and model set; the
+/// coaching route and the quadrant chart share it.
+pub(super) async fn coach_list(
+    state: &AppState,
+    loaded: Arc<super::state::Loaded>,
+    as_of: NaiveDate,
+    manager: Option<String>,
+    period: Option<Period>,
+) -> Result<Arc<crate::coaching::CoachList>, ApiError> {
     let key = format!("coach/{as_of}/{manager:?}/{period:?}");
-    let list = state
+    state
         .computed("coaching", key, loaded, move |l, registry| {
             let params = CoachParams {
                 as_of: Some(as_of),
@@ -724,21 +751,7 @@ pub async fn coaching(
                 default_train(),
             )?)
         })
-        .await?;
-    let csv = wants_csv(&headers);
-    let (reps, info) = page.take(&list.reps, csv)?;
-    let view = crate::coaching::CoachList {
-        reps,
-        ..(*list).clone()
-    };
-    if csv {
-        return Ok(csv_response(&cli::coach_grid(&view), "coaching"));
-    }
-    Ok(Json(CoachingPage {
-        list: view,
-        page: info,
-    })
-    .into_response())
+        .await
 }
 
 // ------------------------------------------------------------ commissions
@@ -864,31 +877,20 @@ pub async fn projections(
         what_if.is_some() && !loaded.data.snaps.is_empty(),
     )?;
     let id = q.rep.clone().or(q.id.clone());
-    let key = format!("project/{as_of}/{period:?}/{level:?}/{id:?}/{what_if:?}/{paths}");
-    let projection = state
-        .computed("commissions", key, loaded, move |l, registry| {
-            let Some((book, _)) = &l.plans else {
-                return Err(ApiError::conflict("no comp plans are stored"));
-            };
-            let params = CommissionParams {
-                as_of: Some(as_of),
-                period,
-                id,
-                level,
-                paths,
-                seed: 7,
-                what_if,
-            };
-            Ok(projection_data(
-                &l.data,
-                &l.fingerprint,
-                registry,
-                book,
-                &params,
-                default_train(),
-            )?)
-        })
-        .await?;
+    let projection = projected(
+        &state,
+        loaded,
+        CommissionParams {
+            as_of: Some(as_of),
+            period,
+            id,
+            level,
+            paths,
+            seed: 7,
+            what_if,
+        },
+    )
+    .await?;
     let payouts: Vec<Payout> = projection
         .payouts
         .iter()
@@ -917,6 +919,35 @@ pub async fn projections(
         page: info,
     })
     .into_response())
+}
+
+/// A payout projection (every line of `params.level`, before any reach
+/// filter), computed once per data version and model set; the projection
+/// route and the payout chart share it.
+pub(super) async fn projected(
+    state: &AppState,
+    loaded: Arc<super::state::Loaded>,
+    params: CommissionParams,
+) -> Result<Arc<crate::commission::run::Projection>, ApiError> {
+    let key = format!(
+        "project/{:?}/{:?}/{:?}/{:?}/{:?}/{}",
+        params.as_of, params.period, params.level, params.id, params.what_if, params.paths
+    );
+    state
+        .computed("commissions", key, loaded, move |l, registry| {
+            let Some((book, _)) = &l.plans else {
+                return Err(ApiError::conflict("no comp plans are stored"));
+            };
+            Ok(projection_data(
+                &l.data,
+                &l.fingerprint,
+                registry,
+                book,
+                &params,
+                default_train(),
+            )?)
+        })
+        .await
 }
 
 /// Filters of a statement.
