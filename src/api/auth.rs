@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn roles_round_trip_and_tokens_hash_stably() {
         for r in Role::ALL {
-            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(r.as_str().parse::<Role>().expect("a role name"), r);
         }
         assert!("root".parse::<Role>().is_err());
         assert_eq!(token_hash("abc"), token_hash("abc"));

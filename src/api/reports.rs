@@ -423,11 +423,11 @@ mod tests {
     #[test]
     fn chart_files_parse() {
         assert_eq!(
-            parse_file("forecast.svg").unwrap(),
+            parse_file("forecast.svg").expect("a chart file"),
             (ChartKind::Forecast, ImageFormat::Svg)
         );
         assert_eq!(
-            parse_file("calibration.png").unwrap(),
+            parse_file("calibration.png").expect("a chart file"),
             (ChartKind::Calibration, ImageFormat::Png)
         );
         for bad in ["forecast", "pie.svg", "forecast.gif", ".svg"] {
