@@ -297,12 +297,13 @@ mod tests {
             .iter()
             .map(|(r, m)| {
                 (
-                    RepId::parse(r).unwrap(),
-                    m.map(|m| RepId::parse(m).unwrap()),
+                    RepId::parse(r).expect("a rep id"),
+                    m.map(|m| RepId::parse(m).expect("a manager id")),
                 )
             })
             .collect();
-        let org = OrgChart::build(ids.iter().map(|(r, m)| (r, m.as_ref()))).unwrap();
+        let org =
+            OrgChart::build(ids.iter().map(|(r, m)| (r, m.as_ref()))).expect("an acyclic chart");
         let m1 = Principal {
             token_id: "t".into(),
             role: Role::Manager,
