@@ -277,8 +277,8 @@ mod tests {
         let request = axum::http::Request::builder()
             .uri("/slow")
             .body(axum::body::Body::empty())
-            .unwrap();
-        let response = app.oneshot(request).await.unwrap();
+            .expect("a request");
+        let response = app.oneshot(request).await.expect("an answer");
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(is_problem(&response));
     }
