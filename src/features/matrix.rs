@@ -182,9 +182,22 @@ impl TrainingRows {
     /// The rows whose target month ended by `through`, as ndarray matrices
     /// for linfa.
     pub fn matrices(&self, through: MonthIdx) -> (Array2<f64>, Array1<f64>) {
-        let keep: Vec<usize> = (0..self.len())
+        self.matrices_at_most(through, usize::MAX)
+    }
+
+    /// Like [`TrainingRows::matrices`], keeping at most `max_rows` rows: an
+    /// even thinning (every k-th row), so every origin and horizon keeps
+    /// its share.
+    pub fn matrices_at_most(
+        &self,
+        through: MonthIdx,
+        max_rows: usize,
+    ) -> (Array2<f64>, Array1<f64>) {
+        let known: Vec<usize> = (0..self.len())
             .filter(|&i| self.target_month[i] <= through)
             .collect();
+        let every = known.len().div_ceil(max_rows.max(1)).max(1);
+        let keep: Vec<usize> = known.into_iter().step_by(every).collect();
         let mut x = Array2::zeros((keep.len(), FEATURES));
         let mut y = Array1::zeros(keep.len());
         for (r, &i) in keep.iter().enumerate() {

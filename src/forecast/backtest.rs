@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::global::GlobalModel;
 use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
-use super::simulate::{PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize};
+use super::simulate::{
+    PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize_all,
+};
 use super::{Context, ModelKind, Origin, OriginPoints, available};
 use crate::features::matrix::{FEATURES, TrainingRows};
 use crate::features::{
@@ -34,6 +36,9 @@ pub struct BacktestParams {
     pub seed: u64,
     /// Most rows kept for fitting the global model.
     pub max_training_rows: usize,
+    /// Most of those rows each origin's refit uses (the final fit uses
+    /// them all).
+    pub max_origin_fit_rows: usize,
 }
 
 impl Default for BacktestParams {
@@ -44,6 +49,7 @@ impl Default for BacktestParams {
             paths: 100,
             seed: 7,
             max_training_rows: 150_000,
+            max_origin_fit_rows: 40_000,
         }
     }
 }
@@ -279,7 +285,7 @@ pub fn run(
         let pipeline = data
             .linked_bookings
             .then(|| PipelineModel::estimate(data, monthly, cache, &wins, o));
-        let global = GlobalModel::fit(&training, o).ok();
+        let global = GlobalModel::fit_at_most(&training, o, params.max_origin_fit_rows).ok();
         let origin = Origin {
             as_of: month_end(o),
             last_complete: o,
@@ -382,7 +388,7 @@ pub fn run(
                 }
                 let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1].is_some().then(|| {
                     let paths = plan.entity_paths(hierarchy, h);
-                    paths.chunks(params.paths).map(summarize).collect()
+                    summarize_all(&paths, params.paths)
                 });
                 let actual = hierarchy.roll_up(&actual_rep);
                 let point = hierarchy.roll_up(&point_rep);

@@ -10,13 +10,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, TracePoint, plan_for};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
-use super::simulate::{ResidualPool, pools_for, summarize};
+use super::simulate::{ResidualPool, pools_for, summarize, summarize_all};
 use super::{Context, ModelKind, Origin, available};
 use crate::domain::{FiscalCalendar, Money, Period};
 use crate::features::{
@@ -250,6 +252,10 @@ impl<'a> Engine<'a> {
         params_map.insert("origins".to_owned(), params.backtest.origins as u64);
         params_map.insert("paths".to_owned(), params.backtest.paths as u64);
         params_map.insert("seed".to_owned(), params.backtest.seed);
+        params_map.insert(
+            "max_origin_fit_rows".to_owned(),
+            params.backtest.max_origin_fit_rows as u64,
+        );
         let mut seconds = BTreeMap::new();
         seconds.insert("backtest".to_owned(), backtest_seconds);
         seconds.insert("fit".to_owned(), fit_started.elapsed().as_secs_f64());
@@ -408,18 +414,13 @@ impl<'a> Engine<'a> {
             let pools = pools_for(pool_list, horizon);
             let plan = plan_for(&points, m, horizon, pools, &origin, paths, seed);
             let values = plan.entity_paths(hierarchy, h);
-            let quantiles: Vec<[f64; 3]> = values
-                .chunks(paths)
-                .map(|c| {
-                    let s = summarize(c);
-                    [s.p10, s.p50, s.p90]
-                })
-                .collect();
+            let summaries = summarize_all(&values, paths);
+            let quantiles: Vec<[f64; 3]> =
+                summaries.iter().map(|s| [s.p10, s.p50, s.p90]).collect();
             let rep_means: Vec<i64> = (0..reps)
                 .map(|r| {
-                    let c = &values[r * paths..(r + 1) * paths];
                     if points.active[r] {
-                        (summarize(c).mean * 100.0).round() as i64
+                        (summaries[r].mean * 100.0).round() as i64
                     } else {
                         0
                     }
@@ -569,10 +570,9 @@ impl<'a> Engine<'a> {
             } else {
                 Vec::new()
             };
-            for e in 0..entities {
-                if !shown[e] {
-                    continue;
-                }
+            // Each entity's quarter paths (certain part plus its months),
+            // summarised in parallel; rows are pushed in entity order.
+            let quarter_paths = |e: usize| -> Vec<f32> {
                 let mut sum = vec![certain_entity[e] as f32 / 100.0; paths];
                 for &i in &months {
                     for (s, v) in sum
@@ -582,10 +582,22 @@ impl<'a> Engine<'a> {
                         *s += v;
                     }
                 }
-                if keep_paths && e < reps {
-                    rep_paths[e * paths..(e + 1) * paths].copy_from_slice(&sum);
+                sum
+            };
+            let summaries: Vec<Option<super::simulate::PathSummary>> = (0..entities)
+                .into_par_iter()
+                .with_min_len(64)
+                .map(|e| shown[e].then(|| summarize(&quarter_paths(e))))
+                .collect();
+            if keep_paths {
+                for (r, slot) in rep_paths.chunks_mut(paths).enumerate() {
+                    if shown[r] {
+                        slot.copy_from_slice(&quarter_paths(r));
+                    }
                 }
-                let s = summarize(&sum);
+            }
+            for (e, s) in summaries.iter().enumerate() {
+                let Some(s) = s else { continue };
                 push_row(
                     &mut rows,
                     e,

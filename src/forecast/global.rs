@@ -45,7 +45,18 @@ pub struct GlobalModel {
 impl GlobalModel {
     /// Fits on the rows whose target month ended by `through`.
     pub fn fit(rows: &TrainingRows, through: MonthIdx) -> Result<GlobalModel, GlobalError> {
-        let (x, y) = rows.matrices(through);
+        Self::fit_at_most(rows, through, usize::MAX)
+    }
+
+    /// Fits on at most `max_rows` of those rows, evenly thinned (the
+    /// backtest refits at every origin; 28 weights need far fewer rows
+    /// than a large organisation has).
+    pub fn fit_at_most(
+        rows: &TrainingRows,
+        through: MonthIdx,
+        max_rows: usize,
+    ) -> Result<GlobalModel, GlobalError> {
+        let (x, y) = rows.matrices_at_most(through, max_rows);
         let needed = 4 * FEATURES;
         if y.len() < needed {
             return Err(GlobalError::TooFewRows {

@@ -73,15 +73,19 @@ fn train_and_register(
     params: TrainParams,
     fingerprint: &str,
 ) -> Result<Trained, RunError> {
-    let mut model = engine.train(as_of, params, fingerprint)?;
-    let (scoring, scoring_skipped) = if data.opps.is_empty() {
-        (None, Some("no opportunities are stored".to_owned()))
-    } else {
-        match crate::scoring::train(data, as_of, params.scoring) {
-            Ok(m) => (Some(m), None),
-            Err(ScoringError::History(why)) => (None, Some(why)),
-            Err(e) => return Err(e.into()),
-        }
+    // The forecast model and the win-probability model are independent:
+    // trained side by side, each one's serial stretches use the core the
+    // other leaves idle.
+    let (model, scoring) = rayon::join(
+        || engine.train(as_of, params, fingerprint),
+        || (!data.opps.is_empty()).then(|| crate::scoring::train(data, as_of, params.scoring)),
+    );
+    let mut model = model?;
+    let (scoring, scoring_skipped) = match scoring {
+        None => (None, Some("no opportunities are stored".to_owned())),
+        Some(Ok(m)) => (Some(m), None),
+        Some(Err(ScoringError::History(why))) => (None, Some(why)),
+        Some(Err(e)) => return Err(e.into()),
     };
     registry.save(&mut model, scoring.as_ref())?;
     Ok(Trained {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use indicatif::{ProgressBar, ProgressStyle};
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, PolarsResult};
 
 pub use mapping::{Mapping, MappingError};
 pub use report::{IngestSummary, Problem, TableSummary, ValidationReport};
@@ -483,9 +483,15 @@ impl LoadStep<'_> {
         let mut read = 0u64;
         let mut written = 0u64;
         let mut window_start = 0;
-        loop {
-            let frame = self.read_window(window_start, window_rows).await?;
+        // The next window is read on a blocking thread while this one is
+        // checked and written, so reading costs (almost) no wall time.
+        let mut next = Some(self.spawn_window(window_start, window_rows));
+        while let Some(reading) = next.take() {
+            let frame = self.window_result(reading).await?;
             let height = frame.height();
+            if height == window_rows {
+                next = Some(self.spawn_window(window_start + height, window_rows));
+            }
             let chunk_rows = if whole_file {
                 height.max(1)
             } else {
@@ -513,24 +519,34 @@ impl LoadStep<'_> {
                 );
             }
             window_start += height;
-            if height < window_rows {
-                break;
-            }
         }
         bar.finish_and_clear();
         Ok((read, written))
     }
 
-    /// One window of the file, read on a blocking thread (see [`read_off_runtime`]).
-    async fn read_window(&self, offset: usize, len: usize) -> Result<DataFrame, IngestError> {
+    /// Starts reading one window of the file on a blocking thread (see
+    /// [`read_off_runtime`]).
+    fn spawn_window(
+        &self,
+        offset: usize,
+        len: usize,
+    ) -> tokio::task::JoinHandle<PolarsResult<DataFrame>> {
         let plan = self.source.plan.clone();
+        tokio::task::spawn_blocking(move || source::window(plan, offset, len))
+    }
+
+    /// The window a [`LoadStep::spawn_window`] read.
+    async fn window_result(
+        &self,
+        reading: tokio::task::JoinHandle<PolarsResult<DataFrame>>,
+    ) -> Result<DataFrame, IngestError> {
         let unreadable = |message: String| {
             IngestError::Invalid(ValidationReport {
                 problems: vec![Problem::file(&self.source.file, message)],
                 total: 1,
             })
         };
-        tokio::task::spawn_blocking(move || source::window(plan, offset, len))
+        reading
             .await
             .map_err(|e| unreadable(format!("reader failed: {e}")))?
             .map_err(|e| unreadable(format!("cannot read: {e}")))

@@ -12,7 +12,7 @@ use super::{Store, StoreError, on_backend};
 /// which made loading five million history snapshots take half a minute.
 /// Both link the same libsqlite3, and a read-only connection sees exactly
 /// what the pool's connections have committed (WAL).
-mod fast {
+pub(super) mod fast {
     use std::path::PathBuf;
 
     use chrono::NaiveDate;

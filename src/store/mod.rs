@@ -37,6 +37,9 @@ pub enum StoreError {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite answered a bulk read or write with an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// A schema migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

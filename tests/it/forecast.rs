@@ -34,6 +34,7 @@ pub(crate) fn quick() -> TrainParams {
             paths: 50,
             seed: 1,
             max_training_rows: 20_000,
+            max_origin_fit_rows: 20_000,
         },
         scoring: ScoringParams::default(),
     }
