@@ -178,22 +178,55 @@ struct Known {
 }
 
 impl Known {
-    async fn has_opportunity(&mut self, store: &Store, id: &str) -> Result<bool, StoreError> {
-        self.has_opportunity_key(store, key(&[id])).await
+    fn has_opportunity(&self, id: &str) -> bool {
+        self.has_opportunity_key(key(&[id]))
     }
 
-    async fn has_opportunity_key(&mut self, store: &Store, id: Key) -> Result<bool, StoreError> {
-        if self.new_opportunities.contains(&id) {
-            return Ok(true);
-        }
+    /// Whether a deal exists: loaded in this call, or stored (the stored
+    /// ids must have been fetched when a chunk needs them, see
+    /// [`Known::fetch_stored_opportunities_for`]).
+    fn has_opportunity_key(&self, id: Key) -> bool {
+        self.new_opportunities.contains(&id)
+            || self
+                .stored_opportunities
+                .as_ref()
+                .is_some_and(|s| s.contains(&id))
+    }
+
+    /// Fetches the stored deal ids (they can be millions), once.
+    async fn fetch_stored_opportunities(&mut self, store: &Store) -> Result<(), StoreError> {
         if self.stored_opportunities.is_none() {
             let stored = store.ids(Table::Opportunities).await?;
             self.stored_opportunities = Some(stored.iter().map(|s| key(&[s])).collect());
         }
-        Ok(self
-            .stored_opportunities
-            .as_ref()
-            .is_some_and(|s| s.contains(&id)))
+        Ok(())
+    }
+
+    /// Fetches the stored deal ids when a row of `parsed` refers to a deal
+    /// not loaded in this call (a newer export of history alone, say).
+    async fn fetch_stored_opportunities_for(
+        &mut self,
+        store: &Store,
+        parsed: &Parsed,
+    ) -> Result<(), StoreError> {
+        if self.stored_opportunities.is_some() {
+            return Ok(());
+        }
+        let needs = match parsed {
+            Parsed::History(rows) => rows
+                .iter()
+                .any(|(h, _, _)| !self.has_opportunity(h.opportunity_id.as_str())),
+            Parsed::Bookings(rows) => rows.iter().any(|(b, _)| {
+                b.opportunity_id
+                    .as_ref()
+                    .is_some_and(|o| !self.has_opportunity(o.as_str()))
+            }),
+            _ => false,
+        };
+        if needs {
+            self.fetch_stored_opportunities(store).await?;
+        }
+        Ok(())
     }
 }
 
@@ -483,6 +516,15 @@ impl LoadStep<'_> {
         let mut read = 0u64;
         let mut written = 0u64;
         let mut window_start = 0;
+        // On SQLite a checked chunk waits here while the next one is parsed
+        // and checked on another thread, and is written meanwhile.
+        let mut pending: Option<Parsed> = None;
+        let sqlite = self.store.backend() == crate::store::Backend::Sqlite;
+        if sqlite && matches!(self.table, Table::OpportunityHistory | Table::Bookings) {
+            // The checks run off this task: stored deal ids are fetched
+            // up front rather than on first need.
+            known.fetch_stored_opportunities(self.store).await?;
+        }
         // The next window is read on a blocking thread while this one is
         // checked and written, so reading costs (almost) no wall time.
         let mut next = Some(self.spawn_window(window_start, window_rows));
@@ -500,25 +542,92 @@ impl LoadStep<'_> {
             let mut offset = 0;
             while offset < height {
                 let t0 = std::time::Instant::now();
-                let parsed =
-                    self.parse_chunk(&frame, offset, chunk_rows, window_start, &dates, problems)?;
-                let t1 = std::time::Instant::now();
+                match sqlite {
+                    true => {
+                        let Some(writer) = tx.sqlite_writer().await? else {
+                            return Err(StoreError::Corrupt(
+                                "a SQLite store without a SQLite transaction".to_owned(),
+                            )
+                            .into());
+                        };
+                        // Whether everything up to the pending chunk is clean.
+                        let clean = !problems.any();
+                        let (wrote, next, seconds) = crate::store::blocking(|| {
+                            std::thread::scope(|scope| {
+                                let checker = scope.spawn(|| {
+                                    let parsed = self.parse_chunk(
+                                        &frame,
+                                        offset,
+                                        chunk_rows,
+                                        window_start,
+                                        &dates,
+                                        problems,
+                                    )?;
+                                    let t = std::time::Instant::now();
+                                    let checked = self.check(parsed, known, seen, problems);
+                                    Ok::<_, IngestError>((checked, t.elapsed().as_secs_f64()))
+                                });
+                                let t = std::time::Instant::now();
+                                let wrote = match pending.take() {
+                                    Some(previous) if clean => {
+                                        write_sqlite(&writer, previous, self.run)
+                                    }
+                                    _ => Ok(0),
+                                };
+                                let write_seconds = t.elapsed().as_secs_f64();
+                                let next = checker
+                                    .join()
+                                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                                (wrote, next, write_seconds)
+                            })
+                        });
+                        written += wrote?;
+                        let (parsed, check_seconds) = next?;
+                        read += parsed.len() as u64;
+                        pending = Some(parsed);
+                        tracing::debug!(
+                            check = check_seconds,
+                            write = seconds,
+                            both = t0.elapsed().as_secs_f64(),
+                            "chunk"
+                        );
+                    }
+                    false => {
+                        let parsed = self.parse_chunk(
+                            &frame,
+                            offset,
+                            chunk_rows,
+                            window_start,
+                            &dates,
+                            problems,
+                        )?;
+                        let t1 = std::time::Instant::now();
+                        known
+                            .fetch_stored_opportunities_for(self.store, &parsed)
+                            .await?;
+                        let parsed = self.check(parsed, known, seen, problems);
+                        let t2 = std::time::Instant::now();
+                        read += parsed.len() as u64;
+                        if !problems.any() {
+                            written += write(tx, parsed, self.run).await?;
+                        }
+                        tracing::debug!(
+                            parse = (t1 - t0).as_secs_f64(),
+                            check = (t2 - t1).as_secs_f64(),
+                            write = t2.elapsed().as_secs_f64(),
+                            "chunk"
+                        );
+                    }
+                }
                 offset += chunk_rows;
                 bar.set_position((window_start + offset.min(height)) as u64);
-                let parsed = self.check(parsed, known, seen, problems).await?;
-                let t2 = std::time::Instant::now();
-                read += parsed.len() as u64;
-                if !problems.any() {
-                    written += write(tx, parsed, self.run).await?;
-                }
-                tracing::debug!(
-                    parse = (t1 - t0).as_secs_f64(),
-                    check = (t2 - t1).as_secs_f64(),
-                    write = t2.elapsed().as_secs_f64(),
-                    "chunk"
-                );
             }
             window_start += height;
+        }
+        if let Some(last) = pending.take() {
+            if !problems.any() {
+                written += write(tx, last, self.run).await?;
+            }
         }
         bar.finish_and_clear();
         Ok((read, written))
@@ -651,14 +760,14 @@ impl LoadStep<'_> {
 
     /// Checks what a row cannot tell alone: duplicates, references to other
     /// tables, manager cycles. Drops rows that fail.
-    async fn check(
+    fn check(
         &self,
         parsed: Parsed,
         known: &mut Known,
         seen: &mut Seen,
         problems: &mut Problems,
-    ) -> Result<Parsed, IngestError> {
-        Ok(match parsed {
+    ) -> Parsed {
+        match parsed {
             Parsed::Territories(rows) => {
                 let mut kept = Vec::with_capacity(rows.len());
                 for (t, row) in rows {
@@ -809,7 +918,7 @@ impl LoadStep<'_> {
                     if !keep {
                         continue;
                     }
-                    if !known.has_opportunity_key(self.store, id_key).await? {
+                    if !known.has_opportunity_key(id_key) {
                         let id = h.opportunity_id.as_str();
                         problems.push(self.row_problem(
                             row,
@@ -842,7 +951,7 @@ impl LoadStep<'_> {
                         ok = false;
                     }
                     if let Some(o) = &b.opportunity_id {
-                        if !known.has_opportunity(self.store, o.as_str()).await? {
+                        if !known.has_opportunity(o.as_str()) {
                             problems.push(self.row_problem(
                                 row,
                                 "opportunity_id",
@@ -897,7 +1006,7 @@ impl LoadStep<'_> {
                 }
                 Parsed::Quotas(kept)
             }
-        })
+        }
     }
 
     fn dup(&self, row: usize, key_field: &str, key: &str) -> Problem {
@@ -923,18 +1032,56 @@ impl Parsed {
     }
 }
 
-async fn write(tx: &mut StoreTx, parsed: Parsed, run: i64) -> Result<u64, StoreError> {
-    match parsed {
-        Parsed::Territories(v) => tx.upsert_territories(&records(v)).await,
-        Parsed::Reps(v) => tx.upsert_reps(&records(v)).await,
-        Parsed::Opportunities(v) => tx.upsert_opportunities(&records(v), run).await,
-        Parsed::History(v) => {
-            let records: Vec<_> = v.into_iter().map(|(h, _, _)| h).collect();
-            tx.upsert_history(&records).await
+/// Evaluates `$body` with `$batch` bound to the parsed rows as a
+/// [`Batch`](crate::store::Batch).
+macro_rules! with_batch {
+    ($parsed:expr, $run:expr, |$batch:ident| $body:expr) => {{
+        use crate::store::Batch;
+        match $parsed {
+            Parsed::Territories(v) => {
+                let rows = records(v);
+                let $batch = Batch::Territories(&rows);
+                $body
+            }
+            Parsed::Reps(v) => {
+                let rows = records(v);
+                let $batch = Batch::Reps(&rows);
+                $body
+            }
+            Parsed::Opportunities(v) => {
+                let rows = records(v);
+                let $batch = Batch::Opportunities(&rows, $run);
+                $body
+            }
+            Parsed::History(v) => {
+                let rows: Vec<_> = v.into_iter().map(|(h, _, _)| h).collect();
+                let $batch = Batch::History(&rows);
+                $body
+            }
+            Parsed::Bookings(v) => {
+                let rows = records(v);
+                let $batch = Batch::Bookings(&rows);
+                $body
+            }
+            Parsed::Quotas(v) => {
+                let rows = records(v);
+                let $batch = Batch::Quotas(&rows);
+                $body
+            }
         }
-        Parsed::Bookings(v) => tx.upsert_bookings(&records(v)).await,
-        Parsed::Quotas(v) => tx.upsert_quotas(&records(v)).await,
-    }
+    }};
+}
+
+async fn write(tx: &mut StoreTx, parsed: Parsed, run: i64) -> Result<u64, StoreError> {
+    with_batch!(parsed, run, |batch| tx.upsert(batch).await)
+}
+
+fn write_sqlite(
+    writer: &crate::store::SqliteWriter<'_>,
+    parsed: Parsed,
+    run: i64,
+) -> Result<u64, StoreError> {
+    with_batch!(parsed, run, |batch| writer.upsert(batch))
 }
 
 fn records<T>(rows: Vec<(T, usize)>) -> Vec<T> {

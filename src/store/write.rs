@@ -148,7 +148,7 @@ fn iso_date(d: NaiveDate) -> Option<IsoDate> {
 
 /// Runs blocking SQLite calls from async code: on a multi-threaded runtime
 /// the worker hands its other tasks to another thread first.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
@@ -178,117 +178,203 @@ async fn with_sqlite<T>(
     })
 }
 
-/// Inserts new rows and updates those whose content hash changed; returns
-/// the rows inserted or changed. `hash` gives a row's content hash, `bind`
-/// its column values (keys, values, also; the hash is bound last).
-async fn upsert_rows<'r, R: Sync>(
-    tx: &mut StoreTx,
-    columns: Columns<'_>,
-    rows: &'r [R],
-    hash: impl Fn(&R) -> i64 + Sync + Send,
-    bind: impl Fn(&'r R, &mut Vec<Val<'r>>),
+/// A row type the upserts write: its table's columns, its content hash
+/// and its bound values (keys, values, also; the hash is bound last).
+trait UpsertRow: Sync {
+    fn columns() -> Columns<'static>;
+    fn hash(&self) -> i64;
+    fn bind<'r>(&'r self, out: &mut Vec<Val<'r>>);
+}
+
+/// Rows of one table for [`StoreTx::upsert`] and [`SqliteWriter::upsert`].
+#[derive(Debug, Clone, Copy)]
+pub enum Batch<'a> {
+    /// Territories.
+    Territories(&'a [Territory]),
+    /// People.
+    Reps(&'a [Rep]),
+    /// Deals, stamped with the ingest run that writes them, so
+    /// [`StoreTx::snapshot_changed_opportunities`] can find them.
+    Opportunities(&'a [Opportunity], i64),
+    /// Snapshots.
+    History(&'a [HistoryRecord]),
+    /// Bookings.
+    Bookings(&'a [Booking]),
+    /// Quotas.
+    Quotas(&'a [Quota]),
+}
+
+/// A deal and the run writing it.
+struct Stamped<'a> {
+    opp: &'a Opportunity,
+    run: i64,
+}
+
+/// A quota with its period as canonical text, so `2024-q1` and `2024-Q1`
+/// are the same quota.
+struct PeriodQuota<'a> {
+    quota: &'a Quota,
+    period: String,
+}
+
+/// Evaluates `$body` with `$rows` bound to the batch's rows as a slice of
+/// an [`UpsertRow`] type.
+macro_rules! with_rows {
+    ($batch:expr, |$rows:ident| $body:expr) => {
+        match $batch {
+            Batch::Territories($rows) => $body,
+            Batch::Reps($rows) => $body,
+            Batch::Opportunities(rows, run) => {
+                let stamped: Vec<Stamped<'_>> =
+                    rows.iter().map(|opp| Stamped { opp, run }).collect();
+                let $rows = &stamped[..];
+                $body
+            }
+            Batch::History($rows) => $body,
+            Batch::Bookings($rows) => $body,
+            Batch::Quotas(rows) => {
+                let quotas: Vec<PeriodQuota<'_>> = rows
+                    .iter()
+                    .map(|quota| PeriodQuota {
+                        quota,
+                        period: quota.period.to_string(),
+                    })
+                    .collect();
+                let $rows = &quotas[..];
+                $body
+            }
+        }
+    };
+}
+
+/// Inserts new rows and updates those whose content hash changed, one
+/// prepared statement stepped per row; returns the rows inserted or
+/// changed.
+fn sqlite_upsert<R: UpsertRow>(
+    conn: &rusqlite::Connection,
+    rows: &[R],
 ) -> Result<UpsertCount, StoreError> {
     use rayon::prelude::*;
-    let hashes: Vec<i64> = rows.par_iter().map(&hash).collect();
-    let (head, tail) = (columns.head(), columns.tail());
-    let mut vals: Vec<Val<'r>> = Vec::new();
-    match tx {
-        StoreTx::Sqlite(tx) => {
-            let marks = vec!["?"; columns.names().len()].join(", ");
-            let sql = format!("{head}VALUES ({marks}){tail}");
-            with_sqlite(tx, |conn| {
-                let mut stmt = conn.prepare(&sql)?;
-                let mut affected = 0u64;
-                for (row, hash) in rows.iter().zip(&hashes) {
-                    vals.clear();
-                    bind(row, &mut vals);
-                    for (i, v) in vals.iter().enumerate() {
-                        match v {
-                            Val::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
-                            Val::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
-                            // As sqlx writes dates to SQLite: ISO text.
-                            Val::Date(None) => {
-                                stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?
-                            }
-                            Val::Date(Some(d)) => match iso_date(*d) {
-                                Some(text) => stmt.raw_bind_parameter(i + 1, text.as_str())?,
-                                None => {
-                                    stmt.raw_bind_parameter(i + 1, d.format("%F").to_string())?
-                                }
-                            },
-                        }
-                    }
-                    stmt.raw_bind_parameter(vals.len() + 1, hash)?;
-                    affected += stmt.raw_execute()? as u64;
-                }
-                Ok(affected)
-            })
-            .await
-        }
-        StoreTx::Postgres(tx) => {
-            let mut affected = 0u64;
-            for (chunk, hashes) in rows
-                .chunks(ROWS_PER_STATEMENT)
-                .zip(hashes.chunks(ROWS_PER_STATEMENT))
-            {
-                let mut qb = QueryBuilder::<Postgres>::new(&head);
-                qb.push_values(chunk.iter().zip(hashes), |mut b, (row, hash)| {
-                    vals.clear();
-                    bind(row, &mut vals);
-                    for v in &vals {
-                        match *v {
-                            Val::Text(t) => b.push_bind(t),
-                            Val::Int(n) => b.push_bind(n),
-                            Val::Date(d) => b.push_bind(d),
-                        };
-                    }
-                    b.push_bind(*hash);
-                });
-                qb.push(&tail);
-                affected += qb.build().execute(&mut **tx).await?.rows_affected();
+    let columns = R::columns();
+    let hashes: Vec<i64> = rows.par_iter().map(R::hash).collect();
+    let marks = vec!["?"; columns.names().len()].join(", ");
+    let sql = format!("{}VALUES ({marks}){}", columns.head(), columns.tail());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut vals: Vec<Val<'_>> = Vec::new();
+    let mut affected = 0u64;
+    for (row, hash) in rows.iter().zip(&hashes) {
+        vals.clear();
+        row.bind(&mut vals);
+        for (i, v) in vals.iter().enumerate() {
+            match v {
+                Val::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
+                Val::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
+                // As sqlx writes dates to SQLite: ISO text.
+                Val::Date(None) => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+                Val::Date(Some(d)) => match iso_date(*d) {
+                    Some(text) => stmt.raw_bind_parameter(i + 1, text.as_str())?,
+                    None => stmt.raw_bind_parameter(i + 1, d.format("%F").to_string())?,
+                },
             }
-            Ok(affected)
         }
+        stmt.raw_bind_parameter(vals.len() + 1, hash)?;
+        affected += stmt.raw_execute()? as u64;
+    }
+    Ok(affected)
+}
+
+/// The same on PostgreSQL: multi-row statements of [`ROWS_PER_STATEMENT`].
+async fn postgres_upsert<R: UpsertRow>(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &[R],
+) -> Result<UpsertCount, StoreError> {
+    use rayon::prelude::*;
+    let columns = R::columns();
+    let hashes: Vec<i64> = rows.par_iter().map(R::hash).collect();
+    let (head, tail) = (columns.head(), columns.tail());
+    let mut vals: Vec<Val<'_>> = Vec::new();
+    let mut affected = 0u64;
+    for (chunk, hashes) in rows
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(hashes.chunks(ROWS_PER_STATEMENT))
+    {
+        let mut qb = QueryBuilder::<Postgres>::new(&head);
+        qb.push_values(chunk.iter().zip(hashes), |mut b, (row, hash)| {
+            vals.clear();
+            row.bind(&mut vals);
+            for v in &vals {
+                match *v {
+                    Val::Text(t) => b.push_bind(t),
+                    Val::Int(n) => b.push_bind(n),
+                    Val::Date(d) => b.push_bind(d),
+                };
+            }
+            b.push_bind(*hash);
+        });
+        qb.push(&tail);
+        affected += qb.build().execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(affected)
+}
+
+async fn upsert_rows<R: UpsertRow>(
+    tx: &mut StoreTx,
+    rows: &[R],
+) -> Result<UpsertCount, StoreError> {
+    match tx {
+        StoreTx::Sqlite(tx) => with_sqlite(tx, |conn| sqlite_upsert(conn, rows)).await,
+        StoreTx::Postgres(tx) => postgres_upsert(tx, rows).await,
     }
 }
 
-impl StoreTx {
-    /// Inserts new territories and updates changed ones.
-    pub async fn upsert_territories(
-        &mut self,
-        rows: &[Territory],
-    ) -> Result<UpsertCount, StoreError> {
-        let columns = Columns {
+/// A SQLite write transaction's connection, taken from sqlx's worker
+/// thread for synchronous bulk writes on the calling thread (which can
+/// then overlap them with other work). Writes stay inside the transaction;
+/// dropping the writer hands the connection back.
+pub struct SqliteWriter<'t> {
+    // Dropped before the lock below (fields drop in order).
+    conn: rusqlite::Connection,
+    _lock: sqlx::sqlite::LockedSqliteHandle<'t>,
+}
+
+impl SqliteWriter<'_> {
+    /// Inserts new rows and updates changed ones; returns the rows inserted
+    /// or changed.
+    pub fn upsert(&self, batch: Batch<'_>) -> Result<UpsertCount, StoreError> {
+        with_rows!(batch, |rows| sqlite_upsert(&self.conn, rows))
+    }
+}
+
+impl UpsertRow for Territory {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "territories",
             keys: &["territory_id"],
             values: &["name", "region"],
             also: &[],
-        };
-        upsert_rows(
-            self,
-            columns,
-            rows,
-            |r| {
-                row_hash(&[
-                    Some(r.territory_id.as_str()),
-                    Some(r.name.as_str()),
-                    Some(r.region.as_str()),
-                ])
-            },
-            |r, v| {
-                v.extend([
-                    Val::Text(Some(r.territory_id.as_str())),
-                    Val::Text(Some(r.name.as_str())),
-                    Val::Text(Some(r.region.as_str())),
-                ])
-            },
-        )
-        .await
+        }
     }
 
-    /// Inserts new people and updates changed ones.
-    pub async fn upsert_reps(&mut self, rows: &[Rep]) -> Result<UpsertCount, StoreError> {
-        let columns = Columns {
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.territory_id.as_str()),
+            Some(self.name.as_str()),
+            Some(self.region.as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.territory_id.as_str())),
+            Val::Text(Some(self.name.as_str())),
+            Val::Text(Some(self.region.as_str())),
+        ])
+    }
+}
+
+impl UpsertRow for Rep {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "reps",
             keys: &["rep_id"],
             values: &[
@@ -301,48 +387,39 @@ impl StoreTx {
                 "plan_id",
             ],
             also: &[],
-        };
-        upsert_rows(
-            self,
-            columns,
-            rows,
-            |r| {
-                row_hash(&[
-                    Some(r.rep_id.as_str()),
-                    Some(r.name.as_str()),
-                    r.manager_id.as_ref().map(|m| m.as_str()),
-                    r.territory_id.as_ref().map(|t| t.as_str()),
-                    r.role.map(|role| role.as_str()),
-                    text_of(r.hire_date).as_deref(),
-                    text_of(r.end_date).as_deref(),
-                    r.plan_id.as_deref(),
-                ])
-            },
-            |r, v| {
-                v.extend([
-                    Val::Text(Some(r.rep_id.as_str())),
-                    Val::Text(Some(r.name.as_str())),
-                    Val::Text(r.manager_id.as_ref().map(|m| m.as_str())),
-                    Val::Text(r.territory_id.as_ref().map(|t| t.as_str())),
-                    Val::Text(r.role.map(|role| role.as_str())),
-                    Val::Date(r.hire_date),
-                    Val::Date(r.end_date),
-                    Val::Text(r.plan_id.as_deref()),
-                ])
-            },
-        )
-        .await
+        }
     }
 
-    /// Inserts new deals and updates changed ones, stamping every inserted or
-    /// changed row with `run` so [`StoreTx::snapshot_changed_opportunities`]
-    /// can find them.
-    pub async fn upsert_opportunities(
-        &mut self,
-        rows: &[Opportunity],
-        run: i64,
-    ) -> Result<UpsertCount, StoreError> {
-        let columns = Columns {
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.rep_id.as_str()),
+            Some(self.name.as_str()),
+            self.manager_id.as_ref().map(|m| m.as_str()),
+            self.territory_id.as_ref().map(|t| t.as_str()),
+            self.role.map(|role| role.as_str()),
+            text_of(self.hire_date).as_deref(),
+            text_of(self.end_date).as_deref(),
+            self.plan_id.as_deref(),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.rep_id.as_str())),
+            Val::Text(Some(self.name.as_str())),
+            Val::Text(self.manager_id.as_ref().map(|m| m.as_str())),
+            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+            Val::Text(self.role.map(|role| role.as_str())),
+            Val::Date(self.hire_date),
+            Val::Date(self.end_date),
+            Val::Text(self.plan_id.as_deref()),
+        ])
+    }
+}
+
+impl UpsertRow for Stamped<'_> {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "opportunities",
             keys: &["opportunity_id"],
             values: &[
@@ -357,71 +434,72 @@ impl StoreTx {
                 "forecast_category",
             ],
             also: &["ingest_run"],
-        };
-        upsert_rows(
-            self,
-            columns,
-            rows,
-            |r| {
-                row_hash(&[
-                    Some(r.opportunity_id.as_str()),
-                    Some(r.rep_id.as_str()),
-                    r.account.as_deref(),
-                    r.product.as_deref(),
-                    text_of(r.amount.map(Money::cents)).as_deref(),
-                    Some(r.stage.as_str()),
-                    Some(r.status.as_str()),
-                    Some(r.created_date.to_string().as_str()),
-                    text_of(r.close_date).as_deref(),
-                    r.forecast_category.as_deref(),
-                ])
-            },
-            |r, v| {
-                v.extend([
-                    Val::Text(Some(r.opportunity_id.as_str())),
-                    Val::Text(Some(r.rep_id.as_str())),
-                    Val::Text(r.account.as_deref()),
-                    Val::Text(r.product.as_deref()),
-                    Val::Int(r.amount.map(Money::cents)),
-                    Val::Text(Some(r.stage.as_str())),
-                    Val::Text(Some(r.status.as_str())),
-                    Val::Date(Some(r.created_date)),
-                    Val::Date(r.close_date),
-                    Val::Text(r.forecast_category.as_deref()),
-                    Val::Int(Some(run)),
-                ])
-            },
-        )
-        .await
+        }
     }
 
-    /// Inserts new snapshots and updates changed ones (same deal, same day).
-    pub async fn upsert_history(
-        &mut self,
-        rows: &[HistoryRecord],
-    ) -> Result<UpsertCount, StoreError> {
-        let columns = Columns {
+    fn hash(&self) -> i64 {
+        let r = self.opp;
+        row_hash(&[
+            Some(r.opportunity_id.as_str()),
+            Some(r.rep_id.as_str()),
+            r.account.as_deref(),
+            r.product.as_deref(),
+            text_of(r.amount.map(Money::cents)).as_deref(),
+            Some(r.stage.as_str()),
+            Some(r.status.as_str()),
+            Some(r.created_date.to_string().as_str()),
+            text_of(r.close_date).as_deref(),
+            r.forecast_category.as_deref(),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        let r = self.opp;
+        v.extend([
+            Val::Text(Some(r.opportunity_id.as_str())),
+            Val::Text(Some(r.rep_id.as_str())),
+            Val::Text(r.account.as_deref()),
+            Val::Text(r.product.as_deref()),
+            Val::Int(r.amount.map(Money::cents)),
+            Val::Text(Some(r.stage.as_str())),
+            Val::Text(Some(r.status.as_str())),
+            Val::Date(Some(r.created_date)),
+            Val::Date(r.close_date),
+            Val::Text(r.forecast_category.as_deref()),
+            Val::Int(Some(self.run)),
+        ])
+    }
+}
+
+impl UpsertRow for HistoryRecord {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "opportunity_history",
             keys: &["opportunity_id", "as_of"],
             values: &["stage", "status", "amount_cents", "close_date"],
             also: &[],
-        };
-        upsert_rows(self, columns, rows, history_hash, |r, v| {
-            v.extend([
-                Val::Text(Some(r.opportunity_id.as_str())),
-                Val::Date(Some(r.as_of)),
-                Val::Text(Some(r.stage.as_str())),
-                Val::Text(Some(r.status.as_str())),
-                Val::Int(r.amount.map(Money::cents)),
-                Val::Date(r.close_date),
-            ])
-        })
-        .await
+        }
     }
 
-    /// Inserts new bookings and updates changed ones.
-    pub async fn upsert_bookings(&mut self, rows: &[Booking]) -> Result<UpsertCount, StoreError> {
-        let columns = Columns {
+    fn hash(&self) -> i64 {
+        history_hash(self)
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.opportunity_id.as_str())),
+            Val::Date(Some(self.as_of)),
+            Val::Text(Some(self.stage.as_str())),
+            Val::Text(Some(self.status.as_str())),
+            Val::Int(self.amount.map(Money::cents)),
+            Val::Date(self.close_date),
+        ])
+    }
+}
+
+impl UpsertRow for Booking {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "bookings",
             keys: &["booking_id"],
             values: &[
@@ -432,70 +510,81 @@ impl StoreTx {
                 "territory_id",
             ],
             also: &[],
-        };
-        upsert_rows(
-            self,
-            columns,
-            rows,
-            |r| {
-                row_hash(&[
-                    Some(r.booking_id.as_str()),
-                    Some(r.rep_id.as_str()),
-                    Some(r.amount.cents().to_string().as_str()),
-                    Some(r.booked_date.to_string().as_str()),
-                    r.opportunity_id.as_ref().map(|o| o.as_str()),
-                    r.territory_id.as_ref().map(|t| t.as_str()),
-                ])
-            },
-            |r, v| {
-                v.extend([
-                    Val::Text(Some(r.booking_id.as_str())),
-                    Val::Text(Some(r.rep_id.as_str())),
-                    Val::Int(Some(r.amount.cents())),
-                    Val::Date(Some(r.booked_date)),
-                    Val::Text(r.opportunity_id.as_ref().map(|o| o.as_str())),
-                    Val::Text(r.territory_id.as_ref().map(|t| t.as_str())),
-                ])
-            },
-        )
-        .await
+        }
     }
 
-    /// Inserts new quotas and updates changed ones.
-    pub async fn upsert_quotas(&mut self, rows: &[Quota]) -> Result<UpsertCount, StoreError> {
-        // Periods are bound as their canonical text, so `2024-q1` and
-        // `2024-Q1` are the same quota.
-        let periods: Vec<String> = rows.iter().map(|q| q.period.to_string()).collect();
-        let pairs: Vec<(&Quota, &str)> = rows
-            .iter()
-            .zip(periods.iter().map(String::as_str))
-            .collect();
-        let columns = Columns {
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.booking_id.as_str()),
+            Some(self.rep_id.as_str()),
+            Some(self.amount.cents().to_string().as_str()),
+            Some(self.booked_date.to_string().as_str()),
+            self.opportunity_id.as_ref().map(|o| o.as_str()),
+            self.territory_id.as_ref().map(|t| t.as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.booking_id.as_str())),
+            Val::Text(Some(self.rep_id.as_str())),
+            Val::Int(Some(self.amount.cents())),
+            Val::Date(Some(self.booked_date)),
+            Val::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
+            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+        ])
+    }
+}
+
+impl UpsertRow for PeriodQuota<'_> {
+    fn columns() -> Columns<'static> {
+        Columns {
             table: "quotas",
             keys: &["rep_id", "period"],
             values: &["amount_cents"],
             also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.quota.rep_id.as_str()),
+            Some(self.period.as_str()),
+            Some(self.quota.amount.cents().to_string().as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.quota.rep_id.as_str())),
+            Val::Text(Some(self.period.as_str())),
+            Val::Int(Some(self.quota.amount.cents())),
+        ])
+    }
+}
+
+impl StoreTx {
+    /// Inserts new rows and updates changed ones; identical rows are left
+    /// alone, which is what makes re-ingesting a no-op.
+    pub async fn upsert(&mut self, batch: Batch<'_>) -> Result<UpsertCount, StoreError> {
+        with_rows!(batch, |rows| upsert_rows(self, rows).await)
+    }
+
+    /// On SQLite, the transaction's connection for synchronous writes
+    /// (`None` on PostgreSQL). Nothing else can use the transaction until
+    /// the writer is dropped.
+    pub async fn sqlite_writer(&mut self) -> Result<Option<SqliteWriter<'_>>, StoreError> {
+        let StoreTx::Sqlite(tx) = self else {
+            return Ok(None);
         };
-        upsert_rows(
-            self,
-            columns,
-            &pairs,
-            |r| {
-                row_hash(&[
-                    Some(r.0.rep_id.as_str()),
-                    Some(r.1),
-                    Some(r.0.amount.cents().to_string().as_str()),
-                ])
-            },
-            |r, v| {
-                v.extend([
-                    Val::Text(Some(r.0.rep_id.as_str())),
-                    Val::Text(Some(r.1)),
-                    Val::Int(Some(r.0.amount.cents())),
-                ])
-            },
-        )
-        .await
+        let mut lock = tx.lock_handle().await?;
+        let raw = lock.as_raw_handle();
+        // SAFETY: `lock` keeps sqlx's worker thread away from this
+        // connection for as long as the writer lives, and the writer drops
+        // `conn` before `lock`; a connection made by `from_handle` does not
+        // close the handle when dropped.
+        let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        Ok(Some(SqliteWriter { conn, _lock: lock }))
     }
 
     /// Rows in a table, as this transaction sees it.
@@ -589,7 +678,7 @@ impl StoreTx {
                 }
             }
         }
-        self.upsert_history(&snapshots).await
+        self.upsert(Batch::History(&snapshots)).await
     }
 
     /// Records a finished ingest run.
