@@ -283,6 +283,14 @@ pub async fn ingest(
     let run = tx.next_run_id().await?;
     for (table, files) in &by_table {
         let before = tx.count(*table).await?;
+        // A first load of a large table builds its secondary indexes once
+        // at the end instead of row by row.
+        // (SQLite only: on PostgreSQL dropping an index locks the table
+        // against readers until the commit.)
+        let suspended = before == 0 && store.backend() == crate::store::Backend::Sqlite;
+        if suspended {
+            tx.suspend_indexes(*table).await?;
+        }
         let mut table_summary = TableSummary::default();
         let mut changed = 0;
         let mut seen_keys = Seen::default();
@@ -317,6 +325,9 @@ pub async fn ingest(
             tracing::info!(file = %path.display(), rows, seconds = started.elapsed().as_secs_f64(), "validated and written");
             table_summary.rows += rows;
             changed += written;
+        }
+        if suspended {
+            tx.restore_indexes(*table).await?;
         }
         let after = tx.count(*table).await?;
         table_summary.inserted = after.saturating_sub(before);

@@ -299,3 +299,52 @@ async fn tokens_are_stored_as_hashes_looked_up_and_revoked_on_every_backend() {
         t.finish().await;
     }
 }
+
+/// Index definitions of a SQLite store, by name.
+async fn sqlite_indexes(store: &attain::store::Store) -> Vec<(String, String)> {
+    let attain::store::Store::Sqlite(pool) = store else {
+        panic!("not a SQLite store");
+    };
+    sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("read the schema")
+}
+
+#[tokio::test]
+async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
+    // A load into empty tables drops their secondary indexes and builds
+    // them again at the end; the result must be what the migrations made.
+    let t = sqlite().await;
+    let migrated = sqlite_indexes(&t.store).await;
+    assert_eq!(
+        migrated.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["bookings_rep_date", "opportunities_rep", "reps_manager"]
+    );
+    let org = small_org(20, 14, 5);
+    ingest(
+        &t.store,
+        &[org.path().to_path_buf()],
+        &options(date("2024-03-01")),
+    )
+    .await
+    .expect("ingest");
+    assert_eq!(sqlite_indexes(&t.store).await, migrated);
+    // A rejected first load leaves them too.
+    let fresh = sqlite().await;
+    let bad = small_org(10, 13, 6);
+    let path = bad.file("bookings.csv");
+    let text = std::fs::read_to_string(&path).expect("bookings");
+    let broken = text.replacen('\n', "\nB-broken,NOPE,1.00,2024-01-05,,\n", 1);
+    std::fs::write(&path, broken).expect("write");
+    let result = ingest(
+        &fresh.store,
+        &[bad.path().to_path_buf()],
+        &options(date("2024-03-01")),
+    )
+    .await;
+    assert!(result.is_err(), "the broken file was accepted");
+    assert_eq!(sqlite_indexes(&fresh.store).await, migrated);
+}
