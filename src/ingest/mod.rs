@@ -529,7 +529,7 @@ impl LoadStep<'_> {
         let mut window_start = 0;
         // On SQLite a checked chunk waits here while the next one is parsed
         // and checked on another thread, and is written meanwhile.
-        let mut pending: Option<Parsed> = None;
+        let mut pending: Option<Ready> = None;
         let sqlite = self.store.backend() == crate::store::Backend::Sqlite;
         if sqlite && matches!(self.table, Table::OpportunityHistory | Table::Bookings) {
             // The checks run off this task: stored deal ids are fetched
@@ -576,13 +576,16 @@ impl LoadStep<'_> {
                                     )?;
                                     let t = std::time::Instant::now();
                                     let checked = self.check(parsed, known, seen, problems);
-                                    Ok::<_, IngestError>((checked, t.elapsed().as_secs_f64()))
+                                    let rows = checked.len() as u64;
+                                    let ready = Ready::new(checked, self.run);
+                                    Ok::<_, IngestError>((ready, rows, t.elapsed().as_secs_f64()))
                                 });
                                 let t = std::time::Instant::now();
                                 let wrote = match pending.take() {
-                                    Some(previous) if clean => {
-                                        write_sqlite(&writer, previous, self.run)
-                                    }
+                                    Some(previous) if clean => writer.upsert_hashed(
+                                        previous.records.batch(self.run),
+                                        &previous.hashes,
+                                    ),
                                     _ => Ok(0),
                                 };
                                 let write_seconds = t.elapsed().as_secs_f64();
@@ -593,9 +596,9 @@ impl LoadStep<'_> {
                             })
                         });
                         written += wrote?;
-                        let (parsed, check_seconds) = next?;
-                        read += parsed.len() as u64;
-                        pending = Some(parsed);
+                        let (ready, rows, check_seconds) = next?;
+                        read += rows;
+                        pending = Some(ready);
                         tracing::debug!(
                             check = check_seconds,
                             write = seconds,
@@ -637,7 +640,7 @@ impl LoadStep<'_> {
         }
         if let Some(last) = pending.take() {
             if !problems.any() {
-                written += write(tx, last, self.run).await?;
+                written += tx.upsert(last.records.batch(self.run)).await?;
             }
         }
         bar.finish_and_clear();
@@ -1043,56 +1046,60 @@ impl Parsed {
     }
 }
 
-/// Evaluates `$body` with `$batch` bound to the parsed rows as a
-/// [`Batch`](crate::store::Batch).
-macro_rules! with_batch {
-    ($parsed:expr, $run:expr, |$batch:ident| $body:expr) => {{
-        use crate::store::Batch;
-        match $parsed {
-            Parsed::Territories(v) => {
-                let rows = records(v);
-                let $batch = Batch::Territories(&rows);
-                $body
-            }
-            Parsed::Reps(v) => {
-                let rows = records(v);
-                let $batch = Batch::Reps(&rows);
-                $body
-            }
-            Parsed::Opportunities(v) => {
-                let rows = records(v);
-                let $batch = Batch::Opportunities(&rows, $run);
-                $body
-            }
-            Parsed::History(v) => {
-                let rows: Vec<_> = v.into_iter().map(|(h, _, _)| h).collect();
-                let $batch = Batch::History(&rows);
-                $body
-            }
-            Parsed::Bookings(v) => {
-                let rows = records(v);
-                let $batch = Batch::Bookings(&rows);
-                $body
-            }
-            Parsed::Quotas(v) => {
-                let rows = records(v);
-                let $batch = Batch::Quotas(&rows);
-                $body
-            }
+/// A checked chunk's records, without their row numbers.
+enum Records {
+    Territories(Vec<crate::domain::Territory>),
+    Reps(Vec<crate::domain::Rep>),
+    Opportunities(Vec<crate::domain::Opportunity>),
+    History(Vec<crate::domain::HistoryRecord>),
+    Bookings(Vec<crate::domain::Booking>),
+    Quotas(Vec<crate::domain::Quota>),
+}
+
+impl Records {
+    fn from_parsed(parsed: Parsed) -> Records {
+        match parsed {
+            Parsed::Territories(v) => Records::Territories(records(v)),
+            Parsed::Reps(v) => Records::Reps(records(v)),
+            Parsed::Opportunities(v) => Records::Opportunities(records(v)),
+            Parsed::History(v) => Records::History(v.into_iter().map(|(h, _, _)| h).collect()),
+            Parsed::Bookings(v) => Records::Bookings(records(v)),
+            Parsed::Quotas(v) => Records::Quotas(records(v)),
         }
-    }};
+    }
+
+    fn batch(&self, run: i64) -> crate::store::Batch<'_> {
+        use crate::store::Batch;
+        match self {
+            Records::Territories(v) => Batch::Territories(v),
+            Records::Reps(v) => Batch::Reps(v),
+            Records::Opportunities(v) => Batch::Opportunities(v, run),
+            Records::History(v) => Batch::History(v),
+            Records::Bookings(v) => Batch::Bookings(v),
+            Records::Quotas(v) => Batch::Quotas(v),
+        }
+    }
 }
 
 async fn write(tx: &mut StoreTx, parsed: Parsed, run: i64) -> Result<u64, StoreError> {
-    with_batch!(parsed, run, |batch| tx.upsert(batch).await)
+    let records = Records::from_parsed(parsed);
+    tx.upsert(records.batch(run)).await
 }
 
-fn write_sqlite(
-    writer: &crate::store::SqliteWriter<'_>,
-    parsed: Parsed,
-    run: i64,
-) -> Result<u64, StoreError> {
-    with_batch!(parsed, run, |batch| writer.upsert(batch))
+/// A checked chunk ready for [`crate::store::SqliteWriter`]: its records and
+/// their content hashes, worked out on the checking thread so the writing
+/// thread only writes.
+struct Ready {
+    records: Records,
+    hashes: Vec<i64>,
+}
+
+impl Ready {
+    fn new(parsed: Parsed, run: i64) -> Ready {
+        let records = Records::from_parsed(parsed);
+        let hashes = crate::store::content_hashes(records.batch(run));
+        Ready { records, hashes }
+    }
 }
 
 fn records<T>(rows: Vec<(T, usize)>) -> Vec<T> {

@@ -27,7 +27,7 @@ pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus};
 pub use tokens::TokenRecord;
 pub(crate) use write::blocking;
-pub use write::{Batch, SqliteWriter, StoreTx, UpsertCount};
+pub use write::{Batch, SqliteWriter, StoreTx, UpsertCount, content_hashes};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

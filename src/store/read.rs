@@ -121,16 +121,22 @@ impl Store {
     /// not depend on row order or collation, and leaves bookkeeping (run
     /// numbers, times) out, so a no-op ingest keeps it unchanged.
     pub async fn fingerprint(&self) -> Result<String, StoreError> {
-        let mut total = Sha256::new();
-        for table in Table::ALL {
+        // The tables are summed concurrently (the pool has several
+        // connections), then combined in table order.
+        let sums = futures_util::future::try_join_all(Table::ALL.map(|table| async move {
             let sql = format!(
                 "SELECT COUNT(*), CAST(COALESCE(SUM(row_hash / 2147483648), 0) AS BIGINT), \
                         CAST(COALESCE(SUM(row_hash % 2147483648), 0) AS BIGINT) FROM {}",
                 table.name()
             );
-            let (rows, high, low): (i64, i64, i64) = on_backend!(self, Store, |pool, Db| {
+            let sums: (i64, i64, i64) = on_backend!(self, Store, |pool, Db| {
                 sqlx::query_as(&sql).fetch_one(pool).await?
             });
+            Ok::<_, StoreError>(sums)
+        }))
+        .await?;
+        let mut total = Sha256::new();
+        for (table, (rows, high, low)) in Table::ALL.into_iter().zip(sums) {
             total.update(table.name().as_bytes());
             for part in [rows, high, low] {
                 total.update(part.to_le_bytes());

@@ -266,16 +266,31 @@ macro_rules! with_rows {
 fn sqlite_upsert<R: UpsertRow>(
     conn: &rusqlite::Connection,
     rows: &[R],
+    known_hashes: Option<&[i64]>,
 ) -> Result<UpsertCount, StoreError> {
     use rayon::prelude::*;
     let columns = R::columns();
-    let hashes: Vec<i64> = rows.par_iter().map(R::hash).collect();
+    let computed: Vec<i64>;
+    let hashes = match known_hashes {
+        Some(h) if h.len() == rows.len() => h,
+        Some(h) => {
+            return Err(StoreError::Corrupt(format!(
+                "{} content hashes for {} rows",
+                h.len(),
+                rows.len()
+            )));
+        }
+        None => {
+            computed = rows.par_iter().map(R::hash).collect();
+            &computed
+        }
+    };
     let marks = vec!["?"; columns.names().len()].join(", ");
     let sql = format!("{}VALUES ({marks}){}", columns.head(), columns.tail());
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut vals: Vec<Val<'_>> = Vec::new();
     let mut affected = 0u64;
-    for (row, hash) in rows.iter().zip(&hashes) {
+    for (row, hash) in rows.iter().zip(hashes) {
         vals.clear();
         row.bind(&mut vals);
         for (i, v) in vals.iter().enumerate() {
@@ -335,7 +350,7 @@ async fn upsert_rows<R: UpsertRow>(
     rows: &[R],
 ) -> Result<UpsertCount, StoreError> {
     match tx {
-        StoreTx::Sqlite(tx) => with_sqlite(tx, |conn| sqlite_upsert(conn, rows)).await,
+        StoreTx::Sqlite(tx) => with_sqlite(tx, |conn| sqlite_upsert(conn, rows, None)).await,
         StoreTx::Postgres(tx) => postgres_upsert(tx, rows).await,
     }
 }
@@ -354,8 +369,24 @@ impl SqliteWriter<'_> {
     /// Inserts new rows and updates changed ones; returns the rows inserted
     /// or changed.
     pub fn upsert(&self, batch: Batch<'_>) -> Result<UpsertCount, StoreError> {
-        with_rows!(batch, |rows| sqlite_upsert(&self.conn, rows))
+        with_rows!(batch, |rows| sqlite_upsert(&self.conn, rows, None))
     }
+
+    /// [`SqliteWriter::upsert`] with the rows' [`content_hashes`] already
+    /// worked out (on another thread, say).
+    pub fn upsert_hashed(
+        &self,
+        batch: Batch<'_>,
+        hashes: &[i64],
+    ) -> Result<UpsertCount, StoreError> {
+        with_rows!(batch, |rows| sqlite_upsert(&self.conn, rows, Some(hashes)))
+    }
+}
+
+/// Every row's content hash (what upserts compare and the fingerprint
+/// sums), on the calling thread.
+pub fn content_hashes(batch: Batch<'_>) -> Vec<i64> {
+    with_rows!(batch, |rows| rows.iter().map(UpsertRow::hash).collect())
 }
 
 impl UpsertRow for Territory {

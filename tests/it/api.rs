@@ -987,15 +987,19 @@ fn sigterm_lets_the_request_in_flight_finish() {
 fn kill_9_during_an_ingest_leaves_a_consistent_store_and_the_ingest_succeeds_after() {
     let org = helpers::small_org(120, 36, 9);
     let reference = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
     run_ok(
         super::cli::attain(reference.path())
             .arg("ingest")
             .arg(org.path())
             .args(["--as-of", "2030-01-01"]),
     );
+    // Kills land at fractions of how long a whole ingest takes here, so
+    // they fall inside the ingest however fast this machine and build are.
+    let whole_ms = started.elapsed().as_millis() as u64;
     let (_, expected) = fingerprint(reference.path());
     let mut killed_mid_way = 0;
-    for delay_ms in [150, 400, 800, 1500] {
+    for delay_ms in [15, 35, 55, 75].map(|percent| whole_ms * percent / 100) {
         let work = tempfile::tempdir().unwrap();
         let mut child = super::cli::attain(work.path())
             .arg("ingest")
