@@ -553,6 +553,9 @@ impl LoadStep<'_> {
             let mut offset = 0;
             while offset < height {
                 let t0 = std::time::Instant::now();
+                let parse = |problems: &mut Problems| {
+                    self.parse_chunk(&frame, offset, chunk_rows, window_start, &dates, problems)
+                };
                 match sqlite {
                     true => {
                         let Some(writer) = tx.sqlite_writer().await? else {
@@ -563,38 +566,9 @@ impl LoadStep<'_> {
                         };
                         // Whether everything up to the pending chunk is clean.
                         let clean = !problems.any();
-                        let (wrote, next, seconds) = crate::store::blocking(|| {
-                            std::thread::scope(|scope| {
-                                let checker = scope.spawn(|| {
-                                    let parsed = self.parse_chunk(
-                                        &frame,
-                                        offset,
-                                        chunk_rows,
-                                        window_start,
-                                        &dates,
-                                        problems,
-                                    )?;
-                                    let t = std::time::Instant::now();
-                                    let checked = self.check(parsed, known, seen, problems);
-                                    let rows = checked.len() as u64;
-                                    let ready = Ready::new(checked, self.run);
-                                    Ok::<_, IngestError>((ready, rows, t.elapsed().as_secs_f64()))
-                                });
-                                let t = std::time::Instant::now();
-                                let wrote = match pending.take() {
-                                    Some(previous) if clean => writer.upsert_hashed(
-                                        previous.records.batch(self.run),
-                                        &previous.hashes,
-                                    ),
-                                    _ => Ok(0),
-                                };
-                                let write_seconds = t.elapsed().as_secs_f64();
-                                let next = checker
-                                    .join()
-                                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                                (wrote, next, write_seconds)
-                            })
-                        });
+                        let to_write = pending.take().filter(|_| clean);
+                        let (wrote, next, seconds) =
+                            self.overlapped(&writer, to_write, parse, known, seen, problems);
                         written += wrote?;
                         let (ready, rows, check_seconds) = next?;
                         read += rows;
@@ -607,14 +581,7 @@ impl LoadStep<'_> {
                         );
                     }
                     false => {
-                        let parsed = self.parse_chunk(
-                            &frame,
-                            offset,
-                            chunk_rows,
-                            window_start,
-                            &dates,
-                            problems,
-                        )?;
+                        let parsed = parse(problems)?;
                         let t1 = std::time::Instant::now();
                         known
                             .fetch_stored_opportunities_for(self.store, &parsed)
@@ -645,6 +612,50 @@ impl LoadStep<'_> {
         }
         bar.finish_and_clear();
         Ok((read, written))
+    }
+
+    /// On SQLite: parses, checks and hashes the next chunk on a scoped
+    /// thread while `to_write` (the chunk before, when everything so far is
+    /// clean) is written on this one. Returns what the write did, the
+    /// checked chunk with its row count and check time, and the write time.
+    #[allow(clippy::type_complexity)]
+    fn overlapped(
+        &self,
+        writer: &crate::store::SqliteWriter<'_>,
+        to_write: Option<Ready>,
+        parse: impl FnOnce(&mut Problems) -> Result<Parsed, IngestError> + Send,
+        known: &mut Known,
+        seen: &mut Seen,
+        problems: &mut Problems,
+    ) -> (
+        Result<u64, StoreError>,
+        Result<(Ready, u64, f64), IngestError>,
+        f64,
+    ) {
+        crate::store::blocking(|| {
+            std::thread::scope(|scope| {
+                let checker = scope.spawn(|| {
+                    let parsed = parse(problems)?;
+                    let t = std::time::Instant::now();
+                    let checked = self.check(parsed, known, seen, problems);
+                    let rows = checked.len() as u64;
+                    let ready = Ready::new(checked, self.run);
+                    Ok((ready, rows, t.elapsed().as_secs_f64()))
+                });
+                let t = std::time::Instant::now();
+                let wrote = match to_write {
+                    Some(previous) => {
+                        writer.upsert_hashed(previous.records.batch(self.run), &previous.hashes)
+                    }
+                    None => Ok(0),
+                };
+                let write_seconds = t.elapsed().as_secs_f64();
+                let next = checker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (wrote, next, write_seconds)
+            })
+        })
     }
 
     /// Starts reading one window of the file on a blocking thread (see
