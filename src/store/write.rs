@@ -179,16 +179,23 @@ async fn with_sqlite<T>(
     tx: &mut Transaction<'static, Sqlite>,
     f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut handle = tx.lock_handle().await?;
-    let raw = handle.as_raw_handle();
-    blocking(|| {
-        // SAFETY: `handle` keeps sqlx's worker thread away from this
-        // connection until it is dropped, after `conn`; a connection made
-        // by `from_handle` does not close the handle when dropped, and the
-        // statements it prepares are finalised with it.
-        let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
-        f(&conn)
-    })
+    let writer = lock_sqlite(tx).await?;
+    blocking(|| f(&writer.conn))
+}
+
+/// Takes a SQLite transaction's connection from sqlx's worker thread and
+/// wraps it for rusqlite.
+async fn lock_sqlite<'t>(
+    tx: &'t mut Transaction<'static, Sqlite>,
+) -> Result<SqliteWriter<'t>, StoreError> {
+    let mut lock = tx.lock_handle().await?;
+    let raw = lock.as_raw_handle();
+    // SAFETY: `lock` keeps sqlx's worker thread away from this connection
+    // for as long as the writer lives, and the writer drops `conn` before
+    // `lock`; a connection made by `from_handle` does not close the handle
+    // when dropped, and the statements it prepares are finalised with it.
+    let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+    Ok(SqliteWriter { conn, _lock: lock })
 }
 
 /// A row type the upserts write: its table's columns, its content hash
@@ -618,17 +625,10 @@ impl StoreTx {
     /// (`None` on PostgreSQL). Nothing else can use the transaction until
     /// the writer is dropped.
     pub async fn sqlite_writer(&mut self) -> Result<Option<SqliteWriter<'_>>, StoreError> {
-        let StoreTx::Sqlite(tx) = self else {
-            return Ok(None);
-        };
-        let mut lock = tx.lock_handle().await?;
-        let raw = lock.as_raw_handle();
-        // SAFETY: `lock` keeps sqlx's worker thread away from this
-        // connection for as long as the writer lives, and the writer drops
-        // `conn` before `lock`; a connection made by `from_handle` does not
-        // close the handle when dropped.
-        let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
-        Ok(Some(SqliteWriter { conn, _lock: lock }))
+        match self {
+            StoreTx::Sqlite(tx) => lock_sqlite(tx).await.map(Some),
+            StoreTx::Postgres(_) => Ok(None),
+        }
     }
 
     /// Drops a table's secondary indexes (not its keys) before a bulk load
@@ -637,19 +637,26 @@ impl StoreTx {
     /// one. [`StoreTx::restore_indexes`] builds them again inside the same
     /// transaction, and a rollback brings them back as well.
     pub async fn suspend_indexes(&mut self, table: Table) -> Result<(), StoreError> {
-        for (name, _) in secondary_indexes(table) {
-            let sql = format!("DROP INDEX {name}");
-            on_backend!(&mut *self, StoreTx, |conn, Db| {
-                sqlx::query::<Db>(&sql).execute(&mut **conn).await?;
-            });
-        }
-        Ok(())
+        let drops = secondary_indexes(table)
+            .iter()
+            .map(|(name, _)| format!("DROP INDEX {name}"));
+        self.execute_each(drops).await
     }
 
     /// Creates the indexes [`StoreTx::suspend_indexes`] dropped.
     pub async fn restore_indexes(&mut self, table: Table) -> Result<(), StoreError> {
-        for (name, on) in secondary_indexes(table) {
-            let sql = format!("CREATE INDEX {name} ON {on}");
+        let creates = secondary_indexes(table)
+            .iter()
+            .map(|(name, on)| format!("CREATE INDEX {name} ON {on}"));
+        self.execute_each(creates).await
+    }
+
+    /// Runs each statement in turn.
+    async fn execute_each(
+        &mut self,
+        statements: impl Iterator<Item = String>,
+    ) -> Result<(), StoreError> {
+        for sql in statements {
             on_backend!(&mut *self, StoreTx, |conn, Db| {
                 sqlx::query::<Db>(&sql).execute(&mut **conn).await?;
             });
