@@ -202,6 +202,68 @@ pub struct OriginPoints {
     pub design: Vec<Vec<f32>>,
 }
 
+/// Fewest rep-months a month in seat needs before the ramp curve is used.
+const MIN_RAMP_SAMPLES: u32 = 5;
+
+/// The team's ramp curve as of the end of month `o`: for each month in
+/// seat `t` under [`univariate::RAMP_SPAN`], what reps hired within the
+/// data booked in their month `t`, over what reps ramped (that long in
+/// seat or longer) booked on average in the same calendar months. `None`
+/// while any month in seat has fewer than [`MIN_RAMP_SAMPLES`] examples.
+pub fn ramp_curve(
+    data: &SalesData,
+    monthly: &MonthlyBookings,
+    o: MonthIdx,
+) -> Option<[f64; univariate::RAMP_SPAN]> {
+    const SPAN: usize = univariate::RAMP_SPAN;
+    let hired: Vec<Option<MonthIdx>> = data
+        .reps
+        .iter()
+        .map(|r| r.hire_date.map(month_idx))
+        .collect();
+    let mut num = [0.0; SPAN];
+    let mut den = [0.0; SPAN];
+    let mut count = [0u32; SPAN];
+    for m in data.first_month..=o {
+        let day = crate::features::month_end(m);
+        let in_seat: Vec<u32> = (0..data.reps.len() as u32)
+            .filter(|&r| data.in_seat(r, day) && data.seat_start(r) <= m)
+            .collect();
+        let ramped: Vec<f64> = in_seat
+            .iter()
+            .filter(|&&r| hired[r as usize].is_none_or(|h| m - h >= SPAN as i32))
+            .map(|&r| monthly.get(r, m))
+            .collect();
+        if ramped.is_empty() {
+            continue;
+        }
+        let typical = ramped.iter().sum::<f64>() / ramped.len() as f64;
+        for &r in &in_seat {
+            let Some(h) = hired[r as usize].filter(|h| *h >= data.first_month) else {
+                continue;
+            };
+            let t = m - h;
+            if (0..SPAN as i32).contains(&t) {
+                num[t as usize] += monthly.get(r, m);
+                den[t as usize] += typical;
+                count[t as usize] += 1;
+            }
+        }
+    }
+    if count.iter().any(|c| *c < MIN_RAMP_SAMPLES) {
+        return None;
+    }
+    let mut curve = [1.0; SPAN];
+    for t in 0..SPAN {
+        curve[t] = if den[t] > 0.0 {
+            (num[t] / den[t]).clamp(0.0, 2.0)
+        } else {
+            1.0
+        };
+    }
+    Some(curve)
+}
+
 /// Inputs shared by every origin.
 pub struct Context<'a> {
     /// The data.
@@ -254,6 +316,7 @@ impl Context<'_> {
         }
         let first0 = self.monthly.first_month.rem_euclid(12) as usize;
         let team_indices = univariate::yearly_indices(&company, first0);
+        let ramp = ramp_curve(data, self.monthly, o);
         let scale: Vec<f64> = (0..reps as u32)
             .map(|r| rep_scale(self.monthly.history(data, r, o), team))
             .collect();
@@ -263,6 +326,11 @@ impl Context<'_> {
         let mut crm = vec![[CrmView::default(); 3]; reps];
         let mut open_closing = vec![[0.0; 3]; reps];
         let mut expected = vec![[0.0; PIPELINE_HORIZONS]; reps];
+        let factors: Vec<f64> = data
+            .reps
+            .iter()
+            .map(|rep| pipeline.map_or(1.0, |m| m.factor_of(rep.rep_id.as_str())))
+            .collect();
         for d in deals {
             let r = d.rep as usize;
             if let Some(c) = d.close_month {
@@ -272,7 +340,11 @@ impl Context<'_> {
                 }
             }
             if let Some(model) = pipeline {
-                let p = [model.p_win_in(d, o + 1, 1), model.p_win_in(d, o + 2, 2)];
+                let f = factors[r];
+                let p = [
+                    model.rep_p_win_in(d, o + 1, 1, f),
+                    model.rep_p_win_in(d, o + 2, 2, f),
+                ];
                 expected[r][0] += p[0] * d.amount;
                 expected[r][1] += p[1] * d.amount;
                 rep_deals[r].push(DealDraw {
@@ -348,9 +420,23 @@ impl Context<'_> {
                                 .seat_start(rep)
                                 .max(self.monthly.first_month)
                                 .rem_euclid(12) as usize;
-                            match &team_indices {
-                                Some(ix) => univariate::ets_team_season(y, start, ix, horizon),
-                                None => univariate::ets(y, horizon),
+                            // Tenure of the series' first month, when the
+                            // rep was hired within the data.
+                            let tenure0 = data.reps[r]
+                                .hire_date
+                                .map(|d| data.seat_start(rep) - month_idx(d))
+                                .filter(|t| *t >= 0 && (*t as usize) < univariate::RAMP_SPAN)
+                                .map(|t| t as usize);
+                            match (&team_indices, &ramp, tenure0) {
+                                (Some(ix), Some(curve), Some(t0)) => {
+                                    univariate::ets_team_season_ramped(
+                                        y, start, ix, curve, t0, horizon,
+                                    )
+                                }
+                                (Some(ix), _, _) => {
+                                    univariate::ets_team_season(y, start, ix, horizon)
+                                }
+                                (None, _, _) => univariate::ets(y, horizon),
                             }
                         }
                         _ => continue,

@@ -28,6 +28,11 @@ const HALF_LIFE: f64 = 4.0;
 /// Weight, in deals of average size, of the stage-level rate a cell's rate
 /// is shrunk towards.
 const PRIOR_DEALS: f64 = 5.0;
+/// Weight, in expected wins (both horizons counted), of the team's rate a
+/// rep's conversion factor is shrunk towards.
+const PRIOR_WINS: f64 = 20.0;
+/// Bounds of a rep's conversion factor.
+const FACTOR_RANGE: (f64, f64) = (0.25, 2.5);
 
 fn bucket(close_month: Option<MonthIdx>, target: MonthIdx) -> usize {
     match close_month {
@@ -93,6 +98,14 @@ pub struct PipelineModel {
     pub other: BTreeMap<String, [f64; PIPELINE_HORIZONS]>,
     /// Stage names the rates are indexed by.
     pub stages: Vec<String>,
+    /// Per rep: deals won in the month the rates gave them, over the wins
+    /// the team's rates expected of the rep's own pipeline (recent months
+    /// weighted more, shrunk towards 1), which multiplies the rates of the
+    /// rep's open deals. A rep who closes a smaller share of the same
+    /// pipeline than the team (less skilled, or declining) gets a smaller
+    /// pipeline forecast. Reps absent convert like the team.
+    #[serde(default)]
+    pub rep_factor: BTreeMap<String, f64>,
 }
 
 impl PipelineModel {
@@ -173,26 +186,43 @@ impl PipelineModel {
                 };
             }
         }
+        let factors = rep_factors(data, cache, wins, origin, &rates);
         let other = data
             .reps
             .iter()
             .zip(other)
             .map(|(rep, o)| (rep.rep_id.to_string(), o))
             .collect();
+        let rep_factor = data
+            .reps
+            .iter()
+            .zip(factors)
+            .filter(|(_, f)| *f != 1.0)
+            .map(|(rep, f)| (rep.rep_id.to_string(), f))
+            .collect();
         PipelineModel {
             rates,
             other,
             stages: data.stages.clone(),
+            rep_factor,
         }
     }
 
+    /// The conversion factor of the rep with this id (1 when unknown).
+    pub fn factor_of(&self, rep_id: &str) -> f64 {
+        self.rep_factor.get(rep_id).copied().unwrap_or(1.0)
+    }
+
     /// Chance that `deal` is won and booked in `target`, `h` months after
-    /// the origin.
+    /// the origin, at the team's rates.
     pub fn p_win_in(&self, deal: &OpenDeal, target: MonthIdx, h: usize) -> f64 {
-        self.rates
-            .get(h - 1)
-            .and_then(|r| r.get(deal.stage as usize))
-            .map_or(0.0, |row| row[bucket(deal.close_month, target)])
+        team_rate(&self.rates, deal, target, h)
+    }
+
+    /// [`PipelineModel::p_win_in`] times the owner's conversion factor
+    /// (`factor`, from [`PipelineModel::factor_of`]), at most 0.98.
+    pub fn rep_p_win_in(&self, deal: &OpenDeal, target: MonthIdx, h: usize, factor: f64) -> f64 {
+        (self.p_win_in(deal, target, h) * factor).min(0.98)
     }
 
     /// The forecast category a stage maps to when the CRM's own is not
@@ -213,6 +243,46 @@ impl PipelineModel {
             Category::Pipeline
         }
     }
+}
+
+fn team_rate(rates: &[Vec<[f64; BUCKETS]>], deal: &OpenDeal, target: MonthIdx, h: usize) -> f64 {
+    rates
+        .get(h - 1)
+        .and_then(|r| r.get(deal.stage as usize))
+        .map_or(0.0, |row| row[bucket(deal.close_month, target)])
+}
+
+/// Per rep (by index): the conversion factor of [`PipelineModel::rep_factor`]
+/// as of `origin`, from the same months and weights as the rates.
+fn rep_factors(
+    data: &SalesData,
+    cache: &PipelineCache,
+    wins: &[Option<MonthIdx>],
+    origin: MonthIdx,
+    rates: &[Vec<[f64; BUCKETS]>],
+) -> Vec<f64> {
+    let mut won = vec![0.0; data.reps.len()];
+    let mut expected = vec![0.0; data.reps.len()];
+    for h in 1..=PIPELINE_HORIZONS as i32 {
+        for target in (origin - LOOKBACK + 1)..=origin {
+            let o = target - h;
+            if o < data.first_month {
+                continue;
+            }
+            let w = 0.5f64.powf(f64::from(origin - target) / HALF_LIFE);
+            for d in cache.at(o) {
+                let r = d.rep as usize;
+                expected[r] += w * team_rate(rates, d, target, h as usize);
+                if wins[d.opp as usize] == Some(target) {
+                    won[r] += w;
+                }
+            }
+        }
+    }
+    won.iter()
+        .zip(&expected)
+        .map(|(w, e)| ((w + PRIOR_WINS) / (e + PRIOR_WINS)).clamp(FACTOR_RANGE.0, FACTOR_RANGE.1))
+        .collect()
 }
 
 /// A forecast category as CRMs use them.

@@ -437,6 +437,45 @@ pub fn ets_team_season(
         .collect()
 }
 
+/// Months in seat over which the team's ramp curve is measured; a rep
+/// longer in seat counts as ramped.
+pub const RAMP_SPAN: usize = 12;
+/// Ramp share under which a month in seat says nothing about the rep's
+/// level (a new rep's first months, before deals can close).
+const MIN_RAMP: f64 = 0.2;
+
+/// [`ets_team_season`] for a rep still ramping: the months are divided by
+/// the team's ramp curve (`ramp[t]`: a rep's bookings in month `t` in seat
+/// over a ramped rep's; `tenure0` is the first month's), months too early
+/// to book are left out, and the forecast is multiplied back by the ramp
+/// of the months ahead. Without a usable month it is [`ets_team_season`].
+pub fn ets_team_season_ramped(
+    y: &[f64],
+    first_month0: usize,
+    indices: &[f64; SEASON],
+    ramp: &[f64; RAMP_SPAN],
+    tenure0: usize,
+    horizon: usize,
+) -> Vec<f64> {
+    let share = |t: usize| ramp.get(t).copied().unwrap_or(1.0);
+    let skip = (0..y.len())
+        .take_while(|&i| share(tenure0 + i) < MIN_RAMP)
+        .count();
+    if skip == y.len() {
+        return ets_team_season(y, first_month0, indices, horizon);
+    }
+    let level: Vec<f64> = y[skip..]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v / share(tenure0 + skip + i))
+        .collect();
+    ets_team_season(&level, (first_month0 + skip) % SEASON, indices, horizon)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v * share(tenure0 + y.len() + i))
+        .collect()
+}
+
 /// Whether the series shows yearly seasonality: the lag-12 autocorrelation
 /// exceeds its 90% bound (the test the Theta method's authors use), taken
 /// on the series less its straight-line trend, since a trend alone makes
@@ -567,6 +606,39 @@ mod tests {
         (0..years * SEASON)
             .map(|t| 100.0 + 2.0 * t as f64 + if t % SEASON == 11 { 60.0 } else { 0.0 })
             .collect()
+    }
+
+    #[test]
+    fn a_ramping_rep_is_forecast_at_their_ramped_level() {
+        // A rep who books nothing in their first two months, then half,
+        // then in full a ramped rep's 100 a month: a team ramp curve of
+        // the same shape reads them as a steady 100, where the plain
+        // model sees a rep still climbing from zero.
+        let mut ramp = [1.0; RAMP_SPAN];
+        ramp[0] = 0.0;
+        ramp[1] = 0.05;
+        ramp[2] = 0.5;
+        let y = [0.0, 5.0, 50.0, 100.0, 100.0];
+        let flat = [1.0; SEASON];
+        let ramped = ets_team_season_ramped(&y, 0, &flat, &ramp, 0, 3);
+        for v in &ramped {
+            assert!((v - 100.0).abs() < 1.0, "{ramped:?}");
+        }
+        let plain = ets_team_season(&y, 0, &flat, 3);
+        assert!(plain[0] < 95.0, "{plain:?}");
+        // Forecast months still inside the ramp get its share.
+        let early = ets_team_season_ramped(&y[..3], 0, &flat, &ramp, 0, 2);
+        assert!((early[0] - 100.0).abs() < 1.0, "{early:?}");
+        // Only months too early to book: the plain model.
+        assert_eq!(
+            ets_team_season_ramped(&y[..1], 0, &flat, &ramp, 0, 2),
+            ets_team_season(&y[..1], 0, &flat, 2)
+        );
+        // A rep hired before the curve's span is not adjusted.
+        assert_eq!(
+            ets_team_season_ramped(&y, 0, &flat, &ramp, RAMP_SPAN, 3),
+            ets_team_season(&y, 0, &flat, 3)
+        );
     }
 
     #[test]

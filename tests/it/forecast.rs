@@ -383,3 +383,52 @@ async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
     full.finish().await;
     bare.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ramp_curve_and_conversion_factors_read_the_reps_from_the_data() {
+    // The generator's new reps book nothing in their first two months and
+    // are ramped by their sixth; the curve measured from the data says so.
+    let org = helpers::small_org(60, 36, 3);
+    let test = helpers::sqlite().await;
+    load(&test.store, org.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let (data, _) = runs::load(&test.store, &settings(models.path()))
+        .await
+        .unwrap();
+    let o = attain::features::month_idx(data.last_date);
+    let monthly = attain::features::MonthlyBookings::build(&data, o);
+    let curve = attain::forecast::ramp_curve(&data, &monthly, o).expect("enough new hires");
+    assert!(curve[0] < 0.1 && curve[1] < 0.2, "{curve:?}");
+    assert!(curve[2] < curve[6], "{curve:?}");
+    let ramped = curve[6..].iter().sum::<f64>() / 6.0;
+    assert!((0.7..1.3).contains(&ramped), "{curve:?}");
+    // Too few hires to measure: no curve rather than a guess.
+    let tiny = attain::features::MonthlyBookings::build(&data, data.first_month + 2);
+    assert!(attain::forecast::ramp_curve(&data, &tiny, data.first_month + 2).is_none());
+
+    // The planted decliners win less of their pipeline than the team, and
+    // their conversion factors say so; nobody is scaled without bounds.
+    use attain::forecast::pipeline::{PipelineCache, PipelineModel, win_months};
+    let cache = PipelineCache::build(&data, (o - 13)..=o);
+    let model = PipelineModel::estimate(&data, &monthly, &cache, &win_months(&data), o);
+    let (truth_header, truth) = read_csv(&org.path().join("truth.csv"));
+    assert_eq!(truth_header[0], "rep_id");
+    let planted: Vec<&str> = truth.iter().map(|row| row[0].as_str()).collect();
+    assert!(!planted.is_empty());
+    let mean = |ids: &mut dyn Iterator<Item = &str>| {
+        let f: Vec<f64> = ids.map(|id| model.factor_of(id)).collect();
+        f.iter().sum::<f64>() / f.len() as f64
+    };
+    let declining = mean(&mut planted.iter().copied());
+    let others = mean(
+        &mut data
+            .reps
+            .iter()
+            .map(|r| r.rep_id.as_str())
+            .filter(|id| id.starts_with('R') && !planted.contains(id)),
+    );
+    assert!(declining < others - 0.05, "{declining} vs {others}");
+    assert!(model.rep_factor.values().all(|f| (0.25..=2.5).contains(f)));
+    assert_eq!(model.factor_of("nobody"), 1.0);
+    test.finish().await;
+}
