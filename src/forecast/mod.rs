@@ -209,7 +209,7 @@ const MIN_RAMP_SAMPLES: u32 = 5;
 /// seat `t` under [`univariate::RAMP_SPAN`], what reps hired within the
 /// data booked in their month `t`, over what reps ramped (that long in
 /// seat or longer) booked on average in the same calendar months. `None`
-/// while any month in seat has fewer than [`MIN_RAMP_SAMPLES`] examples.
+/// while any month in seat has fewer than five examples.
 pub fn ramp_curve(
     data: &SalesData,
     monthly: &MonthlyBookings,
