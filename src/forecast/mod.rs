@@ -316,7 +316,12 @@ impl Context<'_> {
         }
         let first0 = self.monthly.first_month.rem_euclid(12) as usize;
         let team_indices = univariate::yearly_indices(&company, first0);
-        let ramp = ramp_curve(data, self.monthly, o);
+        // Only the team-season model reads the ramp.
+        let ramp = if models.contains(&ModelKind::TeamSeasonal) {
+            ramp_curve(data, self.monthly, o)
+        } else {
+            None
+        };
         let scale: Vec<f64> = (0..reps as u32)
             .map(|r| rep_scale(self.monthly.history(data, r, o), team))
             .collect();
