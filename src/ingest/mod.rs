@@ -37,7 +37,7 @@ use rows::{DateParser, Row};
 use source::{SourceTable, read_table};
 
 use crate::domain::{FiscalCalendar, HierarchyError, OrgChart, RepId};
-use crate::store::{Store, StoreError, StoreTx, Table};
+use crate::store::{Store, StoreError, StoreTx, Table, TableSums};
 
 /// Rows validated and written per step.
 const CHUNK_ROWS: usize = 10_000;
@@ -279,6 +279,8 @@ pub async fn ingest(
     };
 
     let mut problems = Problems::new(options.max_problems);
+    // Tables this call filled from empty, with their fingerprint sums.
+    let mut filled: BTreeMap<Table, TableSums> = BTreeMap::new();
     let mut tx = store.begin().await?;
     let run = tx.next_run_id().await?;
     for (table, files) in &by_table {
@@ -294,6 +296,8 @@ pub async fn ingest(
         let mut table_summary = TableSummary::default();
         let mut changed = 0;
         let mut seen_keys = Seen::default();
+        // Fingerprint sums of the rows handed to the store, while known.
+        let mut table_sums = Some(TableSums::default());
         let mapping = options
             .mapping
             .tables
@@ -319,9 +323,18 @@ pub async fn ingest(
             };
             tracing::info!(file = %path.display(), seconds = started.elapsed().as_secs_f64(), "opened");
             let started = std::time::Instant::now();
-            let (rows, written) = step
+            let (rows, written, file_sums) = step
                 .load(&mut tx, &mut known, &mut seen_keys, &mut problems)
                 .await?;
+            table_sums = match (table_sums, file_sums) {
+                (Some(mut all), Some(file)) => {
+                    all.rows += file.rows;
+                    all.high += file.high;
+                    all.low += file.low;
+                    Some(all)
+                }
+                _ => None,
+            };
             tracing::info!(file = %path.display(), rows, seconds = started.elapsed().as_secs_f64(), "validated and written");
             table_summary.rows += rows;
             changed += written;
@@ -329,8 +342,27 @@ pub async fn ingest(
         if suspended {
             tx.restore_indexes(*table).await?;
         }
-        let after = tx.count(*table).await?;
+        // Counting a table of millions of rows takes a scan: skip it when
+        // nothing was written, or when every row written into a table that
+        // was empty is a row of its own (keys are unique within a call,
+        // except history whose same-day rows overwrite each other).
+        let overwrites =
+            *table == Table::OpportunityHistory && mapping.same_day == mapping::SameDay::Last;
+        let after = if changed == 0 {
+            before
+        } else if before == 0 && !overwrites {
+            changed
+        } else {
+            tx.count(*table).await?
+        };
         table_summary.inserted = after.saturating_sub(before);
+        // A table that was empty holds exactly the rows written into it
+        // (each written once): the fingerprint need not sum it again.
+        if let Some(sums) = table_sums.filter(|s| {
+            before == 0 && !overwrites && u64::try_from(s.rows).is_ok_and(|n| n == changed)
+        }) {
+            filled.insert(*table, sums);
+        }
         table_summary.updated = changed.saturating_sub(table_summary.inserted);
         table_summary.unchanged = table_summary.rows.saturating_sub(changed);
         summary
@@ -371,6 +403,9 @@ pub async fn ingest(
         .snapshot_changed_opportunities(run, options.snapshot_date)
         .await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "snapshots");
+    if summary.snapshots_added > 0 {
+        filled.remove(&Table::OpportunityHistory);
+    }
     let started = std::time::Instant::now();
     if summary.changed() {
         let files: Vec<&str> = summary.files.iter().map(|(f, _)| f.as_str()).collect();
@@ -384,7 +419,12 @@ pub async fn ingest(
     }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "commit");
     let started = std::time::Instant::now();
-    summary.fingerprint = store.fingerprint().await?;
+    // Committed: the filled tables hold what was summed while writing.
+    summary.fingerprint = if summary.run_id.is_some() {
+        store.fingerprint_with(&filled).await?
+    } else {
+        store.fingerprint().await?
+    };
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "fingerprint");
     Ok(summary)
 }
@@ -505,14 +545,15 @@ enum Parsed {
 impl LoadStep<'_> {
     /// Reads the file a window at a time and validates each window chunk
     /// by chunk, writing each chunk while the whole call is still clean.
-    /// Returns rows read and rows written.
+    /// Returns rows read, rows written, and on SQLite the fingerprint sums
+    /// of every row handed to the store (see [`TableSums`]).
     async fn load(
         &self,
         tx: &mut StoreTx,
         known: &mut Known,
         seen: &mut Seen,
         problems: &mut Problems,
-    ) -> Result<(u64, u64), IngestError> {
+    ) -> Result<(u64, u64, Option<TableSums>), IngestError> {
         let bar = self.progress_bar();
         let dates = DateParser::new(&self.mapping.date_formats());
         // People are checked as a whole (manager cycles), so they are read
@@ -531,6 +572,8 @@ impl LoadStep<'_> {
         // and checked on another thread, and is written meanwhile.
         let mut pending: Option<Ready> = None;
         let sqlite = self.store.backend() == crate::store::Backend::Sqlite;
+        // The hashes are worked out before writing only on SQLite.
+        let mut sums = sqlite.then(TableSums::default);
         if sqlite && matches!(self.table, Table::OpportunityHistory | Table::Bookings) {
             // The checks run off this task: stored deal ids are fetched
             // up front rather than on first need.
@@ -567,6 +610,9 @@ impl LoadStep<'_> {
                         // Whether everything up to the pending chunk is clean.
                         let clean = !problems.any();
                         let to_write = pending.take().filter(|_| clean);
+                        if let (Some(sums), Some(ready)) = (sums.as_mut(), to_write.as_ref()) {
+                            ready.hashes.iter().for_each(|h| sums.add(*h));
+                        }
                         let (wrote, next, seconds) =
                             self.overlapped(&writer, to_write, parse, known, seen, problems);
                         written += wrote?;
@@ -607,11 +653,14 @@ impl LoadStep<'_> {
         }
         if let Some(last) = pending.take() {
             if !problems.any() {
+                if let Some(sums) = sums.as_mut() {
+                    last.hashes.iter().for_each(|h| sums.add(*h));
+                }
                 written += tx.upsert(last.records.batch(self.run)).await?;
             }
         }
         bar.finish_and_clear();
-        Ok((read, written))
+        Ok((read, written, sums))
     }
 
     /// On SQLite: parses, checks and hashes the next chunk on a scoped

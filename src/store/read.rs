@@ -25,6 +25,32 @@ pub struct StoreStatus {
     pub fingerprint: String,
 }
 
+/// The divisor splitting a row hash into the high and low halves the
+/// fingerprint sums (so sums of millions of 62-bit hashes fit 64 bits).
+const HALF: i64 = 2_147_483_648;
+
+/// One table's part of the fingerprint: its row count and the sums of its
+/// rows' hash halves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableSums {
+    /// Rows.
+    pub rows: i64,
+    /// Sum of `row_hash / 2^31`.
+    pub high: i64,
+    /// Sum of `row_hash % 2^31`.
+    pub low: i64,
+}
+
+impl TableSums {
+    /// Counts one more row with content hash `hash` (as the SQL aggregate
+    /// of [`Store::fingerprint`] does).
+    pub fn add(&mut self, hash: i64) {
+        self.rows += 1;
+        self.high += hash / HALF;
+        self.low += hash % HALF;
+    }
+}
+
 /// A deal as it stood on a past date: its lasting attributes from the
 /// opportunity row, its changing ones from the latest history snapshot at or
 /// before that date.
@@ -121,24 +147,38 @@ impl Store {
     /// not depend on row order or collation, and leaves bookkeeping (run
     /// numbers, times) out, so a no-op ingest keeps it unchanged.
     pub async fn fingerprint(&self) -> Result<String, StoreError> {
+        self.fingerprint_with(&BTreeMap::new()).await
+    }
+
+    /// [`Store::fingerprint`], taking the parts of the tables in `known`
+    /// as given instead of summing them again (an ingest that filled an
+    /// empty table summed the hashes it wrote; the other tables are summed
+    /// here).
+    pub async fn fingerprint_with(
+        &self,
+        known: &BTreeMap<Table, TableSums>,
+    ) -> Result<String, StoreError> {
         // The tables are summed concurrently (the pool has several
         // connections), then combined in table order.
         let sums = futures_util::future::try_join_all(Table::ALL.map(|table| async move {
+            if let Some(sums) = known.get(&table) {
+                return Ok(*sums);
+            }
             let sql = format!(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(row_hash / 2147483648), 0) AS BIGINT), \
-                        CAST(COALESCE(SUM(row_hash % 2147483648), 0) AS BIGINT) FROM {}",
+                "SELECT COUNT(*), CAST(COALESCE(SUM(row_hash / {HALF}), 0) AS BIGINT), \
+                        CAST(COALESCE(SUM(row_hash % {HALF}), 0) AS BIGINT) FROM {}",
                 table.name()
             );
-            let sums: (i64, i64, i64) = on_backend!(self, Store, |pool, Db| {
+            let (rows, high, low): (i64, i64, i64) = on_backend!(self, Store, |pool, Db| {
                 sqlx::query_as(&sql).fetch_one(pool).await?
             });
-            Ok::<_, StoreError>(sums)
+            Ok::<_, StoreError>(TableSums { rows, high, low })
         }))
         .await?;
         let mut total = Sha256::new();
-        for (table, (rows, high, low)) in Table::ALL.into_iter().zip(sums) {
+        for (table, sums) in Table::ALL.into_iter().zip(sums) {
             total.update(table.name().as_bytes());
-            for part in [rows, high, low] {
+            for part in [sums.rows, sums.high, sums.low] {
                 total.update(part.to_le_bytes());
             }
         }
