@@ -326,15 +326,10 @@ pub async fn ingest(
             let (rows, written, file_sums) = step
                 .load(&mut tx, &mut known, &mut seen_keys, &mut problems)
                 .await?;
-            table_sums = match (table_sums, file_sums) {
-                (Some(mut all), Some(file)) => {
-                    all.rows += file.rows;
-                    all.high += file.high;
-                    all.low += file.low;
-                    Some(all)
-                }
-                _ => None,
-            };
+            table_sums = table_sums.zip(file_sums).map(|(mut all, file)| {
+                all += file;
+                all
+            });
             tracing::info!(file = %path.display(), rows, seconds = started.elapsed().as_secs_f64(), "validated and written");
             table_summary.rows += rows;
             changed += written;

@@ -51,6 +51,14 @@ impl TableSums {
     }
 }
 
+impl std::ops::AddAssign for TableSums {
+    fn add_assign(&mut self, other: TableSums) {
+        self.rows += other.rows;
+        self.high += other.high;
+        self.low += other.low;
+    }
+}
+
 /// A deal as it stood on a past date: its lasting attributes from the
 /// opportunity row, its changing ones from the latest history snapshot at or
 /// before that date.
