@@ -957,6 +957,15 @@ async fn run(cli: Cli) -> Result<()> {
                             t.precision_at_k,
                             t.recall_top_10pct
                         );
+                        outln!("reason                   planted  others");
+                        for share in &t.reasons {
+                            outln!(
+                                "{:<24} {:>7.2} {:>7.2}",
+                                share.code,
+                                share.planted,
+                                share.others
+                            );
+                        }
                     }
                 }
                 return Ok(());

@@ -3,7 +3,7 @@
 //! on history, the AUC of P(miss quota) made just before each past quarter
 //! against who actually missed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -35,8 +35,23 @@ pub struct TruthEvaluation {
     pub precision_at_k: f64,
     /// Planted reps in the top 10% of the list, over all planted.
     pub recall_top_10pct: f64,
+    /// Per reason code given on the list: how often it is given to the
+    /// planted reps and to the others (a reason that names a decline should
+    /// be common among the first and rare among the second).
+    pub reasons: Vec<ReasonShare>,
     /// Rank (1-based) of each planted rep.
     pub ranks: Vec<(String, usize)>,
+}
+
+/// How often one reason code is given.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReasonShare {
+    /// Reason code.
+    pub code: String,
+    /// Share of the planted reps on the list that carry it.
+    pub planted: f64,
+    /// Share of the other reps on the list that carry it.
+    pub others: f64,
 }
 
 /// P(miss quota) on one past quarter.
@@ -107,6 +122,28 @@ pub fn against_truth(
         .map(|(i, r)| (r.rep_id.clone(), i + 1))
         .collect();
     let k = ranks.len();
+    // Reps carrying each code, planted and others.
+    let mut given: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for r in &list.reps {
+        let codes: BTreeSet<&str> = r.reasons.iter().map(|x| x.code.as_str()).collect();
+        for code in codes {
+            let slot = given.entry(code).or_default();
+            if planted.contains(&r.rep_id) {
+                slot.0 += 1;
+            } else {
+                slot.1 += 1;
+            }
+        }
+    }
+    let others = list.reps.len() - k;
+    let reasons = given
+        .into_iter()
+        .map(|(code, (p, o))| ReasonShare {
+            code: code.to_owned(),
+            planted: p as f64 / k.max(1) as f64,
+            others: o as f64 / others.max(1) as f64,
+        })
+        .collect();
     let top10 = list.reps.len().div_ceil(10);
     let in_top = |n: usize| ranks.iter().filter(|(_, rank)| *rank <= n).count() as f64;
     Ok(TruthEvaluation {
@@ -117,6 +154,7 @@ pub fn against_truth(
         k,
         precision_at_k: if k > 0 { in_top(k) / k as f64 } else { 0.0 },
         recall_top_10pct: if k > 0 { in_top(top10) / k as f64 } else { 0.0 },
+        reasons,
         ranks,
     })
 }

@@ -11,6 +11,7 @@
 //! | `slipped_deals` | deals pushed in the last 45 days from inside the period to after it | their expected value (p_win × amount) |
 //! | `stale_deals` | deals expected in the period without a stage change in `stale_days` | their expected value |
 //! | `pipeline_creation_down` | amount created in the last 90 days is under 70% of the prior year's 90-day average | the shortfall in creation × the rep's win rate |
+//! | `renewals_down` | bookings not from a deal (renewals, expansion) over the last 180 days are under 75% of the rep's own monthly rate over the one to two years before | the monthly drop × the months left in the period |
 //! | `cycle_length_up` | median days to win over the last 180 days is 20%+ above the year before | expected value of period deals that would need a shorter cycle than that |
 //! | `ramping_hire` | under six months in seat | the part of the expected shortfall, at most the quota still to book |
 
@@ -34,6 +35,11 @@ pub const STALE_DAYS: i64 = 30;
 const MAX_EVIDENCE: usize = 10;
 /// Months in seat under which a rep is still ramping.
 const RAMP_MONTHS: i64 = 6;
+/// Share of their own earlier rate under which a rep's bookings from
+/// outside the pipeline count as down.
+const RENEWALS_DOWN: f64 = 0.75;
+/// Average days in a month, for turning daily rates into monthly ones.
+const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
 
 /// One reason a rep is at risk.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -175,6 +181,7 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
     let fiscal = data.fiscal;
     let (start, end) = (fiscal.start(period), fiscal.end(period));
     let booked = booked_between(data, start, inputs.as_of);
+    let renewals = renewals_changes(data, inputs.as_of);
     let mut by_rep: HashMap<u32, Vec<(&DealState, f64)>> = HashMap::new();
     for (d, p) in inputs.open.iter().zip(inputs.p_win) {
         by_rep.entry(d.rep).or_default().push((d, *p));
@@ -200,7 +207,16 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
         let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
         let deals = by_rep.get(&(r as u32)).unwrap_or(&empty);
         let (reasons, gauges) = reasons(
-            inputs, r as u32, &own[r], deals, quota, booked[r], shortfall, start, end,
+            inputs,
+            r as u32,
+            &own[r],
+            deals,
+            quota,
+            booked[r],
+            shortfall,
+            renewals[r],
+            start,
+            end,
         );
         let rep = &data.reps[r];
         out.push(RepRisk {
@@ -238,6 +254,7 @@ fn reasons(
     quota: f64,
     booked: f64,
     shortfall: f64,
+    renewals: Option<RenewalsChange>,
     start: NaiveDate,
     end: NaiveDate,
 ) -> (Vec<Reason>, Gauges) {
@@ -439,6 +456,29 @@ fn reasons(
         });
     }
 
+    if let Some(change) = renewals.filter(|c| c.recent < RENEWALS_DOWN * c.before) {
+        // The part of the period still ahead of the day.
+        let from = day.max(start - Duration::days(1));
+        let months_left = (end - from).num_days().max(0) as f64 / DAYS_PER_MONTH;
+        let impact = (change.before - change.recent) * months_left;
+        out.push(Reason {
+            code: "renewals_down".into(),
+            message: format!(
+                "booked {} a month from renewals and other business not from a deal over the \
+                 last {RENEWALS_RECENT_DAYS} days against {} a month over the {:.0} months \
+                 before ({:.0}% less); at that rate the {:.1} months to {end} bring {} less",
+                amount_words(change.recent),
+                amount_words(change.before),
+                change.before_months,
+                100.0 * (1.0 - change.recent / change.before),
+                months_left,
+                amount_words(impact)
+            ),
+            impact: money(impact),
+            evidence: Vec::new(),
+        });
+    }
+
     // Cycle length: wins of the last 180 days against the year before.
     let cycle_from = day - Duration::days(179);
     let mut recent_cycles = track.rep_win_cycles(rep, cycle_from, day);
@@ -494,6 +534,80 @@ fn reasons(
     }
     out.sort_by(|a, b| b.impact.cmp(&a.impact).then_with(|| a.code.cmp(&b.code)));
     (out, gauges)
+}
+
+/// A rep's monthly rate of bookings that did not come from a deal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenewalsChange {
+    /// Over the 180 days up to the day.
+    pub recent: f64,
+    /// Over the base window before those.
+    pub before: f64,
+    /// Months the base window spans.
+    pub before_months: f64,
+}
+
+/// Days of the recent window of [`renewals_changes`].
+const RENEWALS_RECENT_DAYS: i64 = 180;
+/// Longest base window of [`renewals_changes`], in days.
+const RENEWALS_BASE_DAYS: i64 = 730;
+/// Shortest base window, in days.
+const RENEWALS_MIN_BASE_DAYS: i64 = 365;
+/// Days in seat before a rep's renewals count (accounts take a quarter to
+/// hand over).
+const RENEWALS_SEAT_DAYS: i64 = 90;
+
+/// Per rep: bookings with no deal behind them (renewals, expansion) per
+/// month over the last 180 days up to `day`, and over the base window
+/// before: up to two years, from the data's first month or the rep's
+/// first quarter in seat, whichever is later, and at least a year (a
+/// decline that began a year ago still shows against the rep's own earlier
+/// rate). None for reps with a shorter base or no such business in it; all
+/// None when no booking of the data is linked to a deal (then nothing
+/// tells renewals from new business).
+pub fn renewals_changes(data: &SalesData, day: NaiveDate) -> Vec<Option<RenewalsChange>> {
+    let mut out = vec![None; data.reps.len()];
+    if !data.linked_bookings {
+        return out;
+    }
+    let recent_from = day - Duration::days(RENEWALS_RECENT_DAYS - 1);
+    let earliest = (recent_from - Duration::days(RENEWALS_BASE_DAYS))
+        .max(crate::features::month_start(data.first_month));
+    let base_from: Vec<Option<NaiveDate>> = data
+        .reps
+        .iter()
+        .map(|rep| {
+            let from = rep.hire_date.map_or(earliest, |h| {
+                earliest.max(h + Duration::days(RENEWALS_SEAT_DAYS))
+            });
+            ((recent_from - from).num_days() >= RENEWALS_MIN_BASE_DAYS).then_some(from)
+        })
+        .collect();
+    let mut recent = vec![0i64; data.reps.len()];
+    let mut before = vec![0i64; data.reps.len()];
+    let lo = data.bookings.partition_point(|b| b.day < earliest);
+    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
+        let r = b.rep as usize;
+        if b.opp.is_some() || base_from[r].is_none_or(|from| b.day < from) {
+            continue;
+        }
+        if b.day >= recent_from {
+            recent[r] += b.cents;
+        } else {
+            before[r] += b.cents;
+        }
+    }
+    for (r, slot) in out.iter_mut().enumerate() {
+        if let Some(from) = base_from[r].filter(|_| before[r] > 0) {
+            let before_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
+            *slot = Some(RenewalsChange {
+                recent: recent[r] as f64 / 100.0 / (RENEWALS_RECENT_DAYS as f64 / DAYS_PER_MONTH),
+                before: before[r] as f64 / 100.0 / before_months,
+                before_months,
+            });
+        }
+    }
+    out
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -215,6 +215,8 @@ async fn bookings_alone_still_give_a_coaching_list_but_no_scores() {
     for r in &list.reps {
         assert!(r.reasons.iter().all(|x| x.evidence.is_empty()));
         assert!(r.reasons.iter().all(|x| x.code != "coverage_gap"));
+        // Nothing tells renewals from new business without links.
+        assert!(r.reasons.iter().all(|x| x.code != "renewals_down"));
     }
     let params = ScoreParams {
         as_of: None,
@@ -225,4 +227,192 @@ async fn bookings_alone_still_give_a_coaching_list_but_no_scores() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no opportunities"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rep_whose_renewals_fell_hears_it_in_money() {
+    let org = helpers::small_org(24, 36, 9);
+    // The generated data ends 2025-12-31; the recent window is the 180 days
+    // up to it, the base the two years before (all of it inside the data).
+    let (recent_from, base_from) = ("2025-07-05", "2023-07-06");
+    let (rep_header, reps) = helpers::read_csv(&org.file("reps.csv"));
+    let col = |header: &[String], name: &str| header.iter().position(|h| h == name).unwrap();
+    let (_, truth) = helpers::read_csv(&org.file("truth.csv"));
+    let planted: HashSet<&str> = truth.iter().map(|t| t[0].as_str()).collect();
+    let seated: Vec<String> = reps
+        .iter()
+        .filter(|r| {
+            r[col(&rep_header, "role")] == "rep"
+                && r[col(&rep_header, "end_date")].is_empty()
+                && r[col(&rep_header, "hire_date")].as_str() < "2022-10-01"
+                && !planted.contains(r[0].as_str())
+        })
+        .map(|r| r[0].clone())
+        .collect();
+    let (header, mut rows) = helpers::read_csv(&org.file("bookings.csv"));
+    let (rep, opp, day, amount) = (
+        col(&header, "rep_id"),
+        col(&header, "opportunity_id"),
+        col(&header, "booked_date"),
+        col(&header, "amount"),
+    );
+    // Renewal cents per rep: (recent, base).
+    let sums = |rows: &[Vec<String>]| {
+        let mut out: std::collections::HashMap<String, (i64, i64)> = Default::default();
+        for r in rows.iter().filter(|r| r[opp].is_empty()) {
+            let cents = (r[amount].parse::<f64>().unwrap() * 100.0).round() as i64;
+            let slot = out.entry(r[rep].clone()).or_default();
+            if r[day].as_str() >= recent_from && r[day].as_str() <= "2025-12-31" {
+                slot.0 += cents;
+            } else if r[day].as_str() >= base_from && r[day].as_str() < recent_from {
+                slot.1 += cents;
+            }
+        }
+        out
+    };
+    let rate = |(recent, base): (i64, i64)| {
+        (
+            recent as f64 / 100.0 / (180.0 / (365.25 / 12.0)),
+            base as f64 / 100.0 / (730.0 / (365.25 / 12.0)),
+        )
+    };
+    // A steady rep: renewals within 10% of their earlier rate.
+    let before = sums(&rows);
+    let steady = seated
+        .iter()
+        .find(|id| {
+            let (recent, base) = rate(before[*id]);
+            (recent / base - 1.0).abs() < 0.1
+        })
+        .expect("a steady rep")
+        .clone();
+    let falling = seated.iter().find(|id| **id != steady).unwrap().clone();
+    // Halve the other rep's renewals of the recent window.
+    for r in rows.iter_mut() {
+        if r[rep] == falling && r[opp].is_empty() && r[day].as_str() >= recent_from {
+            let halved = r[amount].parse::<f64>().unwrap() / 2.0;
+            r[amount] = format!("{halved:.2}");
+        }
+    }
+    helpers::write_csv(&org.file("bookings.csv"), &header, &rows);
+    let (recent, base) = rate(sums(&rows)[&falling]);
+    assert!(recent < 0.7 * base, "{recent} vs {base}");
+
+    let t = helpers::sqlite().await;
+    load(&t.store, org.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(models.path());
+    let params = CoachParams {
+        as_of: Some(date("2025-12-31")),
+        ..CoachParams::default()
+    };
+    let list = coach(&t.store, &settings, &params, quick())
+        .await
+        .expect("coach");
+    assert_eq!(list.period, "2026-Q1");
+    let find = |id: &str| list.reps.iter().find(|r| r.rep_id == id).unwrap();
+    let reason = find(&falling)
+        .reasons
+        .iter()
+        .find(|x| x.code == "renewals_down")
+        .unwrap_or_else(|| panic!("{falling}: {:?}", find(&falling).reasons));
+    // The monthly drop over the 90 days of the quarter ahead.
+    let expected = (base - recent) * 90.0 / (365.25 / 12.0);
+    assert!(
+        (reason.impact.cents() as f64 - expected * 100.0).abs() <= 1.0,
+        "{} vs {expected}",
+        reason.impact
+    );
+    assert!(
+        reason.message.contains("over the 24 months before"),
+        "{}",
+        reason.message
+    );
+    assert!(
+        reason.message.contains("to 2026-03-31"),
+        "{}",
+        reason.message
+    );
+    assert!(
+        find(&steady)
+            .reasons
+            .iter()
+            .all(|x| x.code != "renewals_down"),
+        "{steady}: {:?}",
+        find(&steady).reasons
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_evaluation_scores_the_list_it_gives() {
+    use attain::coaching::evaluate::{against_truth, read_truth};
+    let org = helpers::small_org(40, 36, 4);
+    let t = helpers::sqlite().await;
+    load(&t.store, org.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(models.path());
+    let params = CoachParams::default();
+    let list = coach(&t.store, &settings, &params, quick())
+        .await
+        .expect("coach");
+    let planted = read_truth(&org.file("truth.csv")).expect("truth");
+    assert_eq!(planted.len(), 2, "{planted:?}");
+    let (data, fingerprint) = attain::forecast::runs::load(&t.store, &settings)
+        .await
+        .unwrap();
+    let registry = attain::registry::Registry::new(models.path());
+    let eval = tokio::task::block_in_place(|| {
+        against_truth(&data, &fingerprint, &registry, &params, quick(), &planted)
+    })
+    .expect("evaluate");
+
+    // The same list, scored where it put the planted reps.
+    assert_eq!(eval.listed, list.reps.len());
+    let ranks: Vec<(String, usize)> = list
+        .reps
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| planted.contains(&r.rep_id))
+        .map(|(i, r)| (r.rep_id.clone(), i + 1))
+        .collect();
+    assert_eq!(eval.ranks, ranks);
+    assert_eq!((eval.k, eval.planted), (ranks.len(), ranks.len()));
+    let within = |n: usize| ranks.iter().filter(|(_, at)| *at <= n).count() as f64;
+    let k = ranks.len() as f64;
+    assert_eq!(eval.precision_at_k, within(ranks.len()) / k);
+    assert_eq!(
+        eval.recall_top_10pct,
+        within(list.reps.len().div_ceil(10)) / k
+    );
+    // Each code given, with the share of each group carrying it.
+    let mut codes: Vec<&str> = list
+        .reps
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(|x| x.code.as_str()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let shown: Vec<&str> = eval.reasons.iter().map(|x| x.code.as_str()).collect();
+    assert_eq!(shown, codes);
+    let others = (list.reps.len() - ranks.len()) as f64;
+    for share in &eval.reasons {
+        let carrying = |planted_side: bool| {
+            list.reps
+                .iter()
+                .filter(|r| planted.contains(&r.rep_id) == planted_side)
+                .filter(|r| r.reasons.iter().any(|x| x.code == share.code))
+                .count() as f64
+        };
+        assert_eq!(share.planted, carrying(true) / k, "{}", share.code);
+        assert_eq!(share.others, carrying(false) / others, "{}", share.code);
+    }
+
+    // A truth file without the pattern column is refused by name.
+    let bad = org.file("bad_truth.csv");
+    std::fs::write(&bad, "rep_id,kind\nR00001,declining\n").unwrap();
+    let err = read_truth(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("bad_truth.csv") && err.contains("pattern"),
+        "{err}"
+    );
 }
