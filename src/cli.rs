@@ -447,6 +447,8 @@ pub fn coach_grid(list: &CoachList) -> Grid {
         "quota",
         "booked_to_date",
         "forecast_p50",
+        "decline_score",
+        "decline_per_quarter",
         "reasons",
     ]);
     for (i, r) in list.reps.iter().enumerate() {
@@ -466,6 +468,10 @@ pub fn coach_grid(list: &CoachList) -> Grid {
             r.quota.to_string(),
             r.booked_to_date.to_string(),
             r.forecast_p50.to_string(),
+            r.decline
+                .map_or_else(String::new, |d| format!("{:.2}", d.score)),
+            r.decline
+                .map_or_else(String::new, |d| d.per_quarter.to_string()),
             reasons.join(" | "),
         ]);
     }

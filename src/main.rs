@@ -264,6 +264,11 @@ enum Command {
         /// Days without a stage change that make a deal stale
         #[arg(long, default_value_t = 30)]
         stale_days: i64,
+        /// Rank by the money at risk this period (priority) or by the
+        /// evidence that a rep's business fell against their own past
+        /// (decline)
+        #[arg(long, value_enum, default_value_t)]
+        rank_by: attain::coaching::RankBy,
         /// Evaluate the list instead: P(miss quota) AUC over past quarters
         /// and, with --truth, precision@k against planted declining reps
         #[arg(long)]
@@ -897,6 +902,7 @@ async fn run(cli: Cli) -> Result<()> {
             period,
             paths,
             stale_days,
+            rank_by,
             evaluate,
             truth,
             quarters,
@@ -914,6 +920,7 @@ async fn run(cli: Cli) -> Result<()> {
                 paths,
                 seed: params.backtest.seed,
                 stale_days,
+                rank_by,
             };
             let store = Store::connect(&settings.database_url).await?;
             if evaluate {
@@ -947,16 +954,19 @@ async fn run(cli: Cli) -> Result<()> {
                 );
                 if format == OutputFormat::Table {
                     if let Some(t) = &evaluation.truth {
-                        outln!(
-                            "planted declining reps ({} on the list of {} for {} as of {}): precision@{} {:.2}, recall in the top 10% {:.2}",
-                            t.planted,
-                            t.listed,
-                            t.period,
-                            t.as_of,
-                            t.k,
-                            t.precision_at_k,
-                            t.recall_top_10pct
-                        );
+                        for r in &t.rankings {
+                            outln!(
+                                "planted declining reps ({} on the list of {} for {} as of {}), ranked by {}: precision@{} {:.2}, recall in the top 10% {:.2}",
+                                t.planted,
+                                t.listed,
+                                t.period,
+                                t.as_of,
+                                r.ranked_by.as_str(),
+                                t.k,
+                                r.precision_at_k,
+                                r.recall_top_10pct
+                            );
+                        }
                         outln!("reason                   planted  others");
                         for share in &t.reasons {
                             outln!(

@@ -653,6 +653,9 @@ pub struct CoachingQuery {
     period: Option<String>,
     /// As of this day (default: the last day of data).
     as_of: Option<NaiveDate>,
+    /// `priority` (default): P(miss quota) x expected shortfall; `decline`:
+    /// the evidence that a rep's business fell against their own past.
+    rank_by: Option<crate::coaching::RankBy>,
 }
 
 /// The coaching-priority list (its reps cut to the page) and where the
@@ -708,10 +711,21 @@ pub async fn coaching(
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(&state, as_of, !loaded.data.snaps.is_empty())?;
     let list = coach_list(&state, loaded, as_of, manager, period).await?;
+    let rank_by = q.rank_by.unwrap_or_default();
     let csv = wants_csv(&headers);
-    let (reps, info) = page.take(&list.reps, csv)?;
+    let ranked;
+    let reps = if rank_by == list.ranked_by {
+        &list.reps
+    } else {
+        let mut reps = list.reps.clone();
+        crate::coaching::sort_reps(&mut reps, rank_by);
+        ranked = reps;
+        &ranked
+    };
+    let (reps, info) = page.take(reps, csv)?;
     let view = crate::coaching::CoachList {
         reps,
+        ranked_by: rank_by,
         ..(*list).clone()
     };
     if csv {

@@ -9,8 +9,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::miss_and_shortfall;
 use super::run::{CoachParams, coach_data, period_paths};
+use super::{RankBy, RepRisk, miss_and_shortfall, sort_reps};
 use crate::domain::Period;
 use crate::features::{SalesData, booked_between};
 use crate::forecast::runs::RunError;
@@ -29,6 +29,8 @@ pub struct TruthEvaluation {
     pub listed: usize,
     /// Planted reps on the list (in seat, with a quota).
     pub planted: usize,
+    /// What the list below (`precision_at_k`, `ranks`) is ranked by.
+    pub ranked_by: RankBy,
     /// k = planted.
     pub k: usize,
     /// Planted reps among the top k.
@@ -41,6 +43,19 @@ pub struct TruthEvaluation {
     pub reasons: Vec<ReasonShare>,
     /// Rank (1-based) of each planted rep.
     pub ranks: Vec<(String, usize)>,
+    /// The same list under each ranking.
+    pub rankings: Vec<RankingScore>,
+}
+
+/// The planted reps' places under one ranking.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RankingScore {
+    /// The ranking.
+    pub ranked_by: RankBy,
+    /// Planted reps among the top k.
+    pub precision_at_k: f64,
+    /// Planted reps in the top 10% of the list, over all planted.
+    pub recall_top_10pct: f64,
 }
 
 /// How often one reason code is given.
@@ -114,13 +129,7 @@ pub fn against_truth(
     planted: &HashSet<String>,
 ) -> Result<TruthEvaluation, RunError> {
     let list = coach_data(data, fingerprint, registry, params, train)?;
-    let ranks: Vec<(String, usize)> = list
-        .reps
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| planted.contains(&r.rep_id))
-        .map(|(i, r)| (r.rep_id.clone(), i + 1))
-        .collect();
+    let ranks = planted_ranks(&list.reps, planted);
     let k = ranks.len();
     // Reps carrying each code, planted and others.
     let mut given: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -144,19 +153,54 @@ pub fn against_truth(
             others: o as f64 / others.max(1) as f64,
         })
         .collect();
-    let top10 = list.reps.len().div_ceil(10);
-    let in_top = |n: usize| ranks.iter().filter(|(_, rank)| *rank <= n).count() as f64;
+    let rankings = [RankBy::Priority, RankBy::Decline]
+        .into_iter()
+        .map(|by| {
+            let mut reps = list.reps.clone();
+            sort_reps(&mut reps, by);
+            let (precision_at_k, recall_top_10pct) =
+                hits(&planted_ranks(&reps, planted), reps.len());
+            RankingScore {
+                ranked_by: by,
+                precision_at_k,
+                recall_top_10pct,
+            }
+        })
+        .collect();
+    let (precision_at_k, recall_top_10pct) = hits(&ranks, list.reps.len());
     Ok(TruthEvaluation {
         period: list.period,
         as_of: list.as_of,
         listed: list.reps.len(),
         planted: k,
+        ranked_by: list.ranked_by,
         k,
-        precision_at_k: if k > 0 { in_top(k) / k as f64 } else { 0.0 },
-        recall_top_10pct: if k > 0 { in_top(top10) / k as f64 } else { 0.0 },
+        precision_at_k,
+        recall_top_10pct,
         reasons,
         ranks,
+        rankings,
     })
+}
+
+/// Rank (1-based) of each planted rep in `reps`.
+fn planted_ranks(reps: &[RepRisk], planted: &HashSet<String>) -> Vec<(String, usize)> {
+    reps.iter()
+        .enumerate()
+        .filter(|(_, r)| planted.contains(&r.rep_id))
+        .map(|(i, r)| (r.rep_id.clone(), i + 1))
+        .collect()
+}
+
+/// Precision@k (k = planted reps on the list) and the share of them in
+/// the top 10% of a list of `listed` reps.
+fn hits(ranks: &[(String, usize)], listed: usize) -> (f64, f64) {
+    let k = ranks.len();
+    if k == 0 {
+        return (0.0, 0.0);
+    }
+    let in_top = |n: usize| ranks.iter().filter(|(_, rank)| *rank <= n).count() as f64;
+    (in_top(k) / k as f64, in_top(listed.div_ceil(10)) / k as f64)
 }
 
 /// AUC of P(miss quota) over the last `quarters` quarters that ended by

@@ -14,9 +14,16 @@
 //! | `renewals_down` | bookings not from a deal (renewals, expansion) over the last 180 days are under 75% of the rep's own monthly rate over the one to two years before | the monthly drop × the months left in the period |
 //! | `cycle_length_up` | median days to win over the last 180 days is 20%+ above the year before | expected value of period deals that would need a shorter cycle than that |
 //! | `ramping_hire` | under six months in seat | the part of the expected shortfall, at most the quota still to book |
+//!
+//! Each rep also carries a [`Decline`] figure (see [`trend`]): how strongly
+//! their renewals and deals won fell against their own past. With
+//! [`RankBy::Decline`] the list is ranked by it instead, for the manager
+//! whose question is "who has fallen off?" rather than "who will miss this
+//! quarter?".
 
 pub mod evaluate;
 pub mod run;
+pub mod trend;
 
 use std::collections::HashMap;
 
@@ -28,6 +35,9 @@ use crate::features::deals::{DealState, Track, median};
 use crate::features::{Hierarchy, Level, SalesData, booked_between};
 use crate::forecast::PeriodPaths;
 use crate::scoring::drivers::amount_words;
+use trend::{
+    DAYS_PER_MONTH, Decline, RENEWALS_RECENT_DAYS, RenewalsChange, declines, renewals_changes,
+};
 
 /// Days without a stage change that make a deal stale.
 pub const STALE_DAYS: i64 = 30;
@@ -38,8 +48,6 @@ const RAMP_MONTHS: i64 = 6;
 /// Share of their own earlier rate under which a rep's bookings from
 /// outside the pipeline count as down.
 const RENEWALS_DOWN: f64 = 0.75;
-/// Average days in a month, for turning daily rates into monthly ones.
-const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
 
 /// One reason a rep is at risk.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -81,8 +89,64 @@ pub struct RepRisk {
     /// Win rate of the last 90 days minus that of the four quarters
     /// before (absent with fewer than 3 recent or 6 earlier closes).
     pub win_rate_change: Option<f64>,
+    /// How far the rep's business fell against their own past (absent
+    /// without a year of history before the last year).
+    pub decline: Option<Decline>,
     /// Reasons, largest impact first.
     pub reasons: Vec<Reason>,
+}
+
+/// What the list is ranked by.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    /// P(miss quota) x expected shortfall: the money at risk this period.
+    #[default]
+    Priority,
+    /// The evidence that the rep's business fell against their own past
+    /// (renewals and deals won), strongest first; reps without enough
+    /// history follow by priority.
+    Decline,
+}
+
+impl RankBy {
+    /// Its name in the CLI, the API and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RankBy::Priority => "priority",
+            RankBy::Decline => "decline",
+        }
+    }
+}
+
+/// Orders `reps` by `by`, ties by P(miss) and then rep id.
+pub fn sort_reps(reps: &mut [RepRisk], by: RankBy) {
+    let priority = |a: &RepRisk, b: &RepRisk| {
+        b.priority
+            .cmp(&a.priority)
+            .then(b.p_miss_quota.total_cmp(&a.p_miss_quota))
+            .then_with(|| a.rep_id.cmp(&b.rep_id))
+    };
+    match by {
+        RankBy::Priority => reps.sort_by(priority),
+        RankBy::Decline => reps.sort_by(|a, b| match (&a.decline, &b.decline) {
+            (Some(x), Some(y)) => y.score.total_cmp(&x.score).then_with(|| priority(a, b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => priority(a, b),
+        }),
+    }
 }
 
 /// The figures a rep's position on the coaching quadrant comes from.
@@ -103,7 +167,9 @@ pub struct CoachList {
     pub as_of: NaiveDate,
     /// Forecast model version the paths come from.
     pub model_version: String,
-    /// Ranked, highest priority first.
+    /// What `reps` is ranked by.
+    pub ranked_by: RankBy,
+    /// Ranked, highest first.
     pub reps: Vec<RepRisk>,
 }
 
@@ -176,12 +242,13 @@ pub fn reps_under(hierarchy: &Hierarchy, manager: Option<&str>) -> Vec<bool> {
 }
 
 /// Ranks the reps selected by `include` for `period`.
-pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRisk> {
+pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -> Vec<RepRisk> {
     let data = inputs.data;
     let fiscal = data.fiscal;
     let (start, end) = (fiscal.start(period), fiscal.end(period));
     let booked = booked_between(data, start, inputs.as_of);
     let renewals = renewals_changes(data, inputs.as_of);
+    let decline = declines(data, inputs.as_of);
     let mut by_rep: HashMap<u32, Vec<(&DealState, f64)>> = HashMap::new();
     for (d, p) in inputs.open.iter().zip(inputs.p_win) {
         by_rep.entry(d.rep).or_default().push((d, *p));
@@ -233,15 +300,11 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool]) -> Vec<RepRis
             win_rate_change: gauges
                 .win_rate_change
                 .map(|c| (c * 1000.0).round() / 1000.0),
+            decline: decline[r],
             reasons,
         });
     }
-    out.sort_by(|a, b| {
-        b.priority
-            .cmp(&a.priority)
-            .then(b.p_miss_quota.total_cmp(&a.p_miss_quota))
-            .then_with(|| a.rep_id.cmp(&b.rep_id))
-    });
+    sort_reps(&mut out, by);
     out
 }
 
@@ -534,80 +597,6 @@ fn reasons(
     }
     out.sort_by(|a, b| b.impact.cmp(&a.impact).then_with(|| a.code.cmp(&b.code)));
     (out, gauges)
-}
-
-/// A rep's monthly rate of bookings that did not come from a deal.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RenewalsChange {
-    /// Over the 180 days up to the day.
-    pub recent: f64,
-    /// Over the base window before those.
-    pub before: f64,
-    /// Months the base window spans.
-    pub before_months: f64,
-}
-
-/// Days of the recent window of [`renewals_changes`].
-const RENEWALS_RECENT_DAYS: i64 = 180;
-/// Longest base window of [`renewals_changes`], in days.
-const RENEWALS_BASE_DAYS: i64 = 730;
-/// Shortest base window, in days.
-const RENEWALS_MIN_BASE_DAYS: i64 = 365;
-/// Days in seat before a rep's renewals count (accounts take a quarter to
-/// hand over).
-const RENEWALS_SEAT_DAYS: i64 = 90;
-
-/// Per rep: bookings with no deal behind them (renewals, expansion) per
-/// month over the last 180 days up to `day`, and over the base window
-/// before: up to two years, from the data's first month or the rep's
-/// first quarter in seat, whichever is later, and at least a year (a
-/// decline that began a year ago still shows against the rep's own earlier
-/// rate). None for reps with a shorter base or no such business in it; all
-/// None when no booking of the data is linked to a deal (then nothing
-/// tells renewals from new business).
-pub fn renewals_changes(data: &SalesData, day: NaiveDate) -> Vec<Option<RenewalsChange>> {
-    let mut out = vec![None; data.reps.len()];
-    if !data.linked_bookings {
-        return out;
-    }
-    let recent_from = day - Duration::days(RENEWALS_RECENT_DAYS - 1);
-    let earliest = (recent_from - Duration::days(RENEWALS_BASE_DAYS))
-        .max(crate::features::month_start(data.first_month));
-    let base_from: Vec<Option<NaiveDate>> = data
-        .reps
-        .iter()
-        .map(|rep| {
-            let from = rep.hire_date.map_or(earliest, |h| {
-                earliest.max(h + Duration::days(RENEWALS_SEAT_DAYS))
-            });
-            ((recent_from - from).num_days() >= RENEWALS_MIN_BASE_DAYS).then_some(from)
-        })
-        .collect();
-    let mut recent = vec![0i64; data.reps.len()];
-    let mut before = vec![0i64; data.reps.len()];
-    let lo = data.bookings.partition_point(|b| b.day < earliest);
-    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
-        let r = b.rep as usize;
-        if b.opp.is_some() || base_from[r].is_none_or(|from| b.day < from) {
-            continue;
-        }
-        if b.day >= recent_from {
-            recent[r] += b.cents;
-        } else {
-            before[r] += b.cents;
-        }
-    }
-    for (r, slot) in out.iter_mut().enumerate() {
-        if let Some(from) = base_from[r].filter(|_| before[r] > 0) {
-            let before_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
-            *slot = Some(RenewalsChange {
-                recent: recent[r] as f64 / 100.0 / (RENEWALS_RECENT_DAYS as f64 / DAYS_PER_MONTH),
-                before: before[r] as f64 / 100.0 / before_months,
-                before_months,
-            });
-        }
-    }
-    out
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

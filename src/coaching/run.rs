@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{CoachList, Inputs, STALE_DAYS, rank, reps_under};
+use super::{CoachList, Inputs, RankBy, STALE_DAYS, rank, reps_under};
 use crate::config::Settings;
 use crate::domain::Period;
 use crate::features::deals::{Track, open_states, outcomes};
@@ -28,6 +28,8 @@ pub struct CoachParams {
     pub seed: u64,
     /// Days without a stage change that make a deal stale.
     pub stale_days: i64,
+    /// What the list is ranked by.
+    pub rank_by: RankBy,
 }
 
 impl Default for CoachParams {
@@ -39,6 +41,7 @@ impl Default for CoachParams {
             paths: 1000,
             seed: 7,
             stale_days: STALE_DAYS,
+            rank_by: RankBy::Priority,
         }
     }
 }
@@ -194,7 +197,8 @@ pub fn coach_data(
         period: period.to_string(),
         as_of,
         model_version: model.version,
-        reps: rank(&inputs, period, &include),
+        ranked_by: params.rank_by,
+        reps: rank(&inputs, period, &include, params.rank_by),
     })
 }
 

@@ -471,6 +471,33 @@ async fn scopes_hold(s: &Served) {
             .iter()
             .all(|r| s.team.contains(r["rep_id"].as_str().unwrap()))
     );
+    // The same team ranked by decline: strongest evidence first, the
+    // priority list's members, in the decline order.
+    let by_decline = s
+        .get(Manager, "/v1/coaching?rank_by=decline&limit=1000")
+        .await
+        .json();
+    assert_eq!(by_decline["ranked_by"], "decline");
+    assert_eq!(coach["ranked_by"], "priority");
+    let reps = by_decline["reps"].as_array().unwrap();
+    let mut ids: Vec<&str> = reps.iter().map(|r| r["rep_id"].as_str().unwrap()).collect();
+    let scores: Vec<f64> = reps
+        .iter()
+        .map_while(|r| r["decline"]["score"].as_f64())
+        .collect();
+    assert!(!scores.is_empty(), "{by_decline}");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    ids.sort_unstable();
+    let mut team: Vec<&str> = coach["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rep_id"].as_str().unwrap())
+        .collect();
+    team.sort_unstable();
+    if coach["total"].as_u64() == Some(team.len() as u64) {
+        assert_eq!(ids, team);
+    }
     let pay = s
         .get(Manager, "/v1/commissions/projections?paths=100")
         .await
@@ -572,6 +599,7 @@ async fn bad_input_gets_problem_json_naming_the_field_and_nothing_is_stored() {
         ("/v1/forecasts?as_of=yesterday", "as_of"),
         ("/v1/forecasts?level=planet", "level"),
         ("/v1/opportunities?sort=luck", "sort"),
+        ("/v1/coaching?rank_by=luck", "rank_by"),
         ("/v1/forecasts?limit=0", "limit"),
     ] {
         let a = call(&s.router, "GET", uri, admin, None, None).await;

@@ -218,6 +218,13 @@ async fn bookings_alone_still_give_a_coaching_list_but_no_scores() {
         // Nothing tells renewals from new business without links.
         assert!(r.reasons.iter().all(|x| x.code != "renewals_down"));
     }
+    // The decline figure then reads all bookings as one stream: a rep with
+    // two years in seat still gets one.
+    assert!(
+        list.reps.iter().any(|r| r.decline.is_some()),
+        "{:?}",
+        list.reps.iter().map(|r| &r.rep_id).collect::<Vec<_>>()
+    );
     let params = ScoreParams {
         as_of: None,
         rep: None,
@@ -384,6 +391,31 @@ async fn the_evaluation_scores_the_list_it_gives() {
         eval.recall_top_10pct,
         within(list.reps.len().div_ceil(10)) / k
     );
+    // Each ranking of the same list, scored the same way.
+    use attain::coaching::evaluate::RankingScore;
+    use attain::coaching::{RankBy, sort_reps};
+    assert_eq!(eval.ranked_by, RankBy::Priority);
+    let scored = |by: RankBy| {
+        let mut reps = list.reps.clone();
+        sort_reps(&mut reps, by);
+        let at: Vec<usize> = reps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| planted.contains(&r.rep_id))
+            .map(|(i, _)| i + 1)
+            .collect();
+        let within = |n: usize| at.iter().filter(|a| **a <= n).count() as f64;
+        RankingScore {
+            ranked_by: by,
+            precision_at_k: within(at.len()) / k,
+            recall_top_10pct: within(reps.len().div_ceil(10)) / k,
+        }
+    };
+    assert_eq!(
+        eval.rankings,
+        vec![scored(RankBy::Priority), scored(RankBy::Decline)]
+    );
+    assert_eq!(eval.rankings[0].precision_at_k, eval.precision_at_k);
     // Each code given, with the share of each group carrying it.
     let mut codes: Vec<&str> = list
         .reps
@@ -414,5 +446,154 @@ async fn the_evaluation_scores_the_list_it_gives() {
     assert!(
         err.contains("bad_truth.csv") && err.contains("pattern"),
         "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rep_whose_business_fell_leads_the_decline_ranking() {
+    use attain::coaching::{RankBy, sort_reps};
+    let org = helpers::small_org(24, 36, 9);
+    let last = date("2025-12-31");
+    let (rep_header, reps) = helpers::read_csv(&org.file("reps.csv"));
+    let col = |header: &[String], name: &str| header.iter().position(|h| h == name).unwrap();
+    let (_, truth) = helpers::read_csv(&org.file("truth.csv"));
+    let planted: HashSet<&str> = truth.iter().map(|t| t[0].as_str()).collect();
+    let falling = reps
+        .iter()
+        .find(|r| {
+            r[col(&rep_header, "role")] == "rep"
+                && r[col(&rep_header, "end_date")].is_empty()
+                && r[col(&rep_header, "hire_date")].as_str() < "2022-10-01"
+                && !planted.contains(r[0].as_str())
+        })
+        .map(|r| r[0].clone())
+        .expect("a long-seated rep");
+    // Over the last 270 days the rep renews half as much and keeps one win
+    // in three.
+    let cut_from = (last - chrono::Duration::days(269)).to_string();
+    let (header, rows) = helpers::read_csv(&org.file("bookings.csv"));
+    let (rep, opp, day, amount) = (
+        col(&header, "rep_id"),
+        col(&header, "opportunity_id"),
+        col(&header, "booked_date"),
+        col(&header, "amount"),
+    );
+    let mut wins_seen = 0;
+    let mut kept = Vec::new();
+    for mut r in rows {
+        if r[rep] == falling && r[day] >= cut_from {
+            if r[opp].is_empty() {
+                let halved = r[amount].parse::<f64>().unwrap() / 2.0;
+                r[amount] = format!("{halved:.2}");
+            } else {
+                wins_seen += 1;
+                if wins_seen % 3 != 0 {
+                    continue;
+                }
+            }
+        }
+        kept.push(r);
+    }
+    helpers::write_csv(&org.file("bookings.csv"), &header, &kept);
+
+    let t = helpers::sqlite().await;
+    load(&t.store, org.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(models.path());
+    let params = CoachParams {
+        as_of: Some(last),
+        rank_by: RankBy::Decline,
+        ..CoachParams::default()
+    };
+    let list = coach(&t.store, &settings, &params, quick())
+        .await
+        .expect("coach");
+    assert_eq!(list.ranked_by, RankBy::Decline);
+    // Strongest evidence first; reps without the history follow.
+    let scores: Vec<Option<f64>> = list
+        .reps
+        .iter()
+        .map(|r| r.decline.map(|d| d.score))
+        .collect();
+    let with = scores.iter().take_while(|s| s.is_some()).count();
+    assert!(with > list.reps.len() / 2, "{scores:?}");
+    assert!(scores[with..].iter().all(Option::is_none), "{scores:?}");
+    assert!(
+        scores[..with].windows(2).all(|w| w[0] >= w[1]),
+        "{scores:?}"
+    );
+    // Ahead of every other unplanted rep, by a clear margin.
+    let first_unplanted = list
+        .reps
+        .iter()
+        .find(|r| !planted.contains(r.rep_id.as_str()))
+        .unwrap();
+    assert_eq!(first_unplanted.rep_id, falling);
+    let decline = first_unplanted.decline.unwrap();
+    assert!(decline.score >= 3.0, "{decline:?}");
+    assert!(decline.share > 0.3 && decline.share < 0.9, "{decline:?}");
+
+    // Its money figure, recomputed from the file over the window it names:
+    // the base runs up to two years before the window, from the data's
+    // first month (the rep was seated long before).
+    let recent_from = last - chrono::Duration::days(decline.window_days - 1);
+    let base_from = (recent_from - chrono::Duration::days(730)).max(date("2023-01-01"));
+    let month = 365.25 / 12.0;
+    let base_months = (recent_from - base_from).num_days() as f64 / month;
+    let recent_months = decline.window_days as f64 / month;
+    // (renewals, wins, won) per window.
+    let (mut past, mut now) = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0));
+    for r in kept.iter().filter(|r| r[rep] == falling) {
+        let d = date(&r[day]);
+        let slot = if d >= recent_from && d <= last {
+            &mut now
+        } else if d >= base_from && d < recent_from {
+            &mut past
+        } else {
+            continue;
+        };
+        let value: f64 = r[amount].parse().unwrap();
+        if r[opp].is_empty() {
+            slot.0 += value;
+        } else {
+            slot.1 += 1.0;
+            slot.2 += value;
+        }
+    }
+    let average = past.2 / past.1;
+    let drop = (past.0 / base_months - now.0 / recent_months)
+        + (past.1 / base_months - now.1 / recent_months) * average;
+    let rate = past.0 / base_months + past.1 / base_months * average;
+    assert!(
+        (decline.per_quarter.cents() as f64 - 300.0 * drop).abs() <= 1.0,
+        "{} vs {}",
+        decline.per_quarter,
+        3.0 * drop
+    );
+    assert!((decline.share - drop / rate).abs() < 0.001, "{decline:?}");
+
+    // The priority ranking is the same list in its own order.
+    let by_priority = coach(
+        &t.store,
+        &settings,
+        &CoachParams {
+            rank_by: RankBy::Priority,
+            ..params
+        },
+        quick(),
+    )
+    .await
+    .expect("coach");
+    let mut resorted = list.reps.clone();
+    sort_reps(&mut resorted, RankBy::Priority);
+    let ids = |reps: &[attain::coaching::RepRisk]| -> Vec<String> {
+        reps.iter().map(|r| r.rep_id.clone()).collect()
+    };
+    assert_eq!(ids(&resorted), ids(&by_priority.reps));
+    assert!(
+        by_priority
+            .reps
+            .windows(2)
+            .all(|w| w[0].priority >= w[1].priority)
     );
 }

@@ -103,6 +103,18 @@ function coachingTable(query) {
   ], () => json("/v1/coaching?limit=15" + (query ? "&" + query : "")).then((p) => p.reps));
 }
 
+// The same reps ranked by how far their business fell against their own past.
+function declineTable() {
+  const d = (r, f) => (r.decline ? f(r.decline) : "-");
+  return table("Fallen against their own past", [
+    { label: "Rep", value: (r) => r.name + " (" + r.rep_id + ")" },
+    { label: "Down", num: true, value: (r) => d(r, (x) => pct(x.share)) },
+    { label: "Per quarter", num: true, value: (r) => d(r, (x) => money(x.per_quarter)) },
+    { label: "Evidence (z)", num: true, value: (r) => d(r, (x) => x.score.toFixed(1)) },
+    { label: "Over", num: true, value: (r) => d(r, (x) => Math.round(x.window_days / 30.4) + " months") },
+  ], () => json("/v1/coaching?rank_by=decline&limit=10").then((p) => p.reps));
+}
+
 function forecastTable(level) {
   return table("Forecast by " + level, [
     { label: level, value: (r) => r.id },
@@ -170,6 +182,7 @@ const PAGES = {
         chart("attainment", ownEntity(), "team attainment"),
         chart("waterfall", ownEntity(), "team pipeline waterfall")),
       coachingTable(""),
+      declineTable(),
     ],
   },
   finance: {

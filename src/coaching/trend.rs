@@ -1,0 +1,407 @@
+//! A rep's business against their own past: the renewals rate behind the
+//! `renewals_down` reason, and the decline figure the list can be ranked
+//! by (`--rank-by decline`).
+//!
+//! The decline figure asks "has this rep's business fallen against what
+//! they used to book?" rather than "will they miss this period's quota?".
+//! A rep who has always booked 80% of quota is a territory or hiring
+//! question; a rep who fell from 100% to 50% is a coaching one, and the
+//! quarter's shortfall alone does not tell them apart: one quarter of a
+//! rep with a win or two a month is too noisy. The figure compares the
+//! two streams that show a fall with the least noise, each over a recent
+//! window against the base before it:
+//!
+//! - bookings not from a deal (renewals, expansion): a steady monthly
+//!   stream whose month-to-month spread is measured from the data;
+//! - the number of deals won, a count whose noise is Poisson.
+//!
+//! Each change becomes a z-score (log ratio over its standard error) and
+//! the two are combined as Stouffer's sum; the window (4, 6, 9 or 12
+//! months) giving the most negative z is the one reported, so a fall that
+//! began recently and one that began a year ago both show. Without
+//! bookings linked to deals the two streams cannot be told apart and all
+//! bookings form the one stream.
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::Money;
+use crate::features::{SalesData, month_idx, month_start};
+
+/// Average days in a month, for turning daily rates into monthly ones.
+pub const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
+/// Days of the recent window of [`renewals_changes`].
+pub const RENEWALS_RECENT_DAYS: i64 = 180;
+/// Longest base window, in days.
+const BASE_DAYS: i64 = 730;
+/// Shortest base window, in days.
+const MIN_BASE_DAYS: i64 = 365;
+/// Days in seat before a rep's bookings count towards their base (accounts
+/// take a quarter to hand over, new reps a quarter to start closing).
+const SEAT_DAYS: i64 = 90;
+/// Recent windows the decline figure tries, in days.
+const DECLINE_WINDOWS: [i64; 4] = [120, 180, 270, 365];
+/// Month-to-month spread (coefficient of variation) assumed for a stream
+/// when too few reps have enough months to measure it.
+const DEFAULT_MONTHLY_CV: f64 = 0.5;
+/// Full months a rep needs in the base for their spread to be measured.
+const MIN_SPREAD_MONTHS: usize = 6;
+/// Reps whose spread is measured before the median is trusted.
+const MIN_SPREAD_REPS: usize = 5;
+
+/// A rep's monthly rate of bookings that did not come from a deal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenewalsChange {
+    /// Over the 180 days up to the day.
+    pub recent: f64,
+    /// Over the base window before those.
+    pub before: f64,
+    /// Months the base window spans.
+    pub before_months: f64,
+}
+
+/// How far a rep's business fell against their own past.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Decline {
+    /// Evidence of a fall, in standard errors (Stouffer's z of the renewals
+    /// and won-deal changes, sign flipped): 2 or more is unlikely to be
+    /// chance; negative means the rep is booking more than before.
+    pub score: f64,
+    /// Recent window the score is measured over, in days.
+    pub window_days: i64,
+    /// Bookings per quarter under the rep's own past rate over that window
+    /// (deals valued at the rep's average won amount in the base);
+    /// negative when up.
+    pub per_quarter: Money,
+    /// That, as a share of the past rate.
+    pub share: f64,
+}
+
+/// Where a rep's base window starts, when it spans at least a year before
+/// `recent_from`: from `earliest` or the rep's first quarter in seat.
+fn base_from(
+    data: &SalesData,
+    rep: usize,
+    earliest: NaiveDate,
+    recent_from: NaiveDate,
+) -> Option<NaiveDate> {
+    let from = data.reps[rep]
+        .hire_date
+        .map_or(earliest, |h| earliest.max(h + Duration::days(SEAT_DAYS)));
+    ((recent_from - from).num_days() >= MIN_BASE_DAYS).then_some(from)
+}
+
+/// The first day a base window for a recent window starting at
+/// `recent_from` may start on.
+fn earliest(data: &SalesData, recent_from: NaiveDate) -> NaiveDate {
+    (recent_from - Duration::days(BASE_DAYS)).max(month_start(data.first_month))
+}
+
+/// Per rep: bookings with no deal behind them (renewals, expansion) per
+/// month over the last 180 days up to `day`, and over the base window
+/// before: up to two years, from the data's first month or the rep's
+/// first quarter in seat, whichever is later, and at least a year (a
+/// decline that began a year ago still shows against the rep's own earlier
+/// rate). None for reps with a shorter base or no such business in it; all
+/// None when no booking of the data is linked to a deal (then nothing
+/// tells renewals from new business).
+pub fn renewals_changes(data: &SalesData, day: NaiveDate) -> Vec<Option<RenewalsChange>> {
+    let mut out = vec![None; data.reps.len()];
+    if !data.linked_bookings {
+        return out;
+    }
+    let recent_from = day - Duration::days(RENEWALS_RECENT_DAYS - 1);
+    let earliest = earliest(data, recent_from);
+    let base: Vec<Option<NaiveDate>> = (0..data.reps.len())
+        .map(|r| base_from(data, r, earliest, recent_from))
+        .collect();
+    let mut recent = vec![0i64; data.reps.len()];
+    let mut before = vec![0i64; data.reps.len()];
+    let lo = data.bookings.partition_point(|b| b.day < earliest);
+    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
+        let r = b.rep as usize;
+        if b.opp.is_some() || base[r].is_none_or(|from| b.day < from) {
+            continue;
+        }
+        if b.day >= recent_from {
+            recent[r] += b.cents;
+        } else {
+            before[r] += b.cents;
+        }
+    }
+    for (r, slot) in out.iter_mut().enumerate() {
+        if let Some(from) = base[r].filter(|_| before[r] > 0) {
+            let before_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
+            *slot = Some(RenewalsChange {
+                recent: recent[r] as f64 / 100.0 / (RENEWALS_RECENT_DAYS as f64 / DAYS_PER_MONTH),
+                before: before[r] as f64 / 100.0 / before_months,
+                before_months,
+            });
+        }
+    }
+    out
+}
+
+/// One rep's bookings over the longest window: (day, cents, from a deal).
+type Own = Vec<(NaiveDate, i64, bool)>;
+
+/// Sums over one window: the steady stream's amount, the deals won and
+/// their amount.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    steady: f64,
+    wins: f64,
+    won: f64,
+}
+
+fn sums(own: &Own, from: NaiveDate, to: NaiveDate, split: bool) -> Sums {
+    let mut s = Sums::default();
+    for &(_, cents, linked) in own.iter().filter(|(d, ..)| *d >= from && *d <= to) {
+        if split && linked {
+            s.wins += 1.0;
+            s.won += cents as f64 / 100.0;
+        } else {
+            s.steady += cents as f64 / 100.0;
+        }
+    }
+    s
+}
+
+/// Median month-to-month coefficient of variation of the steady stream
+/// over reps with at least [`MIN_SPREAD_MONTHS`] full months in seat in
+/// the year before `before`.
+fn monthly_cv(data: &SalesData, own: &[Own], before: NaiveDate, split: bool) -> f64 {
+    let last = month_idx(before) - 1;
+    let first = last - 11;
+    let mut cvs: Vec<f64> = Vec::new();
+    for (r, bookings) in own.iter().enumerate() {
+        if data.reps[r].end_date.is_some_and(|e| e <= before) {
+            continue;
+        }
+        let seat = data.reps[r]
+            .hire_date
+            .map_or(first, |h| month_idx(h + Duration::days(SEAT_DAYS)) + 1);
+        let from = first.max(seat).max(data.first_month);
+        if last < from || ((last - from + 1) as usize) < MIN_SPREAD_MONTHS {
+            continue;
+        }
+        let mut months = vec![0.0; (last - from + 1) as usize];
+        for &(day, cents, linked) in bookings {
+            let m = month_idx(day);
+            if (from..=last).contains(&m) && !(split && linked) {
+                months[(m - from) as usize] += cents as f64;
+            }
+        }
+        let n = months.len() as f64;
+        let mean = months.iter().sum::<f64>() / n;
+        if mean > 0.0 {
+            let var = months.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            cvs.push(var.sqrt() / mean);
+        }
+    }
+    if cvs.len() < MIN_SPREAD_REPS {
+        return DEFAULT_MONTHLY_CV;
+    }
+    cvs.sort_by(f64::total_cmp);
+    cvs[cvs.len() / 2]
+}
+
+/// Per rep: how far their business fell against their own past by `day`
+/// (see the module notes). None for reps without a year of base before
+/// every window or with nothing booked in it.
+pub fn declines(data: &SalesData, day: NaiveDate) -> Vec<Option<Decline>> {
+    let longest = DECLINE_WINDOWS[DECLINE_WINDOWS.len() - 1];
+    let first_day = earliest(data, day - Duration::days(longest - 1));
+    let split = data.linked_bookings;
+    let mut own: Vec<Own> = vec![Vec::new(); data.reps.len()];
+    let lo = data.bookings.partition_point(|b| b.day < first_day);
+    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
+        own[b.rep as usize].push((b.day, b.cents, b.opp.is_some()));
+    }
+    let shortest = day - Duration::days(DECLINE_WINDOWS[0] - 1);
+    let cv = monthly_cv(data, &own, shortest, split);
+    let mut out = vec![None; data.reps.len()];
+    for (r, slot) in out.iter_mut().enumerate() {
+        // (score, window, drop per month, past rate per month)
+        let mut best: Option<(f64, i64, f64, f64)> = None;
+        for window in DECLINE_WINDOWS {
+            let recent_from = day - Duration::days(window - 1);
+            let Some(from) = base_from(data, r, earliest(data, recent_from), recent_from) else {
+                continue;
+            };
+            let base_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
+            let recent_months = window as f64 / DAYS_PER_MONTH;
+            let past = sums(&own[r], from, recent_from - Duration::days(1), split);
+            let now = sums(&own[r], recent_from, day, split);
+            let mut z = Vec::with_capacity(2);
+            let (steady_past, steady_now) = (past.steady / base_months, now.steady / recent_months);
+            if steady_past > 0.0 {
+                let ratio = steady_now.max(0.05 * steady_past) / steady_past;
+                let se = cv * (1.0 / recent_months + 1.0 / base_months).sqrt();
+                z.push(ratio.ln() / se);
+            }
+            let (mut deal_rate, mut deal_drop) = (0.0, 0.0);
+            if split && past.wins > 0.0 {
+                let (wins_past, wins_now) = (past.wins + 0.5, now.wins + 0.5);
+                let ratio = (wins_now / recent_months) / (wins_past / base_months);
+                let se = (1.0 / wins_now + 1.0 / wins_past).sqrt();
+                z.push(ratio.ln() / se);
+                let average = past.won / past.wins;
+                deal_rate = past.wins / base_months * average;
+                deal_drop = (past.wins / base_months - now.wins / recent_months) * average;
+            }
+            if z.is_empty() {
+                continue;
+            }
+            let score = -z.iter().sum::<f64>() / (z.len() as f64).sqrt();
+            if best.is_none_or(|b| score > b.0) {
+                let drop = (steady_past - steady_now) + deal_drop;
+                best = Some((score, window, drop, steady_past + deal_rate));
+            }
+        }
+        *slot = best.map(|(score, window_days, drop, rate)| Decline {
+            score: (score * 100.0).round() / 100.0,
+            window_days,
+            per_quarter: Money::from_cents((3.0 * drop * 100.0).round() as i64),
+            share: if rate > 0.0 {
+                ((drop / rate) * 1000.0).round() / 1000.0
+            } else {
+                0.0
+            },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::domain::{FiscalCalendar, Rep, RepId};
+    use crate::features::BookingFact;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Six reps seated before the data, each booking a renewal on the 10th
+    /// of every month (900 and 1,100 in turn) and a 5,000 deal on the 20th,
+    /// 2023-01 to 2025-12; from 2025-09 rep 0 renews 500 and wins nothing.
+    fn org() -> SalesData {
+        let reps = (0..6)
+            .map(|i| Rep {
+                rep_id: RepId::parse(&format!("R{i}")).unwrap(),
+                name: format!("Rep {i}"),
+                manager_id: None,
+                territory_id: None,
+                role: None,
+                hire_date: Some(day("2020-01-01")),
+                end_date: None,
+                plan_id: None,
+            })
+            .collect();
+        let mut bookings = Vec::new();
+        let first = month_idx(day("2023-01-01"));
+        for m in first..first + 36 {
+            for rep in 0..6u32 {
+                let start = month_start(m);
+                let fallen = rep == 0 && start >= day("2025-09-01");
+                let renewal = if fallen {
+                    500
+                } else if m % 2 == 0 {
+                    900
+                } else {
+                    1100
+                };
+                bookings.push(BookingFact {
+                    rep,
+                    day: start + Duration::days(9),
+                    cents: renewal * 100,
+                    opp: None,
+                });
+                if !fallen {
+                    bookings.push(BookingFact {
+                        rep,
+                        day: start + Duration::days(19),
+                        cents: 500_000,
+                        opp: Some(0),
+                    });
+                }
+            }
+        }
+        bookings.sort_by_key(|b| b.day);
+        SalesData {
+            reps,
+            regions: HashMap::new(),
+            booking_ids: vec![String::new(); bookings.len()],
+            bookings,
+            monthly_quota: HashMap::new(),
+            quotas: Vec::new(),
+            opps: Vec::new(),
+            stages: Vec::new(),
+            products: Vec::new(),
+            snaps: Vec::new(),
+            snap_start: vec![0],
+            first_month: first,
+            last_date: day("2025-12-31"),
+            linked_bookings: true,
+            fiscal: FiscalCalendar::default(),
+        }
+    }
+
+    #[test]
+    fn a_fall_is_measured_over_the_window_that_shows_it_best() {
+        let data = org();
+        let out = declines(&data, day("2025-12-31"));
+        let fallen = out[0].expect("rep 0 has a base");
+        // The fall is four months old: the 120-day window (from 2025-09-03)
+        // holds only fallen months; its base runs from 2023-09-04, 24
+        // renewals (12 of each amount) and 24 wins.
+        assert_eq!(fallen.window_days, 120);
+        let month: f64 = 365.25 / 12.0;
+        let base_months = 730.0 / month;
+        let recent_months = 120.0 / month;
+        // Spread of 12 months of 900 / 1,100: sd sqrt(12 x 100^2 / 11).
+        let cv = (12.0 * 100.0f64.powi(2) / 11.0).sqrt() / 1000.0;
+        let (past_rate, now_rate) = (24_000.0 / base_months, 2_000.0 / recent_months);
+        let z_renewals =
+            (now_rate / past_rate).ln() / (cv * (1.0 / recent_months + 1.0 / base_months).sqrt());
+        let z_wins = ((0.5 / recent_months) / (24.5 / base_months)).ln()
+            / (1.0 / 0.5 + 1.0 / 24.5f64).sqrt();
+        let score = -(z_renewals + z_wins) / 2f64.sqrt();
+        assert!(
+            (fallen.score - score).abs() < 0.006,
+            "{fallen:?} vs {score}"
+        );
+        let wins_rate = 24.0 / base_months * 5000.0;
+        let drop = (past_rate - now_rate) + wins_rate;
+        assert_eq!(
+            fallen.per_quarter,
+            Money::from_cents((300.0 * drop).round() as i64)
+        );
+        assert!((fallen.share - drop / (past_rate + wins_rate)).abs() < 0.0006);
+        // The steady reps show no fall.
+        for d in &out[1..] {
+            let d = d.expect("a base");
+            assert!(d.score.abs() < 1.0, "{d:?}");
+            assert!(d.share.abs() < 0.1, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn without_linked_bookings_all_bookings_are_one_stream() {
+        let mut data = org();
+        data.linked_bookings = false;
+        let out = declines(&data, day("2025-12-31"));
+        let fallen = out[0].expect("rep 0 has a base");
+        // Renewals and deals together: 6,000 a month before, 500 after.
+        assert!(fallen.share > 0.85 && fallen.share < 0.95, "{fallen:?}");
+        assert!(fallen.score > 5.0, "{fallen:?}");
+        assert!(
+            renewals_changes(&data, day("2025-12-31"))
+                .iter()
+                .all(Option::is_none)
+        );
+    }
+}
