@@ -103,13 +103,17 @@ function coachingTable(query) {
   ], () => json("/v1/coaching?limit=15" + (query ? "&" + query : "")).then((p) => p.reps));
 }
 
+// A figure with its sign spelled out ("+12%", "-40%").
+const signed = (text, value) => (value > 0 ? "+" + text : text);
+
 // The same reps ranked by how far their business fell against their own past.
 function declineTable() {
   const d = (r, f) => (r.decline ? f(r.decline) : "-");
   return table("Fallen against their own past", [
     { label: "Rep", value: (r) => r.name + " (" + r.rep_id + ")" },
-    { label: "Down", num: true, value: (r) => d(r, (x) => pct(x.share)) },
-    { label: "Per quarter", num: true, value: (r) => d(r, (x) => money(x.per_quarter)) },
+    { label: "Change", num: true, value: (r) => d(r, (x) => signed(pct(-x.share), -x.share)) },
+    { label: "Change per quarter", num: true,
+      value: (r) => d(r, (x) => signed(money(-Number(x.per_quarter)), -Number(x.per_quarter))) },
     { label: "Evidence (z)", num: true, value: (r) => d(r, (x) => x.score.toFixed(1)) },
     { label: "Over", num: true, value: (r) => d(r, (x) => Math.round(x.window_days / 30.4) + " months") },
   ], () => json("/v1/coaching?rank_by=decline&limit=10").then((p) => p.reps));
