@@ -13,7 +13,9 @@
 //!
 //! - bookings not from a deal (renewals, expansion): a steady monthly
 //!   stream whose month-to-month spread is measured from the data;
-//! - the number of deals won, a count whose noise is Poisson.
+//! - the number of deals won, a count whose noise is Poisson, widened by
+//!   the dispersion of monthly wins measured over reps (wins bunch at
+//!   quarter ends).
 //!
 //! Each change becomes a z-score (log ratio over its standard error) and
 //! the two are combined as Stouffer's sum; the window (4, 6, 9 or 12
@@ -167,13 +169,29 @@ fn sums(own: &Own, from: NaiveDate, to: NaiveDate, split: bool) -> Sums {
     s
 }
 
-/// Median month-to-month coefficient of variation of the steady stream
-/// over reps with at least [`MIN_SPREAD_MONTHS`] full months in seat in
-/// the year before `before`.
-fn monthly_cv(data: &SalesData, own: &[Own], before: NaiveDate, split: bool) -> f64 {
+/// How much a rep's monthly figures vary by chance, pooled over reps.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    /// Coefficient of variation of the steady stream's monthly amounts.
+    cv: f64,
+    /// Variance over mean of monthly wins (1 for Poisson counts; more when
+    /// wins bunch, at quarter ends for instance), at least 1.
+    dispersion: f64,
+}
+
+/// Over reps with at least [`MIN_SPREAD_MONTHS`] full months in seat in
+/// the year before `before`: the median coefficient of variation and the
+/// mean dispersion of wins.
+fn monthly_spread(data: &SalesData, own: &[Own], before: NaiveDate, split: bool) -> Spread {
     let last = month_idx(before) - 1;
     let first = last - 11;
-    let mut cvs: Vec<f64> = Vec::new();
+    let (mut cvs, mut dispersions): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let moments = |values: &[f64]| {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, var)
+    };
     for (r, bookings) in own.iter().enumerate() {
         if data.reps[r].end_date.is_some_and(|e| e <= before) {
             continue;
@@ -185,25 +203,47 @@ fn monthly_cv(data: &SalesData, own: &[Own], before: NaiveDate, split: bool) -> 
         if last < from || ((last - from + 1) as usize) < MIN_SPREAD_MONTHS {
             continue;
         }
-        let mut months = vec![0.0; (last - from + 1) as usize];
+        let mut steady = vec![0.0; (last - from + 1) as usize];
+        let mut wins = vec![0.0; steady.len()];
         for &(day, cents, linked) in bookings {
             let m = month_idx(day);
-            if (from..=last).contains(&m) && !(split && linked) {
-                months[(m - from) as usize] += cents as f64;
+            if !(from..=last).contains(&m) {
+                continue;
+            }
+            if split && linked {
+                wins[(m - from) as usize] += 1.0;
+            } else {
+                steady[(m - from) as usize] += cents as f64;
             }
         }
-        let n = months.len() as f64;
-        let mean = months.iter().sum::<f64>() / n;
+        let (mean, var) = moments(&steady);
         if mean > 0.0 {
-            let var = months.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
             cvs.push(var.sqrt() / mean);
         }
+        let (mean, var) = moments(&wins);
+        if mean > 0.0 {
+            dispersions.push(var / mean);
+        }
     }
-    if cvs.len() < MIN_SPREAD_REPS {
-        return DEFAULT_MONTHLY_CV;
+    let median = |mut v: Vec<f64>, default: f64| {
+        if v.len() < MIN_SPREAD_REPS {
+            return default;
+        }
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+
+    // The mean for the dispersion: the sample ratio of a Poisson count is
+    // right on average but skewed, so its median reads under 1.
+    let dispersion = if dispersions.len() < MIN_SPREAD_REPS {
+        1.0
+    } else {
+        dispersions.iter().sum::<f64>() / dispersions.len() as f64
+    };
+    Spread {
+        cv: median(cvs, DEFAULT_MONTHLY_CV),
+        dispersion: dispersion.max(1.0),
     }
-    cvs.sort_by(f64::total_cmp);
-    cvs[cvs.len() / 2]
 }
 
 /// Per rep: how far their business fell against their own past by `day`
@@ -219,7 +259,7 @@ pub fn declines(data: &SalesData, day: NaiveDate) -> Vec<Option<Decline>> {
         own[b.rep as usize].push((b.day, b.cents, b.opp.is_some()));
     }
     let shortest = day - Duration::days(DECLINE_WINDOWS[0] - 1);
-    let cv = monthly_cv(data, &own, shortest, split);
+    let spread = monthly_spread(data, &own, shortest, split);
     let mut out = vec![None; data.reps.len()];
     for (r, slot) in out.iter_mut().enumerate() {
         // (score, window, drop per month, past rate per month)
@@ -237,14 +277,14 @@ pub fn declines(data: &SalesData, day: NaiveDate) -> Vec<Option<Decline>> {
             let (steady_past, steady_now) = (past.steady / base_months, now.steady / recent_months);
             if steady_past > 0.0 {
                 let ratio = steady_now.max(0.05 * steady_past) / steady_past;
-                let se = cv * (1.0 / recent_months + 1.0 / base_months).sqrt();
+                let se = spread.cv * (1.0 / recent_months + 1.0 / base_months).sqrt();
                 z.push(ratio.ln() / se);
             }
             let (mut deal_rate, mut deal_drop) = (0.0, 0.0);
             if split && past.wins > 0.0 {
                 let (wins_past, wins_now) = (past.wins + 0.5, now.wins + 0.5);
                 let ratio = (wins_now / recent_months) / (wins_past / base_months);
-                let se = (1.0 / wins_now + 1.0 / wins_past).sqrt();
+                let se = (spread.dispersion * (1.0 / wins_now + 1.0 / wins_past)).sqrt();
                 z.push(ratio.ln() / se);
                 let average = past.won / past.wins;
                 deal_rate = past.wins / base_months * average;
@@ -402,6 +442,40 @@ mod tests {
             renewals_changes(&data, day("2025-12-31"))
                 .iter()
                 .all(Option::is_none)
+        );
+    }
+
+    #[test]
+    fn bunched_wins_widen_their_error() {
+        let data = org();
+        let before = day("2025-01-01");
+        // Twelve months of 2024: renewals as in `org`, wins only in the
+        // last month of each quarter, three at a time.
+        let own: Vec<Own> = (0..6)
+            .map(|_| {
+                let mut out = Vec::new();
+                for m in 0..12 {
+                    let start = month_start(month_idx(day("2024-01-01")) + m);
+                    let cents = if m % 2 == 0 { 90_000 } else { 110_000 };
+                    out.push((start + Duration::days(9), cents, false));
+                    if m % 3 == 2 {
+                        for _ in 0..3 {
+                            out.push((start + Duration::days(19), 500_000, true));
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        let spread = monthly_spread(&data, &own, before, true);
+        // Monthly wins 0, 0, 3 four times: mean 1, variance 24 / 11.
+        assert!((spread.dispersion - 24.0 / 11.0).abs() < 1e-9, "{spread:?}");
+        let cv = (12.0 * 100.0f64.powi(2) / 11.0).sqrt() / 1000.0;
+        assert!((spread.cv - cv).abs() < 1e-9, "{spread:?}");
+        // Steady wins are never read as tighter than Poisson.
+        assert_eq!(
+            monthly_spread(&data, &vec![Vec::new(); 6], before, true).dispersion,
+            1.0
         );
     }
 }
