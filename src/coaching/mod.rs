@@ -35,9 +35,7 @@ use crate::features::deals::{DealState, Track, median};
 use crate::features::{Hierarchy, Level, SalesData, booked_between};
 use crate::forecast::PeriodPaths;
 use crate::scoring::drivers::amount_words;
-use trend::{
-    DAYS_PER_MONTH, Decline, RENEWALS_RECENT_DAYS, RenewalsChange, declines, renewals_changes,
-};
+use trend::{DAYS_PER_MONTH, Decline, History, RENEWALS_RECENT_DAYS, RenewalsChange};
 
 /// Days without a stage change that make a deal stale.
 pub const STALE_DAYS: i64 = 30;
@@ -247,8 +245,9 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -
     let fiscal = data.fiscal;
     let (start, end) = (fiscal.start(period), fiscal.end(period));
     let booked = booked_between(data, start, inputs.as_of);
-    let renewals = renewals_changes(data, inputs.as_of);
-    let decline = declines(data, inputs.as_of);
+    let history = History::new(data, inputs.as_of);
+    let renewals = history.renewals();
+    let decline = history.declines();
     let mut by_rep: HashMap<u32, Vec<(&DealState, f64)>> = HashMap::new();
     for (d, p) in inputs.open.iter().zip(inputs.p_win) {
         by_rep.entry(d.rep).or_default().push((d, *p));

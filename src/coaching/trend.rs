@@ -32,7 +32,7 @@ use crate::features::{SalesData, month_idx, month_start};
 
 /// Average days in a month, for turning daily rates into monthly ones.
 pub const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
-/// Days of the recent window of [`renewals_changes`].
+/// Days of the recent window of [`History::renewals`].
 pub const RENEWALS_RECENT_DAYS: i64 = 180;
 /// Longest base window, in days.
 const BASE_DAYS: i64 = 730;
@@ -99,74 +99,91 @@ fn earliest(data: &SalesData, recent_from: NaiveDate) -> NaiveDate {
     (recent_from - Duration::days(BASE_DAYS)).max(month_start(data.first_month))
 }
 
-/// Per rep: bookings with no deal behind them (renewals, expansion) per
-/// month over the last 180 days up to `day`, and over the base window
-/// before: up to two years, from the data's first month or the rep's
-/// first quarter in seat, whichever is later, and at least a year (a
-/// decline that began a year ago still shows against the rep's own earlier
-/// rate). None for reps with a shorter base or no such business in it; all
-/// None when no booking of the data is linked to a deal (then nothing
-/// tells renewals from new business).
-pub fn renewals_changes(data: &SalesData, day: NaiveDate) -> Vec<Option<RenewalsChange>> {
-    let mut out = vec![None; data.reps.len()];
-    if !data.linked_bookings {
-        return out;
-    }
-    let recent_from = day - Duration::days(RENEWALS_RECENT_DAYS - 1);
-    let earliest = earliest(data, recent_from);
-    let base: Vec<Option<NaiveDate>> = (0..data.reps.len())
-        .map(|r| base_from(data, r, earliest, recent_from))
-        .collect();
-    let mut recent = vec![0i64; data.reps.len()];
-    let mut before = vec![0i64; data.reps.len()];
-    let lo = data.bookings.partition_point(|b| b.day < earliest);
-    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
-        let r = b.rep as usize;
-        if b.opp.is_some() || base[r].is_none_or(|from| b.day < from) {
-            continue;
-        }
-        if b.day >= recent_from {
-            recent[r] += b.cents;
-        } else {
-            before[r] += b.cents;
-        }
-    }
-    for (r, slot) in out.iter_mut().enumerate() {
-        if let Some(from) = base[r].filter(|_| before[r] > 0) {
-            let before_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
-            *slot = Some(RenewalsChange {
-                recent: recent[r] as f64 / 100.0 / (RENEWALS_RECENT_DAYS as f64 / DAYS_PER_MONTH),
-                before: before[r] as f64 / 100.0 / before_months,
-                before_months,
-            });
-        }
-    }
-    out
-}
-
-/// One rep's bookings over the longest window: (day, cents, from a deal).
+/// One rep's bookings, day-sorted: (day, cents, from a deal).
 type Own = Vec<(NaiveDate, i64, bool)>;
 
-/// Sums over one window: the steady stream's amount, the deals won and
-/// their amount.
+/// Sums over one window: the steady stream's cents, the deals won and
+/// their cents.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
-    steady: f64,
-    wins: f64,
-    won: f64,
+    steady: i64,
+    wins: u32,
+    won: i64,
+}
+
+impl Sums {
+    fn steady(&self) -> f64 {
+        self.steady as f64 / 100.0
+    }
 }
 
 fn sums(own: &Own, from: NaiveDate, to: NaiveDate, split: bool) -> Sums {
     let mut s = Sums::default();
     for &(_, cents, linked) in own.iter().filter(|(d, ..)| *d >= from && *d <= to) {
         if split && linked {
-            s.wins += 1.0;
-            s.won += cents as f64 / 100.0;
+            s.wins += 1;
+            s.won += cents;
         } else {
-            s.steady += cents as f64 / 100.0;
+            s.steady += cents;
         }
     }
     s
+}
+
+/// Every rep's bookings over the span the figures of this module read up
+/// to a day (the longest decline window and its base), gathered in one
+/// pass for both [`History::renewals`] and [`History::declines`].
+pub struct History<'a> {
+    data: &'a SalesData,
+    day: NaiveDate,
+    own: Vec<Own>,
+}
+
+impl<'a> History<'a> {
+    /// Gathers the bookings of `data` up to `day`.
+    pub fn new(data: &'a SalesData, day: NaiveDate) -> History<'a> {
+        let longest = DECLINE_WINDOWS[DECLINE_WINDOWS.len() - 1].max(RENEWALS_RECENT_DAYS);
+        let first_day = earliest(data, day - Duration::days(longest - 1));
+        let mut own: Vec<Own> = vec![Vec::new(); data.reps.len()];
+        let lo = data.bookings.partition_point(|b| b.day < first_day);
+        for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
+            own[b.rep as usize].push((b.day, b.cents, b.opp.is_some()));
+        }
+        History { data, day, own }
+    }
+
+    /// Per rep: bookings with no deal behind them (renewals, expansion)
+    /// per month over the last 180 days up to the day, and over the base
+    /// window before: up to two years, from the data's first month or the
+    /// rep's first quarter in seat, whichever is later, and at least a year
+    /// (a decline that began a year ago still shows against the rep's own
+    /// earlier rate). None for reps with a shorter base or no such business
+    /// in it; all None when no booking of the data is linked to a deal
+    /// (then nothing tells renewals from new business).
+    pub fn renewals(&self) -> Vec<Option<RenewalsChange>> {
+        let data = self.data;
+        if !data.linked_bookings {
+            return vec![None; data.reps.len()];
+        }
+        let recent_from = self.day - Duration::days(RENEWALS_RECENT_DAYS - 1);
+        let earliest = earliest(data, recent_from);
+        (0..data.reps.len())
+            .map(|r| {
+                let from = base_from(data, r, earliest, recent_from)?;
+                let before = sums(&self.own[r], from, recent_from - Duration::days(1), true);
+                if before.steady <= 0 {
+                    return None;
+                }
+                let recent = sums(&self.own[r], recent_from, self.day, true);
+                let before_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
+                Some(RenewalsChange {
+                    recent: recent.steady() / (RENEWALS_RECENT_DAYS as f64 / DAYS_PER_MONTH),
+                    before: before.steady() / before_months,
+                    before_months,
+                })
+            })
+            .collect()
+    }
 }
 
 /// How much a rep's monthly figures vary by chance, pooled over reps.
@@ -246,71 +263,70 @@ fn monthly_spread(data: &SalesData, own: &[Own], before: NaiveDate, split: bool)
     }
 }
 
-/// Per rep: how far their business fell against their own past by `day`
-/// (see the module notes). None for reps without a year of base before
-/// every window or with nothing booked in it.
-pub fn declines(data: &SalesData, day: NaiveDate) -> Vec<Option<Decline>> {
-    let longest = DECLINE_WINDOWS[DECLINE_WINDOWS.len() - 1];
-    let first_day = earliest(data, day - Duration::days(longest - 1));
-    let split = data.linked_bookings;
-    let mut own: Vec<Own> = vec![Vec::new(); data.reps.len()];
-    let lo = data.bookings.partition_point(|b| b.day < first_day);
-    for b in data.bookings[lo..].iter().take_while(|b| b.day <= day) {
-        own[b.rep as usize].push((b.day, b.cents, b.opp.is_some()));
-    }
-    let shortest = day - Duration::days(DECLINE_WINDOWS[0] - 1);
-    let spread = monthly_spread(data, &own, shortest, split);
-    let mut out = vec![None; data.reps.len()];
-    for (r, slot) in out.iter_mut().enumerate() {
-        // (score, window, drop per month, past rate per month)
-        let mut best: Option<(f64, i64, f64, f64)> = None;
-        for window in DECLINE_WINDOWS {
-            let recent_from = day - Duration::days(window - 1);
-            let Some(from) = base_from(data, r, earliest(data, recent_from), recent_from) else {
-                continue;
-            };
-            let base_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
-            let recent_months = window as f64 / DAYS_PER_MONTH;
-            let past = sums(&own[r], from, recent_from - Duration::days(1), split);
-            let now = sums(&own[r], recent_from, day, split);
-            let mut z = Vec::with_capacity(2);
-            let (steady_past, steady_now) = (past.steady / base_months, now.steady / recent_months);
-            if steady_past > 0.0 {
-                let ratio = steady_now.max(0.05 * steady_past) / steady_past;
-                let se = spread.cv * (1.0 / recent_months + 1.0 / base_months).sqrt();
-                z.push(ratio.ln() / se);
+impl History<'_> {
+    /// Per rep: how far their business fell against their own past by the
+    /// day (see the module notes). None for reps without a year of base
+    /// before every window or with nothing booked in it.
+    pub fn declines(&self) -> Vec<Option<Decline>> {
+        let (data, day, own) = (self.data, self.day, &self.own);
+        let split = data.linked_bookings;
+        let shortest = day - Duration::days(DECLINE_WINDOWS[0] - 1);
+        let spread = monthly_spread(data, own, shortest, split);
+        let mut out = vec![None; data.reps.len()];
+        for (r, slot) in out.iter_mut().enumerate() {
+            // (score, window, drop per month, past rate per month)
+            let mut best: Option<(f64, i64, f64, f64)> = None;
+            for window in DECLINE_WINDOWS {
+                let recent_from = day - Duration::days(window - 1);
+                let Some(from) = base_from(data, r, earliest(data, recent_from), recent_from)
+                else {
+                    continue;
+                };
+                let base_months = (recent_from - from).num_days() as f64 / DAYS_PER_MONTH;
+                let recent_months = window as f64 / DAYS_PER_MONTH;
+                let past = sums(&own[r], from, recent_from - Duration::days(1), split);
+                let now = sums(&own[r], recent_from, day, split);
+                let mut z = Vec::with_capacity(2);
+                let (steady_past, steady_now) =
+                    (past.steady() / base_months, now.steady() / recent_months);
+                if steady_past > 0.0 {
+                    let ratio = steady_now.max(0.05 * steady_past) / steady_past;
+                    let se = spread.cv * (1.0 / recent_months + 1.0 / base_months).sqrt();
+                    z.push(ratio.ln() / se);
+                }
+                let (mut deal_rate, mut deal_drop) = (0.0, 0.0);
+                if split && past.wins > 0 {
+                    let (past_wins, now_wins) = (f64::from(past.wins), f64::from(now.wins));
+                    let (wins_past, wins_now) = (past_wins + 0.5, now_wins + 0.5);
+                    let ratio = (wins_now / recent_months) / (wins_past / base_months);
+                    let se = (spread.dispersion * (1.0 / wins_now + 1.0 / wins_past)).sqrt();
+                    z.push(ratio.ln() / se);
+                    let average = past.won as f64 / 100.0 / past_wins;
+                    deal_rate = past_wins / base_months * average;
+                    deal_drop = (past_wins / base_months - now_wins / recent_months) * average;
+                }
+                if z.is_empty() {
+                    continue;
+                }
+                let score = -z.iter().sum::<f64>() / (z.len() as f64).sqrt();
+                if best.is_none_or(|b| score > b.0) {
+                    let drop = (steady_past - steady_now) + deal_drop;
+                    best = Some((score, window, drop, steady_past + deal_rate));
+                }
             }
-            let (mut deal_rate, mut deal_drop) = (0.0, 0.0);
-            if split && past.wins > 0.0 {
-                let (wins_past, wins_now) = (past.wins + 0.5, now.wins + 0.5);
-                let ratio = (wins_now / recent_months) / (wins_past / base_months);
-                let se = (spread.dispersion * (1.0 / wins_now + 1.0 / wins_past)).sqrt();
-                z.push(ratio.ln() / se);
-                let average = past.won / past.wins;
-                deal_rate = past.wins / base_months * average;
-                deal_drop = (past.wins / base_months - now.wins / recent_months) * average;
-            }
-            if z.is_empty() {
-                continue;
-            }
-            let score = -z.iter().sum::<f64>() / (z.len() as f64).sqrt();
-            if best.is_none_or(|b| score > b.0) {
-                let drop = (steady_past - steady_now) + deal_drop;
-                best = Some((score, window, drop, steady_past + deal_rate));
-            }
+            *slot = best.map(|(score, window_days, drop, rate)| Decline {
+                score: (score * 100.0).round() / 100.0,
+                window_days,
+                per_quarter: Money::from_cents((3.0 * drop * 100.0).round() as i64),
+                share: if rate > 0.0 {
+                    ((drop / rate) * 1000.0).round() / 1000.0
+                } else {
+                    0.0
+                },
+            });
         }
-        *slot = best.map(|(score, window_days, drop, rate)| Decline {
-            score: (score * 100.0).round() / 100.0,
-            window_days,
-            per_quarter: Money::from_cents((3.0 * drop * 100.0).round() as i64),
-            share: if rate > 0.0 {
-                ((drop / rate) * 1000.0).round() / 1000.0
-            } else {
-                0.0
-            },
-        });
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -393,7 +409,7 @@ mod tests {
     #[test]
     fn a_fall_is_measured_over_the_window_that_shows_it_best() {
         let data = org();
-        let out = declines(&data, day("2025-12-31"));
+        let out = History::new(&data, day("2025-12-31")).declines();
         let fallen = out[0].expect("rep 0 has a base");
         // The fall is four months old: the 120-day window (from 2025-09-03)
         // holds only fallen months; its base runs from 2023-09-04, 24
@@ -433,13 +449,14 @@ mod tests {
     fn without_linked_bookings_all_bookings_are_one_stream() {
         let mut data = org();
         data.linked_bookings = false;
-        let out = declines(&data, day("2025-12-31"));
+        let out = History::new(&data, day("2025-12-31")).declines();
         let fallen = out[0].expect("rep 0 has a base");
         // Renewals and deals together: 6,000 a month before, 500 after.
         assert!(fallen.share > 0.85 && fallen.share < 0.95, "{fallen:?}");
         assert!(fallen.score > 5.0, "{fallen:?}");
         assert!(
-            renewals_changes(&data, day("2025-12-31"))
+            History::new(&data, day("2025-12-31"))
+                .renewals()
                 .iter()
                 .all(Option::is_none)
         );
