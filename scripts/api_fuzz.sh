@@ -28,7 +28,12 @@ BIN="$CARGO_TARGET_DIR/debug/attain"
 WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    # Wait for the server to exit before removing its folder: a job it is
+    # still running (a training the fuzzer started) may be writing there.
+    if [ -n "$SERVER" ]; then
+        kill "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
