@@ -449,6 +449,7 @@ pub fn coach_grid(list: &CoachList) -> Grid {
         "forecast_p50",
         "decline_score",
         "decline_per_quarter",
+        "decline_urgency",
         "reasons",
     ]);
     for (i, r) in list.reps.iter().enumerate() {
@@ -472,6 +473,8 @@ pub fn coach_grid(list: &CoachList) -> Grid {
                 .map_or_else(String::new, |d| format!("{:.2}", d.score)),
             r.decline
                 .map_or_else(String::new, |d| d.per_quarter.to_string()),
+            r.decline
+                .map_or_else(String::new, |d| format!("{:.3}", d.urgency)),
             reasons.join(" | "),
         ]);
     }

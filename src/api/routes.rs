@@ -654,7 +654,8 @@ pub struct CoachingQuery {
     /// As of this day (default: the last day of data).
     as_of: Option<NaiveDate>,
     /// `priority` (default): P(miss quota) x expected shortfall; `decline`:
-    /// the evidence that a rep's business fell against their own past.
+    /// the evidence that a rep's business fell against their own past plus
+    /// their P(miss quota) (`decline.urgency`).
     rank_by: Option<crate::coaching::RankBy>,
 }
 

@@ -113,8 +113,9 @@ pub enum RankBy {
     #[default]
     Priority,
     /// The evidence that the rep's business fell against their own past
-    /// (renewals and deals won), strongest first; reps without enough
-    /// history follow by priority.
+    /// (renewals and deals won) plus their P(miss quota) for the period
+    /// (`decline.urgency`), highest first; reps without enough history
+    /// follow by priority.
     Decline,
 }
 
@@ -139,7 +140,7 @@ pub fn sort_reps(reps: &mut [RepRisk], by: RankBy) {
     match by {
         RankBy::Priority => reps.sort_by(priority),
         RankBy::Decline => reps.sort_by(|a, b| match (&a.decline, &b.decline) {
-            (Some(x), Some(y)) => y.score.total_cmp(&x.score).then_with(|| priority(a, b)),
+            (Some(x), Some(y)) => y.urgency.total_cmp(&x.urgency).then_with(|| priority(a, b)),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => priority(a, b),
@@ -285,12 +286,13 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -
             end,
         );
         let rep = &data.reps[r];
+        let p_miss = (miss * 1000.0).round() / 1000.0;
         out.push(RepRisk {
             rep_id: rep.rep_id.to_string(),
             name: rep.name.clone(),
             manager_id: rep.manager_id.as_ref().map(|m| m.to_string()),
             priority: money(miss * shortfall),
-            p_miss_quota: (miss * 1000.0).round() / 1000.0,
+            p_miss_quota: p_miss,
             expected_shortfall: money(shortfall),
             quota: money(quota),
             booked_to_date: money(booked[r]),
@@ -299,7 +301,7 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -
             win_rate_change: gauges
                 .win_rate_change
                 .map(|c| (c * 1000.0).round() / 1000.0),
-            decline: decline[r],
+            decline: decline[r].map(|d| d.at_risk(p_miss)),
             reasons,
         });
     }

@@ -23,6 +23,13 @@
 //! began recently and one that began a year ago both show. Without
 //! bookings linked to deals the two streams cannot be told apart and all
 //! bookings form the one stream.
+//!
+//! The decline ranking sorts by `urgency`: that evidence plus the rep's
+//! P(miss quota) for the period. A fall matters most to a manager when it
+//! is about to cost the quarter, and the forecast's view of the quarter is
+//! evidence the history windows do not hold (open pipeline, quota); a
+//! certain miss counts as one standard error, so it reorders reps with
+//! similar evidence and leaves a much stronger fall ahead.
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -77,6 +84,24 @@ pub struct Decline {
     pub per_quarter: Money,
     /// That, as a share of the past rate.
     pub share: f64,
+    /// What the decline ranking sorts by: `score` plus the rep's P(miss
+    /// quota) for the period, so that among reps with much the same
+    /// evidence of a fall those whose period is at risk come first, while
+    /// a clearly stronger fall still leads (a certain miss is worth one
+    /// standard error of evidence).
+    pub urgency: f64,
+}
+
+impl Decline {
+    /// The figure with its urgency for a period the rep misses with
+    /// probability `p_miss` (both as shown, so that the urgency can be
+    /// recomputed from the list).
+    pub fn at_risk(self, p_miss: f64) -> Decline {
+        Decline {
+            urgency: ((self.score + p_miss) * 1000.0).round() / 1000.0,
+            ..self
+        }
+    }
 }
 
 /// Where a rep's base window starts, when it spans at least a year before
@@ -323,6 +348,7 @@ impl History<'_> {
                 } else {
                     0.0
                 },
+                urgency: (score * 100.0).round() / 100.0,
             });
         }
         out

@@ -471,8 +471,8 @@ async fn scopes_hold(s: &Served) {
             .iter()
             .all(|r| s.team.contains(r["rep_id"].as_str().unwrap()))
     );
-    // The same team ranked by decline: strongest evidence first, the
-    // priority list's members, in the decline order.
+    // The same team ranked by decline: most urgent first, the priority
+    // list's members, in the decline order.
     let by_decline = s
         .get(Manager, "/v1/coaching?rank_by=decline&limit=1000")
         .await
@@ -481,12 +481,12 @@ async fn scopes_hold(s: &Served) {
     assert_eq!(coach["ranked_by"], "priority");
     let reps = by_decline["reps"].as_array().unwrap();
     let mut ids: Vec<&str> = reps.iter().map(|r| r["rep_id"].as_str().unwrap()).collect();
-    let scores: Vec<f64> = reps
+    let urgency: Vec<f64> = reps
         .iter()
-        .map_while(|r| r["decline"]["score"].as_f64())
+        .map_while(|r| r["decline"]["urgency"].as_f64())
         .collect();
-    assert!(!scores.is_empty(), "{by_decline}");
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(!urgency.is_empty(), "{by_decline}");
+    assert!(urgency.windows(2).all(|w| w[0] >= w[1]), "{urgency:?}");
     ids.sort_unstable();
     let mut team: Vec<&str> = coach["reps"]
         .as_array()

@@ -509,18 +509,39 @@ async fn a_rep_whose_business_fell_leads_the_decline_ranking() {
         .await
         .expect("coach");
     assert_eq!(list.ranked_by, RankBy::Decline);
-    // Strongest evidence first; reps without the history follow.
-    let scores: Vec<Option<f64>> = list
+    // Most urgent first (the evidence of a fall plus P(miss quota));
+    // reps without the history follow.
+    let urgency: Vec<Option<f64>> = list
         .reps
         .iter()
-        .map(|r| r.decline.map(|d| d.score))
+        .map(|r| r.decline.map(|d| d.urgency))
         .collect();
-    let with = scores.iter().take_while(|s| s.is_some()).count();
-    assert!(with > list.reps.len() / 2, "{scores:?}");
-    assert!(scores[with..].iter().all(Option::is_none), "{scores:?}");
+    let with = urgency.iter().take_while(|s| s.is_some()).count();
+    assert!(with > list.reps.len() / 2, "{urgency:?}");
+    assert!(urgency[with..].iter().all(Option::is_none), "{urgency:?}");
     assert!(
-        scores[..with].windows(2).all(|w| w[0] >= w[1]),
-        "{scores:?}"
+        urgency[..with].windows(2).all(|w| w[0] >= w[1]),
+        "{urgency:?}"
+    );
+    for r in &list.reps[..with] {
+        let d = r.decline.unwrap();
+        assert!(
+            (d.urgency - (d.score + r.p_miss_quota)).abs() < 1e-9,
+            "{}: {d:?}, P(miss) {}",
+            r.rep_id,
+            r.p_miss_quota
+        );
+    }
+    // The order is not the evidence alone: some rep further down has more
+    // of it than one above, having less of their quarter at risk (with the
+    // sample's spread of P(miss) this happens on any real list).
+    let scores: Vec<f64> = list.reps[..with]
+        .iter()
+        .map(|r| r.decline.unwrap().score)
+        .collect();
+    assert!(
+        scores.windows(2).any(|w| w[0] < w[1]),
+        "ranked as by score alone: {scores:?}"
     );
     // Ahead of every other unplanted rep, by a clear margin.
     let first_unplanted = list

@@ -106,7 +106,8 @@ function coachingTable(query) {
 // A figure with its sign spelled out ("+12%", "-40%").
 const signed = (text, value) => (value > 0 ? "+" + text : text);
 
-// The same reps ranked by how far their business fell against their own past.
+// The same reps ranked by how far their business fell against their own
+// past, those whose quarter is at risk first among similar falls.
 function declineTable() {
   const d = (r, f) => (r.decline ? f(r.decline) : "-");
   return table("Fallen against their own past", [
@@ -116,6 +117,7 @@ function declineTable() {
       value: (r) => d(r, (x) => signed(money(-Number(x.per_quarter)), -Number(x.per_quarter))) },
     { label: "Evidence (z)", num: true, value: (r) => d(r, (x) => x.score.toFixed(1)) },
     { label: "Over", num: true, value: (r) => d(r, (x) => Math.round(x.window_days / 30.4) + " months") },
+    { label: "P(miss quota)", num: true, value: (r) => pct(r.p_miss_quota) },
   ], () => json("/v1/coaching?rank_by=decline&limit=10").then((p) => p.reps));
 }
 
