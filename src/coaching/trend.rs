@@ -339,16 +339,20 @@ impl History<'_> {
                     best = Some((score, window, drop, steady_past + deal_rate));
                 }
             }
-            *slot = best.map(|(score, window_days, drop, rate)| Decline {
-                score: (score * 100.0).round() / 100.0,
-                window_days,
-                per_quarter: Money::from_cents((3.0 * drop * 100.0).round() as i64),
-                share: if rate > 0.0 {
-                    ((drop / rate) * 1000.0).round() / 1000.0
-                } else {
-                    0.0
-                },
-                urgency: (score * 100.0).round() / 100.0,
+            *slot = best.map(|(score, window_days, drop, rate)| {
+                let score = (score * 100.0).round() / 100.0;
+                Decline {
+                    score,
+                    window_days,
+                    per_quarter: Money::from_cents((3.0 * drop * 100.0).round() as i64),
+                    share: if rate > 0.0 {
+                        ((drop / rate) * 1000.0).round() / 1000.0
+                    } else {
+                        0.0
+                    },
+                    // Until the period's risk is known (`at_risk`).
+                    urgency: score,
+                }
             });
         }
         out
