@@ -11,12 +11,12 @@
 use std::time::Duration;
 
 use attain::commission::credits::Ledger;
-use attain::commission::parse_plan_book;
 use attain::commission::project::{MonthPaths, own_bookings, project_reps, roll_up};
-use attain::commission::run::{CommissionParams, statement_data};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::{Hierarchy, SalesData, month_idx};
 use attain::forecast::PeriodPaths;
+use attain::ingest::parse_plan_book;
+use attain::jobs::commissions::{CommissionParams, statement_data};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod support;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use attain::features::{Level, SalesData};
 use attain::forecast::Engine;
 use attain::report::{
-    Band, Body, Chart, ChartKind, Fan, ImageFormat, Quadrant, QuadrantPoint, job, render,
+    Band, Body, Chart, ChartKind, Fan, ImageFormat, Quadrant, QuadrantPoint, folder, render,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -68,16 +68,16 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::new(&data);
     let hierarchy = engine.hierarchy();
     let as_of = data.last_date;
-    let span = job::waterfall_span(&data, as_of, None, None);
+    let span = folder::waterfall_span(&data, as_of, None, None);
     let waterfall =
-        job::waterfall(&data, hierarchy, Level::Company, "company", span).expect("waterfall");
-    let attainment = job::attainment(
+        folder::waterfall(&data, hierarchy, Level::Company, "company", span).expect("waterfall");
+    let attainment = folder::attainment(
         &data,
         hierarchy,
         &[],
         Level::Company,
         "company",
-        job::attainment_period(&data, as_of),
+        folder::attainment_period(&data, as_of),
         as_of,
     )
     .expect("attainment");
@@ -86,7 +86,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(10));
     group.bench_function("waterfall data, 60-rep sample", |b| {
-        b.iter(|| job::waterfall(&data, hierarchy, Level::Company, "company", span))
+        b.iter(|| folder::waterfall(&data, hierarchy, Level::Company, "company", span))
     });
     for chart in [fan(), quadrant(), waterfall, attainment] {
         for format in [ImageFormat::Svg, ImageFormat::Png] {

@@ -18,26 +18,37 @@
 //!   monthly series, as-of pipelines, deal features; the only place model
 //!   matrices are built.
 //! - [`forecast`]: baselines, ETS/Theta, the global and pipeline models,
-//!   simulation of sample paths, roll-up, walk-forward backtests, runs.
-//! - [`registry`]: versioned model artifacts under `models/`.
+//!   simulation of sample paths, roll-up, walk-forward backtests. Knows
+//!   nothing of scoring.
 //! - [`scoring`]: calibrated win probabilities and their drivers.
-//! - [`coaching`]: the coaching-priority list and its evaluation.
-//! - [`commission`]: comp plans, exact statements, payouts projected over
-//!   the forecast's sample paths.
-//! - [`api`]: the REST API (axum): routes, bearer tokens with roles and
-//!   scopes, problem+json errors, OpenAPI, metrics, graceful shutdown.
+//! - [`coaching`]: the coaching-priority list: risk, reasons in money, a
+//!   rep's decline against their own past.
+//! - [`commission`]: exact statements, payouts projected over the
+//!   forecast's sample paths.
+//! - [`jobs`]: the use cases the CLI and the API share (train and
+//!   register, forecast, score, coach and its evaluation, commissions) and
+//!   the model registry.
+//! - [`output`]: what attain prints: tables, JSON and CSV rows.
 //! - [`report`]: charts (plotters, SVG and PNG with a bundled font), the
 //!   `attain report` folder and the dashboard's page.
+//! - [`api`]: the REST API (axum): routes, bearer tokens with roles and
+//!   scopes, problem+json errors, OpenAPI, metrics, graceful shutdown.
 //! - [`sim`]: the seeded synthetic-organisation generator with planted
 //!   ground truth.
-//! - [`cli`]: what each command prints, in table, JSON or CSV form.
+//!
+//! Layers, each importing only those before it: `domain` <- `store` <-
+//! `ingest`, `features` <- models (`forecast`, `scoring`, then `coaching`
+//! and `commission`) <- `jobs` <- `output`, `report` <- `api` (and the
+//! binary's `cli`). `config` is read by all; `sim` writes files `ingest`
+//! reads.
 //!
 //! Invariants: money is never `f64` (`Decimal` in memory, integer cents in
 //! the database); everything is computed as of a date from history
 //! snapshots; randomness is seeded by the caller.
 
+#![warn(missing_docs)]
+
 pub mod api;
-pub mod cli;
 pub mod coaching;
 pub mod commission;
 pub mod config;
@@ -45,7 +56,8 @@ pub mod domain;
 pub mod features;
 pub mod forecast;
 pub mod ingest;
-pub mod registry;
+pub mod jobs;
+pub mod output;
 pub mod report;
 pub mod scoring;
 pub mod sim;

@@ -169,6 +169,18 @@ pub async fn create_token(
     Ok((record, token))
 }
 
+/// A fresh admin token named `demo`; the demo's earlier tokens are revoked
+/// first, so one demo token is live at a time.
+pub async fn rotate_demo_token(store: &Store) -> Result<String, TokenError> {
+    for old in store.tokens().await? {
+        if old.name == "demo" && old.revoked_at.is_none() {
+            store.revoke_token(&old.token_id).await?;
+        }
+    }
+    let (_, token) = create_token(store, Role::Admin, None, Some("demo")).await?;
+    Ok(token)
+}
+
 /// The caller of a request, from their token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -189,7 +201,7 @@ impl Principal {
         let role = record
             .role
             .parse()
-            .map_err(|e: String| ApiError::internal(&e))?;
+            .map_err(|e: String| ApiError::internal_fault(&e))?;
         Ok(Some(Principal {
             token_id: record.token_id,
             role,

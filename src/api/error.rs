@@ -4,15 +4,14 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::commission::CommissionError;
-use crate::commission::run::JobError;
 use crate::features::FeatureError;
 use crate::forecast::EngineError;
-use crate::forecast::runs::RunError;
 use crate::ingest::{IngestError, Problem as IngestProblem};
-use crate::registry::RegistryError;
+use crate::jobs::JobError;
+use crate::jobs::registry::RegistryError;
 use crate::store::StoreError;
 
 /// The media type of every error body.
@@ -87,6 +86,44 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_errors: Option<usize>,
 }
+
+/// 401, declared once for the OpenAPI document of every route that takes a
+/// token.
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "No valid token",
+    content_type = "application/problem+json"
+)]
+pub struct NoToken(#[to_schema] pub Problem);
+
+/// 401 and 403 of the routes only admins may call.
+#[derive(IntoResponses)]
+pub enum AdminOnly {
+    /// No valid token.
+    #[response(
+        status = 401,
+        description = "No valid token",
+        content_type = "application/problem+json"
+    )]
+    NoToken(#[to_schema] Problem),
+    /// A token of another role.
+    #[response(
+        status = 403,
+        description = "Not an admin token",
+        content_type = "application/problem+json"
+    )]
+    NotAdmin(#[to_schema] Problem),
+}
+
+/// 400 of the routes whose query parameters are checked.
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "Bad parameter",
+    content_type = "application/problem+json"
+)]
+pub struct BadParameter(#[to_schema] pub Problem);
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -172,9 +209,23 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
     }
 
-    /// 500: a fault of attain's; the cause goes to the log, not the client.
-    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "request failed");
+    /// 500: a fault of attain's; the cause and every error beneath it go
+    /// to the log, never to the client.
+    pub fn internal<E: std::error::Error + ?Sized>(cause: &E) -> ApiError {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(inner) = source {
+            chain.push_str(": ");
+            chain.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        ApiError::internal_fault(&chain)
+    }
+
+    /// 500 for a fault described in words (no error value behind it); the
+    /// words go to the log, not the client.
+    pub fn internal_fault(what: &str) -> ApiError {
+        tracing::error!(error = %what, "request failed");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -263,31 +314,22 @@ impl From<FeatureError> for ApiError {
     }
 }
 
-impl From<RunError> for ApiError {
-    fn from(e: RunError) -> ApiError {
-        match e {
-            RunError::Store(s) => s.into(),
-            RunError::Features(f) => f.into(),
-            RunError::Registry(r) => r.into(),
-            RunError::NoRun(_) => ApiError::not_found(e.to_string()),
-            RunError::NoScoring(_) | RunError::Engine(EngineError::History(_)) => {
-                ApiError::conflict(e.to_string())
-            }
-            RunError::Engine(EngineError::Param(p)) => ApiError::bad_request(p),
-            other => ApiError::internal(&other),
-        }
-    }
-}
-
 impl From<JobError> for ApiError {
     fn from(e: JobError) -> ApiError {
         match e {
-            JobError::Run(r) => r.into(),
+            JobError::Store(s) => s.into(),
+            JobError::Features(f) => f.into(),
+            JobError::Registry(r) => r.into(),
+            JobError::NoRun(_) => ApiError::not_found(e.to_string()),
+            JobError::NoScoring(_) | JobError::Engine(EngineError::History(_)) => {
+                ApiError::conflict(e.to_string())
+            }
+            JobError::Engine(EngineError::Param(p)) => ApiError::bad_request(p),
             JobError::Commission(CommissionError::NoPlans) => {
                 ApiError::conflict(CommissionError::NoPlans.to_string())
             }
             JobError::Commission(CommissionError::Param(p)) => ApiError::bad_request(p),
-            JobError::Commission(other) => ApiError::internal(&other),
+            other => ApiError::internal(&other),
         }
     }
 }

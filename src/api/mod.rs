@@ -7,9 +7,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod metrics;
-pub mod reports;
 pub mod routes;
+pub mod run_index;
 pub mod state;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{Principal, Reach, Role, create_token};
+pub use auth::{Principal, Reach, Role, create_token, rotate_demo_token};
 pub use error::{ApiError, Problem};
 pub use state::AppState;
 
@@ -69,24 +70,24 @@ impl Modify for BearerAuth {
 /// The router and the OpenAPI document of every route.
 pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::health))
-        .routes(routes!(routes::ping))
-        .routes(routes!(routes::metrics))
-        .routes(routes!(routes::status))
-        .routes(routes!(routes::forecasts))
-        .routes(routes!(routes::accuracy))
-        .routes(routes!(routes::opportunities))
-        .routes(routes!(routes::coaching))
-        .routes(routes!(routes::projections))
-        .routes(routes!(routes::statement))
-        .routes(routes!(routes::plans))
-        .routes(routes!(routes::put_plan))
-        .routes(routes!(routes::models))
-        .routes(routes!(routes::train))
-        .routes(routes!(routes::job))
-        .routes(routes!(routes::ingest_table))
-        .routes(routes!(reports::report))
-        .routes(routes!(reports::whoami))
+        .routes(routes!(routes::ops::health))
+        .routes(routes!(routes::ops::ping))
+        .routes(routes!(routes::ops::metrics))
+        .routes(routes!(routes::ops::status))
+        .routes(routes!(routes::forecasts::forecasts))
+        .routes(routes!(routes::forecasts::accuracy))
+        .routes(routes!(routes::opportunities::opportunities))
+        .routes(routes!(routes::coaching::coaching))
+        .routes(routes!(routes::commissions::projections))
+        .routes(routes!(routes::commissions::statement))
+        .routes(routes!(routes::plans::plans))
+        .routes(routes!(routes::plans::put_plan))
+        .routes(routes!(routes::models::models))
+        .routes(routes!(routes::models::train))
+        .routes(routes!(routes::models::job))
+        .routes(routes!(routes::ingest::ingest_table))
+        .routes(routes!(routes::reports::report))
+        .routes(routes!(routes::dashboard::whoami))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let document = Arc::new(doc.to_json().unwrap_or_default());
@@ -105,21 +106,21 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
                 }
             }),
         )
-        .route("/", axum::routing::get(reports::dashboard_page))
+        .route("/", axum::routing::get(routes::dashboard::dashboard_page))
         .route(
             "/assets/dashboard.js",
-            axum::routing::get(reports::dashboard_js),
+            axum::routing::get(routes::dashboard::dashboard_js),
         )
         .route(
             "/assets/dashboard.css",
-            axum::routing::get(reports::dashboard_css),
+            axum::routing::get(routes::dashboard::dashboard_css),
         )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(timeout, deadline))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
-                ApiError::internal(&"a handler panicked").into_response()
+                ApiError::internal_fault("a handler panicked").into_response()
             },
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

@@ -8,21 +8,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{MAX_TOKEN_LEN, Principal, token_hash};
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::run_index::RunIndex;
 use crate::commission::CommissionError;
 use crate::commission::credits::Ledger;
-use crate::commission::run::{JobError, load_book};
 use crate::config::Settings;
-use crate::domain::{OrgChart, PlanBook};
-use crate::features::{Level, SalesData};
-use crate::forecast::ForecastRun;
-use crate::forecast::runs::{self, RunError};
-use crate::registry::Registry;
+use crate::domain::{OrgChart, Period, PlanBook};
+use crate::features::SalesData;
+use crate::jobs::coach::{CoachParams, coach_data};
+use crate::jobs::commissions::{CommissionParams, load_book, projection_data};
+use crate::jobs::registry::Registry;
+use crate::jobs::{self, JobError, ValidTrainParams};
 use crate::store::ForecastFilter;
 use crate::store::Store;
 
@@ -83,50 +85,6 @@ pub struct Job {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// A stored forecast run in memory, indexed by level and by entity id
-/// (runs never change once stored).
-pub struct RunIndex {
-    /// The run with every line, sorted by level, entity and period.
-    pub run: ForecastRun,
-    by_level: HashMap<Level, Vec<usize>>,
-    by_id: HashMap<String, Vec<usize>>,
-}
-
-impl RunIndex {
-    fn new(run: ForecastRun) -> RunIndex {
-        let mut by_level: HashMap<Level, Vec<usize>> = HashMap::new();
-        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, row) in run.forecasts.iter().enumerate() {
-            by_level.entry(row.level).or_default().push(i);
-            by_id.entry(row.id.clone()).or_default().push(i);
-        }
-        RunIndex {
-            run,
-            by_level,
-            by_id,
-        }
-    }
-
-    /// The lines of one level and/or entity, in the run's order.
-    pub fn select(
-        &self,
-        level: Option<Level>,
-        id: Option<&str>,
-    ) -> Vec<&crate::forecast::ForecastRow> {
-        let rows = &self.run.forecasts;
-        let pick = |ix: Option<&Vec<usize>>| -> Vec<usize> { ix.cloned().unwrap_or_default() };
-        let chosen: Vec<usize> = match (level, id) {
-            (_, Some(id)) => pick(self.by_id.get(id))
-                .into_iter()
-                .filter(|&i| level.is_none_or(|l| rows[i].level == l))
-                .collect(),
-            (Some(l), None) => pick(self.by_level.get(&l)),
-            (None, None) => (0..rows.len()).collect(),
-        };
-        chosen.into_iter().map(|i| &rows[i]).collect()
-    }
 }
 
 /// How long a stamp read from the store stands for the store's state: the
@@ -296,9 +254,9 @@ impl AppState {
         if let Some(ix) = self.reads.read().map_err(poisoned)?.runs.get(&id) {
             return Ok(Some(ix.clone()));
         }
-        let run = match runs::stored(&self.store, Some(id), &ForecastFilter::default()).await {
+        let run = match jobs::stored(&self.store, Some(id), &ForecastFilter::default()).await {
             Ok(run) => run,
-            Err(RunError::NoRun(_)) => return Ok(None),
+            Err(JobError::NoRun(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let index = Arc::new(RunIndex::new(run));
@@ -365,7 +323,7 @@ impl AppState {
         }
         let reps = self.store.reps().await?;
         let org = OrgChart::from_reps(&reps).map_err(|cycles| {
-            ApiError::internal(&format!("stored org chart has cycles: {cycles:?}"))
+            ApiError::internal_fault(&format!("stored org chart has cycles: {cycles:?}"))
         })?;
         let org = Arc::new(org);
         *self.org.lock().map_err(poisoned)? = Some((version, org.clone()));
@@ -463,5 +421,64 @@ impl AppState {
 }
 
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> ApiError {
-    ApiError::internal(&"a lock was poisoned by a panic")
+    ApiError::internal_fault("a lock was poisoned by a panic")
+}
+
+/// The coaching list of `manager`'s reps (everyone's without one), before
+/// any reach filter, computed once per data version and model set; the
+/// coaching route and the quadrant chart share it.
+pub async fn coach_list(
+    state: &AppState,
+    loaded: Arc<Loaded>,
+    as_of: NaiveDate,
+    manager: Option<String>,
+    period: Option<Period>,
+) -> Result<Arc<crate::coaching::CoachList>, ApiError> {
+    let key = format!("coach/{as_of}/{manager:?}/{period:?}");
+    state
+        .computed("coaching", key, loaded, move |l, registry| {
+            let params = CoachParams {
+                as_of: Some(as_of),
+                manager,
+                period,
+                ..CoachParams::default()
+            };
+            Ok(coach_data(
+                &l.data,
+                &l.fingerprint,
+                registry,
+                &params,
+                ValidTrainParams::default(),
+            )?)
+        })
+        .await
+}
+
+/// A payout projection (every line of `params.level`, before any reach
+/// filter), computed once per data version and model set; the projection
+/// route and the payout chart share it.
+pub async fn projected(
+    state: &AppState,
+    loaded: Arc<Loaded>,
+    params: CommissionParams,
+) -> Result<Arc<crate::jobs::commissions::Projection>, ApiError> {
+    let key = format!(
+        "project/{:?}/{:?}/{:?}/{:?}/{:?}/{}",
+        params.as_of, params.period, params.level, params.id, params.what_if, params.paths
+    );
+    state
+        .computed("commissions", key, loaded, move |l, registry| {
+            let Some((book, _)) = &l.plans else {
+                return Err(ApiError::conflict("no comp plans are stored"));
+            };
+            Ok(projection_data(
+                &l.data,
+                &l.fingerprint,
+                registry,
+                book,
+                &params,
+                ValidTrainParams::default(),
+            )?)
+        })
+        .await
 }

@@ -21,8 +21,6 @@
 //! whose question is "who has fallen off?" rather than "who will miss this
 //! quarter?".
 
-pub mod evaluate;
-pub mod run;
 pub mod trend;
 
 use std::collections::HashMap;

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 use super::engine::{Credit, Paid, PeriodInput, Statement, statement};
-use super::span_of;
+use crate::domain::span_of;
 use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
 use crate::features::{SalesData, month_idx};
 

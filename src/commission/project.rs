@@ -140,7 +140,7 @@ pub fn project_rep(
             st.lines
                 .iter()
                 .filter(|l| l.kind == k)
-                .map(|l| l.amount)
+                .map(|l| l.amount.amount())
                 .sum()
         };
         let curve = PayoutCurve::new(
@@ -234,7 +234,7 @@ fn spiff_rate(statements: &[Statement], as_of: NaiveDate) -> Decimal {
     for s in statements.iter().filter(|s| s.complete && s.end > year_ago) {
         for l in &s.lines {
             match l.kind {
-                LineKind::Spiff => spiffs += l.amount,
+                LineKind::Spiff => spiffs += l.amount.amount(),
                 LineKind::Credit => credit += l.credit.unwrap_or_default(),
                 _ => {}
             }

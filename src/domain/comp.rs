@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::RepId;
+use super::{FiscalCalendar, Period, RepId};
 
 /// How long a plan's measurement period is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
@@ -190,5 +190,79 @@ impl PlanBook {
         let lo = self.assignments.partition_point(|a| a.rep_id < *rep);
         let hi = self.assignments.partition_point(|a| a.rep_id <= *rep);
         &self.assignments[lo..hi]
+    }
+}
+
+/// One period of a plan: its days and its name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Span {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// `2025-03`, `2025-Q1` or `FY2025`.
+    pub label: String,
+}
+
+/// The plan period of kind `kind` that `day` falls in.
+pub fn span_of(fiscal: FiscalCalendar, kind: PlanPeriod, day: NaiveDate) -> Span {
+    match kind {
+        PlanPeriod::Month => {
+            let p = Period::month_of(day);
+            Span {
+                start: fiscal.start(p),
+                end: fiscal.end(p),
+                label: p.to_string(),
+            }
+        }
+        PlanPeriod::Quarter => {
+            let p = fiscal.quarter_of(day);
+            Span {
+                start: fiscal.start(p),
+                end: fiscal.end(p),
+                label: p.to_string(),
+            }
+        }
+        PlanPeriod::Year => {
+            let Period::Quarter { fiscal_year, .. } = fiscal.quarter_of(day) else {
+                unreachable!("quarter_of returns quarters")
+            };
+            let q = |quarter| Period::Quarter {
+                fiscal_year,
+                quarter,
+            };
+            Span {
+                start: fiscal.start(q(1)),
+                end: fiscal.end(q(4)),
+                label: format!("FY{fiscal_year}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_follow_the_fiscal_calendar() {
+        let day = NaiveDate::from_ymd_opt(2025, 2, 14).unwrap();
+        let jan = FiscalCalendar::default();
+        let s = span_of(jan, PlanPeriod::Year, day);
+        assert_eq!(
+            (s.start.to_string(), s.end.to_string()),
+            ("2025-01-01".into(), "2025-12-31".into())
+        );
+        assert_eq!(s.label, "FY2025");
+        let feb = FiscalCalendar::new(2).unwrap();
+        let s = span_of(feb, PlanPeriod::Year, day);
+        assert_eq!(s.start.to_string(), "2025-02-01");
+        assert_eq!(s.label, "FY2026");
+        let q = span_of(feb, PlanPeriod::Quarter, day);
+        assert_eq!(
+            (q.label.as_str(), q.end.to_string()),
+            ("2026-Q1", "2025-04-30".into())
+        );
+        assert_eq!(span_of(jan, PlanPeriod::Month, day).label, "2025-02");
     }
 }

@@ -9,17 +9,19 @@ mod comp;
 mod entities;
 mod hierarchy;
 mod money;
+mod params;
 mod period;
 
 pub use comp::{
-    AttainmentBonus, CompPlan, CreditSplit, Draw, PlanAssignment, PlanBook, PlanPeriod, Spiff,
-    Tier, TierMode,
+    AttainmentBonus, CompPlan, CreditSplit, Draw, PlanAssignment, PlanBook, PlanPeriod, Span,
+    Spiff, Tier, TierMode, span_of,
 };
 pub use entities::{
     Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,
 };
 pub use hierarchy::{HierarchyError, OrgChart};
 pub use money::{Money, MoneyError};
+pub use params::{BacktestPaths, DEFAULT_SEED, Horizon, Origins, ParamError, Paths};
 pub use period::{FiscalCalendar, Period, PeriodError};
 
 use std::fmt;
@@ -46,8 +48,21 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(raw: String) -> Result<Self, IdError> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
 
         impl $name {
             /// Parses an identifier: trimmed, non-empty, at most [`MAX_ID_LEN`]
@@ -113,5 +128,13 @@ mod tests {
         assert_eq!(RepId::parse("   "), Err(IdError::Empty));
         assert_eq!(RepId::parse("a\nb"), Err(IdError::Control));
         assert_eq!(RepId::parse(&"x".repeat(129)), Err(IdError::TooLong));
+    }
+
+    #[test]
+    fn ids_deserialize_through_parse() {
+        let id: RepId = serde_json::from_str("\" R7 \"").expect("a valid id");
+        assert_eq!(id.as_str(), "R7");
+        assert!(serde_json::from_str::<RepId>("\"  \"").is_err());
+        assert_eq!(serde_json::to_string(&id).expect("serialises"), "\"R7\"");
     }
 }

@@ -130,6 +130,13 @@ impl fmt::Display for Money {
     }
 }
 
+impl std::ops::AddAssign<Money> for Decimal {
+    /// Adds money to a running decimal total (statement lines, sums).
+    fn add_assign(&mut self, money: Money) {
+        *self += money.0;
+    }
+}
+
 impl serde::Serialize for Money {
     /// JSON money is a decimal string with two decimals (DESIGN.md).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

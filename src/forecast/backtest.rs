@@ -18,6 +18,7 @@ use super::simulate::{
     PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize_all,
 };
 use super::{Context, ModelKind, Origin, OriginPoints, available};
+use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins};
 use crate::features::matrix::{FEATURES, TrainingRows};
 use crate::features::{
     Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, month_end, month_period,
@@ -26,12 +27,12 @@ use crate::features::{
 /// Backtest settings.
 #[derive(Debug, Clone, Copy)]
 pub struct BacktestParams {
-    /// Months ahead scored (1..=24).
-    pub horizon: usize,
+    /// Months ahead scored.
+    pub horizon: Horizon,
     /// Most recent origins run.
-    pub origins: usize,
+    pub origins: Origins,
     /// Sample paths per origin.
-    pub paths: usize,
+    pub paths: BacktestPaths,
     /// Seed of the draws.
     pub seed: u64,
     /// Most rows kept for fitting the global model.
@@ -44,10 +45,10 @@ pub struct BacktestParams {
 impl Default for BacktestParams {
     fn default() -> Self {
         BacktestParams {
-            horizon: 12,
-            origins: 18,
-            paths: 100,
-            seed: 7,
+            horizon: Horizon::DEFAULT,
+            origins: Origins::DEFAULT,
+            paths: BacktestPaths::DEFAULT,
+            seed: DEFAULT_SEED,
             max_training_rows: 150_000,
             max_origin_fit_rows: 40_000,
         }
@@ -241,10 +242,10 @@ pub fn run(
     last_complete: MonthIdx,
     params: BacktestParams,
 ) -> BacktestOutput {
-    let horizon = params.horizon;
+    let horizon = params.horizon.get();
     let ctx = Context { data, monthly };
     let wins = win_months(data);
-    let first_origin = (data.first_month + 11).max(last_complete - params.origins as i32);
+    let first_origin = (data.first_month + 11).max(last_complete - params.origins.get() as i32);
     let origins: Vec<MonthIdx> = (first_origin..last_complete).collect();
     // Entity series for MASE scales.
     let mut entity_series = vec![vec![0.0; monthly.months]; hierarchy.entities.len()];
@@ -343,7 +344,7 @@ pub fn run(
                 horizon,
                 model_pools[&model].clone(),
                 &origin,
-                params.paths,
+                params.paths.get(),
                 params.seed ^ o as u64,
             );
             for h in 1..=horizon {
@@ -388,7 +389,7 @@ pub fn run(
                 }
                 let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1].is_some().then(|| {
                     let paths = plan.entity_paths(hierarchy, h);
-                    summarize_all(&paths, params.paths)
+                    summarize_all(&paths, params.paths.get())
                 });
                 let actual = hierarchy.roll_up(&actual_rep);
                 let point = hierarchy.roll_up(&point_rep);

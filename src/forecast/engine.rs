@@ -20,14 +20,11 @@ use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
 use super::simulate::{ResidualPool, pools_for, summarize, summarize_all};
 use super::{Context, ModelKind, Origin, available};
-use crate::domain::{FiscalCalendar, Money, Period};
+use crate::domain::{FiscalCalendar, Horizon, Money, Paths, Period};
 use crate::features::{
     Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_idx,
     month_period, month_start, open_pipeline,
 };
-
-/// Longest forecast horizon, in months.
-pub const MAX_HORIZON: usize = 24;
 
 /// Why a training or forecasting run failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,15 +35,6 @@ pub enum EngineError {
     /// A parameter out of range.
     #[error("invalid parameter: {0}")]
     Param(String),
-}
-
-/// Settings of a training run.
-#[derive(Debug, Clone, Copy)]
-pub struct TrainParams {
-    /// Backtest settings (its horizon is the longest the selection covers).
-    pub backtest: BacktestParams,
-    /// Win-probability model settings (trained beside the forecast model).
-    pub scoring: crate::scoring::ScoringParams,
 }
 
 /// A trained model: what `attain train` writes under `models/`.
@@ -193,12 +181,6 @@ impl<'a> Engine<'a> {
         as_of: NaiveDate,
         params: BacktestParams,
     ) -> Result<BacktestOutput, EngineError> {
-        if !(1..=MAX_HORIZON).contains(&params.horizon) {
-            return Err(EngineError::Param(format!(
-                "horizon {} is not in 1..=24",
-                params.horizon
-            )));
-        }
         let last_complete = Origin::at(self.data, as_of).last_complete;
         if last_complete < self.data.first_month + 12 {
             return Err(EngineError::History(format!(
@@ -210,7 +192,8 @@ impl<'a> Engine<'a> {
         // the monthly series is cut at the last complete month, and the
         // caches only hold month ends up to it.
         let monthly = MonthlyBookings::build(self.data, last_complete);
-        let first = (self.data.first_month + 11).max(last_complete - params.origins as i32 - 12);
+        let first =
+            (self.data.first_month + 11).max(last_complete - params.origins.get() as i32 - 12);
         let cache = PipelineCache::build(self.data, first..=last_complete);
         Ok(backtest::run(
             self.data,
@@ -226,11 +209,11 @@ impl<'a> Engine<'a> {
     pub fn train(
         &self,
         as_of: NaiveDate,
-        params: TrainParams,
+        params: BacktestParams,
         fingerprint: &str,
     ) -> Result<TrainedModel, EngineError> {
         let started = Instant::now();
-        let out = self.backtest(as_of, params.backtest)?;
+        let out = self.backtest(as_of, params)?;
         let backtest_seconds = started.elapsed().as_secs_f64();
         let fit_started = Instant::now();
         let origin = Origin::at(self.data, as_of);
@@ -248,13 +231,13 @@ impl<'a> Engine<'a> {
             .filter(|(m, _)| selected.contains(m))
             .collect();
         let mut params_map = BTreeMap::new();
-        params_map.insert("horizon".to_owned(), params.backtest.horizon as u64);
-        params_map.insert("origins".to_owned(), params.backtest.origins as u64);
-        params_map.insert("paths".to_owned(), params.backtest.paths as u64);
-        params_map.insert("seed".to_owned(), params.backtest.seed);
+        params_map.insert("horizon".to_owned(), params.horizon.get() as u64);
+        params_map.insert("origins".to_owned(), params.origins.get() as u64);
+        params_map.insert("paths".to_owned(), params.paths.get() as u64);
+        params_map.insert("seed".to_owned(), params.seed);
         params_map.insert(
             "max_origin_fit_rows".to_owned(),
-            params.backtest.max_origin_fit_rows as u64,
+            params.max_origin_fit_rows as u64,
         );
         let mut seconds = BTreeMap::new();
         seconds.insert("backtest".to_owned(), backtest_seconds);
@@ -286,8 +269,8 @@ impl<'a> Engine<'a> {
         &self,
         model: &TrainedModel,
         as_of: NaiveDate,
-        horizon: usize,
-        paths: usize,
+        horizon: Horizon,
+        paths: Paths,
         seed: u64,
         fingerprint: &str,
     ) -> Result<ForecastRun, EngineError> {
@@ -302,8 +285,8 @@ impl<'a> Engine<'a> {
         &self,
         model: &TrainedModel,
         as_of: NaiveDate,
-        horizon: usize,
-        paths: usize,
+        horizon: Horizon,
+        paths: Paths,
         seed: u64,
         fingerprint: &str,
     ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
@@ -315,22 +298,13 @@ impl<'a> Engine<'a> {
         &self,
         model: &TrainedModel,
         as_of: NaiveDate,
-        horizon: usize,
-        paths: usize,
+        horizon: Horizon,
+        paths: Paths,
         seed: u64,
         fingerprint: &str,
         keep_paths: bool,
     ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
-        if !(1..=MAX_HORIZON).contains(&horizon) {
-            return Err(EngineError::Param(format!(
-                "horizon {horizon} is not in 1..=24"
-            )));
-        }
-        if !super::PATHS.contains(&paths) {
-            return Err(EngineError::Param(format!(
-                "paths {paths} is not in 10..=100000"
-            )));
-        }
+        let (horizon, paths) = (horizon.get(), paths.get());
         if as_of < model.as_of {
             return Err(EngineError::Param(format!(
                 "model {} was trained as of {}; forecasting as of an earlier day ({as_of}) would use later data",

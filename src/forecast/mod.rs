@@ -15,7 +15,6 @@ pub mod backtest;
 pub mod engine;
 pub mod global;
 pub mod pipeline;
-pub mod runs;
 pub mod simulate;
 pub mod univariate;
 
@@ -35,13 +34,7 @@ use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
 
-/// Sample paths a forecast, coaching list or projection may ask for; the
-/// CLI and the API check against this one range.
-pub const PATHS: std::ops::RangeInclusive<usize> = 10..=100_000;
-
-pub use engine::{
-    Engine, EngineError, ForecastRow, ForecastRun, PeriodPaths, TrainParams, TrainedModel,
-};
+pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, PeriodPaths, TrainedModel};
 
 /// Every model the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

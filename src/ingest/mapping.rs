@@ -50,165 +50,80 @@ pub struct Field {
     pub required: bool,
 }
 
+impl Field {
+    const fn required(name: &'static str) -> Field {
+        Field {
+            name,
+            required: true,
+        }
+    }
+
+    const fn optional(name: &'static str) -> Field {
+        Field {
+            name,
+            required: false,
+        }
+    }
+}
+
+const TERRITORY_FIELDS: &[Field] = &[
+    Field::required("territory_id"),
+    Field::required("name"),
+    Field::required("region"),
+];
+const REP_FIELDS: &[Field] = &[
+    Field::required("rep_id"),
+    Field::required("name"),
+    Field::optional("manager_id"),
+    Field::optional("territory_id"),
+    Field::optional("role"),
+    Field::optional("hire_date"),
+    Field::optional("end_date"),
+    Field::optional("plan_id"),
+];
+const OPPORTUNITY_FIELDS: &[Field] = &[
+    Field::required("opportunity_id"),
+    Field::required("rep_id"),
+    Field::optional("account"),
+    Field::optional("product"),
+    Field::optional("amount"),
+    Field::required("stage"),
+    Field::required("status"),
+    Field::required("created_date"),
+    Field::optional("close_date"),
+    Field::optional("forecast_category"),
+];
+const HISTORY_FIELDS: &[Field] = &[
+    Field::required("opportunity_id"),
+    Field::required("as_of"),
+    Field::required("stage"),
+    Field::required("status"),
+    Field::optional("amount"),
+    Field::optional("close_date"),
+];
+const BOOKING_FIELDS: &[Field] = &[
+    Field::required("booking_id"),
+    Field::required("rep_id"),
+    Field::required("amount"),
+    Field::required("booked_date"),
+    Field::optional("opportunity_id"),
+    Field::optional("territory_id"),
+];
+const QUOTA_FIELDS: &[Field] = &[
+    Field::required("rep_id"),
+    Field::required("period"),
+    Field::required("amount"),
+];
+
 /// The native fields of each table, in file column order.
 pub fn fields(table: Table) -> &'static [Field] {
     match table {
-        Table::Territories => &[
-            Field {
-                name: "territory_id",
-                required: true,
-            },
-            Field {
-                name: "name",
-                required: true,
-            },
-            Field {
-                name: "region",
-                required: true,
-            },
-        ],
-        Table::Reps => &[
-            Field {
-                name: "rep_id",
-                required: true,
-            },
-            Field {
-                name: "name",
-                required: true,
-            },
-            Field {
-                name: "manager_id",
-                required: false,
-            },
-            Field {
-                name: "territory_id",
-                required: false,
-            },
-            Field {
-                name: "role",
-                required: false,
-            },
-            Field {
-                name: "hire_date",
-                required: false,
-            },
-            Field {
-                name: "end_date",
-                required: false,
-            },
-            Field {
-                name: "plan_id",
-                required: false,
-            },
-        ],
-        Table::Opportunities => &[
-            Field {
-                name: "opportunity_id",
-                required: true,
-            },
-            Field {
-                name: "rep_id",
-                required: true,
-            },
-            Field {
-                name: "account",
-                required: false,
-            },
-            Field {
-                name: "product",
-                required: false,
-            },
-            Field {
-                name: "amount",
-                required: false,
-            },
-            Field {
-                name: "stage",
-                required: true,
-            },
-            Field {
-                name: "status",
-                required: true,
-            },
-            Field {
-                name: "created_date",
-                required: true,
-            },
-            Field {
-                name: "close_date",
-                required: false,
-            },
-            Field {
-                name: "forecast_category",
-                required: false,
-            },
-        ],
-        Table::OpportunityHistory => &[
-            Field {
-                name: "opportunity_id",
-                required: true,
-            },
-            Field {
-                name: "as_of",
-                required: true,
-            },
-            Field {
-                name: "stage",
-                required: true,
-            },
-            Field {
-                name: "status",
-                required: true,
-            },
-            Field {
-                name: "amount",
-                required: false,
-            },
-            Field {
-                name: "close_date",
-                required: false,
-            },
-        ],
-        Table::Bookings => &[
-            Field {
-                name: "booking_id",
-                required: true,
-            },
-            Field {
-                name: "rep_id",
-                required: true,
-            },
-            Field {
-                name: "amount",
-                required: true,
-            },
-            Field {
-                name: "booked_date",
-                required: true,
-            },
-            Field {
-                name: "opportunity_id",
-                required: false,
-            },
-            Field {
-                name: "territory_id",
-                required: false,
-            },
-        ],
-        Table::Quotas => &[
-            Field {
-                name: "rep_id",
-                required: true,
-            },
-            Field {
-                name: "period",
-                required: true,
-            },
-            Field {
-                name: "amount",
-                required: true,
-            },
-        ],
+        Table::Territories => TERRITORY_FIELDS,
+        Table::Reps => REP_FIELDS,
+        Table::Opportunities => OPPORTUNITY_FIELDS,
+        Table::OpportunityHistory => HISTORY_FIELDS,
+        Table::Bookings => BOOKING_FIELDS,
+        Table::Quotas => QUOTA_FIELDS,
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::mapping::{TableMapping, fields};
-use super::report::{Problem, Problems};
+use super::problems::{Problem, Problems};
 use super::source::SourceTable;
 use crate::domain::{
     Booking, BookingId, HistoryRecord, Money, Opportunity, OpportunityId, OpportunityStatus,
@@ -154,6 +154,23 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// The field's text: `Err` (with a problem) when it is required and
+    /// empty, `None` when it is optional and empty.
+    fn present(
+        &self,
+        field: &str,
+        required: bool,
+        problems: &mut Problems,
+    ) -> Result<Option<&str>, ()> {
+        if !required {
+            return Ok(self.text(field));
+        }
+        match self.required(field, problems) {
+            Some(v) => Ok(Some(v)),
+            None => Err(()),
+        }
+    }
+
     fn id<T, E: std::fmt::Display>(
         &self,
         field: &str,
@@ -161,14 +178,7 @@ impl<'a> Row<'a> {
         parse: impl FnOnce(&str) -> Result<T, E>,
         problems: &mut Problems,
     ) -> Result<Option<T>, ()> {
-        let value = if required {
-            self.required(field, problems)
-        } else {
-            self.text(field)
-        };
-        if required && value.is_none() {
-            return Err(());
-        }
+        let value = self.present(field, required, problems)?;
         self.parsed(field, value, parse, problems)
     }
 
@@ -178,14 +188,7 @@ impl<'a> Row<'a> {
         required: bool,
         problems: &mut Problems,
     ) -> Result<Option<NaiveDateTime>, ()> {
-        let value = if required {
-            self.required(field, problems)
-        } else {
-            self.text(field)
-        };
-        if required && value.is_none() {
-            return Err(());
-        }
+        let value = self.present(field, required, problems)?;
         self.parsed(
             field,
             value,
@@ -213,14 +216,7 @@ impl<'a> Row<'a> {
         required: bool,
         problems: &mut Problems,
     ) -> Result<Option<Money>, ()> {
-        let value = if required {
-            self.required(field, problems)
-        } else {
-            self.text(field)
-        };
-        if required && value.is_none() {
-            return Err(());
-        }
+        let value = self.present(field, required, problems)?;
         self.parsed(field, value, Money::parse_non_negative, problems)
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::mapping::{Field, TableMapping, fields};
-use super::report::Problem;
+use super::problems::Problem;
 use crate::store::Table;
 
 /// A source file opened for reading, its columns lined up with the native

@@ -18,7 +18,7 @@
 pub mod dashboard;
 pub mod data;
 pub mod draw;
-pub mod job;
+pub mod folder;
 
 use std::fmt;
 use std::str::FromStr;

@@ -20,7 +20,6 @@
 pub mod calibrate;
 pub mod drivers;
 pub mod metrics;
-pub mod run;
 
 use std::collections::BTreeMap;
 
@@ -109,7 +108,7 @@ impl Default for ScoringParams {
             max_rows: 300_000,
             forest_rows: 40_000,
             trees: 60,
-            seed: 7,
+            seed: crate::domain::DEFAULT_SEED,
         }
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use attain::api::{AppState, Role, create_token};
 use attain::config::{RawSettings, Settings};
-use attain::forecast::runs::{self, ForecastParams};
+use attain::domain::{Horizon, Paths};
+use attain::jobs::{self, ForecastParams};
 use attain::store::Store;
 use axum::Router;
 use axum::body::Body;
@@ -121,13 +122,13 @@ async fn served_on(db: helpers::TestStore, train: bool) -> Served {
     let store: Store = db.store.clone();
     load(&store, org.path()).await;
     if train {
-        runs::forecast(
+        jobs::forecast(
             &store,
             &settings,
             ForecastParams {
                 as_of: None,
-                horizon: 6,
-                paths: 200,
+                horizon: Horizon::new(6).expect("a horizon"),
+                paths: Paths::new(200).expect("paths"),
                 seed: 3,
             },
             quick(),

@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use attain::coaching::run::{CoachParams, coach};
 use attain::domain::FiscalCalendar;
 use attain::features::SalesData;
-use attain::scoring::run::{ScoreParams, score};
+use attain::jobs::coach::{CoachParams, coach};
+use attain::jobs::score::{ScoreParams, score};
 use attain::scoring::{ScoringParams, train};
 
 use super::forecast::{bookings_only, load, quick, settings, truncate};
@@ -352,7 +352,7 @@ async fn a_rep_whose_renewals_fell_hears_it_in_money() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_evaluation_scores_the_list_it_gives() {
-    use attain::coaching::evaluate::{against_truth, read_truth};
+    use attain::jobs::coach_evaluate::{against_truth, read_truth};
     let org = helpers::small_org(40, 36, 4);
     let t = helpers::sqlite().await;
     load(&t.store, org.path()).await;
@@ -364,10 +364,8 @@ async fn the_evaluation_scores_the_list_it_gives() {
         .expect("coach");
     let planted = read_truth(&org.file("truth.csv")).expect("truth");
     assert_eq!(planted.len(), 2, "{planted:?}");
-    let (data, fingerprint) = attain::forecast::runs::load(&t.store, &settings)
-        .await
-        .unwrap();
-    let registry = attain::registry::Registry::new(models.path());
+    let (data, fingerprint) = attain::jobs::load(&t.store, &settings).await.unwrap();
+    let registry = attain::jobs::registry::Registry::new(models.path());
     let eval = tokio::task::block_in_place(|| {
         against_truth(&data, &fingerprint, &registry, &params, quick(), &planted)
     })
@@ -392,8 +390,8 @@ async fn the_evaluation_scores_the_list_it_gives() {
         within(list.reps.len().div_ceil(10)) / k
     );
     // Each ranking of the same list, scored the same way.
-    use attain::coaching::evaluate::RankingScore;
     use attain::coaching::{RankBy, sort_reps};
+    use attain::jobs::coach_evaluate::RankingScore;
     assert_eq!(eval.ranked_by, RankBy::Priority);
     let scored = |by: RankBy| {
         let mut reps = list.reps.clone();

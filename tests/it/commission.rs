@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use attain::commission::Statement;
 use attain::commission::credits::{Ledger, statements};
 use attain::commission::engine::LineKind;
-use attain::commission::{Statement, parse_plan_book};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::SalesData;
+use attain::ingest::parse_plan_book;
 use attain::ingest::{IngestError, ingest};
 
 use crate::helpers::{self, date};
@@ -781,8 +782,8 @@ async fn reingesting_the_same_plans_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn projections_add_up_and_what_ifs_move_the_right_way() {
-    use attain::commission::run::{CommissionParams, WhatIf, projection, statement};
     use attain::features::Level;
+    use attain::jobs::commissions::{CommissionParams, WhatIf, projection, statement};
 
     let org = helpers::small_org(16, 24, 9);
     let models = tempfile::tempdir().expect("temp dir");
@@ -792,7 +793,7 @@ async fn projections_add_up_and_what_ifs_move_the_right_way() {
     let at = |level: Level, period: Option<&str>| CommissionParams {
         level,
         period: period.map(|p| attain::domain::Period::parse(p).expect("period")),
-        paths: 200,
+        paths: attain::domain::Paths::new(200).expect("paths"),
         ..CommissionParams::default()
     };
     let quick = crate::forecast::quick();

@@ -7,11 +7,12 @@ use std::path::Path;
 
 use attain::config::{RawSettings, Settings};
 use attain::domain::Money;
+use attain::domain::{BacktestPaths, Horizon, Origins, Paths};
 use attain::features::Level;
+use attain::forecast::ForecastRow;
 use attain::forecast::backtest::BacktestParams;
-use attain::forecast::runs::{self, ForecastParams};
-use attain::forecast::{ForecastRow, TrainParams};
 use attain::ingest;
+use attain::jobs::{self, ForecastParams, ValidTrainParams};
 use attain::scoring::ScoringParams;
 use attain::store::{ForecastFilter, Store};
 
@@ -26,12 +27,12 @@ pub(crate) fn settings(models: &Path) -> Settings {
     .expect("settings")
 }
 
-pub(crate) fn quick() -> TrainParams {
-    TrainParams {
+pub(crate) fn quick() -> ValidTrainParams {
+    ValidTrainParams {
         backtest: BacktestParams {
-            horizon: 6,
-            origins: 6,
-            paths: 50,
+            horizon: Horizon::new(6).expect("a horizon"),
+            origins: Origins::new(6).expect("origins"),
+            paths: BacktestPaths::new(50).expect("paths"),
             seed: 1,
             max_training_rows: 20_000,
             max_origin_fit_rows: 20_000,
@@ -67,11 +68,11 @@ async fn levels_add_up_runs_repeat_and_are_stored() {
         load(store, org.path()).await;
         let params = ForecastParams {
             as_of: None,
-            horizon: 6,
-            paths: 200,
+            horizon: Horizon::new(6).expect("a horizon"),
+            paths: Paths::new(200).expect("paths"),
             seed: 11,
         };
-        let job = runs::forecast(store, &settings, params, quick())
+        let job = jobs::forecast(store, &settings, params, quick())
             .await
             .expect("forecast");
         assert!(job.trained, "no model was registered, so one is trained");
@@ -115,7 +116,7 @@ async fn levels_add_up_runs_repeat_and_are_stored() {
         assert!(manager_rows > 0);
 
         // Same model, seed and data: the same forecast.
-        let again = runs::forecast(store, &settings, params, quick())
+        let again = jobs::forecast(store, &settings, params, quick())
             .await
             .expect("again");
         assert!(!again.trained, "the registered model is reused");
@@ -123,7 +124,7 @@ async fn levels_add_up_runs_repeat_and_are_stored() {
         assert_eq!(&again.run.forecasts, rows);
 
         // Stored and read back, whole and filtered.
-        let stored = runs::stored(store, Some(job.run.run_id), &ForecastFilter::default())
+        let stored = jobs::stored(store, Some(job.run.run_id), &ForecastFilter::default())
             .await
             .expect("stored");
         assert_eq!(&stored.forecasts, rows);
@@ -132,7 +133,7 @@ async fn levels_add_up_runs_repeat_and_are_stored() {
             !stored.backtest.is_empty(),
             "the backtest is stored with the run"
         );
-        let one = runs::stored(
+        let one = jobs::stored(
             store,
             None,
             &ForecastFilter {
@@ -213,16 +214,16 @@ async fn a_past_forecast_sees_nothing_after_its_day() {
 
     let params = ForecastParams {
         as_of: Some(date(cut)),
-        horizon: 4,
-        paths: 100,
+        horizon: Horizon::new(4).expect("a horizon"),
+        paths: Paths::new(100).expect("paths"),
         seed: 2,
     };
     let a_models = tempfile::tempdir().unwrap();
     let b_models = tempfile::tempdir().unwrap();
-    let a = runs::forecast(&full.store, &settings(a_models.path()), params, quick())
+    let a = jobs::forecast(&full.store, &settings(a_models.path()), params, quick())
         .await
         .expect("forecast on all data");
-    let b = runs::forecast(&past.store, &settings(b_models.path()), params, quick())
+    let b = jobs::forecast(&past.store, &settings(b_models.path()), params, quick())
         .await
         .expect("forecast on the data known then");
     assert_eq!(a.run.forecasts.len(), b.run.forecasts.len());
@@ -241,11 +242,11 @@ async fn a_past_forecast_sees_nothing_after_its_day() {
             "later data changed a forecast made on {cut}"
         );
     }
-    let a_model = attain::registry::Registry::new(a_models.path())
+    let a_model = attain::jobs::registry::Registry::new(a_models.path())
         .latest()
         .unwrap()
         .unwrap();
-    let b_model = attain::registry::Registry::new(b_models.path())
+    let b_model = attain::jobs::registry::Registry::new(b_models.path())
         .latest()
         .unwrap()
         .unwrap();
@@ -261,7 +262,7 @@ async fn backtest_scores_attain_and_every_baseline_at_every_level() {
     let backend = helpers::sqlite().await;
     load(&backend.store, org.path()).await;
     let models = tempfile::tempdir().unwrap();
-    let (_, out) = runs::backtest(
+    let (_, out) = jobs::backtest(
         &backend.store,
         &settings(models.path()),
         None,
@@ -328,11 +329,11 @@ async fn bookings_alone_forecast_two_years() {
     let models = tempfile::tempdir().unwrap();
     let params = ForecastParams {
         as_of: None,
-        horizon: 24,
-        paths: 100,
+        horizon: Horizon::new(24).expect("a horizon"),
+        paths: Paths::new(100).expect("paths"),
         seed: 4,
     };
-    let job = runs::forecast(&backend.store, &settings(models.path()), params, quick())
+    let job = jobs::forecast(&backend.store, &settings(models.path()), params, quick())
         .await
         .expect("bookings-only forecast");
     let months: Vec<&ForecastRow> = job
@@ -358,7 +359,7 @@ async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
     let settings = settings(models.path());
     let full = helpers::sqlite().await;
     load(&full.store, org.path()).await;
-    let trained = runs::train(&full.store, &settings, None, quick())
+    let trained = jobs::train(&full.store, &settings, None, quick())
         .await
         .expect("train")
         .model;
@@ -370,11 +371,11 @@ async fn a_model_that_needs_the_pipeline_falls_back_without_one() {
     load(&bare.store, only.path()).await;
     let params = ForecastParams {
         as_of: Some(trained.as_of),
-        horizon: 3,
-        paths: 100,
+        horizon: Horizon::new(3).expect("a horizon"),
+        paths: Paths::new(100).expect("paths"),
         seed: 1,
     };
-    let job = runs::forecast(&bare.store, &settings, params, quick())
+    let job = jobs::forecast(&bare.store, &settings, params, quick())
         .await
         .expect("forecast with the registered model");
     assert!(!job.trained);
@@ -392,7 +393,7 @@ async fn ramp_curve_and_conversion_factors_read_the_reps_from_the_data() {
     let test = helpers::sqlite().await;
     load(&test.store, org.path()).await;
     let models = tempfile::tempdir().unwrap();
-    let (data, _) = runs::load(&test.store, &settings(models.path()))
+    let (data, _) = jobs::load(&test.store, &settings(models.path()))
         .await
         .unwrap();
     let o = attain::features::month_idx(data.last_date);

@@ -10,7 +10,7 @@ use attain::domain::{Money, OpportunityStatus, Period};
 use attain::features::{Level, SalesData};
 use attain::forecast::Engine;
 use attain::report::data::RunInfo;
-use attain::report::{Body, ChartKind, job};
+use attain::report::{Body, ChartKind, folder};
 use axum::http::StatusCode;
 
 use super::api::{Answer, call, served};
@@ -227,8 +227,8 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
             Some(as_of - chrono::Duration::days(120)),
         ),
     ] {
-        let span = job::waterfall_span(&data, as_of, Some(period), from);
-        let chart = job::waterfall(&data, hierarchy, Level::Company, "company", span).unwrap();
+        let span = folder::waterfall_span(&data, as_of, Some(period), from);
+        let chart = folder::waterfall(&data, hierarchy, Level::Company, "company", span).unwrap();
         let Body::Waterfall(w) = &chart.body else {
             panic!("not a waterfall")
         };
@@ -261,7 +261,7 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
 
     // Fan: the forecast months are the run's company lines, the history is
     // the company's bookings by month.
-    let run = attain::forecast::runs::stored(store, None, &Default::default())
+    let run = attain::jobs::stored(store, None, &Default::default())
         .await
         .unwrap();
     let info = RunInfo {
@@ -269,7 +269,7 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
         as_of: run.as_of,
         model_version: run.model_version.clone(),
     };
-    let chart = job::fan(
+    let chart = folder::fan(
         &data,
         hierarchy,
         &info,
@@ -302,7 +302,7 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
 
     // Attainment of a finished quarter: booked over quota per rep.
     let done = data.fiscal.quarter_of(as_of - chrono::Duration::days(100));
-    let chart = job::attainment(
+    let chart = folder::attainment(
         &data,
         hierarchy,
         &run.forecasts,

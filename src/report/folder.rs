@@ -10,14 +10,15 @@ use chrono::{Duration, NaiveDate};
 
 use super::data::{self, RunInfo, entity_index, entity_label, reps_in};
 use super::{Chart, ImageFormat, ReportError, render};
-use crate::coaching::run::{CoachParams, coach_data};
-use crate::commission::run::{CommissionParams, JobError, load_book, projection_data};
 use crate::config::Settings;
-use crate::domain::Period;
+use crate::domain::{DEFAULT_SEED, Horizon, Paths, Period};
 use crate::features::{Hierarchy, Level, SalesData};
-use crate::forecast::runs::{self, ForecastParams, RunError, registered_models};
-use crate::forecast::{Engine, ForecastRow, ForecastRun, TrainParams};
-use crate::registry::Registry;
+use crate::forecast::{Engine, ForecastRow, ForecastRun};
+use crate::jobs::ValidTrainParams;
+use crate::jobs::coach::{CoachParams, coach_data};
+use crate::jobs::commissions::{CommissionParams, load_book, projection_data};
+use crate::jobs::registry::Registry;
+use crate::jobs::{self, ForecastParams, JobError, registered_models};
 use crate::store::{ForecastFilter, Store};
 
 /// The period the attainment chart covers by default: the fiscal quarter
@@ -122,7 +123,7 @@ pub struct ReportParams {
     /// [`waterfall_span`]; coaching and payouts: the next quarter).
     pub period: Option<Period>,
     /// Months forecast when no run as of the day is stored.
-    pub horizon: usize,
+    pub horizon: Horizon,
 }
 
 /// Why a report could not be written.
@@ -130,10 +131,7 @@ pub struct ReportParams {
 pub enum ReportJobError {
     /// Loading, training or forecasting.
     #[error(transparent)]
-    Run(#[from] RunError),
-    /// Payout projections.
-    #[error(transparent)]
-    Commissions(#[from] JobError),
+    Run(#[from] JobError),
     /// Drawing or writing.
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -163,27 +161,27 @@ pub async fn report(
     store: &Store,
     settings: &Settings,
     params: &ReportParams,
-    train: TrainParams,
+    train: ValidTrainParams,
 ) -> Result<Written, ReportJobError> {
-    let (data, fingerprint) = runs::load(store, settings).await?;
+    let (data, fingerprint) = jobs::load(store, settings).await?;
     let as_of = params.as_of.unwrap_or(data.last_date);
     let run: ForecastRun = match store
         .latest_forecast_run(Some(as_of))
         .await
-        .map_err(RunError::from)?
+        .map_err(JobError::from)?
     {
         Some(header) => {
-            runs::stored(store, Some(header.run_id), &ForecastFilter::default()).await?
+            jobs::stored(store, Some(header.run_id), &ForecastFilter::default()).await?
         }
         None => {
-            runs::forecast(
+            jobs::forecast(
                 store,
                 settings,
                 ForecastParams {
                     as_of: Some(as_of),
                     horizon: params.horizon,
-                    paths: 1000,
-                    seed: 7,
+                    paths: Paths::DEFAULT,
+                    seed: DEFAULT_SEED,
                 },
                 train,
             )

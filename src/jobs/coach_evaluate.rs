@@ -9,13 +9,14 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::run::{CoachParams, coach_data, period_paths};
-use super::{RankBy, RepRisk, miss_and_shortfall, sort_reps};
-use crate::domain::Period;
+use super::coach::{CoachParams, coach_data, period_paths};
+use crate::coaching::{RankBy, RepRisk, miss_and_shortfall, sort_reps};
+use crate::domain::{DEFAULT_SEED, Paths, Period};
 use crate::features::{SalesData, booked_between};
-use crate::forecast::runs::RunError;
-use crate::forecast::{Engine, EngineError, TrainParams};
-use crate::registry::Registry;
+use crate::forecast::{Engine, EngineError};
+use crate::jobs::JobError;
+use crate::jobs::ValidTrainParams;
+use crate::jobs::registry::Registry;
 use crate::scoring::metrics::auc;
 
 /// The list against planted truth.
@@ -96,7 +97,7 @@ pub struct Evaluation {
 }
 
 /// Reads the declining reps of a `truth.csv`.
-pub fn read_truth(path: &Path) -> Result<HashSet<String>, RunError> {
+pub fn read_truth(path: &Path) -> Result<HashSet<String>, JobError> {
     let bad = |why: String| EngineError::Param(format!("{}: {why}", path.display()));
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
     let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
@@ -125,9 +126,9 @@ pub fn against_truth(
     fingerprint: &str,
     registry: &Registry,
     params: &CoachParams,
-    train: TrainParams,
+    train: ValidTrainParams,
     planted: &HashSet<String>,
-) -> Result<TruthEvaluation, RunError> {
+) -> Result<TruthEvaluation, JobError> {
     let list = coach_data(data, fingerprint, registry, params, train)?;
     let ranks = planted_ranks(&list.reps, planted);
     let k = ranks.len();
@@ -211,9 +212,9 @@ pub fn on_history(
     fingerprint: &str,
     as_of: NaiveDate,
     quarters: usize,
-    paths: usize,
-    train: TrainParams,
-) -> Result<Vec<QuarterEvaluation>, RunError> {
+    paths: Paths,
+    train: ValidTrainParams,
+) -> Result<Vec<QuarterEvaluation>, JobError> {
     let engine = Engine::new(data);
     let fiscal = data.fiscal;
     let mut periods: Vec<Period> = Vec::new();
@@ -236,12 +237,21 @@ pub fn on_history(
         let Some(day) = start.pred_opt() else {
             continue;
         };
-        let model = match engine.train(day, train, fingerprint) {
+        let model = match engine.train(day, train.backtest, fingerprint) {
             Ok(m) => m,
             Err(EngineError::History(_)) => continue,
             Err(e) => return Err(e.into()),
         };
-        let p = period_paths(&engine, data, &model, day, period, paths, 7, fingerprint)?;
+        let p = period_paths(
+            &engine,
+            data,
+            &model,
+            day,
+            period,
+            paths,
+            DEFAULT_SEED,
+            fingerprint,
+        )?;
         let booked = booked_between(data, start, end);
         let mut p_miss = Vec::new();
         let mut missed = Vec::new();
@@ -269,4 +279,38 @@ pub fn on_history(
         });
     }
     Ok(out)
+}
+
+/// `attain coach --evaluate`: the list of `params` against the planted
+/// reps of `truth` (when given), and P(miss quota) over the last
+/// `quarters` quarters.
+pub async fn evaluate(
+    store: &crate::store::Store,
+    settings: &crate::config::Settings,
+    params: &CoachParams,
+    truth: Option<&Path>,
+    quarters: usize,
+    train: ValidTrainParams,
+) -> Result<Evaluation, JobError> {
+    let (data, fingerprint) = crate::jobs::load(store, settings).await?;
+    let registry = Registry::new(&settings.models_dir);
+    tokio::task::block_in_place(|| {
+        let day = params.as_of.unwrap_or(data.last_date);
+        let truth = match truth {
+            Some(path) => {
+                let planted = read_truth(path)?;
+                Some(against_truth(
+                    &data,
+                    &fingerprint,
+                    &registry,
+                    params,
+                    train,
+                    &planted,
+                )?)
+            }
+            None => None,
+        };
+        let history = on_history(&data, &fingerprint, day, quarters, params.paths, train)?;
+        Ok(Evaluation { truth, history })
+    })
 }

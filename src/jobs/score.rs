@@ -5,14 +5,15 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{DealScore, Scorer, ScorerKind, drivers};
 use crate::config::Settings;
 use crate::domain::Money;
 use crate::features::SalesData;
 use crate::features::deals::open_states;
-use crate::forecast::runs::{self, RunError};
-use crate::forecast::{Engine, EngineError, TrainParams};
-use crate::registry::Registry;
+use crate::forecast::{Engine, EngineError};
+use crate::jobs::ValidTrainParams;
+use crate::jobs::registry::Registry;
+use crate::jobs::{self, JobError};
+use crate::scoring::{DealScore, Scorer, ScorerKind, ScoringModel, drivers};
 
 /// Settings of a scoring job.
 #[derive(Debug, Clone)]
@@ -44,8 +45,8 @@ pub fn score_data(
     fingerprint: &str,
     registry: &Registry,
     params: &ScoreParams,
-    train: TrainParams,
-) -> Result<ScoreList, RunError> {
+    train: ValidTrainParams,
+) -> Result<ScoreList, JobError> {
     let engine = Engine::new(data);
     let as_of = params.as_of.unwrap_or_else(|| engine.default_as_of());
     let rep = match &params.rep {
@@ -59,8 +60,8 @@ pub fn score_data(
         None => None,
     };
     let (forecast_model, scoring, _) =
-        runs::models_as_of(data, &engine, registry, as_of, train, fingerprint, true)?;
-    let model = scoring.ok_or_else(|| RunError::NoScoring("none registered".into()))?;
+        jobs::models_as_of(data, &engine, registry, as_of, train, fingerprint, true)?;
+    let model = scoring.ok_or_else(|| JobError::NoScoring("none registered".into()))?;
     let scorer = Scorer::new(&model, data);
     let mut states = open_states(data, as_of);
     if let Some(r) = rep {
@@ -101,9 +102,29 @@ pub async fn score(
     store: &crate::store::Store,
     settings: &Settings,
     params: &ScoreParams,
-    train: TrainParams,
-) -> Result<ScoreList, RunError> {
-    let (data, fingerprint) = runs::load(store, settings).await?;
+    train: ValidTrainParams,
+) -> Result<ScoreList, JobError> {
+    let (data, fingerprint) = jobs::load(store, settings).await?;
     let registry = Registry::new(&settings.models_dir);
     tokio::task::block_in_place(|| score_data(&data, &fingerprint, &registry, params, train))
+}
+
+/// The win-probability model usable on `as_of` (default: the last day of
+/// data) and the version it is registered under, for its holdout
+/// evaluation; trains and registers one when none is.
+pub async fn evaluation(
+    store: &crate::store::Store,
+    settings: &Settings,
+    as_of: Option<NaiveDate>,
+    train: ValidTrainParams,
+) -> Result<(String, ScoringModel), JobError> {
+    let (data, fingerprint) = jobs::load(store, settings).await?;
+    let registry = Registry::new(&settings.models_dir);
+    let engine = Engine::new(&data);
+    let day = as_of.unwrap_or_else(|| engine.default_as_of());
+    let (model, scoring, _) = tokio::task::block_in_place(|| {
+        jobs::models_as_of(&data, &engine, &registry, day, train, &fingerprint, true)
+    })?;
+    let scoring = scoring.ok_or_else(|| JobError::NoScoring("none registered".into()))?;
+    Ok((model.version, scoring))
 }

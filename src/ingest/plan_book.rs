@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::span_of;
+use crate::domain::span_of;
 use crate::domain::{
     AttainmentBonus, CompPlan, CreditSplit, Draw, FiscalCalendar, PlanAssignment, PlanBook,
     PlanPeriod, RepId, Spiff, Tier, TierMode,
@@ -213,6 +213,19 @@ impl Problems<'_> {
             message: message.into(),
         });
     }
+
+    /// The value, or `None` with a problem naming `field`.
+    fn value<T>(
+        &mut self,
+        parsed: Result<T, String>,
+        span: &std::ops::Range<usize>,
+        location: &str,
+        field: &str,
+    ) -> Option<T> {
+        parsed
+            .map_err(|e| self.push(span.clone(), location, format!("{field}: {e}")))
+            .ok()
+    }
 }
 
 /// Parses and checks a plan file. `fiscal` places quarter and year
@@ -237,6 +250,19 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
         found: Vec::new(),
     };
     let mut book = PlanBook::default();
+    let ids = plans(&raw, &mut book, &mut problems);
+    book.assignments = assignments(&raw, &book, &ids, fiscal, &mut problems);
+    book.splits = splits(&raw, &mut problems);
+    if problems.found.is_empty() {
+        Ok(book)
+    } else {
+        Err(problems.found)
+    }
+}
+
+/// The plans of the book, each checked; returns every id given (valid or
+/// not, so an assignment to a broken plan is not reported as unknown).
+fn plans(raw: &RawBook, book: &mut PlanBook, problems: &mut Problems<'_>) -> HashSet<String> {
     let mut ids = HashSet::new();
     for spanned in &raw.plan {
         let span = spanned.span();
@@ -248,12 +274,25 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
         if !ids.insert(p.id.clone()) {
             problems.push(span.clone(), &loc, "plan id used twice");
         }
-        if let Some(plan) = check_plan(p, span, &loc, &mut problems) {
+        if let Some(plan) = check_plan(p, span, &loc, problems) {
             book.plans.push(plan);
         }
     }
     book.plans.sort_by(|a, b| a.id.cmp(&b.id));
 
+    ids
+}
+
+/// Who is on which plan when: dates on the plan's period boundaries, no
+/// overlap per rep, known plans.
+fn assignments(
+    raw: &RawBook,
+    book: &PlanBook,
+    ids: &HashSet<String>,
+    fiscal: FiscalCalendar,
+    problems: &mut Problems<'_>,
+) -> Vec<PlanAssignment> {
+    let mut out = Vec::new();
     let mut by_rep: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>, usize)>> = HashMap::new();
     for spanned in &raw.assignment {
         let span = spanned.span();
@@ -277,9 +316,9 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
             }
             parsed.ok()
         };
-        let from = day(&a.from, "from", &mut problems);
+        let from = day(&a.from, "from", problems);
         let to = match a.to.as_deref() {
-            Some(t) => match day(t, "to", &mut problems) {
+            Some(t) => match day(t, "to", problems) {
                 Some(d) => Some(d),
                 None => continue,
             },
@@ -340,16 +379,22 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
             }
         }
         earlier.push((from, to, line));
-        book.assignments.push(PlanAssignment {
+        out.push(PlanAssignment {
             rep_id,
             plan_id: plan.id.clone(),
             from,
             to,
         });
     }
-    book.assignments
-        .sort_by(|a, b| (&a.rep_id, a.from).cmp(&(&b.rep_id, b.from)));
+    out.sort_by(|a, b| (&a.rep_id, a.from).cmp(&(&b.rep_id, b.from)));
 
+    out
+}
+
+/// Credit splits: one of booking or deal, shares in (0, 100%] adding up to
+/// 100%, each source split once.
+fn splits(raw: &RawBook, problems: &mut Problems<'_>) -> Vec<CreditSplit> {
+    let mut out = Vec::new();
     let mut sources = HashSet::new();
     for spanned in &raw.split {
         let span = spanned.span();
@@ -410,18 +455,14 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
                 ),
             );
         }
-        book.splits.push(CreditSplit {
+        out.push(CreditSplit {
             source_id: source,
             shares,
         });
     }
-    book.splits.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+    out.sort_by(|a, b| a.source_id.cmp(&b.source_id));
 
-    if problems.found.is_empty() {
-        Ok(book)
-    } else {
-        Err(problems.found)
-    }
+    out
 }
 
 fn check_plan(
@@ -496,6 +537,86 @@ fn check_plan(
         }
     });
 
+    let tiers = check_tiers(p, base_rate, &span, loc, problems);
+    let spiffs = check_spiffs(p, loc, problems);
+    let bonuses = check_bonuses(p, loc, problems);
+
+    let (draw, clawback_days) = check_draw_and_clawback(p, &span, loc, problems);
+    if problems.found.len() > before {
+        return None;
+    }
+    Some(CompPlan {
+        id: p.id.trim().to_owned(),
+        name: p.name.clone().unwrap_or_else(|| p.id.trim().to_owned()),
+        period,
+        products: p.products.clone(),
+        mode,
+        tiers,
+        threshold,
+        attainment_cap,
+        payout_cap,
+        spiffs,
+        bonuses,
+        draw,
+        clawback_days,
+    })
+}
+
+/// The draw (a positive guarantee) and the clawback window (1..=3650
+/// days); an empty product list is refused here too.
+fn check_draw_and_clawback(
+    p: &RawPlan,
+    span: &std::ops::Range<usize>,
+    loc: &str,
+    problems: &mut Problems<'_>,
+) -> (Option<Draw>, Option<u32>) {
+    let draw = p.draw.as_ref().and_then(|d| match d.amount.money() {
+        Ok(a) if a > Decimal::ZERO => Some(Draw {
+            amount: a,
+            recoverable: d.recoverable,
+        }),
+        Ok(_) => {
+            problems.push(span.clone(), loc, "draw amount must be above zero");
+            None
+        }
+        Err(e) => {
+            problems.push(span.clone(), loc, format!("draw amount: {e}"));
+            None
+        }
+    });
+    let clawback_days = match &p.clawback {
+        Some(c) if (1..=3650).contains(&c.days) => Some(c.days as u32),
+        Some(c) => {
+            problems.push(
+                span.clone(),
+                loc,
+                format!("clawback days {} is not in 1..=3650", c.days),
+            );
+            None
+        }
+        None => None,
+    };
+    if let Some(products) = &p.products {
+        if products.is_empty() {
+            problems.push(
+                span.clone(),
+                loc,
+                "`products` is empty: nothing would be credited",
+            );
+        }
+    }
+    (draw, clawback_days)
+}
+
+/// The tiers of a plan: each one's bounds and rate (or multiplier of the
+/// base rate), the last open-ended, no gap or overlap between them.
+fn check_tiers(
+    p: &RawPlan,
+    base_rate: Option<Decimal>,
+    span: &std::ops::Range<usize>,
+    loc: &str,
+    problems: &mut Problems<'_>,
+) -> Vec<Tier> {
     let mut tiers = Vec::new();
     if p.tier.is_empty() {
         problems.push(span.clone(), loc, "a plan needs at least one [[plan.tier]]");
@@ -505,19 +626,12 @@ fn check_plan(
         let tspan = spanned.span();
         let t = spanned.get_ref();
         let tloc = format!("{loc} tier {}", i + 1);
-        let from = match t.from.fraction() {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(tspan, &tloc, format!("from: {e}"));
-                continue;
-            }
+        let Some(from) = problems.value(t.from.fraction(), &tspan, &tloc, "from") else {
+            continue;
         };
-        let to = match t.to.as_ref().map(Num::fraction).transpose() {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(tspan, &tloc, format!("to: {e}"));
-                continue;
-            }
+        let to = t.to.as_ref().map(Num::fraction).transpose();
+        let Some(to) = problems.value(to, &tspan, &tloc, "to") else {
+            continue;
         };
         let rate = match (&t.rate, &t.multiplier, base_rate) {
             (Some(r), None, _) => r.fraction(),
@@ -568,46 +682,51 @@ fn check_plan(
                 "the last tier must be open-ended (no `to`); stop paying with attainment_cap",
             );
         }
-        let previous_end: Option<Decimal> = if i == 0 {
+        let previous_end = if i == 0 {
             Some(Decimal::ZERO)
         } else {
             tiers.last().and_then(|t: &Tier| t.to)
         };
-        if let Some(end) = previous_end {
-            let pct = |d: Decimal| (d * Decimal::ONE_HUNDRED).normalize();
-            if from < end {
-                problems.push(
-                    tspan.clone(),
-                    &tloc,
-                    if i == 0 {
-                        format!("the first tier must start at 0%, not {}%", pct(from))
-                    } else {
-                        format!(
-                            "overlaps the tier below: starts at {}% but the tier below runs to {}%",
-                            pct(from),
-                            pct(end)
-                        )
-                    },
-                );
-            } else if from > end {
-                problems.push(
-                    tspan.clone(),
-                    &tloc,
-                    if i == 0 {
-                        format!("the first tier must start at 0%, not {}%", pct(from))
-                    } else {
-                        format!(
-                            "gap between tiers: the tier below ends at {}% and this one starts at {}%",
-                            pct(end),
-                            pct(from)
-                        )
-                    },
-                );
-            }
-        }
+        check_tier_start(i, from, previous_end, tspan.clone(), &tloc, problems);
         tiers.push(Tier { from, to, rate });
     }
 
+    tiers
+}
+
+/// A tier starts where the one below ends (the first at 0%).
+fn check_tier_start(
+    i: usize,
+    from: Decimal,
+    previous_end: Option<Decimal>,
+    tspan: std::ops::Range<usize>,
+    tloc: &str,
+    problems: &mut Problems<'_>,
+) {
+    let Some(end) = previous_end else { return };
+    let pct = |d: Decimal| (d * Decimal::ONE_HUNDRED).normalize();
+    let message = if from == end {
+        return;
+    } else if i == 0 {
+        format!("the first tier must start at 0%, not {}%", pct(from))
+    } else if from < end {
+        format!(
+            "overlaps the tier below: starts at {}% but the tier below runs to {}%",
+            pct(from),
+            pct(end)
+        )
+    } else {
+        format!(
+            "gap between tiers: the tier below ends at {}% and this one starts at {}%",
+            pct(end),
+            pct(from)
+        )
+    };
+    problems.push(tspan, tloc, message);
+}
+
+/// The plan's SPIFFs: a positive amount, an optional minimum deal size.
+fn check_spiffs(p: &RawPlan, loc: &str, problems: &mut Problems<'_>) -> Vec<Spiff> {
     let mut spiffs = Vec::new();
     for spanned in &p.spiff {
         let sspan = spanned.span();
@@ -624,12 +743,9 @@ fn check_plan(
                 continue;
             }
         };
-        let min_amount = match s.min_amount.as_ref().map(Num::money).transpose() {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(sspan, &sloc, format!("min_amount: {e}"));
-                continue;
-            }
+        let min_amount = s.min_amount.as_ref().map(Num::money).transpose();
+        let Some(min_amount) = problems.value(min_amount, &sspan, &sloc, "min_amount") else {
+            continue;
         };
         spiffs.push(Spiff {
             name: s.name.clone(),
@@ -639,6 +755,11 @@ fn check_plan(
         });
     }
 
+    spiffs
+}
+
+/// The plan's attainment bonuses: one per attainment level, positive.
+fn check_bonuses(p: &RawPlan, loc: &str, problems: &mut Problems<'_>) -> Vec<AttainmentBonus> {
     let mut bonuses: Vec<AttainmentBonus> = Vec::new();
     for spanned in &p.bonus {
         let bspan = spanned.span();
@@ -663,59 +784,7 @@ fn check_plan(
     }
     bonuses.sort_by_key(|a| a.at);
 
-    let draw = p.draw.as_ref().and_then(|d| match d.amount.money() {
-        Ok(a) if a > Decimal::ZERO => Some(Draw {
-            amount: a,
-            recoverable: d.recoverable,
-        }),
-        Ok(_) => {
-            problems.push(span.clone(), loc, "draw amount must be above zero");
-            None
-        }
-        Err(e) => {
-            problems.push(span.clone(), loc, format!("draw amount: {e}"));
-            None
-        }
-    });
-    let clawback_days = match &p.clawback {
-        Some(c) if (1..=3650).contains(&c.days) => Some(c.days as u32),
-        Some(c) => {
-            problems.push(
-                span.clone(),
-                loc,
-                format!("clawback days {} is not in 1..=3650", c.days),
-            );
-            None
-        }
-        None => None,
-    };
-    if let Some(products) = &p.products {
-        if products.is_empty() {
-            problems.push(
-                span.clone(),
-                loc,
-                "`products` is empty: nothing would be credited",
-            );
-        }
-    }
-    if problems.found.len() > before {
-        return None;
-    }
-    Some(CompPlan {
-        id: p.id.trim().to_owned(),
-        name: p.name.clone().unwrap_or_else(|| p.id.trim().to_owned()),
-        period,
-        products: p.products.clone(),
-        mode,
-        tiers,
-        threshold,
-        attainment_cap,
-        payout_cap,
-        spiffs,
-        bonuses,
-        draw,
-        clawback_days,
-    })
+    bonuses
 }
 
 /// Problems with the people a plan book names: reps that do not exist, and

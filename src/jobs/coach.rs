@@ -2,14 +2,15 @@
 
 use chrono::NaiveDate;
 
-use super::{CoachList, Inputs, RankBy, STALE_DAYS, rank, reps_under};
+use crate::coaching::{CoachList, Inputs, RankBy, STALE_DAYS, rank, reps_under};
 use crate::config::Settings;
-use crate::domain::Period;
+use crate::domain::{DEFAULT_SEED, Horizon, Paths, Period};
 use crate::features::deals::{Track, open_states, outcomes};
 use crate::features::{Level, SalesData, month_idx};
-use crate::forecast::runs::{self, RunError};
-use crate::forecast::{Engine, EngineError, Origin, PeriodPaths, TrainParams, TrainedModel};
-use crate::registry::Registry;
+use crate::forecast::{Engine, EngineError, Origin, PeriodPaths, TrainedModel};
+use crate::jobs::ValidTrainParams;
+use crate::jobs::registry::Registry;
+use crate::jobs::{self, JobError};
 use crate::scoring::Scorer;
 
 /// Settings of a coaching job.
@@ -23,7 +24,7 @@ pub struct CoachParams {
     /// as-of day).
     pub period: Option<Period>,
     /// Sample paths.
-    pub paths: usize,
+    pub paths: Paths,
     /// Seed.
     pub seed: u64,
     /// Days without a stage change that make a deal stale.
@@ -38,8 +39,8 @@ impl Default for CoachParams {
             as_of: None,
             manager: None,
             period: None,
-            paths: 1000,
-            seed: 7,
+            paths: Paths::DEFAULT,
+            seed: DEFAULT_SEED,
             stale_days: STALE_DAYS,
             rank_by: RankBy::Priority,
         }
@@ -60,10 +61,10 @@ pub fn period_paths(
     model: &TrainedModel,
     as_of: NaiveDate,
     period: Period,
-    paths: usize,
+    paths: Paths,
     seed: u64,
     fingerprint: &str,
-) -> Result<PeriodPaths, RunError> {
+) -> Result<PeriodPaths, JobError> {
     let end = data.fiscal.end(period);
     if end <= as_of {
         return Err(EngineError::Param(format!(
@@ -72,13 +73,13 @@ pub fn period_paths(
         .into());
     }
     let origin = Origin::at(data, as_of);
-    let horizon = (month_idx(end) - origin.last_complete).max(1) as usize;
-    if horizon > 24 {
-        return Err(EngineError::Param(format!(
-            "period {period} ends more than 24 months after {as_of}"
+    let months = (month_idx(end) - origin.last_complete).max(1) as usize;
+    let horizon = Horizon::new(months).map_err(|_| {
+        EngineError::Param(format!(
+            "period {period} ends more than {} months after {as_of}",
+            Horizon::MAX
         ))
-        .into());
-    }
+    })?;
     let (_, kept) = engine.forecast_with_paths(model, as_of, horizon, paths, seed, fingerprint)?;
     kept.into_iter()
         .find(|p| p.period == period)
@@ -133,8 +134,8 @@ pub fn coach_data(
     fingerprint: &str,
     registry: &Registry,
     params: &CoachParams,
-    train: TrainParams,
-) -> Result<CoachList, RunError> {
+    train: ValidTrainParams,
+) -> Result<CoachList, JobError> {
     let engine = Engine::new(data);
     let as_of = params.as_of.unwrap_or_else(|| engine.default_as_of());
     let period = params.period.unwrap_or_else(|| default_period(data, as_of));
@@ -153,7 +154,7 @@ pub fn coach_data(
         }
     }
     let need_scoring = !data.snaps.is_empty();
-    let (model, scoring, _) = runs::models_as_of(
+    let (model, scoring, _) = jobs::models_as_of(
         data,
         &engine,
         registry,
@@ -207,9 +208,9 @@ pub async fn coach(
     store: &crate::store::Store,
     settings: &Settings,
     params: &CoachParams,
-    train: TrainParams,
-) -> Result<CoachList, RunError> {
-    let (data, fingerprint) = runs::load(store, settings).await?;
+    train: ValidTrainParams,
+) -> Result<CoachList, JobError> {
+    let (data, fingerprint) = jobs::load(store, settings).await?;
     let registry = Registry::new(&settings.models_dir);
     tokio::task::block_in_place(|| coach_data(&data, &fingerprint, &registry, params, train))
 }

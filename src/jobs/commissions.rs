@@ -6,31 +6,23 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::credits::{Ledger, plan_on, statements};
-use super::engine::{Line, PayoutCurve};
-use super::project::{
+use crate::commission::CommissionError;
+use crate::commission::credits::{Ledger, plan_on, statements};
+use crate::commission::engine::{Line, PayoutCurve};
+use crate::commission::project::{
     MonthPaths, Payout, RepProjection, own_bookings, project_one, project_reps, roll_up,
 };
-use super::{CommissionError, parse_plan_book, span_of};
 use crate::config::Settings;
-use crate::domain::{Money, Period, PlanBook};
+use crate::domain::span_of;
+use crate::domain::{DEFAULT_SEED, Horizon, Money, Paths, Period, PlanBook};
 use crate::features::deals::open_states;
 use crate::features::{Level, SalesData, month_idx};
-use crate::forecast::runs::{self, RunError};
-use crate::forecast::{Engine, EngineError, TrainParams};
-use crate::registry::Registry;
+use crate::forecast::{Engine, EngineError};
+use crate::ingest::parse_plan_book;
+use crate::jobs::ValidTrainParams;
+use crate::jobs::registry::Registry;
+use crate::jobs::{self, JobError};
 use crate::scoring::Scorer;
-
-/// Why a commissions job failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Loading data, models or forecasting.
-    #[error(transparent)]
-    Run(#[from] RunError),
-    /// Plans or parameters.
-    #[error(transparent)]
-    Commission(#[from] CommissionError),
-}
 
 /// A what-if on one open deal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +45,7 @@ pub struct CommissionParams {
     /// Level of the projection lines.
     pub level: Level,
     /// Sample paths.
-    pub paths: usize,
+    pub paths: Paths,
     /// Seed.
     pub seed: u64,
     /// A what-if on one open deal.
@@ -67,8 +59,8 @@ impl Default for CommissionParams {
             period: None,
             id: None,
             level: Level::Rep,
-            paths: 1000,
-            seed: 7,
+            paths: Paths::DEFAULT,
+            seed: DEFAULT_SEED,
             what_if: None,
         }
     }
@@ -103,7 +95,7 @@ pub struct RepStatement {
     /// What the statements pay.
     pub total: Money,
     /// Each plan period's statement in full (quota, attainment, draw balance).
-    pub statements: Vec<super::Statement>,
+    pub statements: Vec<crate::commission::Statement>,
 }
 
 /// Projected payouts.
@@ -170,7 +162,7 @@ pub async fn load_book(
     let source = store
         .plan_book()
         .await
-        .map_err(RunError::from)?
+        .map_err(JobError::from)?
         .ok_or(CommissionError::NoPlans)?;
     parse_plan_book(&source, settings.fiscal).map_err(|problems| {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -210,7 +202,7 @@ pub fn statement_data(
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
     let all = statements(data, book, ledger, rep, as_of, end, true);
-    let mine: Vec<super::Statement> = all
+    let mine: Vec<crate::commission::Statement> = all
         .into_iter()
         .filter(|s| s.end >= start && s.start <= end)
         .collect();
@@ -265,13 +257,13 @@ pub fn projection_data(
     registry: &Registry,
     book: &PlanBook,
     params: &CommissionParams,
-    train: TrainParams,
+    train: ValidTrainParams,
 ) -> Result<Projection, JobError> {
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
     let engine = Engine::new(data);
     let need_scoring = params.what_if.is_some() && !data.snaps.is_empty();
-    let (model, scoring, _) = runs::models_as_of(
+    let (model, scoring, _) = jobs::models_as_of(
         data,
         &engine,
         registry,
@@ -282,14 +274,13 @@ pub fn projection_data(
     )?;
     let first = month_idx(as_of.succ_opt().unwrap_or(as_of));
     let last = month_idx(horizon_end(book, data, period));
-    let (month_paths, paths) = if last >= first {
-        let horizon = (last - first + 1) as usize;
-        if horizon > 24 {
-            return Err(CommissionError::Param(format!(
-                "plan periods of {period} end more than 24 months after {as_of}"
+    let month_paths = if last >= first {
+        let horizon = Horizon::new((last - first + 1) as usize).map_err(|_| {
+            CommissionError::Param(format!(
+                "plan periods of {period} end more than {} months after {as_of}",
+                Horizon::MAX
             ))
-            .into());
-        }
+        })?;
         let (_, kept) = engine
             .forecast_with_paths(
                 &model,
@@ -299,42 +290,33 @@ pub fn projection_data(
                 params.seed,
                 fingerprint,
             )
-            .map_err(RunError::from)?;
+            .map_err(JobError::from)?;
         // Months only, in order (the engine also keeps quarters).
-        let months: Vec<_> = kept
-            .into_iter()
+        kept.into_iter()
             .filter(|p| matches!(p.period, Period::Month { .. }))
-            .collect();
-        (months, params.paths)
+            .collect()
     } else {
-        (Vec::new(), params.paths)
+        Vec::new()
     };
     if end < start {
-        return Err(RunError::from(EngineError::Param(format!("empty period {period}"))).into());
+        return Err(EngineError::Param(format!("empty period {period}")).into());
     }
-    let months = MonthPaths {
-        first,
-        months: &month_paths,
-        paths,
+    let paths = params.paths.get();
+    let projector = Projector {
+        data,
+        book,
+        ledger: Ledger::build(data, book),
+        own: own_bookings(data),
+        as_of,
+        span: (start, end),
+        months: MonthPaths {
+            first,
+            months: &month_paths,
+            paths,
+        },
     };
-    let ledger = Ledger::build(data, book);
-    let own = own_bookings(data);
-    let project = |rep: usize, shift: Option<(NaiveDate, i64)>| {
-        project_one(
-            data,
-            book,
-            &ledger,
-            &own,
-            rep,
-            as_of,
-            (start, end),
-            &months,
-            shift,
-        )
-    };
-    let reps = project_reps(data, book, &ledger, &own, as_of, (start, end), &months);
-    let hierarchy = engine.hierarchy();
-    let mut payouts: Vec<Payout> = roll_up(hierarchy, &reps, paths, Some(params.level))
+    let reps = projector.reps();
+    let mut payouts: Vec<Payout> = roll_up(engine.hierarchy(), &reps, paths, Some(params.level))
         .into_iter()
         .filter(|p| params.id.as_deref().is_none_or(|id| p.id == id))
         .collect();
@@ -348,131 +330,9 @@ pub fn projection_data(
             .into());
         }
     }
-
     let what_if = match &params.what_if {
         None => None,
-        Some(w) => {
-            let (opp_id, win) = match w {
-                WhatIf::Win(o) => (o, true),
-                WhatIf::Lose(o) => (o, false),
-            };
-            let open = open_states(data, as_of);
-            let deal = open
-                .iter()
-                .position(|d| data.opps[d.opp as usize].id == *opp_id)
-                .ok_or_else(|| {
-                    CommissionError::Param(format!("deal {opp_id:?} is not open on {as_of}"))
-                })?;
-            let p_win = match &scoring {
-                Some(m) => {
-                    Scorer::new(m, data)
-                        .probabilities(&open[deal..=deal], as_of)
-                        .0[0]
-                }
-                None => 0.0,
-            };
-            let state = &open[deal];
-            let amount = Decimal::new((state.amount * 100.0).round() as i64, 2);
-            // The day it would land: its close date, kept inside the period
-            // and after the as-of day.
-            let land = state
-                .close
-                .unwrap_or(end)
-                .max(as_of.succ_opt().unwrap_or(as_of))
-                .max(start)
-                .min(end);
-            let split = book.splits.iter().find(|s| s.source_id == *opp_id);
-            let shares: Vec<(usize, Decimal)> = match split {
-                Some(s) => s
-                    .shares
-                    .iter()
-                    .filter_map(|(r, share)| rep_index(data, r.as_str()).ok().map(|i| (i, *share)))
-                    .collect(),
-                None => vec![(state.rep as usize, Decimal::ONE)],
-            };
-            let mut out = Vec::new();
-            for (rep, share) in shares {
-                let Some((before, _)) = &reps[rep] else {
-                    continue;
-                };
-                let plan = plan_on(data, book, rep, land);
-                let span = plan.map(|p| span_of(data.fiscal, p.period, land));
-                let deal = &data.opps[state.opp as usize];
-                let hypothetical = super::engine::Credit {
-                    source_id: opp_id.clone(),
-                    opportunity_id: Some(opp_id.clone()),
-                    day: land,
-                    booking_amount: amount,
-                    amount: super::engine::cents(amount * share),
-                    share,
-                    product: deal.product.map(|p| data.products[p as usize].clone()),
-                    cancelled: None,
-                };
-                let credited_by_plan =
-                    plan.is_some_and(|p| p.credits_product(hypothetical.product.as_deref()));
-                let credit = if credited_by_plan {
-                    hypothetical.amount
-                } else {
-                    Decimal::ZERO
-                };
-                // Paths already hold the deal with probability p_win: a win
-                // adds the rest, a loss removes what they hold.
-                let credit_f = credit.to_f64().unwrap_or(0.0);
-                let shift = if win {
-                    credit_f * (1.0 - p_win)
-                } else {
-                    -credit_f * p_win
-                };
-                let Some((after, _)) = project(rep, Some((land, (shift * 100.0).round() as i64)))
-                else {
-                    continue;
-                };
-                let statement_change = match plan {
-                    Some(plan) if win && credited_by_plan => after
-                        .statements
-                        .iter()
-                        .find(|s| s.start <= land && land <= s.end)
-                        .map_or(Decimal::ZERO, |st| {
-                            let curve = PayoutCurve::new(
-                                plan,
-                                st.quota,
-                                Decimal::ZERO,
-                                Decimal::ZERO,
-                                st.draw_balance,
-                                true,
-                            );
-                            curve.payout(st.credited + credit) - curve.payout(st.credited)
-                                + super::engine::spiffs_on(plan, &hypothetical)
-                        }),
-                    _ => Decimal::ZERO,
-                };
-                let mean = |p: &RepProjection| {
-                    let sum: i64 = p.paths.iter().sum();
-                    Decimal::new(sum, 2) / Decimal::from(p.paths.len().max(1))
-                };
-                let (mb, ma) = (mean(before), mean(&after));
-                let mut sorted = after.paths.clone();
-                sorted.sort_unstable();
-                let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
-                out.push(WhatIfRep {
-                    rep_id: data.reps[rep].rep_id.to_string(),
-                    share,
-                    plan_period: span.map(|s| s.label).unwrap_or_default(),
-                    statement_change: Money::from_decimal(statement_change),
-                    mean_before: Money::from_decimal(mb),
-                    mean_after: Money::from_decimal(ma),
-                    mean_change: Money::from_decimal(ma - mb),
-                    p50_after: Money::from_cents(p50),
-                });
-            }
-            Some(WhatIfResult {
-                opportunity_id: opp_id.clone(),
-                outcome: if win { "win" } else { "lose" },
-                amount: Money::from_decimal(amount),
-                p_win,
-                reps: out,
-            })
-        }
+        Some(w) => Some(projector.what_if(w, scoring.as_ref(), &reps)?),
     };
     Ok(Projection {
         period: period.to_string(),
@@ -484,6 +344,208 @@ pub fn projection_data(
     })
 }
 
+/// What projecting one period needs, built once: each rep's projection
+/// with or without a what-if's shift comes from it.
+struct Projector<'a> {
+    data: &'a SalesData,
+    book: &'a PlanBook,
+    ledger: Ledger,
+    own: Vec<Vec<(NaiveDate, i64)>>,
+    as_of: NaiveDate,
+    span: (NaiveDate, NaiveDate),
+    months: MonthPaths<'a>,
+}
+
+/// A rep's projection and the plan period it lands in, when on a plan.
+type RepLine = Option<(RepProjection, String)>;
+
+impl Projector<'_> {
+    /// Every rep's projection.
+    fn reps(&self) -> Vec<RepLine> {
+        project_reps(
+            self.data,
+            self.book,
+            &self.ledger,
+            &self.own,
+            self.as_of,
+            self.span,
+            &self.months,
+        )
+    }
+
+    /// One rep's projection, its credit on `shift.0` moved by `shift.1` cents.
+    fn one(&self, rep: usize, shift: Option<(NaiveDate, i64)>) -> RepLine {
+        project_one(
+            self.data,
+            self.book,
+            &self.ledger,
+            &self.own,
+            rep,
+            self.as_of,
+            self.span,
+            &self.months,
+            shift,
+        )
+    }
+
+    /// The payout change if one open deal is won (or lost), for each rep
+    /// it credits: the deal lands on its close date inside the period.
+    fn what_if(
+        &self,
+        w: &WhatIf,
+        scoring: Option<&crate::scoring::ScoringModel>,
+        reps: &[RepLine],
+    ) -> Result<WhatIfResult, JobError> {
+        let (data, as_of, (start, end)) = (self.data, self.as_of, self.span);
+        let (opp_id, win) = match w {
+            WhatIf::Win(o) => (o, true),
+            WhatIf::Lose(o) => (o, false),
+        };
+        let open = open_states(data, as_of);
+        let deal = open
+            .iter()
+            .position(|d| data.opps[d.opp as usize].id == *opp_id)
+            .ok_or_else(|| {
+                CommissionError::Param(format!("deal {opp_id:?} is not open on {as_of}"))
+            })?;
+        let p_win = match scoring {
+            Some(m) => {
+                Scorer::new(m, data)
+                    .probabilities(&open[deal..=deal], as_of)
+                    .0[0]
+            }
+            None => 0.0,
+        };
+        let state = &open[deal];
+        let amount = Decimal::new((state.amount * 100.0).round() as i64, 2);
+        // The day it would land: its close date, kept inside the period
+        // and after the as-of day.
+        let land = state
+            .close
+            .unwrap_or(end)
+            .max(as_of.succ_opt().unwrap_or(as_of))
+            .max(start)
+            .min(end);
+        let split = self.book.splits.iter().find(|s| s.source_id == *opp_id);
+        let shares: Vec<(usize, Decimal)> = match split {
+            Some(s) => s
+                .shares
+                .iter()
+                .filter_map(|(r, share)| rep_index(data, r.as_str()).ok().map(|i| (i, *share)))
+                .collect(),
+            None => vec![(state.rep as usize, Decimal::ONE)],
+        };
+        let deal = crate::commission::engine::Credit {
+            source_id: opp_id.clone(),
+            opportunity_id: Some(opp_id.clone()),
+            day: land,
+            booking_amount: amount,
+            amount,
+            share: Decimal::ONE,
+            product: data.opps[state.opp as usize]
+                .product
+                .map(|p| data.products[p as usize].clone()),
+            cancelled: None,
+        };
+        let outcome = Outcome { deal, win, p_win };
+        let out = shares
+            .into_iter()
+            .filter_map(|(rep, share)| {
+                let (before, _) = reps[rep].as_ref()?;
+                self.what_if_rep(rep, share, before, &outcome)
+            })
+            .collect();
+        Ok(WhatIfResult {
+            opportunity_id: opp_id.clone(),
+            outcome: if win { "win" } else { "lose" },
+            amount: Money::from_decimal(amount),
+            p_win,
+            reps: out,
+        })
+    }
+
+    /// One credited rep's side of a what-if: the statement change at the
+    /// deal's full credit, and the projected mean and median moved by what
+    /// the paths did not already hold of it.
+    fn what_if_rep(
+        &self,
+        rep: usize,
+        share: Decimal,
+        before: &RepProjection,
+        outcome: &Outcome,
+    ) -> Option<WhatIfRep> {
+        let data = self.data;
+        let land = outcome.deal.day;
+        let plan = plan_on(data, self.book, rep, land);
+        let span = plan.map(|p| span_of(data.fiscal, p.period, land));
+        let hypothetical = crate::commission::engine::Credit {
+            amount: crate::commission::engine::cents(outcome.deal.booking_amount * share),
+            share,
+            ..outcome.deal.clone()
+        };
+        let credited_by_plan =
+            plan.is_some_and(|p| p.credits_product(hypothetical.product.as_deref()));
+        let credit = if credited_by_plan {
+            hypothetical.amount
+        } else {
+            Decimal::ZERO
+        };
+        // Paths already hold the deal with probability p_win: a win
+        // adds the rest, a loss removes what they hold.
+        let credit_f = credit.to_f64().unwrap_or(0.0);
+        let shift = if outcome.win {
+            credit_f * (1.0 - outcome.p_win)
+        } else {
+            -credit_f * outcome.p_win
+        };
+        let (after, _) = self.one(rep, Some((land, (shift * 100.0).round() as i64)))?;
+        let statement_change = match plan {
+            Some(plan) if outcome.win && credited_by_plan => after
+                .statements
+                .iter()
+                .find(|s| s.start <= land && land <= s.end)
+                .map_or(Decimal::ZERO, |st| {
+                    let curve = PayoutCurve::new(
+                        plan,
+                        st.quota,
+                        Decimal::ZERO,
+                        Decimal::ZERO,
+                        st.draw_balance,
+                        true,
+                    );
+                    curve.payout(st.credited + credit) - curve.payout(st.credited)
+                        + crate::commission::engine::spiffs_on(plan, &hypothetical)
+                }),
+            _ => Decimal::ZERO,
+        };
+        let mean = |p: &RepProjection| {
+            let sum: i64 = p.paths.iter().sum();
+            Decimal::new(sum, 2) / Decimal::from(p.paths.len().max(1))
+        };
+        let (mb, ma) = (mean(before), mean(&after));
+        let mut sorted = after.paths.clone();
+        sorted.sort_unstable();
+        let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+        Some(WhatIfRep {
+            rep_id: data.reps[rep].rep_id.to_string(),
+            share,
+            plan_period: span.map(|s| s.label).unwrap_or_default(),
+            statement_change: Money::from_decimal(statement_change),
+            mean_before: Money::from_decimal(mb),
+            mean_after: Money::from_decimal(ma),
+            mean_change: Money::from_decimal(ma - mb),
+            p50_after: Money::from_cents(p50),
+        })
+    }
+}
+
+/// The deal of a what-if, whole (before any split), and its outcome.
+struct Outcome {
+    deal: crate::commission::engine::Credit,
+    win: bool,
+    p_win: f64,
+}
+
 /// Loads the store and the plan book and builds a statement.
 pub async fn statement(
     store: &crate::store::Store,
@@ -491,7 +553,7 @@ pub async fn statement(
     params: &CommissionParams,
 ) -> Result<RepStatement, JobError> {
     let book = load_book(store, settings).await?;
-    let (data, _) = runs::load(store, settings).await?;
+    let (data, _) = jobs::load(store, settings).await?;
     let id = params.id.as_deref().unwrap_or_default();
     let ledger = match data.reps.iter().position(|r| r.rep_id.as_str() == id) {
         Some(rep) => Ledger::for_rep(&data, &book, rep),
@@ -505,10 +567,10 @@ pub async fn projection(
     store: &crate::store::Store,
     settings: &Settings,
     params: &CommissionParams,
-    train: TrainParams,
+    train: ValidTrainParams,
 ) -> Result<Projection, JobError> {
     let book = load_book(store, settings).await?;
-    let (data, fingerprint) = runs::load(store, settings).await?;
+    let (data, fingerprint) = jobs::load(store, settings).await?;
     let registry = Registry::new(&settings.models_dir);
     tokio::task::block_in_place(|| {
         projection_data(&data, &fingerprint, &registry, &book, params, train)

@@ -1,15 +1,16 @@
-//! What the commands print: aligned tables for people, JSON and CSV for
-//! scripts. Commands build rows here; `main.rs` only parses arguments.
+//! What attain prints: aligned tables for people, JSON and CSV for
+//! scripts. The CLI's commands and the API's CSV responses build their rows
+//! here, so a table and a CSV download of the same list agree.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use crate::coaching::CoachList;
-use crate::coaching::evaluate::Evaluation;
 use crate::forecast::backtest::MetricRow;
 use crate::forecast::{ForecastRow, TrainedModel};
 use crate::ingest::IngestSummary;
+use crate::jobs::coach_evaluate::Evaluation;
 use crate::scoring::{DealScore, ScorerKind, ScoringReport};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
@@ -526,7 +527,7 @@ pub fn coach_history_grid(evaluation: &Evaluation) -> Grid {
 }
 
 /// `attain commissions`: projected payouts.
-pub fn payout_grid(projection: &crate::commission::run::Projection) -> Grid {
+pub fn payout_grid(projection: &crate::jobs::commissions::Projection) -> Grid {
     let mut grid = Grid::new(&[
         "level",
         "id",
@@ -555,7 +556,7 @@ pub fn payout_grid(projection: &crate::commission::run::Projection) -> Grid {
 }
 
 /// `attain commissions --what-if-win|--what-if-lose`.
-pub fn what_if_grid(w: &crate::commission::run::WhatIfResult) -> Grid {
+pub fn what_if_grid(w: &crate::jobs::commissions::WhatIfResult) -> Grid {
     let mut grid = Grid::new(&[
         "opportunity_id",
         "outcome",
@@ -593,7 +594,7 @@ pub fn what_if_grid(w: &crate::commission::run::WhatIfResult) -> Grid {
 }
 
 /// `attain commissions --statement`: every line, with its running total.
-pub fn statement_grid(s: &crate::commission::run::RepStatement) -> Grid {
+pub fn statement_grid(s: &crate::jobs::commissions::RepStatement) -> Grid {
     let mut grid = Grid::new(&[
         "plan_period",
         "plan_id",

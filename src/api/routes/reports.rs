@@ -1,5 +1,4 @@
-//! Charts over HTTP (`GET /v1/reports/{chart}.svg|png`), who the caller
-//! is (`GET /v1/whoami`), and the dashboard's page and assets (`GET /`).
+//! Charts over HTTP: `GET /v1/reports/{chart}.svg|png`.
 //!
 //! A chart is built from the same results as the list routes (and from
 //! their cache entries, so the dashboard's charts and lists cost one
@@ -7,53 +6,25 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::auth::{Principal, Reach, Role};
-use super::error::{ApiError, Problem};
-use super::routes::{
-    ANYONE, AppStateRef, COMMISSIONS, OPERATORS, Q, coach_list, need_models, parse_period,
-    projected, reach_of,
-};
-use super::state::AppState;
-use crate::commission::run::CommissionParams;
+use super::{ANYONE, AppStateRef, COMMISSIONS, OPERATORS, need_models, reach_of};
+use crate::api::auth::{Principal, Reach, Role};
+use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
+use crate::api::extract::{Q, parse_period};
+use crate::api::state::{AppState, coach_list, projected};
+use crate::domain::Paths;
 use crate::features::Level;
 use crate::forecast::Engine;
-use crate::forecast::runs::registered_models;
+use crate::jobs::commissions::CommissionParams;
+use crate::jobs::registered_models;
 use crate::report::data::{self, RunInfo, entity_label};
-use crate::report::{ChartKind, ImageFormat, dashboard, job, render};
-
-/// Who the token belongs to.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WhoAmI {
-    /// The token's public id.
-    pub token_id: String,
-    /// Its role.
-    pub role: Role,
-    /// The manager or rep it is limited to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-}
-
-/// The caller's role and scope (the dashboard picks its pages by them).
-#[utoipa::path(get, path = "/v1/whoami", tag = "reports", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The token's role and scope", body = WhoAmI),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn whoami(who: Principal) -> Json<WhoAmI> {
-    Json(WhoAmI {
-        token_id: who.token_id,
-        role: who.role,
-        scope: who.scope,
-    })
-}
+use crate::report::{ChartKind, ImageFormat, folder, render};
 
 /// Filters of a chart.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -148,8 +119,8 @@ fn image(bytes: Vec<u8>, format: ImageFormat) -> Response {
     responses(
         (status = 200, description = "The chart", content(
             (String = "image/svg+xml"), (String = "image/png"))),
-        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        BadParameter,
+        NoToken,
         (status = 403, description = "Role or scope may not see this chart", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such chart or no stored forecast run", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No data, model or plans to draw it from yet", body = Problem, content_type = "application/problem+json"),
@@ -247,18 +218,18 @@ async fn entity_chart(
                     as_of: ix.run.as_of,
                     model_version: ix.run.model_version.clone(),
                 };
-                job::fan(data, hierarchy, &run, rows, level, &id)?
+                folder::fan(data, hierarchy, &run, rows, level, &id)?
             }
             ChartKind::Attainment => {
-                let p = period.unwrap_or_else(|| job::attainment_period(data, day));
-                job::attainment(data, hierarchy, rows, level, &id, p, day)?
+                let p = period.unwrap_or_else(|| folder::attainment_period(data, day));
+                folder::attainment(data, hierarchy, rows, level, &id, p, day)?
             }
-            _ => job::waterfall(
+            _ => folder::waterfall(
                 data,
                 hierarchy,
                 level,
                 &id,
-                job::waterfall_span(data, day, period, from),
+                folder::waterfall_span(data, day, period, from),
             )?,
         })
     })
@@ -362,8 +333,8 @@ async fn payout_chart(
             period,
             id: q.id.clone(),
             level,
-            paths: 1000,
-            seed: 7,
+            paths: Paths::DEFAULT,
+            seed: crate::domain::DEFAULT_SEED,
             what_if: None,
         },
     )
@@ -382,38 +353,6 @@ async fn payout_chart(
         &projection.model_version,
         &whose,
     )?)
-}
-
-// ---------------------------------------------------------------- dashboard
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(dashboard::CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// The dashboard page (it signs in with a token and calls the API).
-pub async fn dashboard_page() -> Response {
-    asset(dashboard::HTML, "text/html; charset=utf-8")
-}
-
-/// The dashboard's script.
-pub async fn dashboard_js() -> Response {
-    asset(dashboard::JS, "text/javascript; charset=utf-8")
-}
-
-/// The dashboard's style sheet.
-pub async fn dashboard_css() -> Response {
-    asset(dashboard::CSS, "text/css; charset=utf-8")
 }
 
 #[cfg(test)]

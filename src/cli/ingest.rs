@@ -1,0 +1,86 @@
+//! `attain ingest`: load files or folders, all or nothing.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use chrono::NaiveDate;
+use clap::Args;
+
+use attain::config::Settings;
+use attain::ingest::{self, IngestError, IngestOptions, Mapping};
+use attain::output::{self, OutputFormat};
+use attain::store::Store;
+
+use super::Global;
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// Files (.csv, .parquet) or folders holding them
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// A built-in layout: native or salesforce
+    #[arg(long, default_value = "native", conflicts_with = "mapping")]
+    preset: String,
+    /// A TOML column mapping for any other layout
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Date of the history snapshots added for deals whose state changed
+    /// (the export's date) [default: today]
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+/// How the CLI ingests: snapshots dated `as_of` (today unless given), the
+/// configured error limit, the default read window.
+pub fn options(settings: &Settings, mapping: Mapping, as_of: Option<NaiveDate>) -> IngestOptions {
+    IngestOptions {
+        mapping,
+        snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        max_problems: settings.max_reported_errors,
+        progress: super::progress(),
+        window_rows: ingest::WINDOW_ROWS,
+        fiscal: settings.fiscal,
+    }
+}
+
+pub async fn run(global: &Global, args: IngestArgs) -> Result<()> {
+    let settings = global.settings()?;
+    let mapping = match &args.mapping {
+        Some(path) => Mapping::from_file(path)?,
+        None => match Mapping::preset(&args.preset) {
+            Some(m) => m,
+            None => bail!("unknown preset {:?}: use native or salesforce", args.preset),
+        },
+    };
+    let store = Store::connect(&settings.database_url).await?;
+    let options = options(&settings, mapping, args.as_of);
+    let format = args.format;
+    match ingest::ingest(&store, &args.paths, &options).await {
+        Ok(summary) => {
+            out!(
+                "{}",
+                output::render(format, &summary, &output::ingest_grid(&summary))
+            );
+            if format == OutputFormat::Table {
+                out!("{}", output::ingest_footer(&summary));
+            }
+        }
+        Err(IngestError::Invalid(report)) => {
+            if format == OutputFormat::Json {
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                eprint!("{report}");
+            }
+            store.close().await;
+            bail!(
+                "ingest rejected: {} problem(s), nothing was stored",
+                report.total
+            );
+        }
+        Err(other) => return Err(other.into()),
+    }
+    store.close().await;
+    Ok(())
+}

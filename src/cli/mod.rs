@@ -1,0 +1,222 @@
+//! The command line: global options, one file per command (its clap
+//! arguments and a short function that calls the library's jobs and
+//! prints), and the few helpers they share. Printing goes through
+//! [`attain::output`], so a command's table, JSON and CSV come from one
+//! place the API shares.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use attain::config::{RawSettings, Settings};
+use attain::domain::{DEFAULT_SEED, ParamError, Period};
+use attain::jobs::{TrainParams, ValidTrainParams};
+
+/// Writes to stdout. When the reader has gone (`attain score | head`), the
+/// program ends quietly instead of panicking on the closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
+mod backtest;
+mod coach;
+mod commissions;
+mod demo;
+mod forecast;
+mod generate;
+mod ingest;
+mod pipeline;
+mod report;
+mod score;
+mod serve;
+mod status;
+mod token;
+mod train;
+
+/// The parsed command line.
+#[derive(Parser)]
+#[command(
+    name = "attain",
+    version,
+    about = "Sales forecasting and predictive analytics for Sales Performance Management"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+impl Cli {
+    /// Whether the command is `attain serve` (which logs each request).
+    pub fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+}
+
+/// Options every command takes.
+#[derive(Args)]
+struct Global {
+    /// Store URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite file attain.db in the data dir]
+    #[arg(long, global = true, env = "ATTAIN_DATABASE_URL")]
+    db: Option<String>,
+    /// Folder for the default store, models and reports [default: ./.attain]
+    #[arg(long, global = true, env = "ATTAIN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML settings file (keys: database_url, data_dir, fiscal_year_start_month, max_reported_errors, models_dir)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Folder of trained model versions [default: ./models]
+    #[arg(long, global = true, env = "ATTAIN_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+}
+
+impl Global {
+    /// The settings: defaults, then the file, the environment, the flags.
+    fn settings(&self) -> Result<Settings> {
+        let mut raw = RawSettings::default();
+        if let Some(path) = &self.config {
+            raw = raw.overlay(RawSettings::from_file(path)?);
+        }
+        raw = raw.overlay(RawSettings::from_env()?);
+        raw = raw.overlay(RawSettings {
+            database_url: self.db.clone(),
+            data_dir: self.data_dir.clone(),
+            models_dir: self.models_dir.clone(),
+            ..Default::default()
+        });
+        Ok(raw.validate()?)
+    }
+}
+
+/// Settings shared by the model commands.
+#[derive(Args, Clone, Copy)]
+struct ModelArgs {
+    /// Walk-forward origins (most recent month ends) the backtest runs
+    #[arg(long, default_value_t = TrainParams::default().origins)]
+    origins: usize,
+    /// Sample paths per backtest origin
+    #[arg(long, default_value_t = TrainParams::default().backtest_paths)]
+    backtest_paths: usize,
+    /// Random seed
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
+
+impl ModelArgs {
+    /// The training settings, checked, with `horizon` as the longest
+    /// horizon backtested.
+    fn train_params(self, horizon: usize) -> Result<ValidTrainParams> {
+        TrainParams {
+            horizon,
+            origins: self.origins,
+            backtest_paths: self.backtest_paths,
+            seed: self.seed,
+        }
+        .check()
+        .map_err(flag)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The tour: generate the sample organisation if absent, ingest, train, forecast, write the
+    /// reports, then serve the API and dashboard (printing the URL and an admin token)
+    Demo(demo::DemoArgs),
+    /// Every chart as SVG and PNG, and an index.html showing them all
+    Report(report::ReportArgs),
+    /// Write a synthetic organisation in the native format, plus truth.csv
+    Generate(generate::GenerateArgs),
+    /// Rows per table, date range and fingerprint of the stored data
+    Status(status::StatusArgs),
+    /// Load files or folders; all-or-nothing per call; re-ingesting the same data changes nothing
+    Ingest(ingest::IngestArgs),
+    /// Backtest every model as of a day, select one per horizon, fit and register the models
+    Train(train::TrainArgs),
+    /// Probabilistic forecasts per entity and period (P10/P50/P90, mean), stored as a run
+    Forecast(forecast::ForecastArgs),
+    /// Walk-forward accuracy of every model and baseline, per level and horizon
+    Backtest(backtest::BacktestArgs),
+    /// Win probability of every open deal, with the factors behind it
+    Score(score::ScoreArgs),
+    /// Reps ranked by P(miss quota) x expected shortfall, with reasons in money
+    Coach(coach::CoachArgs),
+    /// Commissions: projected payouts per rep or level, a rep's statement, or a what-if on one deal
+    Commissions(commissions::CommissionsArgs),
+    /// The REST API (bearer tokens; the OpenAPI document at /openapi.json)
+    Serve(serve::ServeArgs),
+    /// API tokens: create (printed once, stored as a hash), list, revoke
+    Token {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
+    /// The deals as they stood on a past date, rebuilt from history snapshots
+    Pipeline(pipeline::PipelineArgs),
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Demo(args) => demo::run(global, args).await,
+        Command::Report(args) => report::run(global, args).await,
+        Command::Generate(args) => generate::run(args),
+        Command::Status(args) => status::run(global, args).await,
+        Command::Ingest(args) => ingest::run(global, args).await,
+        Command::Train(args) => train::run(global, args).await,
+        Command::Forecast(args) => forecast::run(global, args).await,
+        Command::Backtest(args) => backtest::run(global, args).await,
+        Command::Score(args) => score::run(global, args).await,
+        Command::Coach(args) => coach::run(global, args).await,
+        Command::Commissions(args) => commissions::run(global, args).await,
+        Command::Serve(args) => serve::run(global, args).await,
+        Command::Token { action } => token::run(global, action).await,
+        Command::Pipeline(args) => pipeline::run(global, args).await,
+    }
+}
+
+/// A setting out of range, named as its flag (`--horizon 30 is not in 1..24`).
+fn flag(e: ParamError) -> anyhow::Error {
+    anyhow::anyhow!("--{} {e}", e.field.replace('_', "-"))
+}
+
+/// `--period`: a month or a quarter, when given.
+fn period_arg(period: Option<String>) -> Result<Option<Period>> {
+    period
+        .map(|p| Period::parse(&p).with_context(|| format!("--period {p:?}")))
+        .transpose()
+}
+
+/// `--addr`, when given, over the `listen_addr` setting.
+fn listen_on(settings: &mut Settings, addr: Option<String>) -> Result<()> {
+    if let Some(a) = addr {
+        settings.listen_addr = a
+            .parse()
+            .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
+    }
+    Ok(())
+}
+
+/// Whether long work may draw a progress bar (stderr is a terminal).
+fn progress() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

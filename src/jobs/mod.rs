@@ -1,0 +1,129 @@
+//! The use cases the CLI and the API share: train and register models,
+//! forecast and store runs, score deals, rank reps for coaching (and
+//! evaluate that list), work out commissions; and the model registry.
+//!
+//! Each job loads what it needs from the store, calls the model modules
+//! below it and returns library values; printing and HTTP are left to
+//! `cli` and `api`. Nothing below this module imports it.
+//!
+//! - [`registry`]: versioned model artifacts under the models folder.
+//! - [`train`](mod@train): train and register, the models usable on a day, backtest.
+//! - [`forecast`](mod@forecast): forecast and store a run, read stored runs.
+//! - [`score`]: win probabilities with drivers for open deals.
+//! - [`coach`]: the coaching-priority list; [`coach_evaluate`] scores it
+//!   against planted truth and past quarters.
+//! - [`commissions`]: statements, projections, what-ifs.
+
+pub mod coach;
+pub mod coach_evaluate;
+pub mod commissions;
+pub mod forecast;
+pub mod registry;
+pub mod score;
+pub mod train;
+
+pub use forecast::{ForecastJob, ForecastParams, forecast, stored};
+pub use train::{Trained, backtest, models_as_of, registered_models, train};
+
+use crate::commission::CommissionError;
+use crate::config::Settings;
+use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins, ParamError};
+use crate::features::{FeatureError, SalesData};
+use crate::forecast::EngineError;
+use crate::forecast::backtest::BacktestParams;
+use crate::scoring::{ScoringError, ScoringParams};
+use crate::store::{Store, StoreError};
+use registry::RegistryError;
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Loading data.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The model registry.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// No stored run matches.
+    #[error("no stored forecast run{}", .0.map(|id| format!(" with id {id}")).unwrap_or_default())]
+    NoRun(Option<i64>),
+    /// Win probabilities cannot be trained on this data.
+    #[error("no win-probability model: {0}")]
+    NoScoring(String),
+    /// Training the win-probability model failed.
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
+    /// A stored run that does not parse back.
+    #[error("stored forecast run {0} is corrupt: {1}")]
+    Corrupt(i64, String),
+    /// Plans or parameters of a commissions job.
+    #[error(transparent)]
+    Commission(#[from] CommissionError),
+}
+
+/// The data and its fingerprint.
+pub async fn load(store: &Store, settings: &Settings) -> Result<(SalesData, String), JobError> {
+    let data = SalesData::load(store, settings.fiscal).await?;
+    let fingerprint = store.fingerprint().await?;
+    Ok((data, fingerprint))
+}
+
+/// Training settings as given (flags, a request body): [`check`](Self::check)
+/// turns them into [`ValidTrainParams`] or names the setting out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainParams {
+    /// Longest horizon backtested and selected for, in months.
+    pub horizon: usize,
+    /// Walk-forward origins the backtest runs.
+    pub origins: usize,
+    /// Sample paths per backtest origin.
+    pub backtest_paths: usize,
+    /// Seed of the backtest draws and of the win-probability forest.
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            horizon: Horizon::DEFAULT.get(),
+            origins: Origins::DEFAULT.get(),
+            backtest_paths: BacktestPaths::DEFAULT.get(),
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+impl TrainParams {
+    /// Checks every range once; the models never see an invalid setting.
+    pub fn check(self) -> Result<ValidTrainParams, ParamError> {
+        Ok(ValidTrainParams {
+            backtest: BacktestParams {
+                horizon: Horizon::new(self.horizon)?,
+                origins: Origins::new(self.origins)?,
+                paths: BacktestPaths::new(self.backtest_paths)?,
+                seed: self.seed,
+                ..BacktestParams::default()
+            },
+            scoring: ScoringParams {
+                seed: self.seed,
+                ..ScoringParams::default()
+            },
+        })
+    }
+}
+
+/// Training settings that passed [`TrainParams::check`]: the backtest's and
+/// the win-probability model's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidTrainParams {
+    /// Backtest settings (its horizon is the longest the selection covers).
+    pub backtest: BacktestParams,
+    /// Win-probability model settings (trained beside the forecast model).
+    pub scoring: ScoringParams,
+}
