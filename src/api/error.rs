@@ -116,6 +116,94 @@ pub enum AdminOnly {
     NotAdmin(#[to_schema] Problem),
 }
 
+/// Every problem a read route may answer, declared once: the parameters,
+/// the token, its reach, what is not there, what is not ready yet.
+#[derive(IntoResponses)]
+pub enum ReadProblems {
+    /// A parameter out of range or not understood.
+    #[response(
+        status = 400,
+        description = "Bad parameter",
+        content_type = "application/problem+json"
+    )]
+    BadParameter(#[to_schema] Problem),
+    /// No valid token.
+    #[response(
+        status = 401,
+        description = "No valid token",
+        content_type = "application/problem+json"
+    )]
+    NoToken(#[to_schema] Problem),
+    /// The token's role or scope does not reach it.
+    #[response(
+        status = 403,
+        description = "Outside the token's role or scope",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(#[to_schema] Problem),
+    /// No such rep, chart or stored run within the token's scope.
+    #[response(
+        status = 404,
+        description = "No such rep, chart or stored run within the token's scope",
+        content_type = "application/problem+json"
+    )]
+    NotFound(#[to_schema] Problem),
+    /// No data, model or plans to answer from yet.
+    #[response(
+        status = 409,
+        description = "No data, model or plans yet",
+        content_type = "application/problem+json"
+    )]
+    NotReady(#[to_schema] Problem),
+}
+
+/// Every problem an upload (rows or a plan) may answer, declared once.
+#[derive(IntoResponses)]
+pub enum UploadProblems {
+    /// The body is not a table of rows or a plan, or the kind is unknown.
+    #[response(
+        status = 400,
+        description = "Body not understood, or unknown kind",
+        content_type = "application/problem+json"
+    )]
+    BadBody(#[to_schema] Problem),
+    /// No valid token.
+    #[response(
+        status = 401,
+        description = "No valid token",
+        content_type = "application/problem+json"
+    )]
+    NoToken(#[to_schema] Problem),
+    /// A token of a role that may not write this.
+    #[response(
+        status = 403,
+        description = "Role may not write this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(#[to_schema] Problem),
+    /// Over the body limit.
+    #[response(
+        status = 413,
+        description = "Body too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(#[to_schema] Problem),
+    /// Neither of the media types the route reads.
+    #[response(
+        status = 415,
+        description = "Unsupported media type",
+        content_type = "application/problem+json"
+    )]
+    MediaType(#[to_schema] Problem),
+    /// Rows or a plan refused, with every problem; nothing was stored.
+    #[response(
+        status = 422,
+        description = "Refused; nothing was stored",
+        content_type = "application/problem+json"
+    )]
+    Refused(#[to_schema] Problem),
+}
+
 /// 400 of the routes whose query parameters are checked.
 #[derive(IntoResponses)]
 #[response(

@@ -154,6 +154,39 @@ pub fn parse_period(field: &str, raw: &Option<String>) -> Result<Option<Period>,
         .transpose()
 }
 
+/// A list route's request: the caller, its filters, the page asked for,
+/// and whether it wants CSV. Handlers check the role before the page, so a
+/// caller without the role hears 403 whatever its paging.
+pub struct ListRequest<T> {
+    /// The caller.
+    pub who: Principal,
+    /// The route's own filters.
+    pub query: T,
+    /// Where the page starts and how long it is.
+    pub page: PageQuery,
+    /// `Accept: text/csv`.
+    pub csv: bool,
+}
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ListRequest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<ListRequest<T>, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        let Q(query) = Q::<T>::from_request_parts(parts, state).await?;
+        let Q(page) = Q::<PageQuery>::from_request_parts(parts, state).await?;
+        Ok(ListRequest {
+            who,
+            query,
+            page,
+            csv: wants_csv(&parts.headers),
+        })
+    }
+}
+
 /// A run setting out of range, as a 400 naming the parameter.
 pub fn bad_param(e: ParamError) -> ApiError {
     ApiError::bad_field(e.field, e.to_string())

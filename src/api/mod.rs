@@ -1,4 +1,4 @@
-//! The REST API (axum): routes of DESIGN.md, bearer tokens with roles and
+//! The REST API (axum): the routes of docs/api.md, bearer tokens with roles and
 //! scopes, problem+json errors, an OpenAPI document generated from the
 //! handlers, Prometheus metrics, request ids, limits and graceful shutdown.
 //!

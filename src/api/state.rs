@@ -24,6 +24,7 @@ use crate::features::SalesData;
 use crate::jobs::coach::{CoachParams, coach_data};
 use crate::jobs::commissions::{CommissionParams, load_book, projection_data};
 use crate::jobs::registry::Registry;
+use crate::jobs::score::{ScoreList, ScoreParams, score_data};
 use crate::jobs::{self, JobError, ValidTrainParams};
 use crate::store::ForecastFilter;
 use crate::store::Store;
@@ -422,6 +423,33 @@ impl AppState {
 
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> ApiError {
     ApiError::internal_fault("a lock was poisoned by a panic")
+}
+
+/// Every deal open on `as_of` with its win probability and three drivers,
+/// before any reach filter, computed once per data version and model set.
+pub async fn scored(
+    state: &AppState,
+    loaded: Arc<Loaded>,
+    as_of: NaiveDate,
+) -> Result<Arc<ScoreList>, ApiError> {
+    let key = format!("score/{as_of}");
+    state
+        .computed("score", key, loaded, move |l, registry| {
+            let params = ScoreParams {
+                as_of: Some(as_of),
+                rep: None,
+                drivers: 3,
+            };
+            let train = ValidTrainParams::default();
+            Ok(score_data(
+                &l.data,
+                &l.fingerprint,
+                registry,
+                &params,
+                train,
+            )?)
+        })
+        .await
 }
 
 /// The coaching list of `manager`'s reps (everyone's without one), before

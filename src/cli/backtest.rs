@@ -57,13 +57,7 @@ pub async fn run(global: &Global, args: BacktestArgs) -> Result<()> {
         .train_params(horizon.unwrap_or(Horizon::DEFAULT.get()))?
         .backtest;
     let store = Store::connect(&settings.database_url).await?;
-    let to = match args.to {
-        Some(d) => d,
-        None => match store.status().await?.last_date {
-            Some(d) => d,
-            None => bail!("the store holds no data yet: run attain ingest first"),
-        },
-    };
+    let to = super::day_or_last(&store, args.to).await?;
     if let Some(from) = args.from {
         let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
         if months < 1 {

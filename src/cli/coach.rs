@@ -54,8 +54,7 @@ pub struct CoachArgs {
 }
 
 pub async fn run(global: &Global, args: CoachArgs) -> Result<()> {
-    let settings = global.settings()?;
-    let train = args.model.train_params(12)?;
+    let (settings, train) = global.with_model(args.model)?;
     let params = CoachParams {
         as_of: args.as_of,
         manager: args.manager,

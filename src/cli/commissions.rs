@@ -48,8 +48,7 @@ pub struct CommissionsArgs {
 }
 
 pub async fn run(global: &Global, args: CommissionsArgs) -> Result<()> {
-    let settings = global.settings()?;
-    let train = args.model.train_params(12)?;
+    let (settings, train) = global.with_model(args.model)?;
     let level: Level = args.level.parse().map_err(anyhow::Error::msg)?;
     if args.rep.is_some() && level != Level::Rep {
         bail!(

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use attain::config::{RawSettings, Settings};
-use attain::domain::{DEFAULT_SEED, ParamError, Period};
+use attain::domain::{DEFAULT_SEED, Horizon, ParamError, Period};
 use attain::jobs::{TrainParams, ValidTrainParams};
 
 /// Writes to stdout. When the reader has gone (`attain score | head`), the
@@ -104,6 +104,15 @@ impl Global {
             ..Default::default()
         });
         Ok(raw.validate()?)
+    }
+
+    /// The settings and the training settings of `model`, backtesting the
+    /// default horizon: what the commands that may train first need.
+    fn with_model(&self, model: ModelArgs) -> Result<(Settings, ValidTrainParams)> {
+        Ok((
+            self.settings()?,
+            model.train_params(Horizon::DEFAULT.get())?,
+        ))
     }
 }
 
@@ -213,6 +222,21 @@ fn listen_on(settings: &mut Settings, addr: Option<String>) -> Result<()> {
             .with_context(|| format!("--addr {a:?} is not HOST:PORT"))?;
     }
     Ok(())
+}
+
+/// `day`, or the last day of the stored data when none is given.
+async fn day_or_last(
+    store: &attain::store::Store,
+    day: Option<chrono::NaiveDate>,
+) -> Result<chrono::NaiveDate> {
+    match day {
+        Some(d) => Ok(d),
+        None => store
+            .status()
+            .await?
+            .last_date
+            .context("the store holds no data yet: run attain ingest first"),
+    }
 }
 
 /// Whether long work may draw a progress bar (stderr is a terminal).

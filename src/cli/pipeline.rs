@@ -1,6 +1,6 @@
 //! `attain pipeline`: the deals as they stood on a past date.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 
@@ -27,13 +27,7 @@ pub struct PipelineArgs {
 pub async fn run(global: &Global, args: PipelineArgs) -> Result<()> {
     let settings = global.settings()?;
     let store = Store::connect(&settings.database_url).await?;
-    let date = match args.as_of {
-        Some(d) => d,
-        None => match store.status().await?.last_date {
-            Some(d) => d,
-            None => bail!("the store holds no deals yet: run attain ingest first"),
-        },
-    };
+    let date = super::day_or_last(&store, args.as_of).await?;
     let mut deals = store.opportunities_as_of(date).await?;
     deals.retain(|d| {
         (args.all || !d.status.is_closed())

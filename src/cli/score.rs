@@ -33,8 +33,7 @@ pub struct ScoreArgs {
 }
 
 pub async fn run(global: &Global, args: ScoreArgs) -> Result<()> {
-    let settings = global.settings()?;
-    let train = args.model.train_params(12)?;
+    let (settings, train) = global.with_model(args.model)?;
     let store = Store::connect(&settings.database_url).await?;
     let format = args.format;
     if args.evaluate {

@@ -138,7 +138,7 @@ impl std::ops::AddAssign<Money> for Decimal {
 }
 
 impl serde::Serialize for Money {
-    /// JSON money is a decimal string with two decimals (DESIGN.md).
+    /// JSON money is a decimal string with two decimals.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }

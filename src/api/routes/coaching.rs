@@ -2,16 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::*;
-use crate::api::auth::{Principal, Role};
-use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
-use crate::api::extract::{PageInfo, PageQuery, Q, csv_response, parse_period, wants_csv};
+use crate::api::auth::Role;
+use crate::api::error::ApiError;
+use crate::api::error::ReadProblems;
+use crate::api::extract::ListRequest;
+use crate::api::extract::{PageInfo, PageQuery, csv_response, parse_period};
 use crate::api::state::coach_list;
 use crate::output::{self};
 
@@ -50,43 +51,31 @@ pub struct CoachingPage {
     responses(
         (status = 200, description = "Ranked at-risk reps; `Accept: text/csv` for CSV", content(
             (CoachingPage = "application/json"), (String = "text/csv"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Role or scope may not see this team", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No data or no model yet", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn coaching(
     State(state): AppStateRef,
-    who: Principal,
-    headers: HeaderMap,
-    Q(q): Q<CoachingQuery>,
-    Q(page): Q<PageQuery>,
+    request: ListRequest<CoachingQuery>,
 ) -> Result<Response, ApiError> {
+    let ListRequest {
+        who,
+        query: q,
+        page,
+        csv,
+    } = request;
     who.require(
         &[Role::Admin, Role::Leader, Role::Manager],
         "read the coaching list",
     )?;
     page.check()?;
     let period = parse_period("period", &q.period)?;
-    let manager = match (&q.manager, &who.scope) {
-        (Some(m), _) => Some(m.clone()),
-        (None, Some(own)) if who.role == Role::Manager => Some(own.clone()),
-        (None, _) => None,
-    };
     let reach = reach_of(&state, &who).await?;
-    if let Some(m) = &manager {
-        if !reach.sees_rep(m) {
-            return Err(ApiError::forbidden(format!(
-                "{m:?} is outside this token's scope"
-            )));
-        }
-    }
+    let manager = team_asked(&who, &reach, q.manager.as_ref())?;
     let loaded = state.loaded().await?;
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(&state, as_of, !loaded.data.snaps.is_empty())?;
     let list = coach_list(&state, loaded, as_of, manager, period).await?;
     let rank_by = q.rank_by.unwrap_or_default();
-    let csv = wants_csv(&headers);
     let ranked;
     let reps = if rank_by == list.ranked_by {
         &list.reps

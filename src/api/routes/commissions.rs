@@ -11,7 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::*;
 use crate::api::auth::Principal;
-use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
+use crate::api::error::ApiError;
+use crate::api::error::ReadProblems;
+use crate::api::extract::ListRequest;
 use crate::api::extract::{
     PageInfo, PageQuery, Q, csv_response, parse_period, paths_param, wants_csv,
 };
@@ -62,18 +64,18 @@ pub struct ProjectionPage {
     responses(
         (status = 200, description = "Payout distribution per entity; `Accept: text/csv` for CSV", content(
             (ProjectionPage = "application/json"), (String = "text/csv"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Outside the token's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No data, plans or model yet", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn projections(
     State(state): AppStateRef,
-    who: Principal,
-    headers: HeaderMap,
-    Q(q): Q<ProjectionQuery>,
-    Q(page): Q<PageQuery>,
+    request: ListRequest<ProjectionQuery>,
 ) -> Result<Response, ApiError> {
+    let ListRequest {
+        who,
+        query: q,
+        page,
+        csv,
+    } = request;
     who.require(COMMISSIONS, "read commissions")?;
     page.check()?;
     let period = parse_period("period", &q.period)?;
@@ -166,7 +168,6 @@ pub async fn projections(
         w.reps.retain(|r| reach.sees_rep(&r.rep_id));
         w
     });
-    let csv = wants_csv(&headers);
     let (payouts, info) = page.take(&payouts, csv)?;
     let view = crate::jobs::commissions::Projection {
         period: projection.period.clone(),
@@ -202,11 +203,7 @@ pub struct StatementQuery {
     responses(
         (status = 200, description = "Every line in the order the money is worked out; `Accept: text/csv` for CSV", content(
             (RepStatement = "application/json"), (String = "text/csv"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Role may not read statements", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such rep within the token's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No data or plans yet", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn statement(
     State(state): AppStateRef,

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -11,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::*;
 use crate::api::auth::Principal;
-use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
-use crate::api::extract::{
-    PageInfo, PageQuery, Q, bad_param, csv_response, parse_period, wants_csv,
-};
+use crate::api::error::ApiError;
+use crate::api::error::ReadProblems;
+use crate::api::extract::ListRequest;
+use crate::api::extract::{PageInfo, PageQuery, Q, bad_param, csv_response, parse_period};
 use crate::domain::{Horizon, Period};
 use crate::features::{Level, month_idx};
 use crate::forecast::ForecastRow;
@@ -63,18 +62,18 @@ pub struct ForecastPage {
     responses(
         (status = 200, description = "Forecast lines; `Accept: text/csv` for CSV", content(
             (ForecastPage = "application/json"), (String = "text/csv"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Outside the token's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No stored run matches", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn forecasts(
     State(state): AppStateRef,
-    who: Principal,
-    headers: HeaderMap,
-    Q(q): Q<ForecastQuery>,
-    Q(page): Q<PageQuery>,
+    request: ListRequest<ForecastQuery>,
 ) -> Result<Response, ApiError> {
+    let ListRequest {
+        who,
+        query: q,
+        page,
+        csv,
+    } = request;
     who.require(ANYONE, "read forecasts")?;
     page.check()?;
     let period = parse_period("period", &q.period)?.map(|p| p.to_string());
@@ -127,7 +126,6 @@ pub async fn forecasts(
         })
         .cloned()
         .collect();
-    let csv = wants_csv(&headers);
     let (rows, info) = page.take(&rows, csv)?;
     if csv {
         return Ok(csv_response(&output::forecast_grid(&rows), "forecasts"));
@@ -173,9 +171,7 @@ pub struct Accuracy {
     params(AccuracyQuery),
     responses(
         (status = 200, description = "Backtest metrics", body = Accuracy),
-        BadParameter,
-        NoToken,
-        (status = 404, description = "No stored run", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn accuracy(
     State(state): AppStateRef,

@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 
 use super::*;
 use crate::api::auth::Principal;
-use crate::api::error::{AdminOnly, ApiError, InputError, Problem};
+use crate::api::error::UploadProblems;
+use crate::api::error::{ApiError, InputError};
 use crate::api::extract::Q;
 use crate::api::state::AppState;
 use crate::ingest::{self, IngestOptions, IngestSummary, Mapping};
@@ -162,11 +163,7 @@ fn json_rows_to_csv(table: Table, body: &str) -> Result<String, ApiError> {
         (String = "text/csv"), (Vec<Object> = "application/json"))),
     responses(
         (status = 200, description = "Stored (or already stored)", body = IngestSummary),
-        (status = 400, description = "Body not CSV/JSON, or unknown kind", body = Problem, content_type = "application/problem+json"),
-        AdminOnly,
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither CSV nor JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Rows refused; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        UploadProblems,
     ))]
 pub async fn ingest_table(
     State(state): AppStateRef,

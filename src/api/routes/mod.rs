@@ -55,6 +55,26 @@ pub(super) async fn reach_of(state: &AppState, who: &Principal) -> Result<Reach,
     }
 }
 
+/// The manager whose team a coaching list covers: the one asked for, or a
+/// manager token's own team; 403 when it lies outside the caller's reach.
+pub(super) fn team_asked(
+    who: &Principal,
+    reach: &Reach,
+    asked: Option<&String>,
+) -> Result<Option<String>, ApiError> {
+    let manager = match (asked, &who.scope) {
+        (Some(m), _) => Some(m.clone()),
+        (None, Some(own)) if who.role == Role::Manager => Some(own.clone()),
+        (None, _) => None,
+    };
+    if let Some(m) = manager.as_ref().filter(|m| !reach.sees_rep(m)) {
+        return Err(ApiError::forbidden(format!(
+            "{m:?} is outside this token's scope"
+        )));
+    }
+    Ok(manager)
+}
+
 /// 409 unless models trained on or before `as_of` are registered (the
 /// read routes never train: training is `POST /v1/models/train`).
 pub(super) fn need_models(

@@ -2,18 +2,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::*;
-use crate::api::auth::Principal;
-use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
-use crate::api::extract::{PageInfo, PageQuery, Q, csv_response, wants_csv};
-use crate::jobs::ValidTrainParams;
-use crate::jobs::score::{ScoreList, ScoreParams, score_data};
+use crate::api::error::ApiError;
+use crate::api::error::ReadProblems;
+use crate::api::extract::ListRequest;
+use crate::api::extract::{PageInfo, PageQuery, csv_response};
+use crate::api::state::scored;
+use crate::jobs::score::ScoreList;
 use crate::output::{self};
 use crate::scoring::DealScore;
 
@@ -50,18 +50,18 @@ pub struct OpportunityPage {
     responses(
         (status = 200, description = "Scored open deals; `Accept: text/csv` for CSV", content(
             (OpportunityPage = "application/json"), (String = "text/csv"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Role or scope may not see these deals", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No data or no model yet", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn opportunities(
     State(state): AppStateRef,
-    who: Principal,
-    headers: HeaderMap,
-    Q(q): Q<OpportunityQuery>,
-    Q(page): Q<PageQuery>,
+    request: ListRequest<OpportunityQuery>,
 ) -> Result<Response, ApiError> {
+    let ListRequest {
+        who,
+        query: q,
+        page,
+        csv,
+    } = request;
     who.require(LISTS, "read deals")?;
     page.check()?;
     if let Some(s) = q.status.as_deref() {
@@ -95,27 +95,7 @@ pub async fn opportunities(
     }
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(&state, as_of, true)?;
-    let list = state
-        .computed(
-            "score",
-            format!("score/{as_of}"),
-            loaded,
-            move |l, registry| {
-                let params = ScoreParams {
-                    as_of: Some(as_of),
-                    rep: None,
-                    drivers: 3,
-                };
-                Ok(score_data(
-                    &l.data,
-                    &l.fingerprint,
-                    registry,
-                    &params,
-                    ValidTrainParams::default(),
-                )?)
-            },
-        )
-        .await?;
+    let list = scored(&state, loaded, as_of).await?;
     let mut deals: Vec<DealScore> = list
         .opportunities
         .iter()
@@ -129,7 +109,6 @@ pub async fn opportunities(
         "amount" => deals.sort_by_key(|d| std::cmp::Reverse(d.amount)),
         _ => deals.sort_by_key(|d| d.close_date),
     }
-    let csv = wants_csv(&headers);
     let (deals, info) = page.take(&deals, csv)?;
     if csv {
         return Ok(csv_response(&output::score_grid(&deals), "opportunities"));

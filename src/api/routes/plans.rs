@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::ingest::{content_type, ingest_options, relabel};
 use super::*;
 use crate::api::auth::Principal;
+use crate::api::error::UploadProblems;
 use crate::api::error::{ApiError, NoToken, Problem};
 use crate::domain::{CompPlan, PlanAssignment, PlanBook};
 use crate::ingest::{self};
@@ -73,12 +74,7 @@ pub struct PlanWrite {
     responses(
         (status = 200, description = "Plan replaced", body = PlanWrite),
         (status = 201, description = "Plan created", body = PlanWrite),
-        (status = 400, description = "Body is not a plan table", body = Problem, content_type = "application/problem+json"),
-        NoToken,
-        (status = 403, description = "Role may not change plans", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor TOML", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The plan book would be invalid; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        UploadProblems,
     ))]
 pub async fn put_plan(
     State(state): AppStateRef,

@@ -13,9 +13,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ANYONE, AppStateRef, COMMISSIONS, OPERATORS, need_models, reach_of};
+use super::{ANYONE, AppStateRef, COMMISSIONS, OPERATORS, need_models, reach_of, team_asked};
 use crate::api::auth::{Principal, Reach, Role};
-use crate::api::error::{ApiError, BadParameter, NoToken, Problem};
+use crate::api::error::ApiError;
+use crate::api::error::ReadProblems;
 use crate::api::extract::{Q, parse_period};
 use crate::api::state::{AppState, coach_list, projected};
 use crate::domain::Paths;
@@ -119,11 +120,7 @@ fn image(bytes: Vec<u8>, format: ImageFormat) -> Response {
     responses(
         (status = 200, description = "The chart", content(
             (String = "image/svg+xml"), (String = "image/png"))),
-        BadParameter,
-        NoToken,
-        (status = 403, description = "Role or scope may not see this chart", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such chart or no stored forecast run", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No data, model or plans to draw it from yet", body = Problem, content_type = "application/problem+json"),
+        ReadProblems,
     ))]
 pub async fn report(
     State(state): AppStateRef,
@@ -253,18 +250,7 @@ async fn coaching_chart(
         }
     }
     // The same parameters, hence the same cache entry, as GET /v1/coaching.
-    let manager = match (&q.id, &who.scope) {
-        (Some(m), _) => Some(m.clone()),
-        (None, Some(own)) if who.role == Role::Manager => Some(own.clone()),
-        (None, _) => None,
-    };
-    if let Some(m) = &manager {
-        if !reach.sees_rep(m) {
-            return Err(ApiError::forbidden(format!(
-                "{m:?} is outside this token's scope"
-            )));
-        }
-    }
+    let manager = team_asked(who, reach, q.id.as_ref())?;
     let loaded = state.loaded().await?;
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     need_models(state, as_of, !loaded.data.snaps.is_empty())?;
