@@ -204,15 +204,6 @@ pub enum UploadProblems {
     Refused(#[to_schema] Problem),
 }
 
-/// 400 of the routes whose query parameters are checked.
-#[derive(IntoResponses)]
-#[response(
-    status = 400,
-    description = "Bad parameter",
-    content_type = "application/problem+json"
-)]
-pub struct BadParameter(#[to_schema] pub Problem);
-
 /// An error answer.
 #[derive(Debug, Clone)]
 pub struct ApiError {

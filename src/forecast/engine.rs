@@ -72,6 +72,24 @@ pub struct TrainedModel {
     pub seconds: BTreeMap<String, f64>,
 }
 
+/// What a forecast is asked for: a trained model applied as of a day,
+/// over `horizon` months, with `paths` seeded sample paths per rep.
+#[derive(Debug, Clone, Copy)]
+pub struct ForecastSpec<'a> {
+    /// The model (trained no later than `as_of`).
+    pub model: &'a TrainedModel,
+    /// The day forecast from.
+    pub as_of: NaiveDate,
+    /// Months ahead.
+    pub horizon: Horizon,
+    /// Sample paths per rep.
+    pub paths: Paths,
+    /// Seed of the paths.
+    pub seed: u64,
+    /// Fingerprint of the data, recorded with the run.
+    pub fingerprint: &'a str,
+}
+
 /// One forecast line: an entity and a period.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ForecastRow {
@@ -264,18 +282,9 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// Forecasts `horizon` months from `as_of` with a trained model.
-    pub fn forecast(
-        &self,
-        model: &TrainedModel,
-        as_of: NaiveDate,
-        horizon: Horizon,
-        paths: Paths,
-        seed: u64,
-        fingerprint: &str,
-    ) -> Result<ForecastRun, EngineError> {
-        self.forecast_inner(model, as_of, horizon, paths, seed, fingerprint, false)
-            .map(|(run, _)| run)
+    /// Forecasts `spec.horizon` months from `spec.as_of` with a trained model.
+    pub fn forecast(&self, spec: &ForecastSpec<'_>) -> Result<ForecastRun, EngineError> {
+        self.forecast_inner(spec, false).map(|(run, _)| run)
     }
 
     /// Like [`Engine::forecast`], also returning every rep's sample paths
@@ -283,27 +292,24 @@ impl<'a> Engine<'a> {
     /// read their distributions from).
     pub fn forecast_with_paths(
         &self,
-        model: &TrainedModel,
-        as_of: NaiveDate,
-        horizon: Horizon,
-        paths: Paths,
-        seed: u64,
-        fingerprint: &str,
+        spec: &ForecastSpec<'_>,
     ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
-        self.forecast_inner(model, as_of, horizon, paths, seed, fingerprint, true)
+        self.forecast_inner(spec, true)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn forecast_inner(
         &self,
-        model: &TrainedModel,
-        as_of: NaiveDate,
-        horizon: Horizon,
-        paths: Paths,
-        seed: u64,
-        fingerprint: &str,
+        spec: &ForecastSpec<'_>,
         keep_paths: bool,
     ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
+        let ForecastSpec {
+            model,
+            as_of,
+            horizon,
+            paths,
+            seed,
+            fingerprint,
+        } = *spec;
         let (horizon, paths) = (horizon.get(), paths.get());
         if as_of < model.as_of {
             return Err(EngineError::Param(format!(

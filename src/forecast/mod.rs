@@ -34,7 +34,9 @@ use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
 
-pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, PeriodPaths, TrainedModel};
+pub use engine::{
+    Engine, EngineError, ForecastRow, ForecastRun, ForecastSpec, PeriodPaths, TrainedModel,
+};
 
 /// Every model the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::domain::{DEFAULT_SEED, Horizon, Paths, Period};
 use crate::features::deals::{Track, open_states, outcomes};
 use crate::features::{Level, SalesData, month_idx};
-use crate::forecast::{Engine, EngineError, Origin, PeriodPaths, TrainedModel};
+use crate::forecast::{Engine, EngineError, ForecastSpec, Origin, PeriodPaths, TrainedModel};
 use crate::jobs::ValidTrainParams;
 use crate::jobs::registry::Registry;
 use crate::jobs::{self, JobError};
@@ -80,7 +80,15 @@ pub fn period_paths(
             Horizon::MAX
         ))
     })?;
-    let (_, kept) = engine.forecast_with_paths(model, as_of, horizon, paths, seed, fingerprint)?;
+    let spec = ForecastSpec {
+        model,
+        as_of,
+        horizon,
+        paths,
+        seed,
+        fingerprint,
+    };
+    let (_, kept) = engine.forecast_with_paths(&spec)?;
     kept.into_iter()
         .find(|p| p.period == period)
         .ok_or_else(|| {

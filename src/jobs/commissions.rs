@@ -17,7 +17,7 @@ use crate::domain::span_of;
 use crate::domain::{DEFAULT_SEED, Horizon, Money, Paths, Period, PlanBook};
 use crate::features::deals::open_states;
 use crate::features::{Level, SalesData, month_idx};
-use crate::forecast::{Engine, EngineError};
+use crate::forecast::{Engine, EngineError, ForecastSpec};
 use crate::ingest::parse_plan_book;
 use crate::jobs::ValidTrainParams;
 use crate::jobs::registry::Registry;
@@ -282,14 +282,14 @@ pub fn projection_data(
             ))
         })?;
         let (_, kept) = engine
-            .forecast_with_paths(
-                &model,
+            .forecast_with_paths(&ForecastSpec {
+                model: &model,
                 as_of,
                 horizon,
-                params.paths,
-                params.seed,
+                paths: params.paths,
+                seed: params.seed,
                 fingerprint,
-            )
+            })
             .map_err(JobError::from)?;
         // Months only, in order (the engine also keeps quarters).
         kept.into_iter()

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::domain::{Horizon, Money, Paths};
 use crate::features::Level;
 use crate::forecast::backtest::MetricRow;
-use crate::forecast::{Engine, ForecastRow, ForecastRun};
+use crate::forecast::{Engine, ForecastRow, ForecastRun, ForecastSpec};
 use crate::store::{ForecastFilter, ForecastRecord, RunRecord, Store};
 
 /// Settings of a forecast job.
@@ -62,14 +62,14 @@ pub async fn forecast(
         )
     })?;
     let mut run = tokio::task::block_in_place(|| {
-        engine.forecast(
-            &model,
+        engine.forecast(&ForecastSpec {
+            model: &model,
             as_of,
-            params.horizon,
-            params.paths,
-            params.seed,
-            &fingerprint,
-        )
+            horizon: params.horizon,
+            paths: params.paths,
+            seed: params.seed,
+            fingerprint: &fingerprint,
+        })
     })?;
     let record = RunRecord {
         run_id: 0,

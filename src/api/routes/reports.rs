@@ -139,9 +139,16 @@ pub async fn report(
     who.require(roles, &format!("draw the {kind} chart"))?;
     let period = parse_period("period", &q.period)?;
     let reach = reach_of(&state, &who).await?;
+    let asked = Asked {
+        state: &state,
+        who: &who,
+        reach: &reach,
+        q: &q,
+        period,
+    };
     let chart = match kind {
         ChartKind::Forecast | ChartKind::Attainment | ChartKind::Waterfall => {
-            entity_chart(&state, kind, &who, &reach, &q, period).await?
+            entity_chart(&asked, kind).await?
         }
         ChartKind::Backtest | ChartKind::Calibration => {
             let loaded = state.loaded().await?;
@@ -164,8 +171,8 @@ pub async fn report(
             .await
             .map_err(|e| ApiError::internal(&e))??
         }
-        ChartKind::Coaching => coaching_chart(&state, &who, &reach, &q, period).await?,
-        ChartKind::Payouts => payout_chart(&state, &who, &reach, &q, period).await?,
+        ChartKind::Coaching => coaching_chart(&asked).await?,
+        ChartKind::Payouts => payout_chart(&asked).await?,
     };
     let bytes = tokio::task::spawn_blocking(move || render(&chart, format))
         .await
@@ -173,14 +180,27 @@ pub async fn report(
     Ok(image(bytes, format))
 }
 
-async fn entity_chart(
-    state: &Arc<AppState>,
-    kind: ChartKind,
-    who: &Principal,
-    reach: &Reach,
-    q: &ReportQuery,
+/// What a chart is asked for, by whom, within what reach.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    state: &'a Arc<AppState>,
+    who: &'a Principal,
+    reach: &'a Reach,
+    q: &'a ReportQuery,
     period: Option<crate::domain::Period>,
+}
+
+async fn entity_chart(
+    asked: &Asked<'_>,
+    kind: ChartKind,
 ) -> Result<crate::report::Chart, ApiError> {
+    let Asked {
+        state,
+        who,
+        reach,
+        q,
+        period,
+    } = *asked;
     let (level, id) = entity(who, reach, q.level, q.id.as_deref())?;
     let loaded = state.loaded().await?;
     let index = match kind {
@@ -234,13 +254,14 @@ async fn entity_chart(
     .map_err(|e| ApiError::internal(&e))?
 }
 
-async fn coaching_chart(
-    state: &Arc<AppState>,
-    who: &Principal,
-    reach: &Reach,
-    q: &ReportQuery,
-    period: Option<crate::domain::Period>,
-) -> Result<crate::report::Chart, ApiError> {
+async fn coaching_chart(asked: &Asked<'_>) -> Result<crate::report::Chart, ApiError> {
+    let Asked {
+        state,
+        who,
+        reach,
+        q,
+        period,
+    } = *asked;
     if let Some(l) = q.level {
         if l != Level::Manager {
             return Err(ApiError::bad_field(
@@ -264,13 +285,14 @@ async fn coaching_chart(
     Ok(data::quadrant(&view, &team)?)
 }
 
-async fn payout_chart(
-    state: &Arc<AppState>,
-    who: &Principal,
-    reach: &Reach,
-    q: &ReportQuery,
-    period: Option<crate::domain::Period>,
-) -> Result<crate::report::Chart, ApiError> {
+async fn payout_chart(asked: &Asked<'_>) -> Result<crate::report::Chart, ApiError> {
+    let Asked {
+        state,
+        who,
+        reach,
+        q,
+        period,
+    } = *asked;
     let level = q.level.unwrap_or(Level::Rep);
     if !reach.is_all() {
         if !matches!(level, Level::Rep | Level::Manager) {
