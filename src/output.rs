@@ -11,7 +11,7 @@ use crate::forecast::backtest::MetricRow;
 use crate::forecast::{ForecastRow, TrainedModel};
 use crate::ingest::IngestSummary;
 use crate::jobs::coach_evaluate::Evaluation;
-use crate::scoring::{DealScore, ScorerKind, ScoringReport};
+use crate::scoring::{DealScore, ScorerKind, ScoringEvaluation};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
 /// Output format of a reporting command.
@@ -355,11 +355,11 @@ pub struct ScoringView<'a> {
     /// Learner chosen.
     pub model: ScorerKind,
     /// Validation, holdout and reliability.
-    pub report: &'a ScoringReport,
+    pub report: &'a ScoringEvaluation,
 }
 
 /// Holdout metrics of each candidate and the stage-only baseline.
-pub fn scoring_grid(report: &ScoringReport) -> Grid {
+pub fn scoring_grid(report: &ScoringEvaluation) -> Grid {
     let mut grid = Grid::new(&[
         "window", "model", "examples", "won", "auc", "brier", "log_loss", "ece",
     ]);
@@ -384,7 +384,7 @@ pub fn scoring_grid(report: &ScoringReport) -> Grid {
 }
 
 /// The chosen model's reliability table on the holdout.
-pub fn reliability_grid(report: &ScoringReport) -> Grid {
+pub fn reliability_grid(report: &ScoringEvaluation) -> Grid {
     let mut grid = Grid::new(&["p_win_bin", "deals", "mean_predicted", "share_won"]);
     for b in &report.reliability {
         grid.push(vec![

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
-use super::engine::{Credit, Paid, PeriodInput, Statement, statement};
+use super::engine::{Credit, Paid, PeriodInput, Statement};
+use super::statement::statement;
 use crate::domain::span_of;
 use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
 use crate::features::{SalesData, month_idx};

@@ -3,6 +3,7 @@
 //! - [`engine`] turns one rep's credits for one plan period into a
 //!   [`Statement`] whose every line a rep can follow: `Decimal` arithmetic,
 //!   each line's amount rounded half-even to the cent, a running total.
+//! - [`statement`](mod@statement) works a statement out, one step per rule.
 //! - [`credits`] builds each rep's credits from the store: split credit,
 //!   the plan's product filter, cancelled deals (clawbacks).
 //! - [`project`] applies the same plan arithmetic to every forecast sample
@@ -11,8 +12,10 @@
 pub mod credits;
 pub mod engine;
 pub mod project;
+pub mod statement;
 
 pub use engine::{Line, LineKind, Statement};
+pub use statement::statement;
 
 /// Why commissions could not be worked out.
 #[derive(Debug, thiserror::Error)]

@@ -126,7 +126,7 @@ type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 /// How the model was chosen and how well it did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScoringReport {
+pub struct ScoringEvaluation {
     /// Validation (calibration window) metrics of each candidate, before
     /// calibration; the higher AUC wins.
     pub validation: Vec<ModelMetrics>,
@@ -167,7 +167,7 @@ pub struct ScoringModel {
     /// Median amount of the training deals.
     pub median_amount: f64,
     /// Evaluation.
-    pub report: ScoringReport,
+    pub report: ScoringEvaluation,
 }
 
 /// One open deal's score.
@@ -547,7 +547,7 @@ pub fn train(
         calibration,
         stage_rates: rates,
         median_amount,
-        report: ScoringReport {
+        report: ScoringEvaluation {
             validation,
             holdout: holdout_metrics,
             reliability,
