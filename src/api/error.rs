@@ -372,6 +372,7 @@ impl From<crate::report::ReportError> for ApiError {
         match e {
             ReportError::NoData(why) => ApiError::conflict(why),
             ReportError::Param(why) => ApiError::bad_request(why),
+            ReportError::Job(e) => e.into(),
             other => ApiError::internal(&other),
         }
     }

@@ -302,15 +302,9 @@ impl<'a> Engine<'a> {
         spec: &ForecastSpec<'_>,
         keep_paths: bool,
     ) -> Result<(ForecastRun, Vec<PeriodPaths>), EngineError> {
-        let ForecastSpec {
-            model,
-            as_of,
-            horizon,
-            paths,
-            seed,
-            fingerprint,
-        } = *spec;
-        let (horizon, paths) = (horizon.get(), paths.get());
+        let (model, as_of, seed, fingerprint) =
+            (spec.model, spec.as_of, spec.seed, spec.fingerprint);
+        let (horizon, paths) = (spec.horizon.get(), spec.paths.get());
         if as_of < model.as_of {
             return Err(EngineError::Param(format!(
                 "model {} was trained as of {}; forecasting as of an earlier day ({as_of}) would use later data",

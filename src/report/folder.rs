@@ -126,17 +126,6 @@ pub struct ReportParams {
     pub horizon: Horizon,
 }
 
-/// Why a report could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportJobError {
-    /// Loading, training or forecasting.
-    #[error(transparent)]
-    Run(#[from] JobError),
-    /// Drawing or writing.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-}
-
 /// Keeps a chart, or notes why it was not drawn (missing data is not a
 /// failure of the report; a drawing or writing error is).
 fn keep(
@@ -162,7 +151,7 @@ pub async fn report(
     settings: &Settings,
     params: &ReportParams,
     train: ValidTrainParams,
-) -> Result<Written, ReportJobError> {
+) -> Result<Written, ReportError> {
     let (data, fingerprint) = jobs::load(store, settings).await?;
     let as_of = params.as_of.unwrap_or(data.last_date);
     let run: ForecastRun = match store
@@ -342,7 +331,7 @@ pub async fn report(
             )),
         }
         let heading = format!("attain report as of {as_of}");
-        Ok(write_report(&params.out, &heading, &charts, &skipped)?)
+        write_report(&params.out, &heading, &charts, &skipped)
     })
 }
 

@@ -153,6 +153,9 @@ pub enum ReportError {
         /// Why.
         source: std::io::Error,
     },
+    /// Loading, training or forecasting what a report draws from.
+    #[error(transparent)]
+    Job(#[from] crate::jobs::JobError),
 }
 
 /// A chart ready to draw: titles and plain numbers.

@@ -194,13 +194,8 @@ async fn entity_chart(
     asked: &Asked<'_>,
     kind: ChartKind,
 ) -> Result<crate::report::Chart, ApiError> {
-    let Asked {
-        state,
-        who,
-        reach,
-        q,
-        period,
-    } = *asked;
+    let (state, who, reach, q) = (asked.state, asked.who, asked.reach, asked.q);
+    let period = asked.period;
     let (level, id) = entity(who, reach, q.level, q.id.as_deref())?;
     let loaded = state.loaded().await?;
     let index = match kind {
@@ -255,13 +250,8 @@ async fn entity_chart(
 }
 
 async fn coaching_chart(asked: &Asked<'_>) -> Result<crate::report::Chart, ApiError> {
-    let Asked {
-        state,
-        who,
-        reach,
-        q,
-        period,
-    } = *asked;
+    let (state, who, reach, q) = (asked.state, asked.who, asked.reach, asked.q);
+    let period = asked.period;
     if let Some(l) = q.level {
         if l != Level::Manager {
             return Err(ApiError::bad_field(
@@ -286,13 +276,8 @@ async fn coaching_chart(asked: &Asked<'_>) -> Result<crate::report::Chart, ApiEr
 }
 
 async fn payout_chart(asked: &Asked<'_>) -> Result<crate::report::Chart, ApiError> {
-    let Asked {
-        state,
-        who,
-        reach,
-        q,
-        period,
-    } = *asked;
+    let (state, who, reach, q) = (asked.state, asked.who, asked.reach, asked.q);
+    let period = asked.period;
     let level = q.level.unwrap_or(Level::Rep);
     if !reach.is_all() {
         if !matches!(level, Level::Rep | Level::Manager) {
