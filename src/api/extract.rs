@@ -154,10 +154,36 @@ pub fn parse_period(field: &str, raw: &Option<String>) -> Result<Option<Period>,
         .transpose()
 }
 
+/// The server's state and the caller, the first two things almost every
+/// handler takes.
+pub struct Caller {
+    /// The server's state.
+    pub state: Arc<AppState>,
+    /// Who is calling.
+    pub who: Principal,
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        Ok(Caller {
+            state: state.clone(),
+            who,
+        })
+    }
+}
+
 /// A list route's request: the caller, its filters, the page asked for,
 /// and whether it wants CSV. Handlers check the role before the page, so a
 /// caller without the role hears 403 whatever its paging.
 pub struct ListRequest<T> {
+    /// The server's state.
+    pub state: Arc<AppState>,
     /// The caller.
     pub who: Principal,
     /// The route's own filters.
@@ -179,6 +205,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ListRequest
         let Q(query) = Q::<T>::from_request_parts(parts, state).await?;
         let Q(page) = Q::<PageQuery>::from_request_parts(parts, state).await?;
         Ok(ListRequest {
+            state: state.clone(),
             who,
             query,
             page,

@@ -1,7 +1,6 @@
 //! The coaching-priority list: `GET /v1/coaching`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -54,15 +53,14 @@ pub struct CoachingPage {
         ReadProblems,
     ))]
 pub async fn coaching(
-    State(state): AppStateRef,
-    request: ListRequest<CoachingQuery>,
-) -> Result<Response, ApiError> {
-    let ListRequest {
+    ListRequest {
+        state,
         who,
         query: q,
         page,
         csv,
-    } = request;
+    }: ListRequest<CoachingQuery>,
+) -> Result<Response, ApiError> {
     who.require(
         &[Role::Admin, Role::Leader, Role::Manager],
         "read the coaching list",

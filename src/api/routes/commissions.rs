@@ -2,7 +2,7 @@
 //! `GET /v1/commissions/statements/{rep_id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::*;
-use crate::api::auth::Principal;
 use crate::api::error::ApiError;
 use crate::api::error::ReadProblems;
+use crate::api::extract::Caller;
 use crate::api::extract::ListRequest;
 use crate::api::extract::{
     PageInfo, PageQuery, Q, csv_response, parse_period, paths_param, wants_csv,
@@ -67,15 +67,14 @@ pub struct ProjectionPage {
         ReadProblems,
     ))]
 pub async fn projections(
-    State(state): AppStateRef,
-    request: ListRequest<ProjectionQuery>,
-) -> Result<Response, ApiError> {
-    let ListRequest {
+    ListRequest {
+        state,
         who,
         query: q,
         page,
         csv,
-    } = request;
+    }: ListRequest<ProjectionQuery>,
+) -> Result<Response, ApiError> {
     who.require(COMMISSIONS, "read commissions")?;
     page.check()?;
     let period = parse_period("period", &q.period)?;
@@ -206,8 +205,7 @@ pub struct StatementQuery {
         ReadProblems,
     ))]
 pub async fn statement(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     headers: HeaderMap,
     Path(rep_id): Path<String>,
     Q(q): Q<StatementQuery>,

@@ -2,16 +2,15 @@
 //! `GET /v1/forecasts/accuracy`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::*;
-use crate::api::auth::Principal;
 use crate::api::error::ApiError;
 use crate::api::error::ReadProblems;
+use crate::api::extract::Caller;
 use crate::api::extract::ListRequest;
 use crate::api::extract::{PageInfo, PageQuery, Q, bad_param, csv_response, parse_period};
 use crate::domain::{Horizon, Period};
@@ -65,15 +64,14 @@ pub struct ForecastPage {
         ReadProblems,
     ))]
 pub async fn forecasts(
-    State(state): AppStateRef,
-    request: ListRequest<ForecastQuery>,
-) -> Result<Response, ApiError> {
-    let ListRequest {
+    ListRequest {
+        state,
         who,
         query: q,
         page,
         csv,
-    } = request;
+    }: ListRequest<ForecastQuery>,
+) -> Result<Response, ApiError> {
     who.require(ANYONE, "read forecasts")?;
     page.check()?;
     let period = parse_period("period", &q.period)?.map(|p| p.to_string());
@@ -174,8 +172,7 @@ pub struct Accuracy {
         ReadProblems,
     ))]
 pub async fn accuracy(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     Q(q): Q<AccuracyQuery>,
 ) -> Result<Json<Accuracy>, ApiError> {
     who.require(ANYONE, "read accuracy")?;

@@ -2,16 +2,16 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, header};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::*;
-use crate::api::auth::Principal;
 use crate::api::error::UploadProblems;
 use crate::api::error::{ApiError, InputError};
+use crate::api::extract::Caller;
 use crate::api::extract::Q;
 use crate::api::state::AppState;
 use crate::ingest::{self, IngestOptions, IngestSummary, Mapping};
@@ -166,8 +166,7 @@ fn json_rows_to_csv(table: Table, body: &str) -> Result<String, ApiError> {
         UploadProblems,
     ))]
 pub async fn ingest_table(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     Path(kind): Path<String>,
     Q(q): Q<IngestQuery>,
     headers: HeaderMap,

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::*;
-use crate::api::auth::Principal;
 use crate::api::error::{AdminOnly, ApiError, NoToken, Problem};
+use crate::api::extract::Caller;
 use crate::api::extract::{bad_param, paths_param};
 use crate::api::state::{AppState, Job};
 use crate::domain::{Horizon, Paths};
@@ -50,10 +50,7 @@ pub struct ModelList {
         (status = 200, description = "Model versions", body = ModelList),
         NoToken,
     ))]
-pub async fn models(
-    State(state): AppStateRef,
-    who: Principal,
-) -> Result<Json<ModelList>, ApiError> {
+pub async fn models(Caller { state, who }: Caller) -> Result<Json<ModelList>, ApiError> {
     who.require(ANYONE, "list models")?;
     let registry = state.registry.clone();
     let models = tokio::task::spawn_blocking(move || -> Result<Vec<ModelSummary>, ApiError> {
@@ -109,11 +106,7 @@ pub struct TrainRequest {
         (status = 400, description = "Bad setting", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
     ))]
-pub async fn train(
-    State(state): AppStateRef,
-    who: Principal,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn train(Caller { state, who }: Caller, body: Bytes) -> Result<Response, ApiError> {
     who.require(ADMIN, "train models")?;
     let request: TrainRequest = if body.iter().all(u8::is_ascii_whitespace) {
         TrainRequest::default()
@@ -209,8 +202,7 @@ async fn run_training(
         (status = 404, description = "No such job in this server process", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn job(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     who.require(ADMIN, "read jobs")?;

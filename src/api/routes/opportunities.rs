@@ -1,7 +1,6 @@
 //! Open deals with win probabilities: `GET /v1/opportunities`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -53,15 +52,14 @@ pub struct OpportunityPage {
         ReadProblems,
     ))]
 pub async fn opportunities(
-    State(state): AppStateRef,
-    request: ListRequest<OpportunityQuery>,
-) -> Result<Response, ApiError> {
-    let ListRequest {
+    ListRequest {
+        state,
         who,
         query: q,
         page,
         csv,
-    } = request;
+    }: ListRequest<OpportunityQuery>,
+) -> Result<Response, ApiError> {
     who.require(LISTS, "read deals")?;
     page.check()?;
     if let Some(s) = q.status.as_deref() {

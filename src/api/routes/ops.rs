@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::*;
 use crate::api::auth::Principal;
 use crate::api::error::{AdminOnly, ApiError, NoToken, Problem};
+use crate::api::extract::Caller;
 use crate::api::metrics::METRICS_CONTENT_TYPE;
 use crate::store::StoreStatus;
 
@@ -80,10 +81,7 @@ pub async fn metrics(State(state): AppStateRef, who: Principal) -> Result<Respon
         NoToken,
         (status = 403, description = "Role may not read it", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn status(
-    State(state): AppStateRef,
-    who: Principal,
-) -> Result<Json<StoreStatus>, ApiError> {
+pub async fn status(Caller { state, who }: Caller) -> Result<Json<StoreStatus>, ApiError> {
     who.require(OPERATORS, "read the store's status")?;
     Ok(Json(state.store.status().await?))
 }

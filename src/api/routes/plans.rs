@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use super::ingest::{content_type, ingest_options, relabel};
 use super::*;
-use crate::api::auth::Principal;
 use crate::api::error::UploadProblems;
 use crate::api::error::{ApiError, NoToken, Problem};
+use crate::api::extract::Caller;
 use crate::domain::{CompPlan, PlanAssignment, PlanBook};
 use crate::ingest::{self};
 
@@ -34,7 +34,7 @@ pub struct PlansView {
         NoToken,
         (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn plans(State(state): AppStateRef, who: Principal) -> Result<Json<PlansView>, ApiError> {
+pub async fn plans(Caller { state, who }: Caller) -> Result<Json<PlansView>, ApiError> {
     who.require(PLAN_READERS, "read comp plans")?;
     let book = match crate::jobs::commissions::load_book(&state.store, &state.settings).await {
         Ok(book) => book,
@@ -77,8 +77,7 @@ pub struct PlanWrite {
         UploadProblems,
     ))]
 pub async fn put_plan(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,

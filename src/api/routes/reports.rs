@@ -6,18 +6,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ANYONE, AppStateRef, COMMISSIONS, OPERATORS, need_models, reach_of, team_asked};
+use super::{ANYONE, COMMISSIONS, OPERATORS, need_models, reach_of, team_asked};
 use crate::api::auth::{Principal, Reach, Role};
 use crate::api::error::ApiError;
 use crate::api::error::ReadProblems;
-use crate::api::extract::{Q, parse_period};
+use crate::api::extract::{Caller, Q, parse_period};
 use crate::api::state::{AppState, coach_list, projected};
 use crate::domain::Paths;
 use crate::features::Level;
@@ -123,8 +123,7 @@ fn image(bytes: Vec<u8>, format: ImageFormat) -> Response {
         ReadProblems,
     ))]
 pub async fn report(
-    State(state): AppStateRef,
-    who: Principal,
+    Caller { state, who }: Caller,
     Path(file): Path<String>,
     Q(q): Q<ReportQuery>,
 ) -> Result<Response, ApiError> {
