@@ -166,11 +166,31 @@ pub fn ingest_footer(summary: &IngestSummary) -> String {
             "skipped {skipped}: no table is read from a file of that name"
         );
     }
-    match summary.run_id {
-        Some(run) => {
+    if let Some(day) = summary.export_date {
+        let source = if summary.export_date_given {
+            "as given"
+        } else {
+            "its latest activity"
+        };
+        let _ = writeln!(out, "export date {day} ({source})");
+        let today = chrono::Local::now().date_naive();
+        let gap = (today - day).num_days();
+        if gap > 31 {
+            let _ = writeln!(
+                out,
+                "note: the data ends {gap} days before today; commands default to its last day ({day}), \
+                 not today (pass --as-of to choose another)"
+            );
+        }
+    }
+    match (summary.dry_run, summary.run_id) {
+        (true, _) => {
+            let _ = writeln!(out, "dry run: everything checked, nothing stored");
+        }
+        (false, Some(run)) => {
             let _ = writeln!(out, "recorded as ingest run {run}");
         }
-        None => {
+        (false, None) => {
             let _ = writeln!(out, "nothing changed: the store already held this data");
         }
     }

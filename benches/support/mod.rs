@@ -30,7 +30,8 @@ pub fn org(reps: usize, seed: u64) -> (SalesData, Option<String>) {
             .expect("store");
         let options = IngestOptions {
             mapping: Mapping::native(),
-            snapshot_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date"),
+            snapshot_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 1),
+            dry_run: false,
             max_problems: 10,
             progress: false,
             window_rows: ingest::WINDOW_ROWS,

@@ -85,6 +85,10 @@ pub struct Problem {
     /// How many input problems there were (the list may be cut short).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_errors: Option<usize>,
+    /// An upload's problems grouped by kind (file, column, message), each
+    /// with its count, first rows and values, and a hint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<crate::ingest::ProblemGroup>,
 }
 
 /// 401, declared once for the OpenAPI document of every route that takes a
@@ -217,6 +221,8 @@ pub struct ApiError {
     pub errors: Vec<InputError>,
     /// Their total, when the list was cut short.
     pub total_errors: Option<usize>,
+    /// Input problems grouped by kind.
+    pub groups: Vec<crate::ingest::ProblemGroup>,
 }
 
 impl ApiError {
@@ -227,6 +233,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             total_errors: None,
+            groups: Vec::new(),
         }
     }
 
@@ -321,6 +328,7 @@ impl ApiError {
             detail: self.detail.clone(),
             errors: self.errors.clone(),
             total_errors: self.total_errors,
+            groups: self.groups.clone(),
         }
     }
 }
@@ -419,11 +427,14 @@ impl From<IngestError> for ApiError {
         match e {
             IngestError::Invalid(report) => {
                 let total = report.total;
-                ApiError::invalid(
-                    format!("the upload has {total} problem(s); nothing was stored"),
-                    report.problems.into_iter().map(InputError::from).collect(),
-                    total,
-                )
+                ApiError {
+                    groups: report.groups,
+                    ..ApiError::invalid(
+                        format!("the upload has {total} problem(s); nothing was stored"),
+                        report.problems.into_iter().map(InputError::from).collect(),
+                        total,
+                    )
+                }
             }
             IngestError::Store(s) => s.into(),
             other => ApiError::internal(&other),

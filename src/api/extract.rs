@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Principal;
+use super::auth::{Principal, Role};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::{ParamError, Paths, Period};
@@ -211,6 +211,20 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ListRequest
             page,
             csv: wants_csv(&parts.headers),
         })
+    }
+}
+
+impl<T> ListRequest<T> {
+    /// The request's parts once the caller's role may `action` and the page
+    /// is well formed: state, caller, filters, page, CSV.
+    pub fn allowed(
+        self,
+        roles: &[Role],
+        action: &str,
+    ) -> Result<(Arc<AppState>, Principal, T, PageQuery, bool), ApiError> {
+        self.who.require(roles, action)?;
+        self.page.check()?;
+        Ok((self.state, self.who, self.query, self.page, self.csv))
     }
 }
 

@@ -209,6 +209,7 @@ async fn to_problem(response: Response) -> Response {
         detail,
         errors: Vec::new(),
         total_errors: None,
+        groups: Vec::new(),
     }
     .problem();
     let mut out = error::problem_response(status, &problem);

@@ -24,20 +24,25 @@ pub struct IngestArgs {
     /// A TOML column mapping for any other layout
     #[arg(long)]
     mapping: Option<PathBuf>,
-    /// Date of the history snapshots added for deals whose state changed
-    /// (the export's date) [default: today]
+    /// The export's date, which snapshots of deals whose state changed
+    /// carry [default: the latest activity in the files: a deal created or
+    /// closed, a snapshot, a booking]
     #[arg(long)]
     as_of: Option<NaiveDate>,
+    /// Check everything and show what would change; store nothing
+    #[arg(long)]
+    dry_run: bool,
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
 }
 
-/// How the CLI ingests: snapshots dated `as_of` (today unless given), the
-/// configured error limit, the default read window.
+/// How the CLI ingests: snapshots dated `as_of` (the export's own date
+/// unless given), the configured error limit, the default read window.
 pub fn options(settings: &Settings, mapping: Mapping, as_of: Option<NaiveDate>) -> IngestOptions {
     IngestOptions {
         mapping,
-        snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        snapshot_date: as_of,
+        dry_run: false,
         max_problems: settings.max_reported_errors,
         progress: super::progress(),
         window_rows: ingest::WINDOW_ROWS,
@@ -55,7 +60,10 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<()> {
         },
     };
     let store = Store::connect(&settings.database_url).await?;
-    let options = options(&settings, mapping, args.as_of);
+    let options = IngestOptions {
+        dry_run: args.dry_run,
+        ..options(&settings, mapping, args.as_of)
+    };
     let format = args.format;
     match ingest::ingest(&store, &args.paths, &options).await {
         Ok(summary) => {

@@ -234,10 +234,18 @@ pub fn statements(
 ) -> Vec<Statement> {
     let first_data = crate::features::month_start(data.first_month);
     let r = &data.reps[rep];
-    let mut day = r.hire_date.map_or(first_data, |h| h.max(first_data));
-    if let Some(first_assignment) = book.assignments_of(&r.rep_id).first().map(|a| a.from) {
-        day = day.min(first_assignment).max(first_data);
-    }
+    // The first day a plan is in force: the hire or the first assignment,
+    // whichever is earlier (unknown when the data says neither).
+    let first_assignment = book.assignments_of(&r.rep_id).first().map(|a| a.from);
+    let in_force = match (r.hire_date, first_assignment) {
+        (Some(h), Some(a)) => Some(h.min(a)),
+        (h, a) => h.or(a),
+    };
+    // Statements start within the data; but a period is cut only where
+    // the plan starts to apply, never where the stored data happens to
+    // begin (its quota, tiers and caps stay whole).
+    let mut day = in_force.map_or(first_data, |d| d.max(first_data));
+    let mut applies_from = in_force.unwrap_or(NaiveDate::MIN);
     let credits = &ledger.by_rep[rep];
     let mut out: Vec<Statement> = Vec::new();
     // Paid credits so far: (paid, clawback days of the plan, period, period end).
@@ -250,6 +258,7 @@ pub fn statements(
             day = crate::features::month_end(month_idx(day))
                 .succ_opt()
                 .unwrap_or(NaiveDate::MAX);
+            applies_from = day;
             continue;
         };
         // The plan's period, cut to the days this plan is in force: from
@@ -257,7 +266,7 @@ pub fn statements(
         // before an assignment starts or ends or the rep leaves, so no day
         // is paid under two plans.
         let mut span = span_of(data.fiscal, plan.period, day);
-        span.start = span.start.max(day);
+        span.start = span.start.max(applies_from.min(day));
         let change = book
             .assignments_of(&r.rep_id)
             .iter()
@@ -313,6 +322,7 @@ pub fn statements(
         }
         out.push(st);
         day = span.end.succ_opt().unwrap_or(NaiveDate::MAX);
+        applies_from = day;
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::known::{Key, Known, Seen, key, with_day};
+use super::known::{Key, Known, Seen, content_key, key, with_day};
 use super::load::{LoadStep, Parsed};
 use super::{Problem, Problems, mapping};
 use crate::domain::{HierarchyError, OrgChart, RepId};
@@ -19,7 +19,7 @@ impl LoadStep<'_> {
         seen: &mut Seen,
         problems: &mut Problems,
     ) -> Parsed {
-        match parsed {
+        let checked = match parsed {
             Parsed::Territories(rows) => {
                 Parsed::Territories(self.check_territories(rows, known, seen, problems))
             }
@@ -34,7 +34,9 @@ impl LoadStep<'_> {
                 Parsed::Bookings(self.check_bookings(rows, known, seen, problems))
             }
             Parsed::Quotas(rows) => Parsed::Quotas(self.check_quotas(rows, known, seen, problems)),
-        }
+        };
+        known.last_activity = known.last_activity.max(checked.last_activity());
+        checked
     }
 
     /// Territories: ids unique in the call.
@@ -47,8 +49,14 @@ impl LoadStep<'_> {
     ) -> Vec<(crate::domain::Territory, usize)> {
         let mut kept = Vec::with_capacity(rows.len());
         for (t, row) in rows {
-            if !seen.keys.insert(key(&[t.territory_id.as_str()])) {
-                problems.push(self.dup(row, "territory_id", t.territory_id.as_str()));
+            if !self.first_of_id(
+                &t,
+                t.territory_id.as_str(),
+                "territory_id",
+                row,
+                seen,
+                problems,
+            ) {
                 continue;
             }
             known.territories.insert(t.territory_id.as_str().to_owned());
@@ -67,11 +75,9 @@ impl LoadStep<'_> {
     ) -> Vec<(crate::domain::Rep, usize)> {
         let mut kept = Vec::with_capacity(rows.len());
         for (r, row) in rows {
-            if !seen.keys.insert(key(&[r.rep_id.as_str()])) {
-                problems.push(self.dup(row, "rep_id", r.rep_id.as_str()));
-                continue;
+            if self.first_of_id(&r, r.rep_id.as_str(), "rep_id", row, seen, problems) {
+                kept.push((r, row));
             }
-            kept.push((r, row));
         }
         for (r, _) in &kept {
             known
@@ -92,21 +98,20 @@ impl LoadStep<'_> {
         for (r, row) in kept {
             // Every reference is checked (an array, not `&&`), so each
             // unknown one is reported.
-            let found = [
-                r.manager_id.as_ref().is_none_or(|m| {
-                    let known = known.reps.contains_key(m.as_str());
-                    self.refers(
-                        known,
-                        row,
-                        "manager_id",
-                        m.as_str(),
-                        "unknown manager: no such rep_id",
-                        problems,
-                    )
-                }),
-                self.territory_known(known, r.territory_id.as_ref(), row, problems),
-            ];
-            if found.iter().all(|f| *f) {
+            // A manager may be named in a later file of the call: decided
+            // once every file of the table is read.
+            if let Some(m) = r.manager_id.as_ref()
+                && !known.reps.contains_key(m.as_str())
+            {
+                let problem = self.row_problem(
+                    row,
+                    "manager_id",
+                    m.as_str(),
+                    "unknown manager: no such rep_id",
+                );
+                seen.pending_managers.push((m.clone(), problem));
+            }
+            if self.territory_known(known, r.territory_id.as_ref(), row, problems) {
                 valid.push((r, row));
             }
         }
@@ -329,6 +334,46 @@ impl LoadStep<'_> {
                 problems,
             )
         })
+    }
+
+    /// Whether a row is the first with its id in the call (to be kept). A
+    /// later row is a duplicate, unless the mapping merges repeated rows and
+    /// it agrees with the first (then it is passed over quietly).
+    fn first_of_id<T: std::fmt::Debug>(
+        &self,
+        record: &T,
+        id: &str,
+        key_field: &str,
+        row: usize,
+        seen: &mut Seen,
+        problems: &mut Problems,
+    ) -> bool {
+        let id_key = key(&[id]);
+        if self.mapping.repeated == mapping::Repeated::Merge {
+            let content = content_key(record);
+            match seen.merged.get(&id_key) {
+                None => {
+                    seen.merged.insert(id_key, (content, row));
+                    seen.keys.insert(id_key);
+                    true
+                }
+                Some((first, _)) if *first == content => false,
+                Some((_, first_row)) => {
+                    problems.push(self.row_problem(
+                        row,
+                        key_field,
+                        id,
+                        format!("repeated {key_field} disagrees with its first row ({first_row})"),
+                    ));
+                    false
+                }
+            }
+        } else if seen.keys.insert(id_key) {
+            true
+        } else {
+            problems.push(self.dup(row, key_field, id));
+            false
+        }
     }
 
     fn dup(&self, row: usize, key_field: &str, key: &str) -> Problem {

@@ -40,6 +40,33 @@ pub(super) struct Seen {
     pub(super) keys: HashSet<Key>,
     /// History with `same_day = "last"`: the moment kept for each deal and day.
     pub(super) moments: HashMap<Key, NaiveDateTime>,
+    /// People whose manager was not known when their row was read, with the
+    /// problem to report if no file of the table names that manager: the
+    /// files of one table may come in any order.
+    pub(super) pending_managers: Vec<(RepId, super::Problem)>,
+    /// With `repeated = "merge"`: per id, a hash of the first row's record
+    /// and that row's number.
+    pub(super) merged: HashMap<Key, (u64, usize)>,
+}
+
+/// A hash of a record's content, to tell rows that repeat an id apart from
+/// rows that agree.
+pub(super) fn content_key<T: std::fmt::Debug>(record: &T) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    format!("{record:?}").hash(&mut h);
+    h.finish()
+}
+
+impl Seen {
+    /// The problems of references still unknown once every file of the
+    /// table is read.
+    pub(super) fn unresolved(self, known: &Known) -> impl Iterator<Item = super::Problem> + '_ {
+        self.pending_managers
+            .into_iter()
+            .filter(|(manager, _)| !known.reps.contains_key(manager.as_str()))
+            .map(|(_, problem)| problem)
+    }
 }
 
 /// What the call knows exists: stored ids plus those loaded so far.
@@ -53,6 +80,9 @@ pub(super) struct Known {
     pub(super) new_opportunities: HashSet<Key>,
     /// Every rep's `plan_id`, stored or loaded.
     pub(super) plan_ids: HashMap<String, String>,
+    /// The latest activity among the rows of this call (see
+    /// [`Parsed::last_activity`]).
+    pub(super) last_activity: Option<NaiveDate>,
 }
 
 impl Known {
@@ -72,6 +102,7 @@ impl Known {
                 .collect(),
             stored_opportunities: None,
             new_opportunities: HashSet::new(),
+            last_activity: None,
         })
     }
 

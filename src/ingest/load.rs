@@ -2,7 +2,7 @@
 //! parsed and checked, written while the whole call is still clean (on
 //! SQLite the next chunk is checked while this one is written).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::{DataFrame, PolarsResult};
 
@@ -236,10 +236,10 @@ impl LoadStep<'_> {
         reading: tokio::task::JoinHandle<PolarsResult<DataFrame>>,
     ) -> Result<DataFrame, IngestError> {
         let unreadable = |message: String| {
-            IngestError::Invalid(ValidationReport {
-                problems: vec![Problem::file(&self.source.file, message)],
-                total: 1,
-            })
+            IngestError::Invalid(ValidationReport::single(Problem::file(
+                &self.source.file,
+                message,
+            )))
         };
         reading
             .await
@@ -275,13 +275,10 @@ impl LoadStep<'_> {
             .map(|c| c.str())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
-                IngestError::Invalid(ValidationReport {
-                    problems: vec![Problem::file(
-                        &self.source.file,
-                        format!("cannot read as text: {e}"),
-                    )],
-                    total: 1,
-                })
+                IngestError::Invalid(ValidationReport::single(Problem::file(
+                    &self.source.file,
+                    format!("cannot read as text: {e}"),
+                )))
             })?;
         let mut iters: Vec<_> = columns.iter().map(|c| c.iter()).collect();
         let mut values: Vec<Option<&str>> = vec![None; iters.len()];
@@ -346,6 +343,27 @@ impl LoadStep<'_> {
 }
 
 impl Parsed {
+    /// The latest day of activity the rows record: a deal created or
+    /// closed, a snapshot, a booking (an open deal's expected close date is
+    /// a plan, not activity).
+    pub(super) fn last_activity(&self) -> Option<NaiveDate> {
+        use crate::domain::OpportunityStatus;
+        match self {
+            Parsed::Opportunities(v) => v
+                .iter()
+                .map(|(o, _)| match o.status {
+                    OpportunityStatus::Open => o.created_date,
+                    _ => o
+                        .close_date
+                        .map_or(o.created_date, |c| c.max(o.created_date)),
+                })
+                .max(),
+            Parsed::History(v) => v.iter().map(|(h, _, _)| h.as_of).max(),
+            Parsed::Bookings(v) => v.iter().map(|(b, _)| b.booked_date).max(),
+            Parsed::Territories(_) | Parsed::Reps(_) | Parsed::Quotas(_) => None,
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         match self {
             Parsed::Territories(v) => v.len(),

@@ -186,6 +186,121 @@ pub struct TableMapping {
     /// What to do with several history rows for one deal on one day.
     #[serde(default)]
     pub same_day: SameDay,
+    /// Fields whose cells hold a name (a person's, an office's) rather than
+    /// an id: the id is made from the name ([`id_from_name`]), the same in
+    /// every table, so a deal's owner finds the person built from another
+    /// file's name column.
+    #[serde(default)]
+    pub name_ids: Vec<String>,
+    /// Field -> the value of its empty cells (or of every row, when the file
+    /// has no such column).
+    #[serde(default)]
+    pub fill: BTreeMap<String, String>,
+    /// Field -> one value for every row; the file's column, if any, is not read.
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
+    /// Field -> where its empty cells are looked up in a second file.
+    #[serde(default)]
+    pub lookup: BTreeMap<String, Lookup>,
+    /// Rows repeating an id: an error, or kept once when they agree
+    /// (territories and people built from the columns of a flat export).
+    #[serde(default)]
+    pub repeated: Repeated,
+    /// People only: every manager named in the manager column who is not a
+    /// row of the table becomes one (role manager, named as written).
+    #[serde(default)]
+    pub add_managers: bool,
+    /// Deals only: history snapshots made from the export's dates, for
+    /// exports that carry their history nowhere else.
+    #[serde(default)]
+    pub history: Option<HistoryFromDates>,
+}
+
+/// Where a field's empty cells are looked up: the row of `file` whose
+/// `key` column equals this row's `by` field gives the `value` column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The second file, by its name without extension (any case); it is
+    /// one of the files of the call.
+    pub file: String,
+    /// The native field of this table whose value is looked up.
+    pub by: String,
+    /// The column of the second file holding that value.
+    pub key: String,
+    /// The column of the second file holding the answer.
+    pub value: String,
+}
+
+/// Rows that repeat an id within a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Repeated {
+    /// A second row with an id is an error.
+    #[default]
+    Error,
+    /// Rows repeating an id are one record when they agree; a row that
+    /// disagrees with the first is an error.
+    Merge,
+}
+
+/// How a deal's history is made from its own dates: open from its created
+/// day at `first_stage` (its current stage when not given), each stage on
+/// the day in its column, the current stage on `current_stage_date`, and
+/// won or lost on its close date.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryFromDates {
+    /// The stage a deal opens at.
+    #[serde(default)]
+    pub first_stage: Option<String>,
+    /// Stage -> the column holding the day the deal reached it.
+    #[serde(default)]
+    pub stage_dates: BTreeMap<String, String>,
+    /// The column holding the day the deal reached its current stage.
+    #[serde(default)]
+    pub current_stage_date: Option<String>,
+}
+
+/// The id made from a name: lower case, letters and digits kept, every
+/// other run of characters one `-` ("Jane  O'Doe" -> `jane-o-doe`). Two
+/// spellings that differ only in case, spaces or punctuation are one id.
+pub fn id_from_name(name: &str) -> String {
+    let mut id = String::with_capacity(name.len());
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            id.push(c);
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    while id.ends_with('-') {
+        id.pop();
+    }
+    id
+}
+
+/// Whether a file name (without extension) matches a mapping's name, in
+/// any case, `*` standing for any run of characters.
+pub fn name_matches(pattern: &str, stem: &str) -> bool {
+    let pattern = pattern.to_lowercase();
+    let stem = stem.to_lowercase();
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = stem.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Date formats tried when a mapping names none: ISO dates and the ISO
@@ -225,9 +340,129 @@ impl TableMapping {
     }
 
     /// Whether a file (by its name without extension) holds this table.
+    /// A name may hold `*`, matching any run of characters (exports that
+    /// put the day in the file name).
     pub fn matches_file(&self, stem: &str) -> bool {
-        self.files.iter().any(|f| f.eq_ignore_ascii_case(stem))
+        self.files.iter().any(|f| name_matches(f, stem))
     }
+
+    /// Whether the field is read from the cells of a column (not a constant).
+    pub fn reads_column(&self, field: &str) -> bool {
+        !self.constants.contains_key(field)
+    }
+
+    /// Whether the field's empty cells are given a value somehow (a fill, a
+    /// lookup, a value map of `""`, a constant).
+    pub fn fills(&self, field: &str) -> bool {
+        self.fill.contains_key(field)
+            || self.constants.contains_key(field)
+            || self.lookup.contains_key(field)
+            || self.values.get(field).is_some_and(|m| m.contains_key(""))
+    }
+}
+
+impl TableMapping {
+    /// Checks the settings that build records from columns: each names a
+    /// field of the table and applies to it.
+    fn check_extensions(
+        &self,
+        table: Table,
+        invalid: &dyn Fn(&str, String) -> MappingError,
+    ) -> Result<(), MappingError> {
+        let known = fields(table);
+        let field_list = || known.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
+        let named = self
+            .name_ids
+            .iter()
+            .map(|f| ("name_ids", f))
+            .chain(self.fill.keys().map(|f| ("fill", f)))
+            .chain(self.constants.keys().map(|f| ("constants", f)))
+            .chain(self.lookup.keys().map(|f| ("lookup", f)))
+            .chain(self.lookup.values().map(|l| ("by", &l.by)));
+        for (setting, field) in named {
+            if !known.iter().any(|k| k.name == field) {
+                return Err(invalid(
+                    setting,
+                    format!(
+                        "{setting}: unknown field {field:?} (fields: {})",
+                        field_list()
+                    ),
+                ));
+            }
+        }
+        if let Some(f) = self.name_ids.iter().find(|f| !f.ends_with("_id")) {
+            return Err(invalid(
+                "name_ids",
+                format!("name_ids: {f:?} is not an id field (only fields ending in _id hold ids)"),
+            ));
+        }
+        if let Some(f) = self.constants.keys().find(|f| self.fill.contains_key(*f)) {
+            return Err(invalid(
+                "constants",
+                format!(
+                    "{f:?} has both a constant and a fill: a constant is every row's value, so the fill would never apply"
+                ),
+            ));
+        }
+        if self.status_flags.is_some()
+            && (self.values.contains_key("status") || self.fills("status"))
+        {
+            return Err(invalid(
+                "status_flags",
+                "the status comes from status_flags, so a value map, fill or constant for status would never apply".into(),
+            ));
+        }
+        if self.repeated == Repeated::Merge && !matches!(table, Table::Territories | Table::Reps) {
+            return Err(invalid(
+                "repeated",
+                "repeated = \"merge\" applies to territories and reps only".into(),
+            ));
+        }
+        if self.add_managers && table != Table::Reps {
+            return Err(invalid(
+                "add_managers",
+                "add_managers applies to reps only".into(),
+            ));
+        }
+        if self.add_managers && !self.name_ids.iter().any(|f| f == "manager_id") {
+            return Err(invalid(
+                "add_managers",
+                "add_managers needs manager_id in name_ids: a manager is made from the name in the manager column".into(),
+            ));
+        }
+        if self.history.is_some() && table != Table::Opportunities {
+            return Err(invalid(
+                "history",
+                "history from dates applies to opportunities only".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The line of `key` inside the `[tables.NAME...]` sections of a mapping's
+/// text, for messages.
+fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
+    let header = format!("[tables.{table}");
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t.starts_with(&header);
+            if inside && t.contains(key) {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if inside
+            && t.split('=')
+                .next()
+                .is_some_and(|k| k.trim().trim_matches('"') == key)
+        {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 impl Mapping {
@@ -297,7 +532,8 @@ impl Mapping {
             {
                 if !is_field(field) {
                     return Err(invalid(format!(
-                        "table {name}: unknown field {field:?} (fields: {})",
+                        "{}table {name}: unknown field {field:?} (fields: {})",
+                        line_of(text, name, field).map_or(String::new(), |l| format!("line {l}: ")),
                         known.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
                     )));
                 }
@@ -305,6 +541,12 @@ impl Mapping {
             if table_mapping.files.is_empty() {
                 return Err(invalid(format!("table {name}: `files` lists no file name")));
             }
+            table_mapping.check_extensions(table, &|key: &str, message: String| {
+                invalid(format!(
+                    "{}table {name}: {message}",
+                    line_of(text, name, key).map_or(String::new(), |l| format!("line {l}: "))
+                ))
+            })?;
             if table_mapping.status_flags.is_some()
                 && !matches!(table, Table::Opportunities | Table::OpportunityHistory)
             {

@@ -46,7 +46,7 @@ use chrono::NaiveDate;
 pub use files::PLAN_FILE;
 pub use mapping::{Mapping, MappingError};
 pub use plan_book::{PlanProblem, parse_plan_book};
-pub use problems::{IngestSummary, Problem, TableSummary, ValidationReport};
+pub use problems::{IngestSummary, Problem, ProblemGroup, TableSummary, ValidationReport};
 pub use source::Format;
 
 use known::{Known, Seen};
@@ -93,8 +93,11 @@ pub struct IngestOptions {
     /// How source files map to tables and fields.
     pub mapping: Mapping,
     /// Date of the snapshots added for deals whose state changed (the date
-    /// of the export; today unless told otherwise).
-    pub snapshot_date: NaiveDate,
+    /// of the export). `None`: the export's own date, the latest activity
+    /// its rows record.
+    pub snapshot_date: Option<NaiveDate>,
+    /// Check and count everything, then store nothing.
+    pub dry_run: bool,
     /// Most problems listed in a rejection.
     pub max_problems: usize,
     /// Draw progress bars (they are hidden anyway when not on a terminal).
@@ -162,7 +165,28 @@ pub async fn ingest(
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
     }
-    commit(store, tx, run, options, summary, filled).await
+    let export_date = match options.snapshot_date {
+        Some(day) => {
+            summary.export_date_given = true;
+            Some(day)
+        }
+        None => known.last_activity,
+    };
+    summary.export_date = export_date;
+    summary.dry_run = options.dry_run;
+    // Without any activity in the rows there is no deal to snapshot
+    // either; today only stands in for the record of the run.
+    let snapshot_date = export_date.unwrap_or_else(|| chrono::Local::now().date_naive());
+    commit(
+        store,
+        tx,
+        run,
+        snapshot_date,
+        options.dry_run,
+        summary,
+        filled,
+    )
+    .await
 }
 
 /// The files of a call: per table, and the plan book apart.
@@ -271,6 +295,7 @@ impl TableLoad<'_> {
             summary.rows += rows;
             changed += written;
         }
+        seen_keys.unresolved(known).for_each(|p| problems.push(p));
         if suspended {
             tx.restore_indexes(table).await?;
         }
@@ -306,23 +331,29 @@ async fn commit(
     store: &Store,
     mut tx: StoreTx,
     run: i64,
-    options: &IngestOptions,
+    snapshot_date: NaiveDate,
+    dry_run: bool,
     mut summary: IngestSummary,
     mut filled: BTreeMap<Table, TableSums>,
 ) -> Result<IngestSummary, IngestError> {
     let started = std::time::Instant::now();
     summary.snapshots_added = tx
-        .snapshot_changed_opportunities(run, options.snapshot_date)
+        .snapshot_changed_opportunities(run, snapshot_date)
         .await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "snapshots");
     if summary.snapshots_added > 0 {
         filled.remove(&Table::OpportunityHistory);
     }
     let started = std::time::Instant::now();
+    if dry_run {
+        tx.rollback().await?;
+        summary.fingerprint = store.fingerprint().await?;
+        return Ok(summary);
+    }
     if summary.changed() {
         let files: Vec<&str> = summary.files.iter().map(|(f, _)| f.as_str()).collect();
         let summary_json = serde_json::to_string(&summary.tables).unwrap_or_default();
-        tx.record_run(run, options.snapshot_date, &files.join("\n"), &summary_json)
+        tx.record_run(run, snapshot_date, &files.join("\n"), &summary_json)
             .await?;
         summary.run_id = Some(run);
         tx.commit().await?;

@@ -1,9 +1,12 @@
 //! Turning one source row into a domain record, reporting every problem in
 //! it with its row, column and value.
 
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use super::mapping::{TableMapping, fields};
+use super::mapping::{TableMapping, fields, id_from_name};
 use super::problems::{Problem, Problems};
 use super::source::SourceTable;
 use crate::domain::{
@@ -83,6 +86,17 @@ fn parse_iso_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
+/// `None` for an empty text (a name with no letter or digit makes no id).
+trait FilterEmpty: Sized {
+    fn filter_empty(self) -> Option<Self>;
+}
+
+impl FilterEmpty for Cow<'_, str> {
+    fn filter_empty(self) -> Option<Self> {
+        (!self.is_empty()).then_some(self)
+    }
+}
+
 /// One row of a source table, with what is needed to read and report on it.
 pub struct Row<'a> {
     /// The table the row belongs to.
@@ -113,10 +127,44 @@ impl<'a> Row<'a> {
         if value.is_empty() { None } else { Some(value) }
     }
 
-    /// A field's value after the mapping's value translation; `None` when empty.
-    pub fn text(&self, field: &str) -> Option<&'a str> {
-        self.raw(field)
-            .map(|raw| self.mapping.translate(field, raw))
+    /// A field's value as the mapping gives it: a constant, or the cell
+    /// translated through the value map, or for an empty cell its `""`
+    /// translation, fill or lookup; an id made from a name for the
+    /// mapping's `name_ids`. `None` when empty.
+    pub fn text(&self, field: &str) -> Option<Cow<'a, str>> {
+        let m = self.mapping;
+        let value: &'a str = match m.constants.get(field) {
+            Some(c) => c.as_str(),
+            None => match self.raw(field) {
+                Some(raw) => m.translate(field, raw),
+                None => self.empty_cell(field)?,
+            },
+        };
+        if value.is_empty() {
+            None
+        } else if m.name_ids.iter().any(|f| f == field) {
+            Cow::<str>::Owned(id_from_name(value)).filter_empty()
+        } else {
+            Some(Cow::Borrowed(value))
+        }
+    }
+
+    /// What the mapping puts in a field's empty cell, if anything.
+    fn empty_cell(&self, field: &str) -> Option<&'a str> {
+        let m = self.mapping;
+        if let Some(v) = m.values.get(field).and_then(|map| map.get("")) {
+            return Some(v.as_str());
+        }
+        if let Some(v) = m.fill.get(field) {
+            return Some(v.as_str());
+        }
+        let lookup = m.lookup.get(field)?;
+        let key = self.raw(&lookup.by)?;
+        let found = self.source.lookups.get(field)?.get(key)?;
+        if let Some(n) = self.source.looked_up.get(field) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(found.as_str())
     }
 
     /// A problem at this row in a field's column.
@@ -131,7 +179,7 @@ impl<'a> Row<'a> {
     }
 
     /// A value that must be present.
-    pub fn required(&self, field: &str, problems: &mut Problems) -> Option<&'a str> {
+    pub fn required(&self, field: &str, problems: &mut Problems) -> Option<Cow<'a, str>> {
         let value = self.text(field);
         if value.is_none() {
             problems.push(self.problem(field, None, "value is required"));
@@ -142,14 +190,14 @@ impl<'a> Row<'a> {
     fn parsed<T, E: std::fmt::Display>(
         &self,
         field: &str,
-        value: Option<&'a str>,
+        value: Option<Cow<'a, str>>,
         parse: impl FnOnce(&str) -> Result<T, E>,
         problems: &mut Problems,
     ) -> Result<Option<T>, ()> {
         match value {
             None => Ok(None),
-            Some(v) => parse(v).map(Some).map_err(|e| {
-                problems.push(self.problem(field, Some(v), e.to_string()));
+            Some(v) => parse(&v).map(Some).map_err(|e| {
+                problems.push(self.problem(field, Some(&v), e.to_string()));
             }),
         }
     }
@@ -161,7 +209,7 @@ impl<'a> Row<'a> {
         field: &str,
         required: bool,
         problems: &mut Problems,
-    ) -> Result<Option<&str>, ()> {
+    ) -> Result<Option<Cow<'a, str>>, ()> {
         if !required {
             return Ok(self.text(field));
         }
@@ -245,7 +293,7 @@ impl<'a> Row<'a> {
         }
         let value = self.required("status", problems).ok_or(())?;
         value.parse().map_err(|_| {
-            problems.push(self.problem("status", Some(value), "expected open, won or lost"));
+            problems.push(self.problem("status", Some(&value), "expected open, won or lost"));
         })
     }
 }
@@ -276,8 +324,8 @@ pub fn territory(row: &Row<'_>, problems: &mut Problems) -> Option<Territory> {
     }
     Some(Territory {
         territory_id: territory_id?,
-        name: name.to_owned(),
-        region: region.to_owned(),
+        name: name.into_owned(),
+        region: region.into_owned(),
     })
 }
 
@@ -297,7 +345,7 @@ pub fn rep(row: &Row<'_>, problems: &mut Problems) -> Option<Rep> {
             let shown = row.text("end_date");
             problems.push(row.problem(
                 "end_date",
-                shown,
+                shown.as_deref(),
                 format!("end date is before the hire date {hire}"),
             ));
             return None;
@@ -307,20 +355,20 @@ pub fn rep(row: &Row<'_>, problems: &mut Problems) -> Option<Rep> {
     if manager_id.as_ref() == Some(&rep_id) {
         problems.push(row.problem(
             "manager_id",
-            row.text("manager_id"),
+            row.text("manager_id").as_deref(),
             "a person cannot be their own manager",
         ));
         return None;
     }
     Some(Rep {
         rep_id,
-        name: name.to_owned(),
+        name: name.into_owned(),
         manager_id,
         territory_id,
         role,
         hire_date,
         end_date,
-        plan_id: row.text("plan_id").map(str::to_owned),
+        plan_id: row.text("plan_id").map(Cow::into_owned),
     })
 }
 
@@ -340,7 +388,7 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
         if close < created_date {
             problems.push(row.problem(
                 "close_date",
-                row.text("close_date"),
+                row.text("close_date").as_deref(),
                 format!("close date is before the created date {created_date}"),
             ));
             return None;
@@ -357,14 +405,14 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
     Some(Opportunity {
         opportunity_id: opportunity_id?,
         rep_id: rep_id?,
-        account: row.text("account").map(str::to_owned),
-        product: row.text("product").map(str::to_owned),
+        account: row.text("account").map(Cow::into_owned),
+        product: row.text("product").map(Cow::into_owned),
         amount,
-        stage: stage.to_owned(),
+        stage: stage.into_owned(),
         status,
         created_date,
         close_date,
-        forecast_category: row.text("forecast_category").map(str::to_owned),
+        forecast_category: row.text("forecast_category").map(Cow::into_owned),
     })
 }
 
@@ -384,7 +432,7 @@ pub fn history(row: &Row<'_>, problems: &mut Problems) -> Option<(HistoryRecord,
         HistoryRecord {
             opportunity_id: opportunity_id?,
             as_of: moment.date(),
-            stage: stage.to_owned(),
+            stage: stage.into_owned(),
             status,
             amount,
             close_date,

@@ -1,11 +1,13 @@
 //! Reading one source file (CSV or Parquet) with polars into text columns,
 //! one per native field, ready for row-by-row validation.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 
 use polars::prelude::*;
 
-use super::mapping::{Field, TableMapping, fields};
+use super::mapping::{Field, Lookup, TableMapping, fields, name_matches};
 use super::problems::Problem;
 use crate::store::Table;
 
@@ -26,6 +28,10 @@ pub struct SourceTable {
     /// Number shown for the first data row: 2 in a CSV file (the header is
     /// row 1, as in a spreadsheet), 1 in a Parquet file.
     pub first_row_number: usize,
+    /// Per field with a [`Lookup`]: key -> value, read from its file.
+    pub lookups: HashMap<String, HashMap<String, String>>,
+    /// Per field with a lookup: empty cells it filled.
+    pub looked_up: HashMap<String, AtomicU64>,
 }
 
 /// The file formats attain reads.
@@ -139,11 +145,11 @@ pub fn read_table(
     for field in native {
         let source = mapping.source_column(field.name);
         source_names.push(source.to_owned());
-        match find(source) {
+        match find(source).filter(|_| mapping.reads_column(field.name)) {
             Some(raw) => field_columns.push(Some(select(raw))),
             None => {
                 let covered_by_flags = field.name == "status" && mapping.status_flags.is_some();
-                if field.required && !covered_by_flags {
+                if field.required && !covered_by_flags && !mapping.fills(field.name) {
                     let message = if source == field.name {
                         "required column is missing".to_owned()
                     } else {
@@ -155,9 +161,25 @@ pub fn read_table(
             }
         }
     }
+    let mut lookups = HashMap::new();
+    for (field, lookup) in &mapping.lookup {
+        match read_lookup(path, lookup) {
+            Ok(map) => {
+                lookups.insert(field.clone(), map);
+            }
+            Err(message) => problems.push(Problem::file(
+                &file,
+                format!("lookup for {field}: {message}"),
+            )),
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
+    let looked_up = lookups
+        .keys()
+        .map(|f| (f.clone(), AtomicU64::new(0)))
+        .collect();
     let exprs: Vec<Expr> = selected
         .iter()
         .map(|name| col(name.as_str()).cast(DataType::String))
@@ -172,7 +194,77 @@ pub fn read_table(
             Format::Csv => 2,
             Format::Parquet => 1,
         },
+        lookups,
+        looked_up,
     })
+}
+
+/// Reads a lookup's key and value columns from its file, found beside the
+/// file being read (by name without extension, any case, CSV or Parquet).
+/// The first row of a key wins.
+fn read_lookup(beside: &Path, lookup: &Lookup) -> Result<HashMap<String, String>, String> {
+    let dir = beside.parent().unwrap_or(Path::new("."));
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut found: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            Format::of(p).is_some()
+                && p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|s| name_matches(&lookup.file, s))
+        })
+        .collect();
+    found.sort();
+    let Some(path) = found.first() else {
+        return Err(format!(
+            "no file named {:?} (.csv or .parquet) beside it",
+            lookup.file
+        ));
+    };
+    let shown = path.display().to_string();
+    let pl_path =
+        PlRefPath::try_from_path(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let lazy = match Format::of(path) {
+        Some(Format::Parquet) => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
+        _ => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .finish(),
+    }
+    .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut lazy = lazy;
+    let schema = lazy
+        .collect_schema()
+        .map_err(|e| format!("cannot read the header of {shown}: {e}"))?;
+    let column = |wanted: &str| {
+        schema
+            .iter_names()
+            .find(|n| normalise_header(n.as_str()).eq_ignore_ascii_case(wanted))
+            .map(|n| n.to_string())
+            .ok_or_else(|| format!("{shown} has no column {wanted:?}"))
+    };
+    let (key, value) = (column(&lookup.key)?, column(&lookup.value)?);
+    let frame = lazy
+        .select([
+            col(key.as_str()).cast(DataType::String),
+            col(value.as_str()).cast(DataType::String),
+        ])
+        .collect()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let keys = frame.columns()[0].str().map_err(|e| e.to_string())?;
+    let values = frame.columns()[1].str().map_err(|e| e.to_string())?;
+    let mut map = HashMap::new();
+    for (k, v) in keys.iter().zip(values.iter()) {
+        if let (Some(k), Some(v)) = (k, v) {
+            let (k, v) = (k.trim(), v.trim());
+            if !k.is_empty() && !v.is_empty() {
+                map.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+            }
+        }
+    }
+    Ok(map)
 }
 
 /// Reads rows `offset..offset + len` of a planned read (fewer at the end of

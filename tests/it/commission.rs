@@ -43,6 +43,11 @@ struct Org {
     cancelled: Vec<(&'static str, &'static str)>,
     /// (rep, period, amount)
     quotas: Vec<(&'static str, &'static str, &'static str)>,
+    /// R1's hire date (default 2020-01-01).
+    hire: Option<&'static str>,
+    /// The day every deal was created (default 2024-06-01): the first
+    /// record of the store unless a booking comes earlier.
+    created: Option<&'static str>,
 }
 
 impl Org {
@@ -82,8 +87,10 @@ impl Org {
         reps.push_str("M1,Manager,,T1,manager,2020-01-01,,\n");
         for r in ["R1", "R2"] {
             let plan = self.plan_ids.get(r).copied().unwrap_or("");
-            let _ = writeln!(reps, "{r},Rep {r},M1,T1,rep,2020-01-01,,{plan}");
+            let hire = if r == "R1" { self.hire } else { None }.unwrap_or("2020-01-01");
+            let _ = writeln!(reps, "{r},Rep {r},M1,T1,rep,{hire},,{plan}");
         }
+        let created = self.created.unwrap_or("2024-06-01");
         w("reps.csv", reps);
         let mut opps = String::from(
             "opportunity_id,rep_id,account,product,amount,stage,status,created_date,close_date,forecast_category\n",
@@ -98,9 +105,11 @@ impl Org {
             };
             let _ = writeln!(
                 opps,
-                "{id},{rep},A-{id},{product},{amount},{stage},{status},2024-06-01,{day},Closed"
+                "{id},{rep},A-{id},{product},{amount},{stage},{status},{created},{day},Closed"
             );
-            let _ = writeln!(history, "{id},2024-06-01,Qualify,open,{amount},{day}");
+            if created != *day {
+                let _ = writeln!(history, "{id},{created},Qualify,open,{amount},{day}");
+            }
             let _ = writeln!(history, "{id},{day},Closed Won,won,{amount},{day}");
             if let Some(c) = cancelled {
                 let _ = writeln!(history, "{id},{c},Closed Lost,lost,{amount},{day}");
@@ -659,6 +668,96 @@ async fn golden_running_period_settles_no_draw_yet() {
     assert_eq!(format!("{:.2}", s.credited), "10000.00");
     assert!(amounts(&s, LineKind::Draw).is_empty());
     assert_eq!(total(&s), "800.00");
+}
+
+/// Marginal tiers 8% to 100%, 12% to 150%, 15% above.
+const TIERS_8_12_15: &str = r#"
+  [[plan.tier]]
+  from = "0%"
+  to = "100%"
+  rate = "8%"
+  [[plan.tier]]
+  from = "100%"
+  to = "150%"
+  rate = "12%"
+  [[plan.tier]]
+  from = "150%"
+  rate = "15%"
+"#;
+
+#[tokio::test]
+async fn golden_data_starting_mid_quarter_keeps_the_whole_quota() {
+    // R1 is hired on 1 January; the store's first record is a deal created
+    // and won on 1 February. Q1's quota stays 100,000 (the plan is in force
+    // from the hire, not from where the data begins): 170,000 is 170%:
+    // 100,000 x 8% = 8,000.00; 50,000 x 12% = 6,000.00; 20,000 x 15% =
+    // 3,000.00; total 17,000.00 (not 19,833.33 against 66,666.66).
+    let mut org = Org::new(&plan("", TIERS_8_12_15));
+    org.hire = Some("2025-01-01");
+    org.created = Some("2025-02-01");
+    org.deal("O1", "R1", "Core", "170000", "2025-02-01");
+    let s = org.statement("R1", "2025-04-15", "2025-02-01").await;
+    assert_eq!(s.period, "2025-Q1");
+    assert_eq!(s.start, date("2025-01-01"));
+    assert_eq!(format!("{:.2}", s.quota), "100000.00");
+    assert_eq!(
+        amounts(&s, LineKind::Tier),
+        ["8000.00", "6000.00", "3000.00"]
+    );
+    assert_eq!(total(&s), "17000.00");
+}
+
+#[tokio::test]
+async fn golden_data_starting_mid_quarter_with_threshold_bonus_and_cap() {
+    // Hired long before the data, which begins on 10 March with R1's only
+    // deal: 90,000 against the whole Q1 quota of 100,000 (90%). Threshold
+    // 75% is passed; 90,000 x 10% = 9,000.00; the 80% bonus of 1,500 is
+    // reached and the 100% one (2,500) is not: 10,500.00; the payout cap
+    // of 10,000 takes -500.00: 10,000.00. (Cut to March alone, the quota
+    // would be 33,333.33 and every level would be reached.)
+    let plans = plan(
+        "threshold = \"75%\"\npayout_cap = \"10000\"\n[[plan.bonus]]\nat = \"80%\"\namount = \"1500\"\n[[plan.bonus]]\nat = \"100%\"\namount = \"2500\"",
+        TIERS,
+    );
+    let mut org = Org::new(&plans);
+    org.created = Some("2025-03-10");
+    org.deal("O1", "R1", "Core", "90000", "2025-03-10");
+    let s = org.statement("R1", "2025-04-15", "2025-03-10").await;
+    assert_eq!(s.start, date("2025-01-01"));
+    assert_eq!(format!("{:.2}", s.quota), "100000.00");
+    assert_eq!(amounts(&s, LineKind::Tier), ["9000.00"]);
+    assert_eq!(amounts(&s, LineKind::Bonus), ["1500.00"]);
+    assert_eq!(amounts(&s, LineKind::PayoutCap), ["-500.00"]);
+    assert_eq!(total(&s), "10000.00");
+}
+
+#[tokio::test]
+async fn golden_data_starting_mid_year_on_a_year_plan() {
+    // A year plan; R1 hired 1 March 2025, the data begins on 1 June 2025.
+    // The plan is in force from the hire, so FY2025 runs March-December
+    // with those months' quota: 100,000 x 1/3 for March (33,333.33, the
+    // odd cent going to January) + 100,000 x 3 = 333,333.33. Credit
+    // 400,000 (120.00%): 333,333.33 x 10% = 33,333.33 (rounded per line)
+    // + 66,666.67 x 15% = 10,000.00; total 43,333.33.
+    let year = "[[plan]]\nid = \"p\"\nperiod = \"year\"\n".to_owned() + TIERS;
+    let mut org = Org::new(&year);
+    org.quotas.push(("R1", "2025-Q3", "100000"));
+    org.quotas.push(("R1", "2025-Q4", "100000"));
+    org.hire = Some("2025-03-01");
+    org.created = Some("2025-06-01");
+    org.deal("O1", "R1", "Core", "150000", "2025-06-01").deal(
+        "O2",
+        "R1",
+        "Core",
+        "250000",
+        "2025-11-01",
+    );
+    let s = org.statement("R1", "2026-01-15", "2025-06-01").await;
+    assert_eq!(s.period, "FY2025");
+    assert_eq!(s.start, date("2025-03-01"));
+    assert_eq!(format!("{:.2}", s.quota), "333333.33");
+    assert_eq!(amounts(&s, LineKind::Tier), ["33333.33", "10000.00"]);
+    assert_eq!(total(&s), "43333.33");
 }
 
 async fn rejected(plans: &str) -> String {

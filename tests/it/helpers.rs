@@ -127,7 +127,8 @@ pub fn small_org(reps: usize, months: u32, seed: u64) -> Org {
 pub fn options(snapshot: NaiveDate) -> IngestOptions {
     IngestOptions {
         mapping: Mapping::native(),
-        snapshot_date: snapshot,
+        snapshot_date: Some(snapshot),
+        dry_run: false,
         max_problems: 100,
         progress: false,
         // Small windows, so tests cross window and chunk boundaries.

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::*;
-use crate::api::auth::Role;
 use crate::api::error::ApiError;
 use crate::api::error::ReadProblems;
 use crate::api::extract::ListRequest;
@@ -52,20 +51,8 @@ pub struct CoachingPage {
             (CoachingPage = "application/json"), (String = "text/csv"))),
         ReadProblems,
     ))]
-pub async fn coaching(
-    ListRequest {
-        state,
-        who,
-        query: q,
-        page,
-        csv,
-    }: ListRequest<CoachingQuery>,
-) -> Result<Response, ApiError> {
-    who.require(
-        &[Role::Admin, Role::Leader, Role::Manager],
-        "read the coaching list",
-    )?;
-    page.check()?;
+pub async fn coaching(req: ListRequest<CoachingQuery>) -> Result<Response, ApiError> {
+    let (state, who, q, page, csv) = req.allowed(COACHES, "read the coaching list")?;
     let period = parse_period("period", &q.period)?;
     let reach = reach_of(&state, &who).await?;
     let manager = team_asked(&who, &reach, q.manager.as_ref())?;

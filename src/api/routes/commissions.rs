@@ -66,17 +66,8 @@ pub struct ProjectionPage {
             (ProjectionPage = "application/json"), (String = "text/csv"))),
         ReadProblems,
     ))]
-pub async fn projections(
-    ListRequest {
-        state,
-        who,
-        query: q,
-        page,
-        csv,
-    }: ListRequest<ProjectionQuery>,
-) -> Result<Response, ApiError> {
-    who.require(COMMISSIONS, "read commissions")?;
-    page.check()?;
+pub async fn projections(req: ListRequest<ProjectionQuery>) -> Result<Response, ApiError> {
+    let (state, who, q, page, csv) = req.allowed(COMMISSIONS, "read commissions")?;
     let period = parse_period("period", &q.period)?;
     let paths = paths_param(q.paths)?;
     let level = q.level.unwrap_or(Level::Rep);

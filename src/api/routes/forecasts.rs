@@ -63,17 +63,8 @@ pub struct ForecastPage {
             (ForecastPage = "application/json"), (String = "text/csv"))),
         ReadProblems,
     ))]
-pub async fn forecasts(
-    ListRequest {
-        state,
-        who,
-        query: q,
-        page,
-        csv,
-    }: ListRequest<ForecastQuery>,
-) -> Result<Response, ApiError> {
-    who.require(ANYONE, "read forecasts")?;
-    page.check()?;
+pub async fn forecasts(req: ListRequest<ForecastQuery>) -> Result<Response, ApiError> {
+    let (state, who, q, page, csv) = req.allowed(ANYONE, "read forecasts")?;
     let period = parse_period("period", &q.period)?.map(|p| p.to_string());
     if let Some(h) = q.horizon {
         Horizon::new(h as usize).map_err(bad_param)?;

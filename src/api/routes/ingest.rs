@@ -22,14 +22,15 @@ use crate::store::Table;
 #[into_params(parameter_in = Query)]
 pub struct IngestQuery {
     /// Date of the history snapshots added for deals whose state changed
-    /// (the export's date; default today).
+    /// (the export's date; default: the latest activity in the rows).
     as_of: Option<NaiveDate>,
 }
 
 pub(super) fn ingest_options(state: &AppState, as_of: Option<NaiveDate>) -> IngestOptions {
     IngestOptions {
         mapping: Mapping::native(),
-        snapshot_date: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        snapshot_date: as_of,
+        dry_run: false,
         max_problems: state.settings.max_reported_errors,
         progress: false,
         window_rows: ingest::WINDOW_ROWS,

@@ -38,6 +38,9 @@ pub(super) const COMMISSIONS: &[Role] = &[
     Role::Rep,
 ];
 /// Roles that manage comp plans.
+/// Who may read the coaching list.
+pub(super) const COACHES: &[Role] = &[Role::Admin, Role::Leader, Role::Manager];
+
 const PLAN_WRITERS: &[Role] = &[Role::Admin, Role::Finance];
 /// Roles that read the whole plan book.
 const PLAN_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Leader];

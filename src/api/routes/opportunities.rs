@@ -51,17 +51,8 @@ pub struct OpportunityPage {
             (OpportunityPage = "application/json"), (String = "text/csv"))),
         ReadProblems,
     ))]
-pub async fn opportunities(
-    ListRequest {
-        state,
-        who,
-        query: q,
-        page,
-        csv,
-    }: ListRequest<OpportunityQuery>,
-) -> Result<Response, ApiError> {
-    who.require(LISTS, "read deals")?;
-    page.check()?;
+pub async fn opportunities(req: ListRequest<OpportunityQuery>) -> Result<Response, ApiError> {
+    let (state, who, q, page, csv) = req.allowed(LISTS, "read deals")?;
     if let Some(s) = q.status.as_deref() {
         if s != "open" {
             return Err(ApiError::bad_field(

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ANYONE, COMMISSIONS, OPERATORS, need_models, reach_of, team_asked};
+use super::{ANYONE, COACHES, COMMISSIONS, OPERATORS, need_models, reach_of, team_asked};
 use crate::api::auth::{Principal, Reach, Role};
 use crate::api::error::ApiError;
 use crate::api::error::ReadProblems;
@@ -131,7 +131,7 @@ pub async fn report(
     let roles: &[Role] = match kind {
         ChartKind::Backtest => OPERATORS,
         ChartKind::Attainment => &[Role::Admin, Role::Leader, Role::Finance, Role::Manager],
-        ChartKind::Coaching => &[Role::Admin, Role::Leader, Role::Manager],
+        ChartKind::Coaching => COACHES,
         ChartKind::Payouts => COMMISSIONS,
         ChartKind::Forecast | ChartKind::Waterfall | ChartKind::Calibration => ANYONE,
     };
