@@ -160,6 +160,14 @@ pub fn ingest_footer(summary: &IngestSummary) -> String {
         "history snapshots added for changed deals: {}",
         summary.snapshots_added
     );
+    for (table, t) in &summary.tables {
+        for (what, n) in &t.notes {
+            let _ = match n {
+                0 => writeln!(out, "{table}: {what}"),
+                n => writeln!(out, "{table}: {what}: {n}"),
+            };
+        }
+    }
     for skipped in &summary.skipped {
         let _ = writeln!(
             out,

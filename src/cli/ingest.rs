@@ -18,7 +18,7 @@ pub struct IngestArgs {
     /// Files (.csv, .parquet) or folders holding them
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// A built-in layout: native or salesforce
+    /// A built-in layout: native, salesforce, hubspot or pipedrive
     #[arg(long, default_value = "native", conflicts_with = "mapping")]
     preset: String,
     /// A TOML column mapping for any other layout
@@ -56,7 +56,11 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<()> {
         Some(path) => Mapping::from_file(path)?,
         None => match Mapping::preset(&args.preset) {
             Some(m) => m,
-            None => bail!("unknown preset {:?}: use native or salesforce", args.preset),
+            None => bail!(
+                "unknown preset {:?}: use one of {}",
+                args.preset,
+                Mapping::PRESETS.join(", ")
+            ),
         },
     };
     let store = Store::connect(&settings.database_url).await?;

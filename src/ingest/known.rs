@@ -61,11 +61,13 @@ pub(super) fn content_key<T: std::fmt::Debug>(record: &T) -> u64 {
 impl Seen {
     /// The problems of references still unknown once every file of the
     /// table is read.
-    pub(super) fn unresolved(self, known: &Known) -> impl Iterator<Item = super::Problem> + '_ {
+    pub(super) fn unresolved(
+        self,
+        known: &Known,
+    ) -> impl Iterator<Item = (RepId, super::Problem)> + '_ {
         self.pending_managers
             .into_iter()
             .filter(|(manager, _)| !known.reps.contains_key(manager.as_str()))
-            .map(|(_, problem)| problem)
     }
 }
 

@@ -308,7 +308,31 @@ impl LoadStep<'_> {
                 }
                 Parsed::Reps(v) => v.extend(rows::rep(&row, problems).map(|r| (r, row.number))),
                 Parsed::Opportunities(v) => {
-                    v.extend(rows::opportunity(&row, problems).map(|r| (r, row.number)))
+                    let Some(deal) = rows::opportunity(&row, problems) else {
+                        continue;
+                    };
+                    let derived = self
+                        .mapping
+                        .history
+                        .as_ref()
+                        .map(|how| rows::derived_history(&row, &deal, how, problems));
+                    let open = deal.status == crate::domain::OpportunityStatus::Open;
+                    if let Ok(mut side) = self.source.side.lock() {
+                        side.derived_history.extend(derived.into_iter().flatten());
+                        if open && deal.amount.is_none() {
+                            *side
+                                .lacking
+                                .entry("open deals without an amount")
+                                .or_default() += 1;
+                        }
+                        if open && deal.close_date.is_none() {
+                            *side
+                                .lacking
+                                .entry("open deals without an expected close date")
+                                .or_default() += 1;
+                        }
+                    }
+                    v.push((deal, row.number));
                 }
                 Parsed::History(v) => {
                     v.extend(rows::history(&row, problems).map(|(h, m)| (h, m, row.number)))

@@ -199,6 +199,11 @@ pub struct TableMapping {
     /// Field -> one value for every row; the file's column, if any, is not read.
     #[serde(default)]
     pub constants: BTreeMap<String, String>,
+    /// Field -> further columns tried, in order, where its own column is
+    /// empty (a close date from "won time", else "lost time"). Columns the
+    /// file does not have are passed over and noted in the summary.
+    #[serde(default)]
+    pub or_else: BTreeMap<String, Vec<String>>,
     /// Field -> where its empty cells are looked up in a second file.
     #[serde(default)]
     pub lookup: BTreeMap<String, Lookup>,
@@ -377,12 +382,19 @@ impl TableMapping {
             .map(|f| ("name_ids", f))
             .chain(self.fill.keys().map(|f| ("fill", f)))
             .chain(self.constants.keys().map(|f| ("constants", f)))
+            .chain(self.or_else.keys().map(|f| ("or_else", f)))
             .chain(self.lookup.keys().map(|f| ("lookup", f)))
             .chain(self.lookup.values().map(|l| ("by", &l.by)));
         for (setting, field) in named {
             if !known.iter().any(|k| k.name == field) {
+                // A field named as a key is found on its own line.
+                let key = if matches!(setting, "name_ids" | "by") {
+                    setting
+                } else {
+                    field
+                };
                 return Err(invalid(
-                    setting,
+                    key,
                     format!(
                         "{setting}: unknown field {field:?} (fields: {})",
                         field_list()
@@ -479,11 +491,29 @@ impl Mapping {
         )
     }
 
-    /// A preset by name (`native`, `salesforce`).
+    /// HubSpot's deal export.
+    pub fn hubspot() -> Mapping {
+        Self::builtin("hubspot", include_str!("../../data/presets/hubspot.toml"))
+    }
+
+    /// Pipedrive's deal export.
+    pub fn pipedrive() -> Mapping {
+        Self::builtin(
+            "pipedrive",
+            include_str!("../../data/presets/pipedrive.toml"),
+        )
+    }
+
+    /// The names of the built-in presets.
+    pub const PRESETS: [&str; 4] = ["native", "salesforce", "hubspot", "pipedrive"];
+
+    /// A preset by name (see [`Mapping::PRESETS`]).
     pub fn preset(name: &str) -> Option<Mapping> {
         match name {
             "native" => Some(Self::native()),
             "salesforce" => Some(Self::salesforce()),
+            "hubspot" => Some(Self::hubspot()),
+            "pipedrive" => Some(Self::pipedrive()),
             _ => None,
         }
     }
@@ -570,7 +600,20 @@ impl Mapping {
         Ok(mapping)
     }
 
-    /// The table a file holds, judged by its name without extension.
+    /// Every table a file feeds, judged by its name without extension, in
+    /// dependency order.
+    pub fn tables_for_file(&self, stem: &str) -> Vec<Table> {
+        Table::ALL
+            .into_iter()
+            .filter(|table| {
+                self.tables
+                    .get(table.name())
+                    .is_some_and(|m| m.matches_file(stem))
+            })
+            .collect()
+    }
+
+    /// The first table a file feeds, judged by its name without extension.
     pub fn table_for_file(&self, stem: &str) -> Option<(Table, &TableMapping)> {
         // Walk tables in dependency order so the answer does not depend on
         // map ordering when two tables claim one name.

@@ -38,7 +38,7 @@ mod problems;
 mod rows;
 mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -53,7 +53,7 @@ use known::{Known, Seen};
 use load::{LoadStep, read_off_runtime};
 use problems::Problems;
 
-use crate::domain::FiscalCalendar;
+use crate::domain::{FiscalCalendar, RepId};
 use crate::store::{Store, StoreError, StoreTx, Table, TableSums};
 
 /// Rows validated and written per step.
@@ -122,6 +122,7 @@ pub async fn ingest(
     let mut filled: BTreeMap<Table, TableSums> = BTreeMap::new();
     let mut tx = store.begin().await?;
     let run = tx.next_run_id().await?;
+    let mut derived_history = Vec::new();
     for (table, files) in &by_table {
         let call = TableLoad {
             store,
@@ -129,13 +130,35 @@ pub async fn ingest(
             table: *table,
             run,
         };
-        let (table_summary, sums) = call.load(&mut tx, files, &mut known, &mut problems).await?;
+        let (table_summary, sums) = call
+            .load(
+                &mut tx,
+                files,
+                &mut known,
+                &mut problems,
+                &mut derived_history,
+            )
+            .await?;
         if let Some(sums) = sums {
             filled.insert(*table, sums);
         }
         summary
             .tables
             .insert(table.name().to_owned(), table_summary);
+    }
+    // History made from the deals' dates, unless the call brings a history
+    // file of its own.
+    let derived_last = derived_history.iter().map(|h| h.as_of).max();
+    if !derived_history.is_empty()
+        && !by_table.contains_key(&Table::OpportunityHistory)
+        && !problems.any()
+    {
+        known.last_activity = known.last_activity.max(derived_last);
+        let table_summary = write_derived_history(&mut tx, derived_history).await?;
+        filled.remove(&Table::OpportunityHistory);
+        summary
+            .tables
+            .insert(Table::OpportunityHistory.name().to_owned(), table_summary);
     }
     let reps_loaded = by_table.contains_key(&Table::Reps);
     let plan_book = plans::plans(
@@ -158,6 +181,7 @@ pub async fn ingest(
                 inserted: u64::from(write == PlanBookWrite::Inserted),
                 updated: u64::from(write == PlanBookWrite::Replaced),
                 unchanged: u64::from(write == PlanBookWrite::Unchanged),
+                notes: BTreeMap::new(),
             },
         );
     }
@@ -209,14 +233,16 @@ fn group_files(
             plan_files.push(file);
             continue;
         }
-        match options.mapping.table_for_file(&files::stem(&file)) {
-            Some((table, _)) => {
-                summary
-                    .files
-                    .push((file.display().to_string(), table.name().to_owned()));
-                by_table.entry(table).or_default().push(file);
-            }
-            None => summary.skipped.push(file.display().to_string()),
+        // A flat export feeds several tables (people, offices) from one file.
+        let tables = options.mapping.tables_for_file(&files::stem(&file));
+        if tables.is_empty() {
+            summary.skipped.push(file.display().to_string());
+        }
+        for table in tables {
+            summary
+                .files
+                .push((file.display().to_string(), table.name().to_owned()));
+            by_table.entry(table).or_default().push(file.clone());
         }
     }
     if by_table.is_empty() && plan_files.is_empty() {
@@ -224,6 +250,32 @@ fn group_files(
         return Err(IngestError::NothingToIngest(shown.join(", ")));
     }
     Ok((by_table, plan_files))
+}
+
+/// Writes the snapshots made from deals' dates, counted as the history
+/// table's rows.
+async fn write_derived_history(
+    tx: &mut StoreTx,
+    records: Vec<crate::domain::HistoryRecord>,
+) -> Result<TableSummary, IngestError> {
+    let before = tx.count(Table::OpportunityHistory).await?;
+    let mut changed = 0;
+    for chunk in records.chunks(CHUNK_ROWS) {
+        changed += tx.upsert(crate::store::Batch::History(chunk)).await?;
+    }
+    let after = tx.count(Table::OpportunityHistory).await?;
+    let rows = records.len() as u64;
+    let inserted = after.saturating_sub(before);
+    let updated = changed.saturating_sub(inserted);
+    let mut notes = BTreeMap::new();
+    notes.insert("snapshots made from the deals' dates".to_owned(), rows);
+    Ok(TableSummary {
+        rows,
+        inserted,
+        updated,
+        unchanged: rows.saturating_sub(changed),
+        notes,
+    })
 }
 
 /// The files of one table in one call.
@@ -244,8 +296,10 @@ impl TableLoad<'_> {
         files: &[PathBuf],
         known: &mut Known,
         problems: &mut Problems,
+        derived_history: &mut Vec<crate::domain::HistoryRecord>,
     ) -> Result<(TableSummary, Option<TableSums>), IngestError> {
         let table = self.table;
+        let mut manager_names: HashMap<String, String> = HashMap::new();
         let before = tx.count(table).await?;
         // A first load of a large table builds its secondary indexes once
         // at the end instead of row by row.
@@ -287,6 +341,34 @@ impl TableLoad<'_> {
             tracing::info!(file = %path.display(), seconds = started.elapsed().as_secs_f64(), "opened");
             let started = std::time::Instant::now();
             let (rows, written, file_sums) = step.load(tx, known, &mut seen_keys, problems).await?;
+            if let Ok(side) = source.side.into_inner() {
+                derived_history.extend(side.derived_history);
+                for (what, n) in side.lacking {
+                    *summary.notes.entry(what.to_owned()).or_default() += n;
+                }
+                for (id, name) in side.manager_names {
+                    manager_names.entry(id).or_insert(name);
+                }
+            }
+            for column in &source.absent_columns {
+                summary.notes.insert(
+                    format!("column {column:?} is not in {}: not used", path.display()),
+                    0,
+                );
+            }
+            for (field, n) in &source.looked_up {
+                let n = n.load(std::sync::atomic::Ordering::Relaxed);
+                if n > 0 {
+                    let lookup = &mapping.lookup[field];
+                    *summary
+                        .notes
+                        .entry(format!(
+                            "{field} filled from {}.{}",
+                            lookup.file, lookup.value
+                        ))
+                        .or_default() += n;
+                }
+            }
             table_sums = table_sums.zip(file_sums).map(|(mut all, file)| {
                 all += file;
                 all
@@ -295,7 +377,18 @@ impl TableLoad<'_> {
             summary.rows += rows;
             changed += written;
         }
-        seen_keys.unresolved(known).for_each(|p| problems.push(p));
+        let unresolved: Vec<(RepId, Problem)> = seen_keys.unresolved(known).collect();
+        if mapping.add_managers {
+            let added = add_managers(tx, unresolved, &manager_names, known).await?;
+            changed += added;
+            if added > 0 {
+                summary
+                    .notes
+                    .insert("managers added from the manager column".to_owned(), added);
+            }
+        } else {
+            unresolved.into_iter().for_each(|(_, p)| problems.push(p));
+        }
         if suspended {
             tx.restore_indexes(table).await?;
         }
@@ -322,6 +415,40 @@ impl TableLoad<'_> {
         });
         Ok((summary, filled))
     }
+}
+
+/// Makes a person (role manager, named as written) of every manager the
+/// rows name who is not a row of the table; returns how many were written.
+async fn add_managers(
+    tx: &mut StoreTx,
+    unresolved: Vec<(RepId, Problem)>,
+    names: &HashMap<String, String>,
+    known: &mut Known,
+) -> Result<u64, IngestError> {
+    let mut managers: Vec<crate::domain::Rep> = Vec::new();
+    for (id, _) in unresolved {
+        if known.reps.contains_key(id.as_str()) {
+            continue;
+        }
+        known.reps.insert(id.as_str().to_owned(), None);
+        managers.push(crate::domain::Rep {
+            name: names
+                .get(id.as_str())
+                .cloned()
+                .unwrap_or_else(|| id.as_str().to_owned()),
+            rep_id: id,
+            manager_id: None,
+            territory_id: None,
+            role: Some(crate::domain::RepRole::Manager),
+            hire_date: None,
+            end_date: None,
+            plan_id: None,
+        });
+    }
+    if managers.is_empty() {
+        return Ok(0);
+    }
+    Ok(tx.upsert(crate::store::Batch::Reps(&managers)).await?)
 }
 
 /// A clean call's end: snapshots of the deals whose state changed, the run

@@ -325,6 +325,11 @@ pub struct TableSummary {
     pub updated: u64,
     /// Rows that existed and were identical.
     pub unchanged: u64,
+    /// What the mapping made or filled, and what the rows lack, counted
+    /// (cells filled from a lookup, managers added, open deals without an
+    /// amount or a close date, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, u64>,
 }
 
 /// What a successful ingest did.

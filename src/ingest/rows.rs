@@ -122,9 +122,19 @@ impl<'a> Row<'a> {
     }
 
     fn raw(&self, field: &str) -> Option<&'a str> {
-        let column = self.source.field_columns[self.field_index(field)]?;
-        let value = self.values[column]?.trim();
-        if value.is_empty() { None } else { Some(value) }
+        let cell = |column: usize| {
+            let value = self.values[column]?.trim();
+            if value.is_empty() { None } else { Some(value) }
+        };
+        self.source.field_columns[self.field_index(field)]
+            .and_then(cell)
+            .or_else(|| {
+                self.source
+                    .fallback_columns
+                    .get(field)?
+                    .iter()
+                    .find_map(|c| cell(*c))
+            })
     }
 
     /// A field's value as the mapping gives it: a constant, or the cell
@@ -165,6 +175,27 @@ impl<'a> Row<'a> {
             n.fetch_add(1, Ordering::Relaxed);
         }
         Some(found.as_str())
+    }
+
+    /// A date from a column read beside the native fields; a bad one is
+    /// reported and read as no date.
+    fn extra_date(&self, column: &str, problems: &mut Problems) -> Option<NaiveDate> {
+        let index = *self.source.extra_columns.get(column)?;
+        let raw = self.values[index]?.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        let day = self.dates.parse(raw).map(|m| m.date());
+        if day.is_none() {
+            problems.push(Problem {
+                file: self.source.file.clone(),
+                row: Some(self.number),
+                column: Some(column.to_owned()),
+                value: Some(raw.to_owned()),
+                message: "not a date in a known format (expected YYYY-MM-DD)".into(),
+            });
+        }
+        day
     }
 
     /// A problem at this row in a field's column.
@@ -352,6 +383,14 @@ pub fn rep(row: &Row<'_>, problems: &mut Problems) -> Option<Rep> {
         }
     }
     let rep_id = rep_id?;
+    if row.mapping.add_managers
+        && let (Some(m), Some(written)) = (&manager_id, row.raw("manager_id"))
+        && let Ok(mut side) = row.source.side.lock()
+    {
+        side.manager_names
+            .entry(m.as_str().to_owned())
+            .or_insert_with(|| written.to_owned());
+    }
     if manager_id.as_ref() == Some(&rep_id) {
         problems.push(row.problem(
             "manager_id",
@@ -414,6 +453,79 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
         close_date,
         forecast_category: row.text("forecast_category").map(Cow::into_owned),
     })
+}
+
+/// The snapshots a deal's own dates tell (see
+/// [`HistoryFromDates`](super::mapping::HistoryFromDates)): open at its
+/// first stage on its created day, each dated stage on its day, the current
+/// stage on the day it was reached, won or lost on the close date. Several
+/// on one day keep the latest step. An open deal's snapshots carry its
+/// expected close date; a closed deal's earlier ones carry none (what was
+/// expected then is not in the export).
+pub fn derived_history(
+    row: &Row<'_>,
+    deal: &Opportunity,
+    how: &super::mapping::HistoryFromDates,
+    problems: &mut Problems,
+) -> Vec<HistoryRecord> {
+    let open = deal.status == OpportunityStatus::Open;
+    let mut dated: Vec<(NaiveDate, String)> = Vec::new();
+    for (stage, column) in &how.stage_dates {
+        if let Some(day) = row.extra_date(column, problems) {
+            dated.push((day, stage.clone()));
+        }
+    }
+    dated.sort();
+    let first_stage = how.first_stage.clone().unwrap_or_else(|| {
+        if open {
+            deal.stage.clone()
+        } else {
+            dated
+                .first()
+                .map_or_else(|| "Open".to_owned(), |(_, s)| s.clone())
+        }
+    });
+    let until = deal.close_date.filter(|_| !open);
+    let mut steps: Vec<(NaiveDate, String, OpportunityStatus)> =
+        vec![(deal.created_date, first_stage, OpportunityStatus::Open)];
+    steps.extend(
+        dated
+            .into_iter()
+            .filter(|(d, _)| *d >= deal.created_date && until.is_none_or(|c| *d < c))
+            .map(|(d, s)| (d, s, OpportunityStatus::Open)),
+    );
+    if let Some(column) = &how.current_stage_date
+        && open
+        && let Some(day) = row.extra_date(column, problems)
+        && day >= deal.created_date
+    {
+        steps.push((day, deal.stage.clone(), OpportunityStatus::Open));
+    }
+    if let Some(close) = until {
+        steps.push((close, deal.stage.clone(), deal.status));
+    }
+    // Stable: on one day the later step wins.
+    steps.sort_by_key(|(d, _, _)| *d);
+    let mut out: Vec<HistoryRecord> = Vec::with_capacity(steps.len());
+    for (day, stage, status) in steps {
+        let record = HistoryRecord {
+            opportunity_id: deal.opportunity_id.clone(),
+            as_of: day,
+            stage,
+            status,
+            amount: deal.amount,
+            close_date: if open || status.is_closed() {
+                deal.close_date
+            } else {
+                None
+            },
+        };
+        match out.last_mut() {
+            Some(last) if last.as_of == day => *last = record,
+            _ => out.push(record),
+        }
+    }
+    out
 }
 
 /// A history row, with the exact moment it was recorded (for ordering

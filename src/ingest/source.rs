@@ -32,6 +32,28 @@ pub struct SourceTable {
     pub lookups: HashMap<String, HashMap<String, String>>,
     /// Per field with a lookup: empty cells it filled.
     pub looked_up: HashMap<String, AtomicU64>,
+    /// Columns read beside the native fields (a history's stage dates), by
+    /// their name in the mapping: their index among the selected columns.
+    pub extra_columns: HashMap<String, usize>,
+    /// Per field with `or_else` columns: those the file has, in order.
+    pub fallback_columns: HashMap<String, Vec<usize>>,
+    /// Columns the mapping may use that the file lacks (history dates,
+    /// `or_else` columns): passed over, and noted in the summary.
+    pub absent_columns: Vec<String>,
+    /// What rows leave beside their records (see [`Side`]).
+    pub side: std::sync::Mutex<Side>,
+}
+
+/// What a file's rows give beside their own records.
+#[derive(Debug, Default)]
+pub struct Side {
+    /// Managers' names as written, by the id made from them (`add_managers`).
+    pub manager_names: HashMap<String, String>,
+    /// Snapshots made from deals' dates (`history` of a deal mapping).
+    pub derived_history: Vec<crate::domain::HistoryRecord>,
+    /// Counts of what rows lack, by what it is ("open deals without an
+    /// amount", ...).
+    pub lacking: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// The file formats attain reads.
@@ -145,11 +167,16 @@ pub fn read_table(
     for field in native {
         let source = mapping.source_column(field.name);
         source_names.push(source.to_owned());
+        let has_fallback = mapping.or_else.contains_key(field.name);
         match find(source).filter(|_| mapping.reads_column(field.name)) {
             Some(raw) => field_columns.push(Some(select(raw))),
             None => {
                 let covered_by_flags = field.name == "status" && mapping.status_flags.is_some();
-                if field.required && !covered_by_flags && !mapping.fills(field.name) {
+                if field.required
+                    && !covered_by_flags
+                    && !mapping.fills(field.name)
+                    && !has_fallback
+                {
                     let message = if source == field.name {
                         "required column is missing".to_owned()
                     } else {
@@ -158,6 +185,30 @@ pub fn read_table(
                     problems.push(Problem::column(&file, source, &message));
                 }
                 field_columns.push(None);
+            }
+        }
+    }
+    let mut extra_columns = HashMap::new();
+    let mut absent_columns = Vec::new();
+    if let Some(h) = &mapping.history {
+        for column in h.stage_dates.values().chain(h.current_stage_date.iter()) {
+            match find(column) {
+                Some(raw) => {
+                    extra_columns.insert(column.clone(), select(raw));
+                }
+                None => absent_columns.push(column.clone()),
+            }
+        }
+    }
+    let mut fallback_columns: HashMap<String, Vec<usize>> = HashMap::new();
+    for (field, columns) in &mapping.or_else {
+        for column in columns {
+            match find(column) {
+                Some(raw) => fallback_columns
+                    .entry(field.clone())
+                    .or_default()
+                    .push(select(raw)),
+                None => absent_columns.push(column.clone()),
             }
         }
     }
@@ -196,6 +247,10 @@ pub fn read_table(
         },
         lookups,
         looked_up,
+        extra_columns,
+        fallback_columns,
+        absent_columns,
+        side: std::sync::Mutex::default(),
     })
 }
 

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod coaching;
 mod commission;
+mod flat;
 mod forecast;
 mod helpers;
 mod ingest;
