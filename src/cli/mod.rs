@@ -229,13 +229,20 @@ async fn day_or_last(
     store: &attain::store::Store,
     day: Option<chrono::NaiveDate>,
 ) -> Result<chrono::NaiveDate> {
+    let last = store.status().await?.last_date;
     match day {
-        Some(d) => Ok(d),
-        None => store
-            .status()
-            .await?
-            .last_date
-            .context("the store holds no data yet: run attain ingest first"),
+        Some(d) => {
+            // A day well after the data: nothing after its last activity is
+            // known, and months without data would read as months of zero.
+            if let Some(last) = last.filter(|l| (d - *l).num_days() > 31) {
+                eprintln!(
+                    "note: {d} is {} days after the data's last activity ({last}); nothing after {last} is known",
+                    (d - last).num_days()
+                );
+            }
+            Ok(d)
+        }
+        None => last.context("the store holds no data yet: run attain ingest first"),
     }
 }
 

@@ -29,6 +29,15 @@ pub async fn run(global: &Global, args: PipelineArgs) -> Result<()> {
     let store = Store::connect(&settings.database_url).await?;
     let date = super::day_or_last(&store, args.as_of).await?;
     let mut deals = store.opportunities_as_of(date).await?;
+    if deals.is_empty() {
+        // Nothing by that day: say whether the history can answer at all.
+        let status = store.status().await?;
+        if let Some(first) = status.first_date.filter(|f| date < *f) {
+            anyhow::bail!(
+                "the stored history starts on {first}: nothing is known of the pipeline on {date}"
+            );
+        }
+    }
     deals.retain(|d| {
         (args.all || !d.status.is_closed())
             && args.rep.as_deref().is_none_or(|r| d.rep_id.as_str() == r)

@@ -14,6 +14,7 @@
 //! | `renewals_down` | bookings not from a deal (renewals, expansion) over the last 180 days are under 75% of the rep's own monthly rate over the one to two years before | the monthly drop × the months left in the period |
 //! | `cycle_length_up` | median days to win over the last 180 days is 20%+ above the year before | expected value of period deals that would need a shorter cycle than that |
 //! | `ramping_hire` | under six months in seat | the part of the expected shortfall, at most the quota still to book |
+//! | `no_deals` | the rep has no deal in the data at all (listed after every rep who has) | none |
 //!
 //! Each rep also carries a [`Decline`] figure (see [`trend`]): how strongly
 //! their renewals and deals won fell against their own past. With
@@ -90,6 +91,10 @@ pub struct RepRisk {
     pub decline: Option<Decline>,
     /// Reasons, largest impact first.
     pub reasons: Vec<Reason>,
+    /// The rep has never had a deal in the data: nothing to judge them on,
+    /// so they are listed after everyone who has (with the reason
+    /// `no_deals`), not ranked by a shortfall that is only the quota.
+    pub never_had_a_deal: bool,
 }
 
 /// What the list is ranked by.
@@ -134,6 +139,12 @@ pub fn sort_reps(reps: &mut [RepRisk], by: RankBy) {
             .cmp(&a.priority)
             .then(b.p_miss_quota.total_cmp(&a.p_miss_quota))
             .then_with(|| a.rep_id.cmp(&b.rep_id))
+    };
+    // Reps with no deal at all come last, among themselves by priority.
+    let priority = |a: &RepRisk, b: &RepRisk| {
+        a.never_had_a_deal
+            .cmp(&b.never_had_a_deal)
+            .then_with(|| priority(a, b))
     };
     match by {
         RankBy::Priority => reps.sort_by(priority),
@@ -285,6 +296,21 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -
         );
         let rep = &data.reps[r];
         let p_miss = (miss * 1000.0).round() / 1000.0;
+        let never_had_a_deal = own[r].is_empty();
+        let mut reasons = reasons;
+        if never_had_a_deal {
+            reasons.insert(
+                0,
+                Reason {
+                    code: "no_deals".into(),
+                    message: "no deal in the data yet: nothing to judge on, so listed after \
+                              reps with deals"
+                        .into(),
+                    impact: Money::ZERO,
+                    evidence: Vec::new(),
+                },
+            );
+        }
         out.push(RepRisk {
             rep_id: rep.rep_id.to_string(),
             name: rep.name.clone(),
@@ -301,6 +327,7 @@ pub fn rank(inputs: &Inputs<'_>, period: Period, include: &[bool], by: RankBy) -
                 .map(|c| (c * 1000.0).round() / 1000.0),
             decline: decline[r].map(|d| d.at_risk(p_miss)),
             reasons,
+            never_had_a_deal,
         });
     }
     sort_reps(&mut out, by);
@@ -603,5 +630,44 @@ fn plural(n: usize, one: &str, many: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn risk(id: &str, priority: i64, never_had_a_deal: bool) -> RepRisk {
+        RepRisk {
+            rep_id: id.into(),
+            name: id.into(),
+            manager_id: None,
+            priority: Money::from_cents(priority * 100),
+            p_miss_quota: 0.5,
+            expected_shortfall: Money::ZERO,
+            quota: Money::ZERO,
+            booked_to_date: Money::ZERO,
+            forecast_p50: Money::ZERO,
+            coverage: None,
+            win_rate_change: None,
+            decline: None,
+            reasons: Vec::new(),
+            never_had_a_deal,
+        }
+    }
+
+    #[test]
+    fn reps_without_any_deal_come_after_everyone_else() {
+        for by in [RankBy::Priority, RankBy::Decline] {
+            let mut reps = vec![
+                risk("new-a", 90_000, true),
+                risk("r1", 10_000, false),
+                risk("new-b", 95_000, true),
+                risk("r2", 20_000, false),
+            ];
+            sort_reps(&mut reps, by);
+            let order: Vec<&str> = reps.iter().map(|r| r.rep_id.as_str()).collect();
+            assert_eq!(order, ["r2", "r1", "new-b", "new-a"], "{by:?}");
+        }
     }
 }

@@ -37,12 +37,21 @@ pub struct RunInfo {
     pub model_version: String,
 }
 
-/// A person's label: name and id.
+/// A person's label: their name, once; the id follows only when another
+/// person has the same name.
 fn person(data: &SalesData, id: &str) -> String {
-    data.reps
+    let Some(r) = data.reps.iter().find(|r| r.rep_id.as_str() == id) else {
+        return id.to_owned();
+    };
+    let shared = data
+        .reps
         .iter()
-        .find(|r| r.rep_id.as_str() == id)
-        .map_or_else(|| id.to_owned(), |r| format!("{} ({id})", r.name))
+        .any(|o| o.name == r.name && o.rep_id != r.rep_id);
+    if shared {
+        format!("{} ({id})", r.name)
+    } else {
+        r.name.clone()
+    }
 }
 
 /// An entity's label in titles.

@@ -20,6 +20,7 @@
 //! - planted declining reps (fewer deals, falling win rate), listed with the
 //!   month the decline starts in `truth.csv`.
 
+mod flat;
 mod plans;
 mod write;
 
@@ -32,6 +33,7 @@ use rand_distr::{Distribution, LogNormal, Poisson};
 
 use crate::domain::{FiscalCalendar, Period};
 
+pub use flat::{FLAT_MAPPING, write_flat};
 pub use write::write_org;
 
 /// Why generation could not start.

@@ -14,12 +14,12 @@ fn date(d: Option<chrono::NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }
 
-struct Out<'a> {
-    dir: &'a Path,
+pub(super) struct Out<'a> {
+    pub(super) dir: &'a Path,
 }
 
 impl Out<'_> {
-    fn file(
+    pub(super) fn file(
         &self,
         name: &str,
         header: &[&str],

@@ -104,3 +104,62 @@ fn generate_ingest_status_and_a_rejected_ingest() {
     assert!(!deals.is_empty());
     assert!(deals.iter().all(|d| d["status"] == "open"));
 }
+
+#[test]
+fn a_flat_export_from_the_command_line() {
+    let work = tempfile::tempdir().unwrap();
+    let export = work.path().join("export");
+    let run = |args: &[&str]| {
+        let out = attain(work.path()).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = export.to_str().unwrap();
+    let (ok, _, err) = run(&[
+        "generate", "--layout", "flat", "--out", dir, "--reps", "10", "--months", "8", "--start",
+        "2019-01",
+    ]);
+    assert!(ok, "{err}");
+    let mapping = export.join("crm_mapping.toml");
+    let mapping = mapping.to_str().unwrap();
+
+    // A dry run: counts, and nothing stored.
+    let (ok, out, err) = run(&["ingest", dir, "--mapping", mapping, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("dry run: everything checked, nothing stored"),
+        "{out}"
+    );
+    let (_, status, _) = run(&["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["tables"]["opportunities"], 0);
+
+    // The real load: the export's own date, years before today, is said.
+    let (ok, out, err) = run(&["ingest", dir, "--mapping", mapping]);
+    assert!(ok, "{err}");
+    assert!(out.contains("export date 2019-08-"), "{out}");
+    assert!(out.contains("(its latest activity)"), "{out}");
+    assert!(
+        out.contains("commands default to its last day (2019-08-"),
+        "{out}"
+    );
+
+    // Before the history starts: said, not an empty table.
+    let (ok, _, err) = run(&["pipeline", "--as-of", "2018-06-30"]);
+    assert!(!ok);
+    assert!(
+        err.contains("the stored history starts on 2019-01-"),
+        "{err}"
+    );
+    // In the middle: the deals open that day.
+    let (ok, out, err) = run(&["pipeline", "--as-of", "2019-05-15", "--format", "json"]);
+    assert!(ok, "{err}");
+    let view: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        !view["opportunities"].as_array().unwrap().is_empty(),
+        "{out}"
+    );
+}

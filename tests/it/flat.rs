@@ -539,3 +539,74 @@ async fn pipedrive_deal_exports_load_with_the_preset() {
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_generated_flat_layout_gives_the_native_pipeline_as_of_any_day() {
+    // One generated organisation written both ways; the flat one loaded with
+    // the mapping written beside it, nothing else.
+    let params = attain::sim::OrgParams {
+        reps: 12,
+        months: 14,
+        seed: 5,
+        start: date("2024-01-01"),
+        deals_per_rep_month: 3.0,
+    };
+    let org = params.check().unwrap().generate();
+    let native_dir = tempfile::tempdir().unwrap();
+    let flat_dir = tempfile::tempdir().unwrap();
+    attain::sim::write_org(&org, native_dir.path()).unwrap();
+    attain::sim::write_flat(&org, flat_dir.path()).unwrap();
+    assert!(!flat_dir.path().join("opportunity_history.csv").exists());
+
+    let native = sqlite().await;
+    let mut opts = options(org.end);
+    ingest(&native.store, &[native_dir.path().to_path_buf()], &opts)
+        .await
+        .unwrap();
+    let flat = sqlite().await;
+    opts.mapping = Mapping::from_file(&flat_dir.path().join("crm_mapping.toml")).unwrap();
+    opts.snapshot_date = None;
+    let summary = ingest(&flat.store, &[flat_dir.path().to_path_buf()], &opts)
+        .await
+        .unwrap();
+    assert!(summary.tables["opportunities"].notes["amount filled from products.sales_price"] > 0);
+    for day in ["2024-03-15", "2024-06-30", "2024-11-02", "2025-02-20"] {
+        assert_eq!(
+            as_of(&flat, day).await,
+            as_of(&native, day).await,
+            "deals and their status as of {day}"
+        );
+    }
+    // Each deal's owner is the same person, by name.
+    let names = |reps: Vec<attain::domain::Rep>| -> std::collections::BTreeMap<String, String> {
+        reps.into_iter()
+            .map(|r| (r.rep_id.as_str().to_owned(), r.name))
+            .collect()
+    };
+    let native_names = names(native.store.reps().await.unwrap());
+    let flat_names = names(flat.store.reps().await.unwrap());
+    let owners = |deals: Vec<attain::store::OpportunitySnapshot>,
+                  names: &std::collections::BTreeMap<String, String>| {
+        deals
+            .into_iter()
+            .map(|d| {
+                (
+                    d.opportunity_id.as_str().to_owned(),
+                    names[d.rep_id.as_str()].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        owners(
+            flat.store.opportunities_as_of(org.end).await.unwrap(),
+            &flat_names
+        ),
+        owners(
+            native.store.opportunities_as_of(org.end).await.unwrap(),
+            &native_names
+        ),
+    );
+    native.finish().await;
+    flat.finish().await;
+}

@@ -76,7 +76,7 @@ function table(caption, columns, load) {
   load()
     .then((rows) => {
       for (const row of rows) {
-        body.append(el("tr", {}, ...columns.map((c) => el("td", { class: c.num ? "num" : null }, c.value(row)))));
+        body.append(el("tr", {}, ...columns.map((c) => el("td", { class: c.num ? "num" : null }, c.value(row, rows)))));
       }
       if (rows.length === 0) body.append(el("tr", {}, el("td", { colspan: columns.length }, "nothing to show")));
       node.setAttribute("data-state", "ok");
@@ -94,9 +94,16 @@ function reasonsOf(rep) {
   return el("div", { class: "reasons" }, rep.reasons.slice(0, 3).map((r) => r.message).join(" · "));
 }
 
+// A person's name, once; the id follows only when two rows share the name.
+function personLabel(rows) {
+  const seen = {};
+  rows.forEach((r) => { seen[r.name] = (seen[r.name] || 0) + 1; });
+  return (r) => (seen[r.name] > 1 ? r.name + " (" + r.rep_id + ")" : r.name);
+}
+
 function coachingTable(query) {
   return table("Coaching priorities", [
-    { label: "Rep", value: (r) => r.name + " (" + r.rep_id + ")" },
+    { label: "Rep", value: (r, rows) => personLabel(rows)(r) },
     { label: "P(miss quota)", num: true, value: (r) => pct(r.p_miss_quota) },
     { label: "Expected shortfall", num: true, value: (r) => money(r.expected_shortfall) },
     { label: "Why", value: (r) => reasonsOf(r) },
@@ -111,7 +118,7 @@ const signed = (text, value) => (value > 0 ? "+" + text : text);
 function declineTable() {
   const d = (r, f) => (r.decline ? f(r.decline) : "-");
   return table("Fallen against their own past", [
-    { label: "Rep", value: (r) => r.name + " (" + r.rep_id + ")" },
+    { label: "Rep", value: (r, rows) => personLabel(rows)(r) },
     { label: "Change", num: true, value: (r) => d(r, (x) => signed(pct(-x.share), -x.share)) },
     { label: "Change per quarter", num: true,
       value: (r) => d(r, (x) => signed(money(-Number(x.per_quarter)), -Number(x.per_quarter))) },
