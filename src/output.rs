@@ -183,7 +183,7 @@ pub fn ingest_footer(summary: &IngestSummary) -> String {
         let _ = writeln!(out, "export date {day} ({source})");
         let today = chrono::Local::now().date_naive();
         let gap = (today - day).num_days();
-        if gap > 31 {
+        if gap > 31 && !summary.export_date_given {
             let _ = writeln!(
                 out,
                 "note: the data ends {gap} days before today; commands default to its last day ({day}), \

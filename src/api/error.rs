@@ -417,6 +417,7 @@ impl From<JobError> for ApiError {
                 ApiError::conflict(CommissionError::NoPlans.to_string())
             }
             JobError::Commission(CommissionError::Param(p)) => ApiError::bad_request(p),
+            JobError::AfterData { .. } => ApiError::bad_field("as_of", e.to_string()),
             other => ApiError::internal(&other),
         }
     }

@@ -48,7 +48,10 @@ pub async fn forecast(
 ) -> Result<ForecastJob, JobError> {
     let (data, fingerprint) = load(store, settings).await?;
     let engine = Engine::new(&data);
-    let as_of = params.as_of.unwrap_or_else(|| engine.default_as_of());
+    let as_of = super::within_data(
+        &data,
+        params.as_of.unwrap_or_else(|| engine.default_as_of()),
+    )?;
     let registry = Registry::new(&settings.models_dir);
     let (model, _, trained) = tokio::task::block_in_place(|| {
         models_as_of(

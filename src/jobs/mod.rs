@@ -25,6 +25,8 @@ pub mod train;
 pub use forecast::{ForecastJob, ForecastParams, forecast, stored};
 pub use train::{Trained, backtest, models_as_of, registered_models, train};
 
+use chrono::NaiveDate;
+
 use crate::commission::CommissionError;
 use crate::config::Settings;
 use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins, ParamError};
@@ -65,6 +67,30 @@ pub enum JobError {
     /// Plans or parameters of a commissions job.
     #[error(transparent)]
     Commission(#[from] CommissionError),
+    /// An as-of day past the month of the data's last activity: the months
+    /// between would be read as months of nothing booked.
+    #[error(
+        "{as_of} is after the data's last activity ({last}): nothing after it is known, and the months between would count as months of zero; use a day on or before {limit}, or load newer data"
+    )]
+    AfterData {
+        /// The day asked for.
+        as_of: NaiveDate,
+        /// The data's last activity.
+        last: NaiveDate,
+        /// The last day that may be asked for: the end of that month.
+        limit: NaiveDate,
+    },
+}
+
+/// `as_of`, when the data can answer for it: no later than the end of the
+/// month of the data's last activity.
+pub fn within_data(data: &SalesData, as_of: NaiveDate) -> Result<NaiveDate, JobError> {
+    let last = data.last_date;
+    let limit = crate::features::month_end(crate::features::month_idx(last));
+    if as_of > limit {
+        return Err(JobError::AfterData { as_of, last, limit });
+    }
+    Ok(as_of)
 }
 
 /// The data and its fingerprint.

@@ -67,7 +67,7 @@ pub async fn train(
 ) -> Result<Trained, JobError> {
     let (data, fingerprint) = load(store, settings).await?;
     let engine = Engine::new(&data);
-    let as_of = as_of.unwrap_or_else(|| engine.default_as_of());
+    let as_of = super::within_data(&data, as_of.unwrap_or_else(|| engine.default_as_of()))?;
     let registry = Registry::new(&settings.models_dir);
     tokio::task::block_in_place(|| {
         train_and_register(&data, &engine, &registry, as_of, params, &fingerprint)
@@ -136,7 +136,7 @@ pub async fn backtest(
 ) -> Result<(NaiveDate, BacktestOutput), JobError> {
     let (data, _) = load(store, settings).await?;
     let engine = Engine::new(&data);
-    let as_of = to.unwrap_or_else(|| engine.default_as_of());
+    let as_of = super::within_data(&data, to.unwrap_or_else(|| engine.default_as_of()))?;
     let out = tokio::task::block_in_place(|| engine.backtest(as_of, params))?;
     Ok((as_of, out))
 }

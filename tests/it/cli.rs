@@ -162,4 +162,12 @@ fn a_flat_export_from_the_command_line() {
         !view["opportunities"].as_array().unwrap().is_empty(),
         "{out}"
     );
+    // A forecast from a day long after the data is refused, not scored on
+    // months of nothing.
+    let (ok, _, err) = run(&["forecast", "--as-of", "2020-06-30"]);
+    assert!(!ok);
+    assert!(
+        err.contains("is after the data's last activity (2019-08-"),
+        "{err}"
+    );
 }
