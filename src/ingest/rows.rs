@@ -187,15 +187,24 @@ impl<'a> Row<'a> {
         }
         let day = self.dates.parse(raw).map(|m| m.date());
         if day.is_none() {
-            problems.push(Problem {
-                file: self.source.file.clone(),
-                row: Some(self.number),
-                column: Some(column.to_owned()),
-                value: Some(raw.to_owned()),
-                message: "not a date in a known format (expected YYYY-MM-DD)".into(),
-            });
+            problems.push(self.column_problem(
+                column,
+                raw,
+                "not a date in a known format (expected YYYY-MM-DD)",
+            ));
         }
         day
+    }
+
+    /// A problem at this row in a column that holds no native field.
+    fn column_problem(&self, column: &str, value: &str, message: &str) -> Problem {
+        Problem {
+            file: self.source.file.clone(),
+            row: Some(self.number),
+            column: Some(column.to_owned()),
+            value: Some(value.to_owned()),
+            message: message.to_owned(),
+        }
     }
 
     /// A problem at this row in a field's column.
@@ -304,13 +313,7 @@ impl<'a> Row<'a> {
             let flag = |col: usize, name: &str, problems: &mut Problems| -> Result<bool, ()> {
                 let raw = self.values[col].map(str::trim).unwrap_or("");
                 parse_flag(raw).ok_or_else(|| {
-                    problems.push(Problem {
-                        file: self.source.file.clone(),
-                        row: Some(self.number),
-                        column: Some(name.to_owned()),
-                        value: Some(raw.to_owned()),
-                        message: "expected true or false".into(),
-                    })
+                    problems.push(self.column_problem(name, raw, "expected true or false"));
                 })
             };
             let flags = self.mapping.status_flags.as_ref().ok_or(())?;

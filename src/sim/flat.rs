@@ -17,11 +17,7 @@ pub const FLAT_MAPPING: &str = include_str!("../../data/presets/flat_example.tom
 /// Writes `sales_pipeline.csv`, `sales_teams.csv`, `products.csv` and
 /// `crm_mapping.toml` into `dir` (created if missing).
 pub fn write_flat(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
-    std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let out = Out { dir };
+    let out = Out::new(dir)?;
     let names: BTreeMap<&str, &str> = org
         .people
         .iter()

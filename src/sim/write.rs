@@ -18,7 +18,16 @@ pub(super) struct Out<'a> {
     pub(super) dir: &'a Path,
 }
 
-impl Out<'_> {
+impl<'a> Out<'a> {
+    /// Files written into `dir`, created if missing.
+    pub(super) fn new(dir: &'a Path) -> Result<Out<'a>, SimError> {
+        std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(Out { dir })
+    }
+
     pub(super) fn file(
         &self,
         name: &str,
@@ -47,11 +56,7 @@ impl Out<'_> {
 /// `comp_plans.toml` and `truth.csv`
 /// into `dir` (created if missing).
 pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
-    std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let out = Out { dir };
+    let out = Out::new(dir)?;
     let (plans, plan_ids) = super::plans::plan_book(org);
     out.file(
         "territories.csv",
