@@ -86,17 +86,6 @@ fn parse_iso_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
-/// `None` for an empty text (a name with no letter or digit makes no id).
-trait FilterEmpty: Sized {
-    fn filter_empty(self) -> Option<Self>;
-}
-
-impl FilterEmpty for Cow<'_, str> {
-    fn filter_empty(self) -> Option<Self> {
-        (!self.is_empty()).then_some(self)
-    }
-}
-
 /// One row of a source table, with what is needed to read and report on it.
 pub struct Row<'a> {
     /// The table the row belongs to.
@@ -153,7 +142,9 @@ impl<'a> Row<'a> {
         if value.is_empty() {
             None
         } else if m.name_ids.iter().any(|f| f == field) {
-            Cow::<str>::Owned(id_from_name(value)).filter_empty()
+            // A name with no letter or digit makes no id.
+            let id = id_from_name(value);
+            (!id.is_empty()).then_some(Cow::Owned(id))
         } else {
             Some(Cow::Borrowed(value))
         }

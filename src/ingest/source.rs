@@ -188,42 +188,9 @@ pub fn read_table(
             }
         }
     }
-    let mut extra_columns = HashMap::new();
-    let mut absent_columns = Vec::new();
-    if let Some(h) = &mapping.history {
-        for column in h.stage_dates.values().chain(h.current_stage_date.iter()) {
-            match find(column) {
-                Some(raw) => {
-                    extra_columns.insert(column.clone(), select(raw));
-                }
-                None => absent_columns.push(column.clone()),
-            }
-        }
-    }
-    let mut fallback_columns: HashMap<String, Vec<usize>> = HashMap::new();
-    for (field, columns) in &mapping.or_else {
-        for column in columns {
-            match find(column) {
-                Some(raw) => fallback_columns
-                    .entry(field.clone())
-                    .or_default()
-                    .push(select(raw)),
-                None => absent_columns.push(column.clone()),
-            }
-        }
-    }
-    let mut lookups = HashMap::new();
-    for (field, lookup) in &mapping.lookup {
-        match read_lookup(path, lookup) {
-            Ok(map) => {
-                lookups.insert(field.clone(), map);
-            }
-            Err(message) => problems.push(Problem::file(
-                &file,
-                format!("lookup for {field}: {message}"),
-            )),
-        }
-    }
+    let (extra_columns, fallback_columns, absent_columns) =
+        optional_columns(mapping, &find, &mut select);
+    let lookups = read_lookups(path, &file, mapping, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -252,6 +219,66 @@ pub fn read_table(
         absent_columns,
         side: std::sync::Mutex::default(),
     })
+}
+
+/// Columns used when the file has them: a history's stage dates (by name)
+/// and the `or_else` columns (per field, in order), as indexes among the
+/// selected columns; and those the file lacks.
+#[allow(clippy::type_complexity)]
+fn optional_columns(
+    mapping: &TableMapping,
+    find: &dyn Fn(&str) -> Option<String>,
+    select: &mut dyn FnMut(String) -> usize,
+) -> (
+    HashMap<String, usize>,
+    HashMap<String, Vec<usize>>,
+    Vec<String>,
+) {
+    let mut extra = HashMap::new();
+    let mut absent = Vec::new();
+    if let Some(h) = &mapping.history {
+        for column in h.stage_dates.values().chain(h.current_stage_date.iter()) {
+            match find(column) {
+                Some(raw) => {
+                    extra.insert(column.clone(), select(raw));
+                }
+                None => absent.push(column.clone()),
+            }
+        }
+    }
+    let mut fallback: HashMap<String, Vec<usize>> = HashMap::new();
+    for (field, columns) in &mapping.or_else {
+        for column in columns {
+            match find(column) {
+                Some(raw) => fallback.entry(field.clone()).or_default().push(select(raw)),
+                None => absent.push(column.clone()),
+            }
+        }
+    }
+    (extra, fallback, absent)
+}
+
+/// Every lookup of a mapping, read from its file: per field, key -> value.
+/// A lookup that cannot be read is a problem of the file being read.
+fn read_lookups(
+    path: &Path,
+    file: &str,
+    mapping: &TableMapping,
+    problems: &mut Vec<Problem>,
+) -> HashMap<String, HashMap<String, String>> {
+    let mut lookups = HashMap::new();
+    for (field, lookup) in &mapping.lookup {
+        match read_lookup(path, lookup) {
+            Ok(map) => {
+                lookups.insert(field.clone(), map);
+            }
+            Err(message) => problems.push(Problem::file(
+                file,
+                format!("lookup for {field}: {message}"),
+            )),
+        }
+    }
+    lookups
 }
 
 /// Reads a lookup's key and value columns from its file, found beside the
