@@ -318,16 +318,24 @@ impl LoadStep<'_> {
                         .map(|how| rows::derived_history(&row, &deal, how, problems));
                     let open = deal.status == crate::domain::OpportunityStatus::Open;
                     if let Ok(mut side) = self.source.side.lock() {
-                        side.derived_history.extend(derived.into_iter().flatten());
+                        if let Some((records, replayed)) = derived {
+                            side.derived_history.extend(records);
+                            if replayed {
+                                *side
+                                    .counts
+                                    .entry("deals whose history was replayed from field changes")
+                                    .or_default() += 1;
+                            }
+                        }
                         if open && deal.amount.is_none() {
                             *side
-                                .lacking
+                                .counts
                                 .entry("open deals without an amount")
                                 .or_default() += 1;
                         }
                         if open && deal.close_date.is_none() {
                             *side
-                                .lacking
+                                .counts
                                 .entry("open deals without an expected close date")
                                 .or_default() += 1;
                         }

@@ -265,6 +265,81 @@ pub struct HistoryFromDates {
     /// The column holding the day the deal reached its current stage.
     #[serde(default)]
     pub current_stage_date: Option<String>,
+    /// A log of field changes to replay for the deals it covers, before
+    /// the dates above (which serve the deals it does not cover).
+    #[serde(default)]
+    pub field_history: Option<FieldHistory>,
+}
+
+/// A log of field changes, one row per change of one field of one deal
+/// (Salesforce's `OpportunityFieldHistory`): read from a file beside the
+/// deals' file and replayed into snapshots. A deal's state on its created
+/// day is each tracked field's value before its first change (its current
+/// value when never changed); each later day carries the state after that
+/// day's last change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldHistory {
+    /// The log's file, by name without extension (any case, `*` for any
+    /// run of characters). Without such a file beside the deals' file the
+    /// dates serve every deal, and the summary says so.
+    pub file: String,
+    /// The column holding the deal's id.
+    pub deal: String,
+    /// The column holding the moment of the change.
+    pub at: String,
+    /// The column naming the field changed.
+    pub field: String,
+    /// The column holding the value before the change.
+    pub old: String,
+    /// The column holding the value after the change.
+    pub new: String,
+    /// Native field (`stage`, `amount`, `close_date`) -> its name in the
+    /// field column. Changes of other fields are passed over.
+    pub fields: BTreeMap<String, String>,
+    /// Stage -> the deal's status at that stage (`open`, `won`, `lost`;
+    /// `*` for every other stage). A deal's current stage has its current
+    /// status; a stage named nowhere is open.
+    #[serde(default)]
+    pub statuses: BTreeMap<String, String>,
+}
+
+impl FieldHistory {
+    /// Fields a change log can carry.
+    pub const FIELDS: [&'static str; 3] = ["stage", "amount", "close_date"];
+
+    /// Why the log's settings cannot be used, if they cannot.
+    fn problem(&self) -> Option<String> {
+        if let Some(field) = self
+            .fields
+            .keys()
+            .find(|f| !Self::FIELDS.contains(&f.as_str()))
+        {
+            return Some(format!(
+                "field_history: {field:?} cannot be replayed (fields: {})",
+                Self::FIELDS.join(", ")
+            ));
+        }
+        if self.fields.is_empty() {
+            return Some("field_history: `fields` names no field to replay".into());
+        }
+        self.statuses
+            .iter()
+            .find(|(_, status)| status.parse::<crate::domain::OpportunityStatus>().is_err())
+            .map(|(stage, status)| {
+                format!(
+                    "field_history: status {status:?} of stage {stage:?} is not open, won or lost"
+                )
+            })
+    }
+
+    /// The status a deal had at `stage`, by the `statuses` table.
+    pub fn status_of(&self, stage: &str) -> Option<crate::domain::OpportunityStatus> {
+        self.statuses
+            .get(stage)
+            .or_else(|| self.statuses.get("*"))
+            .and_then(|s| s.parse().ok())
+    }
 }
 
 /// The id made from a name: lower case, letters and digits kept, every
@@ -448,6 +523,14 @@ impl TableMapping {
                 "history from dates applies to opportunities only".into(),
             ));
         }
+        if let Some(message) = self
+            .history
+            .as_ref()
+            .and_then(|h| h.field_history.as_ref())
+            .and_then(FieldHistory::problem)
+        {
+            return Err(invalid("field_history", message));
+        }
         Ok(())
     }
 }
@@ -613,6 +696,25 @@ impl Mapping {
             .collect()
     }
 
+    /// What reads a file that feeds no table of its own (a lookup's file,
+    /// a field-change log), judged by its name without extension.
+    pub fn read_beside(&self, stem: &str) -> Option<String> {
+        self.tables.iter().find_map(|(table, m)| {
+            let log = m
+                .history
+                .as_ref()
+                .and_then(|h| h.field_history.as_ref())
+                .filter(|f| name_matches(&f.file, stem))
+                .map(|_| format!("{table} (field changes)"));
+            log.or_else(|| {
+                m.lookup
+                    .iter()
+                    .find(|(_, l)| name_matches(&l.file, stem))
+                    .map(|(field, _)| format!("{table} (lookup for {field})"))
+            })
+        })
+    }
+
     /// The first table a file feeds, judged by its name without extension.
     pub fn table_for_file(&self, stem: &str) -> Option<(Table, &TableMapping)> {
         // Walk tables in dependency order so the answer does not depend on
@@ -665,5 +767,33 @@ mod tests {
         assert!(err.to_string().contains("bad date format"), "{err}");
         let err = Mapping::parse("m.toml", "[tables.quotas]\nfile=[\"q\"]").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+        let log = |fields: &str, statuses: &str| {
+            format!(
+                "[tables.opportunities]\nfiles=[\"o\"]\n\
+                 [tables.opportunities.history.field_history]\n\
+                 file=\"log\"\ndeal=\"D\"\nat=\"At\"\nfield=\"F\"\nold=\"Old\"\nnew=\"New\"\n\
+                 fields={fields}\nstatuses={statuses}\n"
+            )
+        };
+        let err = Mapping::parse("m.toml", &log("{ owner = \"Owner\" }", "{}")).unwrap_err();
+        assert!(
+            err.to_string().contains("\"owner\" cannot be replayed"),
+            "{err}"
+        );
+        let err = Mapping::parse(
+            "m.toml",
+            &log("{ stage = \"Stage\" }", "{ \"Signed\" = \"booked\" }"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(
+            err.to_string().contains("is not open, won or lost"),
+            "{err}"
+        );
+        Mapping::parse(
+            "m.toml",
+            &log("{ stage = \"Stage\" }", "{ \"Signed\" = \"won\" }"),
+        )
+        .unwrap();
     }
 }

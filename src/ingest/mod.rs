@@ -28,6 +28,7 @@
 //! - `problems`: every problem found, grouped for the report.
 
 mod check;
+mod field_history;
 mod files;
 mod known;
 mod load;
@@ -236,7 +237,10 @@ fn group_files(
         // A flat export feeds several tables (people, offices) from one file.
         let tables = options.mapping.tables_for_file(&files::stem(&file));
         if tables.is_empty() {
-            summary.skipped.push(file.display().to_string());
+            match options.mapping.read_beside(&files::stem(&file)) {
+                Some(use_) => summary.files.push((file.display().to_string(), use_)),
+                None => summary.skipped.push(file.display().to_string()),
+            }
         }
         for table in tables {
             summary
@@ -252,7 +256,7 @@ fn group_files(
     Ok((by_table, plan_files))
 }
 
-/// Writes the snapshots made from deals' dates, counted as the history
+/// Writes the snapshots made from deals' dates or field changes, counted as the history
 /// table's rows.
 async fn write_derived_history(
     tx: &mut StoreTx,
@@ -268,7 +272,10 @@ async fn write_derived_history(
     let inserted = after.saturating_sub(before);
     let updated = changed.saturating_sub(inserted);
     let mut notes = BTreeMap::new();
-    notes.insert("snapshots made from the deals' dates".to_owned(), rows);
+    notes.insert(
+        "snapshots made from the deals' dates or field changes".to_owned(),
+        rows,
+    );
     Ok(TableSummary {
         rows,
         inserted,
@@ -343,7 +350,7 @@ impl TableLoad<'_> {
             let (rows, written, file_sums) = step.load(tx, known, &mut seen_keys, problems).await?;
             if let Ok(side) = source.side.into_inner() {
                 derived_history.extend(side.derived_history);
-                for (what, n) in side.lacking {
+                for (what, n) in side.counts {
                     *summary.notes.entry(what.to_owned()).or_default() += n;
                 }
                 for (id, name) in side.manager_names {
@@ -353,6 +360,20 @@ impl TableLoad<'_> {
             for column in &source.absent_columns {
                 summary.notes.insert(
                     format!("column {column:?} is not in {}: not used", path.display()),
+                    0,
+                );
+            }
+            let log = mapping
+                .history
+                .as_ref()
+                .and_then(|h| h.field_history.as_ref());
+            if let Some(log) = log.filter(|_| source.field_changes.is_none()) {
+                summary.notes.insert(
+                    format!(
+                        "no {:?} file beside {}: history from the deals' dates",
+                        log.file,
+                        path.display()
+                    ),
                     0,
                 );
             }

@@ -456,7 +456,27 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
 /// on one day keep the latest step. An open deal's snapshots carry its
 /// expected close date; a closed deal's earlier ones carry none (what was
 /// expected then is not in the export).
+///
+/// A deal the mapping's field-change log covers is replayed from it
+/// instead (the flag says so).
 pub fn derived_history(
+    row: &Row<'_>,
+    deal: &Opportunity,
+    how: &super::mapping::HistoryFromDates,
+    problems: &mut Problems,
+) -> (Vec<HistoryRecord>, bool) {
+    let logged = how
+        .field_history
+        .as_ref()
+        .zip(row.source.field_changes.as_ref())
+        .and_then(|(fh, log)| Some((fh, log.of(deal.opportunity_id.as_str())?)));
+    if let Some((fh, changes)) = logged {
+        return (super::field_history::replay(deal, changes, fh), true);
+    }
+    (history_from_dates(row, deal, how, problems), false)
+}
+
+fn history_from_dates(
     row: &Row<'_>,
     deal: &Opportunity,
     how: &super::mapping::HistoryFromDates,

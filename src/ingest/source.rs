@@ -40,6 +40,9 @@ pub struct SourceTable {
     /// Columns the mapping may use that the file lacks (history dates,
     /// `or_else` columns): passed over, and noted in the summary.
     pub absent_columns: Vec<String>,
+    /// The field-change log beside the file, when the mapping replays one
+    /// and the file is there.
+    pub field_changes: Option<super::field_history::Changes>,
     /// What rows leave beside their records (see [`Side`]).
     pub side: std::sync::Mutex<Side>,
 }
@@ -51,9 +54,9 @@ pub struct Side {
     pub manager_names: HashMap<String, String>,
     /// Snapshots made from deals' dates (`history` of a deal mapping).
     pub derived_history: Vec<crate::domain::HistoryRecord>,
-    /// Counts of what rows lack, by what it is ("open deals without an
-    /// amount", ...).
-    pub lacking: std::collections::BTreeMap<&'static str, u64>,
+    /// Counts noted in the summary, by what they count ("open deals
+    /// without an amount", deals replayed from a field-change log, ...).
+    pub counts: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// The file formats attain reads.
@@ -191,6 +194,19 @@ pub fn read_table(
     let (extra_columns, fallback_columns, absent_columns) =
         optional_columns(mapping, &find, &mut select);
     let lookups = read_lookups(path, &file, mapping, &mut problems);
+    let field_changes = match mapping
+        .history
+        .as_ref()
+        .and_then(|h| h.field_history.as_ref())
+    {
+        Some(how) => {
+            super::field_history::read(path, how, &mapping.date_formats()).unwrap_or_else(|found| {
+                problems.extend(found);
+                None
+            })
+        }
+        None => None,
+    };
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -217,6 +233,7 @@ pub fn read_table(
         extra_columns,
         fallback_columns,
         absent_columns,
+        field_changes,
         side: std::sync::Mutex::default(),
     })
 }
@@ -285,58 +302,15 @@ fn read_lookups(
 /// file being read (by name without extension, any case, CSV or Parquet).
 /// The first row of a key wins.
 fn read_lookup(beside: &Path, lookup: &Lookup) -> Result<HashMap<String, String>, String> {
-    let dir = beside.parent().unwrap_or(Path::new("."));
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    let mut found: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            Format::of(p).is_some()
-                && p.file_stem()
-                    .and_then(|s| s.to_str())
-                    .is_some_and(|s| name_matches(&lookup.file, s))
-        })
-        .collect();
-    found.sort();
-    let Some(path) = found.first() else {
-        return Err(format!(
-            "no file named {:?} (.csv or .parquet) beside it",
-            lookup.file
-        ));
-    };
-    let shown = path.display().to_string();
-    let pl_path =
-        PlRefPath::try_from_path(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
-    let lazy = match Format::of(path) {
-        Some(Format::Parquet) => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
-        _ => LazyCsvReader::new(pl_path)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_missing_is_null(true)
-            .finish(),
-    }
-    .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut lazy = lazy;
-    let schema = lazy
-        .collect_schema()
-        .map_err(|e| format!("cannot read the header of {shown}: {e}"))?;
-    let column = |wanted: &str| {
-        schema
-            .iter_names()
-            .find(|n| normalise_header(n.as_str()).eq_ignore_ascii_case(wanted))
-            .map(|n| n.to_string())
-            .ok_or_else(|| format!("{shown} has no column {wanted:?}"))
-    };
-    let (key, value) = (column(&lookup.key)?, column(&lookup.value)?);
-    let frame = lazy
-        .select([
-            col(key.as_str()).cast(DataType::String),
-            col(value.as_str()).cast(DataType::String),
-        ])
-        .collect()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let keys = frame.columns()[0].str().map_err(|e| e.to_string())?;
-    let values = frame.columns()[1].str().map_err(|e| e.to_string())?;
+    let found =
+        read_beside(beside, &lookup.file, &[&lookup.key, &lookup.value])?.ok_or_else(|| {
+            format!(
+                "no file named {:?} (.csv or .parquet) beside it",
+                lookup.file
+            )
+        })?;
+    let keys = found.frame.columns()[0].str().map_err(|e| e.to_string())?;
+    let values = found.frame.columns()[1].str().map_err(|e| e.to_string())?;
     let mut map = HashMap::new();
     for (k, v) in keys.iter().zip(values.iter()) {
         if let (Some(k), Some(v)) = (k, v) {
@@ -347,6 +321,76 @@ fn read_lookup(beside: &Path, lookup: &Lookup) -> Result<HashMap<String, String>
         }
     }
     Ok(map)
+}
+
+/// A second file read whole beside the one being loaded.
+pub struct Beside {
+    /// The file, as shown in messages.
+    pub file: String,
+    /// Number shown for its first data row (2 in CSV, 1 in Parquet).
+    pub first_row_number: usize,
+    /// The columns asked for, in that order, as text.
+    pub frame: DataFrame,
+}
+
+/// Reads `columns` (as text, in order) of the file named `name` (without
+/// extension, any case, `*` globs; CSV or Parquet) in the folder of
+/// `beside`; the first such file by name. `None` when there is none; an
+/// error names the file and what is wrong.
+pub fn read_beside(beside: &Path, name: &str, columns: &[&str]) -> Result<Option<Beside>, String> {
+    let dir = beside.parent().unwrap_or(Path::new("."));
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut found: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            Format::of(p).is_some()
+                && p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|s| name_matches(name, s))
+        })
+        .collect();
+    found.sort();
+    let Some(path) = found.first() else {
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    let pl_path =
+        PlRefPath::try_from_path(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let format = Format::of(path);
+    let mut lazy = match format {
+        Some(Format::Parquet) => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
+        _ => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .finish(),
+    }
+    .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let schema = lazy
+        .collect_schema()
+        .map_err(|e| format!("cannot read the header of {shown}: {e}"))?;
+    let mut selected = Vec::with_capacity(columns.len());
+    for wanted in columns {
+        let name = schema
+            .iter_names()
+            .find(|n| normalise_header(n.as_str()).eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| format!("{shown} has no column {wanted:?}"))?;
+        selected.push(col(name.as_str()).cast(DataType::String));
+    }
+    let frame = lazy
+        .select(selected)
+        .collect()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    Ok(Some(Beside {
+        file: shown,
+        first_row_number: if format == Some(Format::Parquet) {
+            1
+        } else {
+            2
+        },
+        frame,
+    }))
 }
 
 /// Reads rows `offset..offset + len` of a planned read (fewer at the end of

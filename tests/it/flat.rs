@@ -421,6 +421,149 @@ async fn salesforce_without_history_takes_it_from_the_dates() {
     t.finish().await;
 }
 
+/// `(id, stage, status, amount in cents, close date)` of the deals as of `day`.
+async fn states(
+    t: &crate::helpers::TestStore,
+    day: &str,
+) -> Vec<(String, String, String, Option<i64>, Option<String>)> {
+    t.store
+        .opportunities_as_of(date(day))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d.opportunity_id.as_str()[16..].to_owned(),
+                d.stage.clone(),
+                d.status.as_str().to_owned(),
+                d.amount.map(|m| m.cents()),
+                d.close_date.map(|c| c.to_string()),
+            )
+        })
+        .collect()
+}
+
+/// A Salesforce data export with the field history beside the deals, in
+/// the columns and formats of `OpportunityFieldHistory.csv` (a `created`
+/// row per deal, owner changes that are not replayed, amounts written as
+/// decimals).
+const FIELD_HISTORY: &str = "Id,IsDeleted,OpportunityId,CreatedById,CreatedDate,Field,DataType,OldValue,NewValue
+0175g00000CCCCCC01,false,0065g00000BBBBBBB1,0055g00000AAAAAAA1,2024-01-10T09:15:00.000+0000,created,Text,,
+0175g00000CCCCCC02,false,0065g00000BBBBBBB1,0055g00000AAAAAAA2,2024-02-05T11:00:00.000+0000,StageName,Picklist,Prospecting,Negotiation/Review
+0175g00000CCCCCC03,false,0065g00000BBBBBBB1,0055g00000AAAAAAA2,2024-02-05T11:00:00.000+0000,Amount,Currency,20000.0,25000.0
+0175g00000CCCCCC04,false,0065g00000BBBBBBB1,0055g00000AAAAAAA2,2024-03-28T16:40:00.000+0000,StageName,Picklist,Negotiation/Review,Closed Won
+0175g00000CCCCCC05,false,0065g00000BBBBBBB3,0055g00000AAAAAAA1,2024-02-10T08:00:00.000+0000,Owner,EntityId,Vera Lead,Sam Seller
+0175g00000CCCCCC06,false,0065g00000BBBBBBB3,0055g00000AAAAAAA2,2024-02-10T08:05:00.000+0000,CloseDate,Date,2024-04-30,2024-03-01
+0175g00000CCCCCC07,false,0065g00000BBBBBBB3,0055g00000AAAAAAA2,2024-03-01T15:00:00.000+0000,StageName,Picklist,Qualification,Closed Lost
+";
+
+#[tokio::test]
+async fn salesforce_field_history_is_replayed_change_by_change() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("User.csv"),
+        "Id,Name,ManagerId\n0055g00000AAAAAAA1,Vera Lead,\n0055g00000AAAAAAA2,Sam Seller,0055g00000AAAAAAA1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Opportunity.csv"),
+        "Id,OwnerId,Amount,StageName,CreatedDate,CloseDate,IsClosed,IsWon,LastStageChangeDate\n\
+         0065g00000BBBBBBB1,0055g00000AAAAAAA2,25000,Closed Won,2024-01-10T09:15:00.000+0000,2024-03-28,true,true,2024-03-28T16:40:00.000+0000\n\
+         0065g00000BBBBBBB2,0055g00000AAAAAAA2,9000,Proposal,2024-02-01T17:00:00.000+0000,2024-05-30,false,false,2024-03-05T10:00:00.000+0000\n\
+         0065g00000BBBBBBB3,0055g00000AAAAAAA2,12000.5,Closed Lost,2024-02-03T08:00:00.000+0000,2024-03-01,true,false,2024-03-01T15:00:00.000+0000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("OpportunityFieldHistory.csv"),
+        FIELD_HISTORY,
+    )
+    .unwrap();
+    let t = sqlite().await;
+    let mut opts = options(date("2000-01-01"));
+    opts.snapshot_date = None;
+    opts.mapping = Mapping::salesforce();
+    let summary = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
+        .await
+        .unwrap();
+    assert_eq!(summary.export_date, Some(date("2024-03-28")));
+    let deals = &summary.tables["opportunities"];
+    assert_eq!(
+        deals.notes["deals whose history was replayed from field changes"],
+        2
+    );
+    assert!(
+        summary
+            .files
+            .iter()
+            .any(|(f, table)| f.ends_with("OpportunityFieldHistory.csv")
+                && table == "opportunities (field changes)"),
+        "{:?}",
+        summary.files
+    );
+    assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
+    let open = |id: &str, stage: &str, cents: i64, close: &str| {
+        (
+            id.to_owned(),
+            stage.to_owned(),
+            "open".to_owned(),
+            Some(cents),
+            Some(close.to_owned()),
+        )
+    };
+    // Before any change: each field's value before its first change.
+    assert_eq!(
+        states(&t, "2024-02-04").await,
+        vec![
+            open("B1", "Prospecting", 2_000_000, "2024-03-28"),
+            // Not in the log: its dates tell its history.
+            open("B2", "Proposal", 900_000, "2024-05-30"),
+            open("B3", "Qualification", 1_200_050, "2024-04-30"),
+        ]
+    );
+    assert_eq!(
+        states(&t, "2024-02-20").await,
+        vec![
+            open("B1", "Negotiation/Review", 2_500_000, "2024-03-28"),
+            open("B2", "Proposal", 900_000, "2024-05-30"),
+            open("B3", "Qualification", 1_200_050, "2024-03-01"),
+        ]
+    );
+    let on_close = states(&t, "2024-03-28").await;
+    assert_eq!(on_close[0].2, "won");
+    assert_eq!(on_close[2].1, "Closed Lost");
+    assert_eq!(on_close[2].2, "lost");
+    // Loaded again, nothing changes.
+    let again = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
+        .await
+        .unwrap();
+    assert_eq!(again.tables["opportunity_history"].inserted, 0);
+    assert_eq!(again.snapshots_added, 0);
+
+    // A value the log's date formats cannot read names the log, row and column.
+    let bad = FIELD_HISTORY.replace(
+        "CloseDate,Date,2024-04-30,2024-03-01",
+        "CloseDate,Date,2024-04-30,1 March 2024",
+    );
+    std::fs::write(dir.path().join("OpportunityFieldHistory.csv"), bad).unwrap();
+    let fresh = sqlite().await;
+    let err = ingest(&fresh.store, &[dir.path().to_path_buf()], &opts)
+        .await
+        .unwrap_err();
+    let IngestError::Invalid(report) = err else {
+        panic!("expected a rejection, got {err}")
+    };
+    let text = report.to_string();
+    assert!(
+        text.contains(
+            "OpportunityFieldHistory.csv, row 7, column NewValue, value \"1 March 2024\""
+        ),
+        "{text}"
+    );
+    assert_eq!(fresh.store.count(Table::Opportunities).await.unwrap(), 0);
+    fresh.finish().await;
+    t.finish().await;
+}
+
 #[tokio::test]
 async fn hubspot_deal_exports_load_with_the_preset() {
     // Column names and date format of HubSpot's "export all deals" file;
