@@ -257,6 +257,8 @@ pub fn forecast_grid(rows: &[ForecastRow]) -> Grid {
         "booked_to_date",
         "crm_commit",
         "model",
+        "history_months",
+        "range_basis",
     ]);
     for r in rows {
         grid.push(vec![
@@ -270,6 +272,8 @@ pub fn forecast_grid(rows: &[ForecastRow]) -> Grid {
             r.booked_to_date.to_string(),
             r.crm_commit.map(|m| m.to_string()).unwrap_or_default(),
             r.model.clone(),
+            r.history_months.map(|m| m.to_string()).unwrap_or_default(),
+            r.range_basis.clone().unwrap_or_default(),
         ]);
     }
     grid

@@ -67,15 +67,23 @@ pub fn rep_scale(history: &[f64], team_scale: f64) -> f64 {
 }
 
 /// The team's typical monthly bookings per rep at an origin: the median of
-/// the trailing-year means of reps with at least a year in seat.
+/// the trailing-year means of reps with at least a year in seat (of every
+/// rep's months so far while no one has a year).
 pub fn team_scale(data: &SalesData, monthly: &MonthlyBookings, origin: MonthIdx) -> f64 {
-    let mut means: Vec<f64> = (0..data.reps.len() as u32)
-        .filter_map(|r| {
-            let h = monthly.history(data, r, origin);
-            (h.len() >= 12).then(|| h[h.len() - 12..].iter().sum::<f64>() / 12.0)
-        })
-        .filter(|m| *m > 0.0)
-        .collect();
+    let means_over = |least: usize| -> Vec<f64> {
+        (0..data.reps.len() as u32)
+            .filter_map(|r| {
+                let h = monthly.history(data, r, origin);
+                let k = h.len().min(12);
+                (h.len() >= least && k > 0).then(|| h[h.len() - k..].iter().sum::<f64>() / k as f64)
+            })
+            .filter(|m| *m > 0.0)
+            .collect()
+    };
+    let mut means = means_over(12);
+    if means.is_empty() {
+        means = means_over(1);
+    }
     if means.is_empty() {
         return 1.0;
     }

@@ -245,7 +245,8 @@ pub fn run(
     let horizon = params.horizon.get();
     let ctx = Context { data, monthly };
     let wins = win_months(data);
-    let first_origin = (data.first_month + 11).max(last_complete - params.origins.get() as i32);
+    let first_origin = (data.first_month + super::engine::FIRST_ORIGIN_MONTHS as i32 - 1)
+        .max(last_complete - params.origins.get() as i32);
     let origins: Vec<MonthIdx> = (first_origin..last_complete).collect();
     // Entity series for MASE scales.
     let mut entity_series = vec![vec![0.0; monthly.months]; hierarchy.entities.len()];

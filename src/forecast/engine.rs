@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, TracePoint, plan_for};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
-use super::simulate::{ResidualPool, pools_for, summarize, summarize_all};
+use super::simulate::{ResidualPool, history_pool, pools_for, summarize, summarize_all};
 use super::{Context, ModelKind, Origin, available};
 use crate::domain::{FiscalCalendar, Horizon, Money, Paths, Period};
 use crate::features::{
@@ -123,6 +123,16 @@ pub struct ForecastRow {
     /// Closed + every open deal expected in the period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_pipeline: Option<Money>,
+    /// Complete months of data the line rests on (the longest history
+    /// among its reps); absent in runs stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_months: Option<u32>,
+    /// Where the P10-P90 range comes from: `backtest` (the model's own
+    /// errors at past origins) or `history` (the series' month-to-month
+    /// variability, where the backtest has too few origins: a range that
+    /// rests on little).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_basis: Option<String>,
 }
 
 /// A forecast run.
@@ -164,6 +174,16 @@ impl PeriodPaths {
     }
 }
 
+/// Fewest months of data a forecast (and its backtest) needs, the as-of
+/// day's own month included (an export taken mid-month counts its month).
+/// With under a year, seasonal models fall back to their plain forms, and
+/// where the backtest has too few origins the ranges rest on the series'
+/// own variability.
+pub const MIN_HISTORY_MONTHS: usize = 3;
+
+/// Complete months of history the first backtest origin has.
+pub const FIRST_ORIGIN_MONTHS: usize = 2;
+
 /// The engine over one loaded data set.
 pub struct Engine<'a> {
     data: &'a SalesData,
@@ -200,9 +220,9 @@ impl<'a> Engine<'a> {
         params: BacktestParams,
     ) -> Result<BacktestOutput, EngineError> {
         let last_complete = Origin::at(self.data, as_of).last_complete;
-        if last_complete < self.data.first_month + 12 {
+        if month_idx(as_of) < self.data.first_month + MIN_HISTORY_MONTHS as i32 - 1 {
             return Err(EngineError::History(format!(
-                "a backtest needs 13 complete months before the as-of day; the data starts {}",
+                "forecasts need {MIN_HISTORY_MONTHS} months of data up to the as-of day (its own month counts); the data starts {}",
                 month_start(self.data.first_month)
             )));
         }
@@ -210,8 +230,8 @@ impl<'a> Engine<'a> {
         // the monthly series is cut at the last complete month, and the
         // caches only hold month ends up to it.
         let monthly = MonthlyBookings::build(self.data, last_complete);
-        let first =
-            (self.data.first_month + 11).max(last_complete - params.origins.get() as i32 - 12);
+        let first = (self.data.first_month + FIRST_ORIGIN_MONTHS as i32 - 1)
+            .max(last_complete - params.origins.get() as i32 - 12);
         let cache = PipelineCache::build(self.data, first..=last_complete);
         Ok(backtest::run(
             self.data,
@@ -382,10 +402,34 @@ impl<'a> Engine<'a> {
         let mut month_paths: Vec<Vec<f32>> = Vec::new();
         let mut kept: Vec<PeriodPaths> = Vec::new();
         let empty = Vec::new();
+        // Where the backtest has too few origins for a horizon, the range
+        // comes from the series' own variability instead of none at all.
+        let series: Vec<&[f64]> = (0..reps)
+            .map(|r| {
+                if points.active[r] {
+                    monthly.history(data, r as u32, o)
+                } else {
+                    &[]
+                }
+            })
+            .collect();
+        let history = history_pool(&series, &points.scale);
+        let mut history_months = vec![0u32; entities];
+        for (r, targets) in hierarchy.rep_to_entities.iter().enumerate() {
+            for &e in targets {
+                let e = e as usize;
+                history_months[e] = history_months[e].max(series[r].len() as u32);
+            }
+        }
+        let mut from_history = vec![false; horizon];
         for h in 1..=horizon {
             let m = chosen[h - 1];
             let pool_list = model.pools.get(&m).unwrap_or(&empty);
-            let pools = pools_for(pool_list, horizon);
+            let mut pools = pools_for(pool_list, horizon);
+            if pools[h - 1].is_none() {
+                pools[h - 1] = history.as_ref();
+                from_history[h - 1] = history.is_some();
+            }
             let plan = plan_for(&points, m, horizon, pools, &origin, paths, seed);
             let values = plan.entity_paths(hierarchy, h);
             let summaries = summarize_all(&values, paths);
@@ -449,13 +493,20 @@ impl<'a> Engine<'a> {
         let has_pipeline = model.pipeline.is_some() && data.linked_bookings;
 
         let mut rows = Vec::new();
+        let basis = |months: &[usize]| {
+            if months.iter().any(|&i| from_history[i]) {
+                "history"
+            } else {
+                "backtest"
+            }
+        };
         let push_row = |rows: &mut Vec<ForecastRow>,
                         e: usize,
                         period: String,
                         q: [f64; 3],
                         mean: i64,
                         booked: i64,
-                        model_name: String,
+                        (model_name, range_basis): (String, &str),
                         crm: Option<[i64; 3]>| {
             let entity = &hierarchy.entities[e];
             rows.push(ForecastRow {
@@ -472,6 +523,8 @@ impl<'a> Engine<'a> {
                 crm_commit: crm.map(|c| Money::from_cents(booked + c[0])),
                 crm_best_case: crm.map(|c| Money::from_cents(booked + c[0] + c[1])),
                 crm_pipeline: crm.map(|c| Money::from_cents(booked + c[2])),
+                history_months: Some(history_months[e]),
+                range_basis: Some(range_basis.to_owned()),
             });
         };
         for (i, (m, quantiles, rep_means)) in month_rows.iter().enumerate() {
@@ -497,7 +550,7 @@ impl<'a> Engine<'a> {
                     quantiles[e],
                     means[e],
                     booked,
-                    chosen[h - 1].as_str().to_owned(),
+                    (chosen[h - 1].as_str().to_owned(), basis(&[h - 1])),
                     crm_e,
                 );
             }
@@ -579,7 +632,7 @@ impl<'a> Engine<'a> {
                     [s.p10, s.p50, s.p90],
                     means[e],
                     booked_entity[e],
-                    names.join("+"),
+                    (names.join("+"), basis(&months)),
                     None,
                 );
             }

@@ -53,6 +53,32 @@ impl ResidualPool {
     }
 }
 
+/// A pool made from the series themselves, for horizons the backtest has
+/// too few origins for: each month's error of the mean of the months
+/// before it (a year at most), in units of the rep's `scale`, the months
+/// standing in for origins. `series` all end in the same month; `None`
+/// when no series has two months.
+pub fn history_pool(series: &[&[f64]], scale: &[f64]) -> Option<ResidualPool> {
+    let longest = series.iter().map(|y| y.len()).max().unwrap_or(0);
+    let mut pool = ResidualPool::default();
+    // Oldest month first, so the thinning of a large pool stays even.
+    for back in (0..longest.saturating_sub(1)).rev() {
+        let residuals: Vec<f32> = series
+            .iter()
+            .zip(scale)
+            .filter(|(y, s)| y.len() > back + 1 && **s > 0.0)
+            .map(|(y, s)| {
+                let t = y.len() - 1 - back;
+                let before = &y[t.saturating_sub(12)..t];
+                let mean = before.iter().sum::<f64>() / before.len() as f64;
+                ((y[t] - mean) / s) as f32
+            })
+            .collect();
+        pool.add_origin(&residuals);
+    }
+    (!pool.common.is_empty()).then_some(pool)
+}
+
 /// Per horizon (index `h - 1`), the pool to draw from: the horizon's own,
 /// or the nearest shorter horizon's when it has too few origins yet.
 pub fn pools_for(pools: &[ResidualPool], horizon: usize) -> Vec<Option<&ResidualPool>> {

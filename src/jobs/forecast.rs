@@ -105,6 +105,10 @@ fn to_record(row: &ForecastRow) -> ForecastRecord {
             (Some(a), Some(b), Some(c)) => Some([a.cents(), b.cents(), c.cents()]),
             _ => None,
         },
+        history_months: row
+            .history_months
+            .map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
+        range_basis: row.range_basis.clone(),
     }
 }
 
@@ -128,6 +132,8 @@ fn from_record(run_id: i64, r: ForecastRecord) -> Result<ForecastRow, JobError> 
         crm_commit: r.crm.map(|c| Money::from_cents(c[0])),
         crm_best_case: r.crm.map(|c| Money::from_cents(c[1])),
         crm_pipeline: r.crm.map(|c| Money::from_cents(c[2])),
+        history_months: r.history_months.and_then(|m| u32::try_from(m).ok()),
+        range_basis: r.range_basis,
     })
 }
 

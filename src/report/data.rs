@@ -168,11 +168,21 @@ pub fn fan(
         })
         .collect();
     let next_quarter: f64 = forecast.iter().take(3).map(|b| b.mean).sum();
+    // Say when the band rests on the series' own variability rather than
+    // the models' measured errors.
+    let thin = rows
+        .iter()
+        .filter(|r| r.level == level && r.id == id && is_month(&r.period))
+        .filter(|r| r.range_basis.as_deref() == Some("history"))
+        .filter_map(|r| r.history_months)
+        .max()
+        .map(|n| format!("; band from {n} months' variability, not yet backtested"))
+        .unwrap_or_default();
     Ok(Chart {
         kind: ChartKind::Forecast,
         title: format!("Bookings forecast, {label}"),
         subtitle: format!(
-            "as of {} (run {}, model {}); next three months' mean {}",
+            "as of {} (run {}, model {}); next three months' mean {}{thin}",
             run.as_of,
             run.run_id,
             run.model_version,

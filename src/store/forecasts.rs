@@ -42,9 +42,13 @@ pub struct ForecastRecord {
     pub model: String,
     /// CRM commit, best case, pipeline.
     pub crm: Option<[i64; 3]>,
+    /// Months of data the line rests on (not recorded in older runs).
+    pub history_months: Option<i32>,
+    /// Where its range comes from (not recorded in older runs).
+    pub range_basis: Option<String>,
 }
 
-/// Lines per INSERT statement (13 parameters each, under every driver's
+/// Lines per INSERT statement (15 parameters each, under every driver's
 /// limit).
 const LINES_PER_STATEMENT: usize = 500;
 
@@ -90,7 +94,7 @@ impl Store {
                 let mut qb = QueryBuilder::<Db>::new(
                     "INSERT INTO forecasts (run_id, level, entity_id, period, p10_cents, p50_cents, \
                      p90_cents, mean_cents, booked_cents, model, crm_commit_cents, \
-                     crm_best_case_cents, crm_pipeline_cents) ",
+                     crm_best_case_cents, crm_pipeline_cents, history_months, range_basis) ",
                 );
                 qb.push_values(chunk, |mut b, line| {
                     b.push_bind(next)
@@ -104,6 +108,8 @@ impl Store {
                     for i in 0..3 {
                         b.push_bind(line.crm.map(|c| c[i]));
                     }
+                    b.push_bind(line.history_months)
+                        .push_bind(line.range_basis.as_deref());
                 });
                 qb.build().execute(&mut **conn).await?;
             }
@@ -168,7 +174,8 @@ impl Store {
         // Only the conditions given, so the (run_id, level, entity_id,
         // period) key serves the lookup.
         let mut sql = "SELECT level, entity_id, period, p10_cents, p50_cents, p90_cents, mean_cents, \
-                          booked_cents, model, crm_commit_cents, crm_best_case_cents, crm_pipeline_cents \
+                          booked_cents, model, crm_commit_cents, crm_best_case_cents, crm_pipeline_cents, \
+                          history_months, range_basis \
                    FROM forecasts WHERE run_id = $1"
             .to_owned();
         let mut binds: Vec<&str> = Vec::new();
@@ -208,6 +215,8 @@ impl Store {
                         [Some(a), Some(b), Some(c)] => Some([a, b, c]),
                         _ => None,
                     },
+                    history_months: row.try_get(12)?,
+                    range_basis: row.try_get(13)?,
                 });
             }
         });

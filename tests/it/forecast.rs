@@ -233,6 +233,8 @@ async fn a_past_forecast_sees_nothing_after_its_day() {
         crm_commit: None,
         crm_best_case: None,
         crm_pipeline: None,
+        history_months: None,
+        range_basis: None,
         ..r.clone()
     };
     for (x, y) in a.run.forecasts.iter().zip(&b.run.forecasts) {
@@ -433,4 +435,96 @@ async fn ramp_curve_and_conversion_factors_read_the_reps_from_the_data() {
     assert!(model.rep_factor.values().all(|f| (0.25..=2.5).contains(f)));
     assert_eq!(model.factor_of("nobody"), 1.0);
     test.finish().await;
+}
+
+/// Three months of a small team's bookings, written by hand: no year-ago
+/// month, too few backtest origins for residuals.
+fn three_months() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reps.csv"),
+        "rep_id,name,manager_id\nM1,Mara Lind,\nA1,Ann Ode,M1\nB2,Ben Roe,M1\nC3,Cy Tam,M1\n",
+    )
+    .unwrap();
+    let mut bookings = String::from("booking_id,rep_id,amount,booked_date\n");
+    let amounts = [
+        ("A1", [12_000, 30_500, 18_250]),
+        ("B2", [4_000, 0, 9_900]),
+        ("C3", [21_000, 17_400, 26_800]),
+    ];
+    for (rep, months) in amounts {
+        for (m, amount) in months.iter().enumerate() {
+            if *amount > 0 {
+                bookings.push_str(&format!("{rep}-{m},{rep},{amount},2025-0{}-1{m}\n", m + 1));
+            }
+        }
+    }
+    std::fs::write(dir.path().join("bookings.csv"), bookings).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_months_of_data_forecast_with_ranges_that_say_what_they_rest_on() {
+    let data = three_months();
+    let backend = helpers::sqlite().await;
+    load(&backend.store, data.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let params = ForecastParams {
+        as_of: None,
+        horizon: Horizon::new(3).expect("a horizon"),
+        paths: Paths::new(500).expect("paths"),
+        seed: 4,
+    };
+    let job = jobs::forecast(&backend.store, &settings(models.path()), params, quick())
+        .await
+        .expect("a forecast from three months");
+    let company: Vec<&ForecastRow> = job
+        .run
+        .forecasts
+        .iter()
+        .filter(|r| r.level == Level::Company)
+        .collect();
+    assert!(!company.is_empty());
+    for row in &company {
+        assert!(row.p10 < row.p90, "a zero-width range: {row:?}");
+        // January and February are complete; March is under way.
+        assert_eq!(row.history_months, Some(2), "{row:?}");
+        assert_eq!(row.range_basis.as_deref(), Some("history"), "{row:?}");
+    }
+    // Every rep who has sold (the manager has no bookings of their own).
+    for row in job
+        .run
+        .forecasts
+        .iter()
+        .filter(|r| r.level == Level::Rep && r.id != "M1")
+    {
+        assert!(row.p10 < row.p90, "a zero-width range: {row:?}");
+    }
+    // What is stored reads back with it.
+    let stored = jobs::stored(
+        &backend.store,
+        Some(job.run.run_id),
+        &ForecastFilter::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.forecasts, job.run.forecasts);
+
+    // Two months are too few, and the refusal says how many are needed.
+    let short = helpers::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(data.path().join("reps.csv"), dir.path().join("reps.csv")).unwrap();
+    let (header, rows) = read_csv(&data.path().join("bookings.csv"));
+    let kept: Vec<Vec<String>> = rows
+        .into_iter()
+        .filter(|r| !r[3].starts_with("2025-03"))
+        .collect();
+    write_csv(&dir.path().join("bookings.csv"), &header, &kept);
+    load(&short.store, dir.path()).await;
+    let err = jobs::forecast(&short.store, &settings(models.path()), params, quick())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("need 3 months of data"), "{err}");
+    short.finish().await;
+    backend.finish().await;
 }
