@@ -73,6 +73,12 @@ pub async fn run(global: &Global, args: CoachArgs) -> Result<()> {
             "{}",
             output::render(format, &list, &output::coach_grid(&list))
         );
+        if list.reps.is_empty() && format == OutputFormat::Table {
+            outln!(
+                "note: no rep in scope has a quota for {}: the list ranks reps by the money at risk against their quota (load quotas.csv)",
+                list.period
+            );
+        }
         return Ok(());
     }
     let evaluation = coach_evaluate::evaluate(

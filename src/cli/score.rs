@@ -52,11 +52,19 @@ pub async fn run(global: &Global, args: ScoreArgs) -> Result<()> {
         );
         if format == OutputFormat::Table {
             out!("{}", output::reliability_grid(&scoring.report).to_table());
+            let how = if scoring.kind == attain::scoring::ScorerKind::StageRate {
+                "served"
+            } else {
+                "chosen on the validation window"
+            };
             outln!(
-                "model {version}: {} chosen on the validation window; windows {:?}",
+                "model {version}: {} {how}; windows {:?}",
                 scoring.kind.as_str(),
                 scoring.report.windows
             );
+            for note in &scoring.report.notes {
+                outln!("note: {note}");
+            }
         }
         return Ok(());
     }

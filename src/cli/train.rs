@@ -70,10 +70,17 @@ pub async fn run(global: &Global, args: TrainArgs) -> Result<()> {
             (Some(s), _) => {
                 outln!();
                 out!("{}", output::scoring_grid(&s.report).to_table());
-                outln!(
-                    "win probabilities: {} chosen on the validation window",
-                    s.kind.as_str()
-                );
+                if s.kind == attain::scoring::ScorerKind::StageRate {
+                    outln!("win probabilities: each stage's historical win rate");
+                } else {
+                    outln!(
+                        "win probabilities: {} chosen on the validation window",
+                        s.kind.as_str()
+                    );
+                }
+                for note in &s.report.notes {
+                    outln!("note: {note}");
+                }
             }
             (None, Some(why)) => outln!("no win-probability model: {why}"),
             (None, None) => {}

@@ -77,6 +77,10 @@ pub enum ScorerKind {
     Logistic,
     /// smartcore random-forest regressor on the won indicator.
     Forest,
+    /// The historical win rate of the deal's stage (shrunk towards the
+    /// overall rate): served when there is too little history to learn
+    /// from, or when the learned model did not beat it on the holdout.
+    StageRate,
 }
 
 impl ScorerKind {
@@ -85,6 +89,7 @@ impl ScorerKind {
         match self {
             ScorerKind::Logistic => "logistic",
             ScorerKind::Forest => "forest",
+            ScorerKind::StageRate => "stage_rate",
         }
     }
 }
@@ -139,6 +144,10 @@ pub struct ScoringEvaluation {
     pub windows: BTreeMap<String, String>,
     /// Examples per window.
     pub examples: BTreeMap<String, usize>,
+    /// Why the stage rates are served instead of a learned model, or why
+    /// there is no holdout evaluation, when either is so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A trained win-probability model: the artifact `attain train` stores
@@ -227,7 +236,7 @@ fn raw_scores(
 ) -> Vec<f64> {
     let n = rows.len() / width.max(1);
     match (kind, logistic, forest) {
-        (ScorerKind::Logistic, Some(lin), _) => rows
+        (ScorerKind::Logistic | ScorerKind::StageRate, Some(lin), _) => rows
             .par_chunks(width)
             .map(|r| {
                 let z = r
@@ -304,6 +313,11 @@ fn fit(
     let width = ex.width;
     let (mean, std) = standardise(&ex.x, width, idx);
     match kind {
+        // Counted by `stage_rate_model`, not fitted.
+        ScorerKind::StageRate => Err(ScoringError::Fit {
+            model: "stage_rate",
+            message: "the stage rates are counted, not fitted".to_owned(),
+        }),
         ScorerKind::Logistic => {
             let mut x = Array2::<f64>::zeros((idx.len(), width));
             for (r, &i) in idx.iter().enumerate() {
@@ -391,6 +405,137 @@ fn stage_rates(ex: &Examples, idx: &[usize], data: &SalesData) -> BTreeMap<Strin
         .collect()
 }
 
+/// Fewest examples (deal-months with a known outcome) the stage rates are
+/// served from; under this there is no win-probability model.
+const MIN_STAGE_RATE_EXAMPLES: usize = 20;
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-4, 1.0 - 1e-4);
+    (p / (1.0 - p)).ln()
+}
+
+/// The stage rates over `idx` as a linear model on the stage columns (each
+/// stage's column moves the overall rate to that stage's rate; every other
+/// column weighs nothing), so scoring, drivers and storage treat it like
+/// the logistic model. Columns are centred on the examples' means (the
+/// drivers' reference deal) and not scaled. Returns the model, the means
+/// and the rates.
+fn stage_rate_model(
+    ex: &Examples,
+    idx: &[usize],
+    data: &SalesData,
+    spec: &DealSpec,
+) -> (Linear, Vec<f64>, BTreeMap<String, f64>) {
+    let rates = stage_rates(ex, idx, data);
+    let won = idx.iter().filter(|&&i| ex.won[i]).count() as f64;
+    let base = logit(won / idx.len().max(1) as f64);
+    let (mean, _) = standardise(&ex.x, spec.width(), idx);
+    let mut coef = vec![0.0; spec.width()];
+    for (c, stage) in spec.stages.iter().enumerate() {
+        if let Some(rate) = rates.get(stage) {
+            coef[c] = logit(*rate) - base;
+        }
+    }
+    // Centring subtracts the weighted means; the intercept adds them back,
+    // so a deal in stage s scores exactly s's rate.
+    let centred: f64 = coef.iter().zip(&mean).map(|(w, m)| w * m).sum();
+    (
+        Linear {
+            intercept: base + centred,
+            coef,
+        },
+        mean,
+        rates,
+    )
+}
+
+/// A model serving the stage rates of `idx`, with the evaluation so far.
+fn serve_stage_rates(
+    ex: &Examples,
+    idx: &[usize],
+    data: &SalesData,
+    spec: DealSpec,
+    as_of: NaiveDate,
+    report: ScoringEvaluation,
+) -> ScoringModel {
+    let (linear, mean, rates) = stage_rate_model(ex, idx, data, &spec);
+    let amount_col = spec.numeric_start();
+    let mut amounts: Vec<i64> = idx
+        .iter()
+        .map(|&i| ex.row(i)[amount_col].exp_m1().round() as i64)
+        .collect();
+    let median_amount = crate::features::deals::median(&mut amounts).unwrap_or(0.0);
+    let width = spec.width();
+    ScoringModel {
+        as_of,
+        kind: ScorerKind::StageRate,
+        spec,
+        mean,
+        std: vec![1.0; width],
+        logistic: Some(linear),
+        forest: None,
+        // The rates are already shares won: no further calibration.
+        calibration: Isotonic {
+            x: Vec::new(),
+            y: Vec::new(),
+        },
+        stage_rates: rates,
+        median_amount,
+        report,
+    }
+}
+
+/// With too little history to learn from: the stage rates over every
+/// month-end example whose outcome is known by `as_of`, if there are
+/// enough of both outcomes.
+fn short_history_model(
+    data: &SalesData,
+    track: &Track,
+    outs: &[Option<crate::features::deals::Outcome>],
+    spec: DealSpec,
+    as_of: NaiveDate,
+    params: &ScoringParams,
+    why: String,
+) -> Result<ScoringModel, ScoringError> {
+    // Month ends after `as_of` are left out by the build.
+    let ex = Examples::build(
+        data,
+        track,
+        &spec,
+        outs,
+        data.first_month..=month_idx(as_of),
+        as_of,
+        params.max_rows,
+    );
+    let all = ex.select(month_end(data.first_month), as_of, as_of);
+    if all.len() < MIN_STAGE_RATE_EXAMPLES || !both_classes(&ex, &all) {
+        return Err(ScoringError::History(format!(
+            "{why}; and only {} month-end examples of deals that later closed by {as_of} \
+             (need {MIN_STAGE_RATE_EXAMPLES}, won and lost, for the stage win rates)",
+            all.len()
+        )));
+    }
+    let mut windows = BTreeMap::new();
+    windows.insert(
+        "stage_rates".into(),
+        months_label(data.first_month, month_idx(as_of)),
+    );
+    let mut examples = BTreeMap::new();
+    examples.insert("stage_rates".into(), all.len());
+    let report = ScoringEvaluation {
+        validation: Vec::new(),
+        holdout: Vec::new(),
+        reliability: Vec::new(),
+        windows,
+        examples,
+        notes: vec![
+            format!("serving each stage's historical win rate: {why}"),
+            "no holdout evaluation: the history is too short to hold months out".to_owned(),
+        ],
+    };
+    Ok(serve_stage_rates(&ex, &all, data, spec, as_of, report))
+}
+
 fn months_label(from: MonthIdx, to: MonthIdx) -> String {
     format!(
         "{}..{}",
@@ -438,13 +583,14 @@ pub fn train(
     let prod_train = ex.select(day(first), day(m - GAP - CALIBRATION), as_of);
     let prod_cal = ex.select(day(m - GAP - CALIBRATION + 1), day(m - GAP), as_of);
     if prod_train.len() < min_rows || !both_classes(&ex, &prod_train) {
-        return Err(ScoringError::History(format!(
-            "{} usable examples of open deals with known outcomes by {} (need {min_rows}, won and lost); \
-             scoring needs at least {} months of opportunity history",
+        let why = format!(
+            "{} examples of open deals with outcomes known by {} are too few to learn from \
+             (a learned model needs {min_rows}, won and lost, and {} months of opportunity history)",
             prod_train.len(),
             day(m - GAP - CALIBRATION),
             WARM_UP + GAP + CALIBRATION + 2
-        )));
+        );
+        return short_history_model(data, &track, &outs, spec, as_of, &params, why);
     }
     let mut windows = BTreeMap::new();
     let mut examples = BTreeMap::new();
@@ -457,6 +603,8 @@ pub fn train(
         && !holdout.is_empty();
 
     let mut validation = Vec::new();
+    let mut notes = Vec::new();
+    let mut serve_rates = false;
     let mut holdout_metrics = Vec::new();
     let mut reliability = Vec::new();
     let mut chosen = ScorerKind::Logistic;
@@ -506,9 +654,43 @@ pub fn train(
             })
             .collect();
         holdout_metrics.push(metrics::evaluate("stage_only", &p_stage, &hold_y));
+        // The overall win rate of the evaluation's own windows: what a
+        // forecaster knowing nothing of the deal would say.
+        let won = baseline_idx.iter().filter(|&&i| ex.won[i]).count() as f64;
+        let base = won / baseline_idx.len().max(1) as f64;
+        holdout_metrics.push(metrics::evaluate(
+            "base_rate",
+            &vec![base; hold_y.len()],
+            &hold_y,
+        ));
         if let Some((_, p)) = calibrated_holdout.iter().find(|(k, _)| *k == chosen) {
             reliability = metrics::reliability(p, &hold_y);
         }
+        let brier = |name: &str| {
+            holdout_metrics
+                .iter()
+                .find(|m| m.model == name)
+                .map(|m| m.brier)
+        };
+        if let (Some(model), Some(stage)) = (brier(chosen.as_str()), brier("stage_only"))
+            && model > stage
+        {
+            notes.push(format!(
+                "serving each stage's historical win rate: the {} model's holdout Brier {model:.4} \
+                 was worse than the stage rates' {stage:.4}",
+                chosen.as_str()
+            ));
+            serve_rates = true;
+            reliability = metrics::reliability(&p_stage, &hold_y);
+        }
+    } else {
+        notes.push(format!(
+            "no holdout evaluation: it needs {min_rows} examples to train and {} to calibrate \
+             (won and lost) before the holdout months, and there were {} and {}",
+            min_rows / 2,
+            eval_train.len(),
+            eval_cal.len()
+        ));
     }
     windows.insert("train".into(), months_label(first, m - GAP - CALIBRATION));
     windows.insert(
@@ -517,6 +699,19 @@ pub fn train(
     );
     examples.insert("train".into(), prod_train.len());
     examples.insert("calibration".into(), prod_cal.len());
+    if serve_rates {
+        let mut all = prod_train.clone();
+        all.extend_from_slice(&prod_cal);
+        let report = ScoringEvaluation {
+            validation,
+            holdout: holdout_metrics,
+            reliability,
+            windows,
+            examples,
+            notes,
+        };
+        return Ok(serve_stage_rates(&ex, &all, data, spec, as_of, report));
+    }
 
     let fitted = fit(chosen, &ex, &prod_train, &params)?;
     let calibration = if prod_cal.len() >= min_rows / 2 && both_classes(&ex, &prod_cal) {
@@ -553,6 +748,7 @@ pub fn train(
             reliability,
             windows,
             examples,
+            notes,
         },
     })
 }

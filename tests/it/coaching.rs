@@ -37,6 +37,7 @@ async fn win_probabilities_are_calibrated_and_beat_the_stage_baseline() {
     );
     assert!(chosen.ece < 0.08, "ECE {:.3}", chosen.ece);
     assert!(chosen.brier < stage.brier);
+    assert!(chosen.brier < find("base_rate").brier);
     // The reliability table accounts for every holdout example.
     let binned: usize = model.report.reliability.iter().map(|b| b.n).sum();
     assert_eq!(binned, chosen.n);
@@ -613,4 +614,66 @@ async fn a_rep_whose_business_fell_leads_the_decline_ranking() {
     assert!(by_priority.reps.windows(2).all(|w| {
         (w[0].never_had_a_deal, w[1].priority) <= (w[1].never_had_a_deal, w[0].priority)
     }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_history_serves_stage_rates_no_worse_than_the_base_rate() {
+    use attain::features::deals::{open_states, outcomes};
+    use attain::features::{month_end, month_idx};
+    use attain::scoring::{Scorer, ScorerKind};
+    // Eight months: too short for a learned model and its holdout.
+    let org = helpers::small_org(30, 8, 17);
+    let t = helpers::sqlite().await;
+    load(&t.store, org.path()).await;
+    let data = SalesData::load(&t.store, FiscalCalendar::default())
+        .await
+        .unwrap();
+    // Trained at the end of the fifth month; what closed later judges it.
+    let cut = month_end(data.first_month + 4);
+    assert!(cut < data.last_date);
+    let model = tokio::task::block_in_place(|| {
+        train(&data, cut, ScoringParams::default()).expect("stage rates from a short history")
+    });
+    assert_eq!(model.kind, ScorerKind::StageRate);
+    assert!(
+        model
+            .report
+            .notes
+            .iter()
+            .any(|n| n.contains("too few to learn from")),
+        "{:?}",
+        model.report.notes
+    );
+    let outs = outcomes(&data);
+    // The base rate as known at the cut: the share won of deals closed by then.
+    let closed: Vec<bool> = outs
+        .iter()
+        .flatten()
+        .filter(|o| o.day <= cut)
+        .map(|o| o.won)
+        .collect();
+    let base = closed.iter().filter(|w| **w).count() as f64 / closed.len() as f64;
+    let scorer = Scorer::new(&model, &data);
+    let states = open_states(&data, cut);
+    let (p, _) = scorer.probabilities(&states, cut);
+    let mut brier = (0.0, 0.0);
+    let mut n = 0;
+    for (state, p) in states.iter().zip(&p) {
+        let Some(out) = outs[state.opp as usize].filter(|o| o.day > cut) else {
+            continue;
+        };
+        assert!((0.0..=1.0).contains(p));
+        let y = f64::from(u8::from(out.won));
+        brier.0 += (p - y).powi(2);
+        brier.1 += (base - y).powi(2);
+        n += 1;
+    }
+    assert!(n >= 20, "{n} deals open at the cut closed later");
+    let (model_brier, base_brier) = (brier.0 / n as f64, brier.1 / n as f64);
+    assert!(
+        model_brier <= base_brier,
+        "stage rates {model_brier:.4} vs base rate {base_brier:.4} over {n} deals"
+    );
+    assert!(month_idx(cut) < data.first_month + 13);
+    t.finish().await;
 }
