@@ -356,7 +356,8 @@ pub fn train_grid(model: &TrainedModel) -> Grid {
         "horizon",
         "model",
         "company_mase",
-        "seasonal_naive_mase",
+        "baseline",
+        "baseline_mase",
         "coverage_80",
     ]);
     let find = |h: usize, name: &str| {
@@ -370,7 +371,8 @@ pub fn train_grid(model: &TrainedModel) -> Grid {
             h.to_string(),
             m.to_string(),
             opt(find(h, "attain").and_then(|r| r.mase), 3),
-            opt(find(h, "seasonal_naive").and_then(|r| r.mase), 3),
+            model.comparator.clone(),
+            opt(find(h, &model.comparator).and_then(|r| r.mase), 3),
             opt(find(h, "attain").and_then(|r| r.coverage_80), 3),
         ]);
     }

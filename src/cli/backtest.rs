@@ -89,8 +89,9 @@ pub async fn run(global: &Global, args: BacktestArgs) -> Result<()> {
     );
     if args.format == OutputFormat::Table {
         outln!(
-            "walk-forward as of {as_of} over {} origins; selection per horizon: {}",
+            "walk-forward as of {as_of} over {} origins; baseline {}; selection per horizon: {}",
             out.origins.len(),
+            out.comparator,
             out.selection
                 .iter()
                 .map(|m| m.as_str())

@@ -158,6 +158,31 @@ pub struct BacktestOutput {
     pub training: TrainingRows,
     /// The origins run.
     pub origins: Vec<MonthIdx>,
+    /// The baseline attain is judged against (see [`comparator`]).
+    pub comparator: &'static str,
+}
+
+/// The baseline attain is judged against: seasonal naive when every origin
+/// had a year-ago month to repeat, else whichever of naive and trailing
+/// mean has the lower mean MASE over the levels (seasonal naive without a
+/// year of history is only naive in disguise).
+pub fn comparator(metrics: &[MetricRow], year_ago: bool) -> &'static str {
+    if year_ago {
+        return "seasonal_naive";
+    }
+    let mean_mase = |name: &str| {
+        let v: Vec<f64> = metrics
+            .iter()
+            .filter(|r| r.model == name)
+            .filter_map(|r| r.mase)
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    match (mean_mase("naive"), mean_mase("trailing_mean")) {
+        (Some(n), Some(t)) if t < n => "trailing_mean",
+        (None, Some(_)) => "trailing_mean",
+        _ => "naive",
+    }
 }
 
 /// Per entity: MASE scale at an origin (mean absolute seasonal difference
@@ -483,7 +508,7 @@ pub fn run(
     for ((_, h, who, level), acc) in &partials {
         totals.entry((*level, *h, *who)).or_default().add(acc);
     }
-    let metrics = totals
+    let metrics: Vec<MetricRow> = totals
         .into_iter()
         .filter(|(_, acc)| acc.n > 0)
         .map(|((level, horizon, who), acc)| MetricRow {
@@ -503,7 +528,11 @@ pub fn run(
             n: acc.n,
         })
         .collect();
+    // Seasonal naive at origin o repeats month o + 1 - 12; without any
+    // origin, the forecast's own origin is the first.
+    let year_ago = origins.first().copied().unwrap_or(last_complete) >= data.first_month + 11;
     BacktestOutput {
+        comparator: comparator(&metrics, year_ago),
         metrics,
         trace,
         selection,

@@ -70,6 +70,15 @@ pub struct TrainedModel {
     pub origins: Vec<String>,
     /// Seconds spent: loading excluded, backtest, fitting.
     pub seconds: BTreeMap<String, f64>,
+    /// The baseline its backtest is judged against (`seasonal_naive`
+    /// with a year of history at every origin, else `naive` or
+    /// `trailing_mean`).
+    #[serde(default = "seasonal_naive")]
+    pub comparator: String,
+}
+
+fn seasonal_naive() -> String {
+    "seasonal_naive".to_owned()
 }
 
 /// What a forecast is asked for: a trained model applied as of a day,
@@ -281,6 +290,7 @@ impl<'a> Engine<'a> {
         seconds.insert("backtest".to_owned(), backtest_seconds);
         seconds.insert("fit".to_owned(), fit_started.elapsed().as_secs_f64());
         Ok(TrainedModel {
+            comparator: out.comparator.to_owned(),
             version: String::new(),
             created_at: Utc::now().to_rfc3339(),
             as_of,

@@ -252,9 +252,10 @@ pub fn backtest(model: &TrainedModel) -> Result<Chart, ReportError> {
             .find(|r| r.level == Level::Company && r.horizon == 1 && r.model == name)
             .and_then(|r| r.mase)
     };
-    let score = match (mase("attain"), mase("seasonal_naive")) {
+    let baseline = model.comparator.replace('_', " ");
+    let score = match (mase("attain"), mase(&model.comparator)) {
         (Some(a), Some(s)) => {
-            format!("; company MASE at 1 month: attain {a:.2}, seasonal naive {s:.2}")
+            format!("; company MASE at 1 month: attain {a:.2}, {baseline} {s:.2}")
         }
         (Some(a), None) => format!("; company MASE at 1 month: attain {a:.2}"),
         _ => String::new(),

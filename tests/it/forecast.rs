@@ -272,6 +272,8 @@ async fn backtest_scores_attain_and_every_baseline_at_every_level() {
     )
     .await
     .expect("backtest");
+    // 26 months and 6 origins: every origin has a year-ago month.
+    assert_eq!(out.comparator, "seasonal_naive");
     for level in Level::ALL {
         for model in [
             "attain",
@@ -500,6 +502,12 @@ async fn three_months_of_data_forecast_with_ranges_that_say_what_they_rest_on() 
     {
         assert!(row.p10 < row.p90, "a zero-width range: {row:?}");
     }
+    // Without a year of data, seasonal naive is not what attain is judged
+    // against.
+    let trained = jobs::train(&backend.store, &settings(models.path()), None, quick())
+        .await
+        .expect("train on three months");
+    assert_ne!(trained.model.comparator, "seasonal_naive");
     // What is stored reads back with it.
     let stored = jobs::stored(
         &backend.store,
