@@ -380,9 +380,15 @@ fn reasons(
     // measure coverage by.
     if !data.opps.is_empty() && need > 0.0 && weighted < need {
         let beside = if other > 0.0 {
+            // Renewals are named only where the data has bookings without
+            // a deal behind them.
+            let from = if data.unlinked_bookings {
+                "renewals and deals not yet created"
+            } else {
+                "deals not yet created"
+            };
             format!(
-                "about {} more is expected from renewals and deals not yet created, so {} must \
-                 come from ",
+                "about {} more is expected from {from}, so {} must come from ",
                 amount_words(other),
                 amount_words(need)
             )

@@ -432,6 +432,7 @@ mod tests {
             first_month: first,
             last_date: day("2025-12-31"),
             linked_bookings: true,
+            unlinked_bookings: true,
             fiscal: FiscalCalendar::default(),
         }
     }

@@ -143,6 +143,9 @@ pub struct SalesData {
     /// Whether bookings name the deals they come from, so pipeline models
     /// can tell booked deals from new business.
     pub linked_bookings: bool,
+    /// Whether some bookings have no deal behind them (renewals,
+    /// expansion): only then can reasons speak of renewals.
+    pub unlinked_bookings: bool,
     /// The fiscal calendar for quarters.
     pub fiscal: FiscalCalendar,
 }
@@ -316,6 +319,7 @@ impl SalesData {
             .chain(opps.iter().map(|o| o.created))
             .max()
             .ok_or(FeatureError::Empty)?;
+        let unlinked_bookings = bookings.iter().any(|b| b.opp.is_none());
         Ok(SalesData {
             reps,
             regions,
@@ -331,6 +335,7 @@ impl SalesData {
             first_month: month_idx(first_day),
             last_date,
             linked_bookings,
+            unlinked_bookings,
             fiscal,
         })
     }
