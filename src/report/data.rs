@@ -366,7 +366,7 @@ pub fn quadrant(list: &CoachList, team: &str) -> Result<Chart, ReportError> {
         .collect();
     if points.is_empty() {
         return Err(ReportError::NoData(format!(
-            "no rep of {team} has quota left to book in {} with deals to measure coverage by",
+            "no rep in scope ({team}) has quota left to book in {} with deals to measure coverage by",
             list.period
         )));
     }

@@ -449,6 +449,17 @@ fn stage_rate_model(
     )
 }
 
+/// The median amount of the deals behind examples `idx` (the amount
+/// column holds ln(1 + amount)).
+fn median_amount(ex: &Examples, idx: &[usize], spec: &DealSpec) -> f64 {
+    let amount_col = spec.numeric_start();
+    let mut amounts: Vec<i64> = idx
+        .iter()
+        .map(|&i| ex.row(i)[amount_col].exp_m1().round() as i64)
+        .collect();
+    crate::features::deals::median(&mut amounts).unwrap_or(0.0)
+}
+
 /// A model serving the stage rates of `idx`, with the evaluation so far.
 fn serve_stage_rates(
     ex: &Examples,
@@ -459,12 +470,7 @@ fn serve_stage_rates(
     report: ScoringEvaluation,
 ) -> ScoringModel {
     let (linear, mean, rates) = stage_rate_model(ex, idx, data, &spec);
-    let amount_col = spec.numeric_start();
-    let mut amounts: Vec<i64> = idx
-        .iter()
-        .map(|&i| ex.row(i)[amount_col].exp_m1().round() as i64)
-        .collect();
-    let median_amount = crate::features::deals::median(&mut amounts).unwrap_or(0.0);
+    let median_amount = median_amount(ex, idx, &spec);
     let width = spec.width();
     ScoringModel {
         as_of,
@@ -699,17 +705,17 @@ pub fn train(
     );
     examples.insert("train".into(), prod_train.len());
     examples.insert("calibration".into(), prod_cal.len());
+    let report = ScoringEvaluation {
+        validation,
+        holdout: holdout_metrics,
+        reliability,
+        windows,
+        examples,
+        notes,
+    };
+    let mut all = prod_train.clone();
+    all.extend_from_slice(&prod_cal);
     if serve_rates {
-        let mut all = prod_train.clone();
-        all.extend_from_slice(&prod_cal);
-        let report = ScoringEvaluation {
-            validation,
-            holdout: holdout_metrics,
-            reliability,
-            windows,
-            examples,
-            notes,
-        };
         return Ok(serve_stage_rates(&ex, &all, data, spec, as_of, report));
     }
 
@@ -722,15 +728,8 @@ pub fn train(
         let (x, y) = gather(&ex, &prod_train);
         Isotonic::fit(&fitted.raw(width, &x), &y)
     };
-    let mut all = prod_train.clone();
-    all.extend_from_slice(&prod_cal);
     let rates = stage_rates(&ex, &all, data);
-    let amount_col = spec.numeric_start();
-    let mut amounts: Vec<i64> = prod_train
-        .iter()
-        .map(|&i| ex.row(i)[amount_col].exp_m1().round() as i64)
-        .collect();
-    let median_amount = crate::features::deals::median(&mut amounts).unwrap_or(0.0);
+    let median_amount = median_amount(&ex, &prod_train, &spec);
     Ok(ScoringModel {
         as_of,
         kind: chosen,
@@ -742,14 +741,7 @@ pub fn train(
         calibration,
         stage_rates: rates,
         median_amount,
-        report: ScoringEvaluation {
-            validation,
-            holdout: holdout_metrics,
-            reliability,
-            windows,
-            examples,
-            notes,
-        },
+        report,
     })
 }
 

@@ -365,8 +365,27 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn salesforce_without_history_takes_it_from_the_dates() {
+/// Loads an export folder with a preset, the export's own date standing
+/// for its day; returns the store, the summary and the options used.
+async fn load_export(
+    dir: &std::path::Path,
+    mapping: Mapping,
+) -> (
+    crate::helpers::TestStore,
+    attain::ingest::IngestSummary,
+    attain::ingest::IngestOptions,
+) {
+    let t = sqlite().await;
+    let mut opts = options(date("2000-01-01"));
+    opts.snapshot_date = None;
+    opts.mapping = mapping;
+    let summary = ingest(&t.store, &[dir.to_path_buf()], &opts).await.unwrap();
+    (t, summary, opts)
+}
+
+/// A Salesforce export of two users (a manager and her seller) and the
+/// given `Opportunity.csv` rows, in a folder of its own.
+fn salesforce_export(opportunities: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("User.csv"),
@@ -375,19 +394,22 @@ async fn salesforce_without_history_takes_it_from_the_dates() {
     .unwrap();
     std::fs::write(
         dir.path().join("Opportunity.csv"),
-        "Id,OwnerId,Amount,StageName,CreatedDate,CloseDate,IsClosed,IsWon,LastStageChangeDate\n\
-         0065g00000BBBBBBB1,0055g00000AAAAAAA2,25000,Closed Won,2024-01-10T09:15:00.000+0000,2024-03-28,true,true,2024-03-28T12:00:00.000+0000\n\
-         0065g00000BBBBBBB2,0055g00000AAAAAAA2,,Proposal,2024-02-01T17:00:00.000+0000,2024-05-30,false,false,2024-03-05T10:00:00.000+0000\n\
-         0065g00000BBBBBBB3,0055g00000AAAAAAA2,12000.5,Closed Lost,2024-02-03T08:00:00.000+0000,2024-03-01,true,false,\n",
+        format!(
+            "Id,OwnerId,Amount,StageName,CreatedDate,CloseDate,IsClosed,IsWon,LastStageChangeDate\n{opportunities}"
+        ),
     )
     .unwrap();
-    let t = sqlite().await;
-    let mut opts = options(date("2000-01-01"));
-    opts.snapshot_date = None;
-    opts.mapping = Mapping::salesforce();
-    let summary = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
-        .await
-        .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn salesforce_without_history_takes_it_from_the_dates() {
+    let dir = salesforce_export(
+        "0065g00000BBBBBBB1,0055g00000AAAAAAA2,25000,Closed Won,2024-01-10T09:15:00.000+0000,2024-03-28,true,true,2024-03-28T12:00:00.000+0000\n\
+         0065g00000BBBBBBB2,0055g00000AAAAAAA2,,Proposal,2024-02-01T17:00:00.000+0000,2024-05-30,false,false,2024-03-05T10:00:00.000+0000\n\
+         0065g00000BBBBBBB3,0055g00000AAAAAAA2,12000.5,Closed Lost,2024-02-03T08:00:00.000+0000,2024-03-01,true,false,\n",
+    );
+    let (t, summary, _) = load_export(dir.path(), Mapping::salesforce()).await;
     // The export's date is its last activity (a deal won on 28 March), not
     // the day it was loaded.
     assert_eq!(summary.export_date, Some(date("2024-03-28")));
@@ -459,32 +481,17 @@ const FIELD_HISTORY: &str = "Id,IsDeleted,OpportunityId,CreatedById,CreatedDate,
 
 #[tokio::test]
 async fn salesforce_field_history_is_replayed_change_by_change() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("User.csv"),
-        "Id,Name,ManagerId\n0055g00000AAAAAAA1,Vera Lead,\n0055g00000AAAAAAA2,Sam Seller,0055g00000AAAAAAA1\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("Opportunity.csv"),
-        "Id,OwnerId,Amount,StageName,CreatedDate,CloseDate,IsClosed,IsWon,LastStageChangeDate\n\
-         0065g00000BBBBBBB1,0055g00000AAAAAAA2,25000,Closed Won,2024-01-10T09:15:00.000+0000,2024-03-28,true,true,2024-03-28T16:40:00.000+0000\n\
+    let dir = salesforce_export(
+        "0065g00000BBBBBBB1,0055g00000AAAAAAA2,25000,Closed Won,2024-01-10T09:15:00.000+0000,2024-03-28,true,true,2024-03-28T16:40:00.000+0000\n\
          0065g00000BBBBBBB2,0055g00000AAAAAAA2,9000,Proposal,2024-02-01T17:00:00.000+0000,2024-05-30,false,false,2024-03-05T10:00:00.000+0000\n\
          0065g00000BBBBBBB3,0055g00000AAAAAAA2,12000.5,Closed Lost,2024-02-03T08:00:00.000+0000,2024-03-01,true,false,2024-03-01T15:00:00.000+0000\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         dir.path().join("OpportunityFieldHistory.csv"),
         FIELD_HISTORY,
     )
     .unwrap();
-    let t = sqlite().await;
-    let mut opts = options(date("2000-01-01"));
-    opts.snapshot_date = None;
-    opts.mapping = Mapping::salesforce();
-    let summary = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
-        .await
-        .unwrap();
+    let (t, summary, opts) = load_export(dir.path(), Mapping::salesforce()).await;
     assert_eq!(summary.export_date, Some(date("2024-03-28")));
     let deals = &summary.tables["opportunities"];
     assert_eq!(
@@ -578,13 +585,7 @@ async fn hubspot_deal_exports_load_with_the_preset() {
          9876543213,Hooli inbound,Sales Pipeline,Appointment Scheduled,,2024-05-15 00:00,2024-03-30 14:45,,Hooli,2024-03-30 14:45\n",
     )
     .unwrap();
-    let t = sqlite().await;
-    let mut opts = options(date("2000-01-01"));
-    opts.snapshot_date = None;
-    opts.mapping = Mapping::hubspot();
-    let summary = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
-        .await
-        .unwrap();
+    let (t, summary, _) = load_export(dir.path(), Mapping::hubspot()).await;
     assert_eq!(summary.tables["reps"].inserted, 3, "{summary:?}");
     assert_eq!(summary.tables["opportunities"].inserted, 4);
     assert_eq!(summary.export_date, Some(date("2024-03-30")));
@@ -632,13 +633,7 @@ async fn pipedrive_deal_exports_load_with_the_preset() {
          103,Initech deal,Jonas Weber,900,EUR,Initech,Default,Qualified,Lost,2024-02-05 08:00:00,2024-03-31,,2024-03-04 17:45:10,2024-02-10 09:00:00\n",
     )
     .unwrap();
-    let t = sqlite().await;
-    let mut opts = options(date("2000-01-01"));
-    opts.snapshot_date = None;
-    opts.mapping = Mapping::pipedrive();
-    let summary = ingest(&t.store, &[dir.path().to_path_buf()], &opts)
-        .await
-        .unwrap();
+    let (t, summary, _) = load_export(dir.path(), Mapping::pipedrive()).await;
     assert_eq!(summary.tables["reps"].inserted, 2);
     assert_eq!(summary.export_date, Some(date("2024-03-12")));
     let deals = t
