@@ -239,7 +239,14 @@ impl<'a> Engine<'a> {
         // the monthly series is cut at the last complete month, and the
         // caches only hold month ends up to it.
         let monthly = MonthlyBookings::build(self.data, last_complete);
-        let first = (self.data.first_month + FIRST_ORIGIN_MONTHS as i32 - 1)
+        // Month ends cached from a year before the first origin, but not
+        // before the data's twelfth month unless an origin comes earlier
+        // (a short history), so long histories read the months they
+        // always have.
+        let first_origin = (self.data.first_month + FIRST_ORIGIN_MONTHS as i32 - 1)
+            .max(last_complete - params.origins.get() as i32);
+        let first = (self.data.first_month + 11)
+            .min(first_origin)
             .max(last_complete - params.origins.get() as i32 - 12);
         let cache = PipelineCache::build(self.data, first..=last_complete);
         Ok(backtest::run(
