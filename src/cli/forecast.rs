@@ -122,13 +122,7 @@ pub async fn run(global: &Global, args: ForecastArgs) -> Result<()> {
                 .map(|m| format!("; backtest company MASE at 1 month: {m:.3}"))
                 .unwrap_or_default()
         );
-        let thin = stored
-            .forecasts
-            .iter()
-            .filter(|r| r.range_basis.as_deref() == Some("history"))
-            .filter_map(|r| r.history_months)
-            .max();
-        if let Some(months) = thin {
+        if let Some(months) = attain::forecast::engine::thin_range_months(&stored.forecasts) {
             outln!(
                 "note: ranges marked \"history\" rest on the series' own month-to-month variability ({months} months of data at most): the backtest has too few origins to measure the models' errors at those horizons"
             );

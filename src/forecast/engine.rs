@@ -144,6 +144,19 @@ pub struct ForecastRow {
     pub range_basis: Option<String>,
 }
 
+/// `range_basis` of a line whose range rests on the series' own
+/// month-to-month variability (the backtest had too few origins).
+pub const RANGE_FROM_HISTORY: &str = "history";
+
+/// The most months of data behind the lines whose range rests on the
+/// series' own variability, if any line's does.
+pub fn thin_range_months<'a>(rows: impl IntoIterator<Item = &'a ForecastRow>) -> Option<u32> {
+    rows.into_iter()
+        .filter(|r| r.range_basis.as_deref() == Some(RANGE_FROM_HISTORY))
+        .filter_map(|r| r.history_months)
+        .max()
+}
+
 /// A forecast run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ForecastRun {
@@ -512,7 +525,7 @@ impl<'a> Engine<'a> {
         let mut rows = Vec::new();
         let basis = |months: &[usize]| {
             if months.iter().any(|&i| from_history[i]) {
-                "history"
+                RANGE_FROM_HISTORY
             } else {
                 "backtest"
             }

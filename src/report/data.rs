@@ -170,12 +170,11 @@ pub fn fan(
     let next_quarter: f64 = forecast.iter().take(3).map(|b| b.mean).sum();
     // Say when the band rests on the series' own variability rather than
     // the models' measured errors.
-    let thin = rows
+    let lines = rows
         .iter()
-        .filter(|r| r.level == level && r.id == id && is_month(&r.period))
-        .filter(|r| r.range_basis.as_deref() == Some("history"))
-        .filter_map(|r| r.history_months)
-        .max()
+        .copied()
+        .filter(|r| r.level == level && r.id == id && is_month(&r.period));
+    let thin = crate::forecast::engine::thin_range_months(lines)
         .map(|n| format!("; band from {n} months' variability, not yet backtested"))
         .unwrap_or_default();
     Ok(Chart {

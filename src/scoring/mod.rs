@@ -20,6 +20,7 @@
 pub mod calibrate;
 pub mod drivers;
 pub mod metrics;
+mod stage_rate;
 
 use std::collections::BTreeMap;
 
@@ -41,6 +42,7 @@ use crate::features::{MonthIdx, SalesData, month_end, month_idx};
 pub use calibrate::Isotonic;
 pub use drivers::Driver;
 pub use metrics::{ModelMetrics, ReliabilityBin};
+use stage_rate::{median_amount, serve_stage_rates, short_history_model, stage_rates};
 
 /// Months between an example's day and the cut-off its label must be
 /// known by, so most of its deals have closed.
@@ -383,163 +385,6 @@ fn fit(
             })
         }
     }
-}
-
-/// Historical win rate per stage over `idx`, shrunk towards the overall
-/// rate.
-fn stage_rates(ex: &Examples, idx: &[usize], data: &SalesData) -> BTreeMap<String, f64> {
-    let mut won = vec![0.0; data.stages.len()];
-    let mut all = vec![0.0; data.stages.len()];
-    for &i in idx {
-        let s = ex.stage[i] as usize;
-        all[s] += 1.0;
-        won[s] += f64::from(u8::from(ex.won[i]));
-    }
-    let total: f64 = all.iter().sum();
-    let base = won.iter().sum::<f64>() / total.max(1.0);
-    data.stages
-        .iter()
-        .enumerate()
-        .filter(|(s, _)| all[*s] > 0.0)
-        .map(|(s, name)| (name.clone(), (won[s] + 10.0 * base) / (all[s] + 10.0)))
-        .collect()
-}
-
-/// Fewest examples (deal-months with a known outcome) the stage rates are
-/// served from; under this there is no win-probability model.
-const MIN_STAGE_RATE_EXAMPLES: usize = 20;
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-4, 1.0 - 1e-4);
-    (p / (1.0 - p)).ln()
-}
-
-/// The stage rates over `idx` as a linear model on the stage columns (each
-/// stage's column moves the overall rate to that stage's rate; every other
-/// column weighs nothing), so scoring, drivers and storage treat it like
-/// the logistic model. Columns are centred on the examples' means (the
-/// drivers' reference deal) and not scaled. Returns the model, the means
-/// and the rates.
-fn stage_rate_model(
-    ex: &Examples,
-    idx: &[usize],
-    data: &SalesData,
-    spec: &DealSpec,
-) -> (Linear, Vec<f64>, BTreeMap<String, f64>) {
-    let rates = stage_rates(ex, idx, data);
-    let won = idx.iter().filter(|&&i| ex.won[i]).count() as f64;
-    let base = logit(won / idx.len().max(1) as f64);
-    let (mean, _) = standardise(&ex.x, spec.width(), idx);
-    let mut coef = vec![0.0; spec.width()];
-    for (c, stage) in spec.stages.iter().enumerate() {
-        if let Some(rate) = rates.get(stage) {
-            coef[c] = logit(*rate) - base;
-        }
-    }
-    // Centring subtracts the weighted means; the intercept adds them back,
-    // so a deal in stage s scores exactly s's rate.
-    let centred: f64 = coef.iter().zip(&mean).map(|(w, m)| w * m).sum();
-    (
-        Linear {
-            intercept: base + centred,
-            coef,
-        },
-        mean,
-        rates,
-    )
-}
-
-/// The median amount of the deals behind examples `idx` (the amount
-/// column holds ln(1 + amount)).
-fn median_amount(ex: &Examples, idx: &[usize], spec: &DealSpec) -> f64 {
-    let amount_col = spec.numeric_start();
-    let mut amounts: Vec<i64> = idx
-        .iter()
-        .map(|&i| ex.row(i)[amount_col].exp_m1().round() as i64)
-        .collect();
-    crate::features::deals::median(&mut amounts).unwrap_or(0.0)
-}
-
-/// A model serving the stage rates of `idx`, with the evaluation so far.
-fn serve_stage_rates(
-    ex: &Examples,
-    idx: &[usize],
-    data: &SalesData,
-    spec: DealSpec,
-    as_of: NaiveDate,
-    report: ScoringEvaluation,
-) -> ScoringModel {
-    let (linear, mean, rates) = stage_rate_model(ex, idx, data, &spec);
-    let median_amount = median_amount(ex, idx, &spec);
-    let width = spec.width();
-    ScoringModel {
-        as_of,
-        kind: ScorerKind::StageRate,
-        spec,
-        mean,
-        std: vec![1.0; width],
-        logistic: Some(linear),
-        forest: None,
-        // The rates are already shares won: no further calibration.
-        calibration: Isotonic {
-            x: Vec::new(),
-            y: Vec::new(),
-        },
-        stage_rates: rates,
-        median_amount,
-        report,
-    }
-}
-
-/// With too little history to learn from: the stage rates over every
-/// month-end example whose outcome is known by `as_of`, if there are
-/// enough of both outcomes.
-fn short_history_model(
-    data: &SalesData,
-    track: &Track,
-    outs: &[Option<crate::features::deals::Outcome>],
-    spec: DealSpec,
-    as_of: NaiveDate,
-    params: &ScoringParams,
-    why: String,
-) -> Result<ScoringModel, ScoringError> {
-    // Month ends after `as_of` are left out by the build.
-    let ex = Examples::build(
-        data,
-        track,
-        &spec,
-        outs,
-        data.first_month..=month_idx(as_of),
-        as_of,
-        params.max_rows,
-    );
-    let all = ex.select(month_end(data.first_month), as_of, as_of);
-    if all.len() < MIN_STAGE_RATE_EXAMPLES || !both_classes(&ex, &all) {
-        return Err(ScoringError::History(format!(
-            "{why}; and only {} month-end examples of deals that later closed by {as_of} \
-             (need {MIN_STAGE_RATE_EXAMPLES}, won and lost, for the stage win rates)",
-            all.len()
-        )));
-    }
-    let mut windows = BTreeMap::new();
-    windows.insert(
-        "stage_rates".into(),
-        months_label(data.first_month, month_idx(as_of)),
-    );
-    let mut examples = BTreeMap::new();
-    examples.insert("stage_rates".into(), all.len());
-    let report = ScoringEvaluation {
-        validation: Vec::new(),
-        holdout: Vec::new(),
-        reliability: Vec::new(),
-        windows,
-        examples,
-        notes: vec![
-            format!("serving each stage's historical win rate: {why}"),
-            "no holdout evaluation: the history is too short to hold months out".to_owned(),
-        ],
-    };
-    Ok(serve_stage_rates(&ex, &all, data, spec, as_of, report))
 }
 
 fn months_label(from: MonthIdx, to: MonthIdx) -> String {
