@@ -1,0 +1,222 @@
+//! How each table's records are written: their columns, conflict keys,
+//! content hash and bound values.
+
+use super::*;
+
+impl UpsertRow for Territory {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "territories",
+            keys: &["territory_id"],
+            values: &["name", "region"],
+            also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.territory_id.as_str()),
+            Some(self.name.as_str()),
+            Some(self.region.as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.territory_id.as_str())),
+            Val::Text(Some(self.name.as_str())),
+            Val::Text(Some(self.region.as_str())),
+        ])
+    }
+}
+
+impl UpsertRow for Rep {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "reps",
+            keys: &["rep_id"],
+            values: &[
+                "name",
+                "manager_id",
+                "territory_id",
+                "role",
+                "hire_date",
+                "end_date",
+                "plan_id",
+            ],
+            also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.rep_id.as_str()),
+            Some(self.name.as_str()),
+            self.manager_id.as_ref().map(|m| m.as_str()),
+            self.territory_id.as_ref().map(|t| t.as_str()),
+            self.role.map(|role| role.as_str()),
+            text_of(self.hire_date).as_deref(),
+            text_of(self.end_date).as_deref(),
+            self.plan_id.as_deref(),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.rep_id.as_str())),
+            Val::Text(Some(self.name.as_str())),
+            Val::Text(self.manager_id.as_ref().map(|m| m.as_str())),
+            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+            Val::Text(self.role.map(|role| role.as_str())),
+            Val::Date(self.hire_date),
+            Val::Date(self.end_date),
+            Val::Text(self.plan_id.as_deref()),
+        ])
+    }
+}
+
+impl UpsertRow for Stamped<'_> {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "opportunities",
+            keys: &["opportunity_id"],
+            values: &[
+                "rep_id",
+                "account",
+                "product",
+                "amount_cents",
+                "stage",
+                "status",
+                "created_date",
+                "close_date",
+                "forecast_category",
+            ],
+            also: &["ingest_run"],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        let r = self.opp;
+        row_hash(&[
+            Some(r.opportunity_id.as_str()),
+            Some(r.rep_id.as_str()),
+            r.account.as_deref(),
+            r.product.as_deref(),
+            text_of(r.amount.map(Money::cents)).as_deref(),
+            Some(r.stage.as_str()),
+            Some(r.status.as_str()),
+            Some(r.created_date.to_string().as_str()),
+            text_of(r.close_date).as_deref(),
+            r.forecast_category.as_deref(),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        let r = self.opp;
+        v.extend([
+            Val::Text(Some(r.opportunity_id.as_str())),
+            Val::Text(Some(r.rep_id.as_str())),
+            Val::Text(r.account.as_deref()),
+            Val::Text(r.product.as_deref()),
+            Val::Int(r.amount.map(Money::cents)),
+            Val::Text(Some(r.stage.as_str())),
+            Val::Text(Some(r.status.as_str())),
+            Val::Date(Some(r.created_date)),
+            Val::Date(r.close_date),
+            Val::Text(r.forecast_category.as_deref()),
+            Val::Int(Some(self.run)),
+        ])
+    }
+}
+
+impl UpsertRow for HistoryRecord {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "opportunity_history",
+            keys: &["opportunity_id", "as_of"],
+            values: &["stage", "status", "amount_cents", "close_date"],
+            also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        history_hash(self)
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.opportunity_id.as_str())),
+            Val::Date(Some(self.as_of)),
+            Val::Text(Some(self.stage.as_str())),
+            Val::Text(Some(self.status.as_str())),
+            Val::Int(self.amount.map(Money::cents)),
+            Val::Date(self.close_date),
+        ])
+    }
+}
+
+impl UpsertRow for Booking {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "bookings",
+            keys: &["booking_id"],
+            values: &[
+                "rep_id",
+                "amount_cents",
+                "booked_date",
+                "opportunity_id",
+                "territory_id",
+            ],
+            also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.booking_id.as_str()),
+            Some(self.rep_id.as_str()),
+            Some(self.amount.cents().to_string().as_str()),
+            Some(self.booked_date.to_string().as_str()),
+            self.opportunity_id.as_ref().map(|o| o.as_str()),
+            self.territory_id.as_ref().map(|t| t.as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.booking_id.as_str())),
+            Val::Text(Some(self.rep_id.as_str())),
+            Val::Int(Some(self.amount.cents())),
+            Val::Date(Some(self.booked_date)),
+            Val::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
+            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+        ])
+    }
+}
+
+impl UpsertRow for PeriodQuota<'_> {
+    fn columns() -> Columns<'static> {
+        Columns {
+            table: "quotas",
+            keys: &["rep_id", "period"],
+            values: &["amount_cents"],
+            also: &[],
+        }
+    }
+
+    fn hash(&self) -> i64 {
+        row_hash(&[
+            Some(self.quota.rep_id.as_str()),
+            Some(self.period.as_str()),
+            Some(self.quota.amount.cents().to_string().as_str()),
+        ])
+    }
+
+    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+        v.extend([
+            Val::Text(Some(self.quota.rep_id.as_str())),
+            Val::Text(Some(self.period.as_str())),
+            Val::Int(Some(self.quota.amount.cents())),
+        ])
+    }
+}
