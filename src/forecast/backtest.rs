@@ -5,15 +5,19 @@
 //! are scored against what happened, at every level of the hierarchy.
 //!
 //! "attain" in the tables is what the engine would have published: at each
-//! origin, per horizon, the candidate with the lowest mean MASE over the
-//! levels on the evaluations known by then (the combination until any are).
+//! origin, per horizon, the candidate with the lowest mean rep-level MASE
+//! on the evaluations known by then (the combination until any are),
+//! reconciled to the levels' own best models chosen the same way (see
+//! [`super::reconcile`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::choice::{self, ChoiceErrors, Choices};
 use super::global::GlobalModel;
 use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
+use super::reconcile::{self, StoredAnchors};
 use super::simulate::{
     PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize_all,
 };
@@ -160,6 +164,10 @@ pub struct BacktestOutput {
     pub origins: Vec<MonthIdx>,
     /// The baseline attain is judged against (see [`comparator`]).
     pub comparator: &'static str,
+    /// Each rep's models, chosen on every evaluation.
+    pub choices: Choices,
+    /// Per horizon, the levels' anchors chosen on every evaluation.
+    pub anchors: StoredAnchors,
 }
 
 /// The baseline attain is judged against: seasonal naive when every origin
@@ -258,6 +266,10 @@ pub fn plan_for<'a>(
     }
 }
 
+/// Per-rep scaled absolute errors of one model, known once month `.0`
+/// ends.
+type PendingErrors = (MonthIdx, ModelKind, Vec<(u32, f32)>);
+
 /// Runs the walk-forward backtest over the most recent origins.
 pub fn run(
     data: &SalesData,
@@ -294,8 +306,22 @@ pub fn run(
         .iter()
         .position(|e| e.level == Level::Company);
     let mut trace: Vec<TracePoint> = Vec::new();
+    // Per-rep errors of the choice's members, known once their month ends.
+    let mut choice_errors = ChoiceErrors::new(data.reps.len());
+    let mut pending_choice: Vec<PendingErrors> = Vec::new();
 
     for &o in &origins {
+        pending_choice.retain(|(t, model, errors)| {
+            if *t <= o {
+                for &(r, e) in errors {
+                    choice_errors.add(r as usize, *model, f64::from(e));
+                }
+                false
+            } else {
+                true
+            }
+        });
+        let choices = choice_errors.choose();
         let mut at_origin: BTreeMap<ModelKind, TracePoint> = BTreeMap::new();
         // Residuals whose outcome month has ended join the pools.
         pending.retain(|(available_at, model, h, residuals)| {
@@ -328,6 +354,7 @@ pub fn run(
             pipeline.as_ref(),
             global.as_ref(),
             false,
+            &choices,
         );
 
         // Rows for the global model, their targets known once the month ends.
@@ -410,6 +437,16 @@ pub fn run(
                         ((actual_rep[r] - from_deals[r] - expected) / points.scale[r]) as f32
                     })
                     .collect();
+                if choice::MEMBERS.contains(&model) {
+                    let errors = (0..data.reps.len())
+                        .filter(|&r| points.active[r] && points.scale[r] > 0.0)
+                        .map(|r| {
+                            let e = (actual_rep[r] - point_rep[r]).abs() / points.scale[r];
+                            (r as u32, e as f32)
+                        })
+                        .collect();
+                    pending_choice.push((t, model, errors));
+                }
                 if model != ModelKind::CrmCall {
                     new_pending.push((t, model, h, residuals));
                 }
@@ -432,62 +469,89 @@ pub fn run(
                         },
                     );
                 }
-                for (e, entity) in hierarchy.entities.iter().enumerate() {
-                    // Reps not in seat at the origin are not forecast.
-                    if e < hierarchy.reps() && !points.active[e] {
-                        continue;
-                    }
-                    let acc = partials
-                        .entry((o, h, Scored::Model(model), entity.level))
-                        .or_default();
-                    let (a, f) = (actual[e], point[e]);
-                    acc.n += 1;
-                    acc.abs_err += (f - a).abs();
-                    acc.abs_act += a.abs();
-                    acc.err += f - a;
-                    if scales[e] > 0.0 {
-                        acc.mase_sum += (f - a).abs() / scales[e];
-                        acc.mase_n += 1;
-                    }
-                    if a.abs() + f.abs() > 0.0 {
-                        acc.smape_sum += 200.0 * (f - a).abs() / (a.abs() + f.abs());
-                        acc.smape_n += 1;
-                    }
-                    if let Some(iv) = &intervals {
-                        let s = iv[e];
-                        acc.interval_n += 1;
-                        if a >= s.p10 && a <= s.p90 {
-                            acc.covered += 1;
-                        }
-                        if scales[e] > 0.0 {
-                            acc.pinball_sum += (pinball(a, s.p10, 0.1)
-                                + pinball(a, s.p50, 0.5)
-                                + pinball(a, s.p90, 0.9))
-                                / 3.0
-                                / scales[e];
-                        }
-                    }
-                }
+                score(
+                    &mut partials,
+                    (o, h, Scored::Model(model)),
+                    hierarchy,
+                    &points.active,
+                    (&actual, &point),
+                    intervals.as_deref(),
+                    &scales,
+                );
             }
         }
         pending.extend(new_pending);
 
-        // What attain would have published at this origin.
+        // What attain would have published at this origin: the rep model
+        // selected on the evaluations known by then, reconciled to the
+        // levels' anchors chosen the same way.
+        let actual_at = |t: MonthIdx| -> Vec<f64> {
+            let per_rep: Vec<f64> = (0..data.reps.len())
+                .map(|r| monthly.get(r as u32, t))
+                .collect();
+            hierarchy.roll_up(&per_rep)
+        };
         for h in 1..=horizon {
+            let t = o + h as i32;
             let chosen = select(&partials, o, h, &points);
-            if h == 1 {
-                if let Some(p) = at_origin.get(&chosen) {
-                    trace.push(TracePoint {
-                        model: "attain".to_owned(),
-                        ..p.clone()
-                    });
+            let anchors = if t <= last_complete {
+                let table = level_table(&partials, h, o, chosen);
+                reconcile::choose(chosen, &|level, m| table.get(&(level, m)).copied())
+            } else {
+                reconcile::Anchors::new()
+            };
+            if anchors.is_empty() {
+                if h == 1 {
+                    if let Some(p) = at_origin.get(&chosen) {
+                        trace.push(TracePoint {
+                            model: "attain".to_owned(),
+                            ..p.clone()
+                        });
+                    }
                 }
-            }
-            for level in Level::ALL {
-                if let Some(acc) = partials.get(&(o, h, Scored::Model(chosen), level)).copied() {
-                    partials.insert((o, h, Scored::Attain, level), acc);
+                for level in Level::ALL {
+                    if let Some(acc) = partials.get(&(o, h, Scored::Model(chosen), level)).copied()
+                    {
+                        partials.insert((o, h, Scored::Attain, level), acc);
+                    }
                 }
+                continue;
             }
+            let targets = reconcile::rep_targets(hierarchy, &points, chosen, &anchors, h);
+            let mut plan = plan_for(
+                &points,
+                chosen,
+                horizon,
+                model_pools[&chosen].clone(),
+                &origin,
+                params.paths.get(),
+                params.seed ^ o as u64,
+            );
+            reconcile::apply(&mut plan, &targets, h);
+            let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1]
+                .is_some()
+                .then(|| summarize_all(&plan.entity_paths(hierarchy, h), params.paths.get()));
+            let actual = actual_at(t);
+            let point = hierarchy.roll_up(&targets);
+            if let (1, Some(c)) = (h, company) {
+                trace.push(TracePoint {
+                    month: month_period(t).to_string(),
+                    model: "attain".to_owned(),
+                    forecast: point[c],
+                    actual: actual[c],
+                    p10: intervals.as_ref().map(|iv| iv[c].p10),
+                    p90: intervals.as_ref().map(|iv| iv[c].p90),
+                });
+            }
+            score(
+                &mut partials,
+                (o, h, Scored::Attain),
+                hierarchy,
+                &points.active,
+                (&actual, &point),
+                intervals.as_deref(),
+                &scales,
+            );
         }
         trace.extend(at_origin.into_values());
     }
@@ -498,10 +562,26 @@ pub fn run(
         slot[h - 1].add_origin(&residuals);
     }
 
+    for (_, model, errors) in pending_choice {
+        for (r, e) in errors {
+            choice_errors.add(r as usize, model, f64::from(e));
+        }
+    }
+
     // Final selection from every evaluation.
-    let selection = (1..=horizon)
+    let selection: Vec<ModelKind> = (1..=horizon)
         .map(|h| best_candidate(&partials, h, MonthIdx::MAX))
         .collect();
+    let anchors = StoredAnchors {
+        horizons: selection
+            .iter()
+            .enumerate()
+            .map(|(i, chosen)| {
+                let table = level_table(&partials, i + 1, MonthIdx::MAX, *chosen);
+                reconcile::choose(*chosen, &|level, m| table.get(&(level, m)).copied())
+            })
+            .collect(),
+    };
 
     // The table.
     let mut totals: BTreeMap<(Level, usize, Scored), Acc> = BTreeMap::new();
@@ -539,20 +619,110 @@ pub fn run(
         pools,
         training,
         origins,
+        choices: choice_errors.choose(),
+        anchors,
     }
 }
 
-/// The candidate with the lowest mean-over-levels MASE at horizon `h`,
-/// using evaluations whose target month ended by `known_by`.
+/// Per level and model: the mean over origins of the MASE at horizon
+/// `h`, on evaluations whose month ended by `known_by` and at origins
+/// where `rep_model` was scored too (so every model is compared with it on
+/// the same origins); a model missing at any of them is left out.
+fn level_table(
+    partials: &BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
+    h: usize,
+    known_by: MonthIdx,
+    rep_model: ModelKind,
+) -> BTreeMap<(Level, ModelKind), f64> {
+    let mut sums: BTreeMap<(Level, ModelKind), (f64, usize)> = BTreeMap::new();
+    let mut wanted: BTreeMap<Level, usize> = BTreeMap::new();
+    for ((o, hh, who, level), acc) in partials {
+        let Scored::Model(m) = who else { continue };
+        if *hh != h || o.saturating_add(h as i32) > known_by {
+            continue;
+        }
+        let scored_too = partials
+            .get(&(*o, h, Scored::Model(rep_model), *level))
+            .and_then(|a| a.mase())
+            .is_some();
+        if !scored_too {
+            continue;
+        }
+        if let Some(mase) = acc.mase() {
+            let s = sums.entry((*level, *m)).or_default();
+            s.0 += mase;
+            s.1 += 1;
+        }
+        if *m == rep_model {
+            *wanted.entry(*level).or_default() += 1;
+        }
+    }
+    sums.into_iter()
+        .filter(|((level, _), (_, n))| wanted.get(level) == Some(n))
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect()
+}
+
+/// Scores one forecast of every entity (reps not in seat are skipped).
+fn score(
+    partials: &mut BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
+    (o, h, who): (MonthIdx, usize, Scored),
+    hierarchy: &Hierarchy,
+    active: &[bool],
+    (actual, point): (&[f64], &[f64]),
+    intervals: Option<&[PathSummary]>,
+    scales: &[f64],
+) {
+    for (e, entity) in hierarchy.entities.iter().enumerate() {
+        // Reps not in seat at the origin are not forecast.
+        if e < hierarchy.reps() && !active[e] {
+            continue;
+        }
+        let acc = partials.entry((o, h, who, entity.level)).or_default();
+        let (a, f) = (actual[e], point[e]);
+        acc.n += 1;
+        acc.abs_err += (f - a).abs();
+        acc.abs_act += a.abs();
+        acc.err += f - a;
+        if scales[e] > 0.0 {
+            acc.mase_sum += (f - a).abs() / scales[e];
+            acc.mase_n += 1;
+        }
+        if a.abs() + f.abs() > 0.0 {
+            acc.smape_sum += 200.0 * (f - a).abs() / (a.abs() + f.abs());
+            acc.smape_n += 1;
+        }
+        if let Some(iv) = intervals {
+            let s = iv[e];
+            acc.interval_n += 1;
+            if a >= s.p10 && a <= s.p90 {
+                acc.covered += 1;
+            }
+            if scales[e] > 0.0 {
+                acc.pinball_sum +=
+                    (pinball(a, s.p10, 0.1) + pinball(a, s.p50, 0.5) + pinball(a, s.p90, 0.9))
+                        / 3.0
+                        / scales[e];
+            }
+        }
+    }
+}
+
+/// The rep model: the candidate with the lowest mean rep-level MASE at
+/// horizon `h`, using evaluations whose target month ended by `known_by`
+/// (the levels above take their own models through the anchors).
 fn best_candidate(
     partials: &BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
     h: usize,
     known_by: MonthIdx,
 ) -> ModelKind {
     let mut scores: BTreeMap<ModelKind, (f64, usize)> = BTreeMap::new();
-    for ((o, hh, who, _level), acc) in partials {
+    for ((o, hh, who, level), acc) in partials {
         let Scored::Model(m) = who else { continue };
         if *hh != h || !ModelKind::CANDIDATES.contains(m) || o.saturating_add(h as i32) > known_by {
+            continue;
+        }
+        if *level != Level::Rep {
             continue;
         }
         if let Some(mase) = acc.mase() {

@@ -16,8 +16,10 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backtest::{self, BacktestOutput, BacktestParams, MetricRow, TracePoint, plan_for};
+use super::choice::{self, StoredChoices};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
+use super::reconcile::{self, StoredAnchors};
 use super::simulate::{ResidualPool, history_pool, pools_for, summarize, summarize_all};
 use super::{Context, ModelKind, Origin, available};
 use crate::domain::{FiscalCalendar, Horizon, Money, Paths, Period};
@@ -75,6 +77,14 @@ pub struct TrainedModel {
     /// `trailing_mean`).
     #[serde(default = "seasonal_naive")]
     pub comparator: String,
+    /// Each rep's models under the per-rep choice (empty in artifacts
+    /// older than the field).
+    #[serde(default)]
+    pub choices: StoredChoices,
+    /// Per horizon, the levels taken from their own best model (empty in
+    /// artifacts older than the field: plain sums of the rep forecasts).
+    #[serde(default)]
+    pub anchors: StoredAnchors,
 }
 
 fn seasonal_naive() -> String {
@@ -309,7 +319,10 @@ impl<'a> Engine<'a> {
         let mut seconds = BTreeMap::new();
         seconds.insert("backtest".to_owned(), backtest_seconds);
         seconds.insert("fit".to_owned(), fit_started.elapsed().as_secs_f64());
+        let rep_ids: Vec<&str> = self.data.reps.iter().map(|r| r.rep_id.as_str()).collect();
         Ok(TrainedModel {
+            choices: out.choices.to_stored(&rep_ids),
+            anchors: out.anchors,
             comparator: out.comparator.to_owned(),
             version: String::new(),
             created_at: Utc::now().to_rfc3339(),
@@ -384,9 +397,17 @@ impl<'a> Engine<'a> {
         // Only the models published are run (and the CRM's call), plus the
         // combination's members when it is among them.
         let combination_members = [ModelKind::Ets, ModelKind::Theta, ModelKind::Global];
+        let rep_ids: Vec<&str> = data.reps.iter().map(|r| r.rep_id.as_str()).collect();
+        let choices = model.choices.for_reps(&rep_ids);
         let run = |with_combination: bool| {
             let mut models: Vec<ModelKind> = (1..=horizon).map(selection_at).collect();
             models.push(ModelKind::CrmCall);
+            if models.contains(&ModelKind::PerRep) {
+                models.extend(choices.models());
+            }
+            for h in 1..=horizon {
+                models.extend(model.anchors.at(h).into_values());
+            }
             if with_combination || models.contains(&ModelKind::Combination) {
                 models.push(ModelKind::Combination);
                 models.extend(combination_members);
@@ -403,6 +424,7 @@ impl<'a> Engine<'a> {
                 model.pipeline.as_ref().filter(|_| data.linked_bookings),
                 model.global.as_ref(),
                 as_of >= data.last_date,
+                &choices,
             )
         };
         let mut points = run(false);
@@ -452,6 +474,7 @@ impl<'a> Engine<'a> {
             }
         }
         let mut from_history = vec![false; horizon];
+        let mut month_anchors: Vec<reconcile::Anchors> = Vec::new();
         for h in 1..=horizon {
             let m = chosen[h - 1];
             let pool_list = model.pools.get(&m).unwrap_or(&empty);
@@ -460,7 +483,21 @@ impl<'a> Engine<'a> {
                 pools[h - 1] = history.as_ref();
                 from_history[h - 1] = history.is_some();
             }
-            let plan = plan_for(&points, m, horizon, pools, &origin, paths, seed);
+            let mut plan = plan_for(&points, m, horizon, pools, &origin, paths, seed);
+            // Levels anchored to their own best model (when it was
+            // trained with the model run here).
+            let anchors: reconcile::Anchors = model
+                .anchors
+                .at(h)
+                .into_iter()
+                .filter(|_| m == selection_at(h))
+                .filter(|(_, a)| available(&points, *a, h))
+                .collect();
+            if !anchors.is_empty() {
+                let targets = reconcile::rep_targets(hierarchy, &points, m, &anchors, h);
+                reconcile::apply(&mut plan, &targets, h);
+            }
+            month_anchors.push(anchors);
             let values = plan.entity_paths(hierarchy, h);
             let summaries = summarize_all(&values, paths);
             let quantiles: Vec<[f64; 3]> =
@@ -522,6 +559,19 @@ impl<'a> Engine<'a> {
         };
         let has_pipeline = model.pipeline.is_some() && data.linked_bookings;
 
+        // A rep under the per-rep choice is named with its models; an
+        // anchored level with its anchor.
+        let name_of = |e: usize, i: usize| -> String {
+            let m = chosen[i];
+            let level = hierarchy.entities[e].level;
+            if let Some(a) = month_anchors[i].get(&level) {
+                format!("{} (reconciled)", a.as_str())
+            } else if m == ModelKind::PerRep && e < reps {
+                choice::describe(choices.of(e))
+            } else {
+                m.as_str().to_owned()
+            }
+        };
         let mut rows = Vec::new();
         let basis = |months: &[usize]| {
             if months.iter().any(|&i| from_history[i]) {
@@ -580,7 +630,7 @@ impl<'a> Engine<'a> {
                     quantiles[e],
                     means[e],
                     booked,
-                    (chosen[h - 1].as_str().to_owned(), basis(&[h - 1])),
+                    (name_of(e, h - 1), basis(&[h - 1])),
                     crm_e,
                 );
             }
@@ -613,8 +663,7 @@ impl<'a> Engine<'a> {
             let months: Vec<usize> = ((q_start.max(o + 1))..=q_end)
                 .map(|m| (m - o - 1) as usize)
                 .collect();
-            let mut names: Vec<&str> = months.iter().map(|&i| chosen[i].as_str()).collect();
-            names.dedup();
+
             let mut rep_means = certain.clone();
             for &i in &months {
                 for (r, v) in month_rows[i].2.iter().enumerate() {
@@ -662,7 +711,15 @@ impl<'a> Engine<'a> {
                     [s.p10, s.p50, s.p90],
                     means[e],
                     booked_entity[e],
-                    (names.join("+"), basis(&months)),
+                    (
+                        {
+                            let mut names: Vec<String> =
+                                months.iter().map(|&i| name_of(e, i)).collect();
+                            names.dedup();
+                            names.join("+")
+                        },
+                        basis(&months),
+                    ),
                     None,
                 );
             }

@@ -3,7 +3,9 @@
 //! against the baselines, and model selection per horizon.
 //!
 //! - [`univariate`]: naive, seasonal naive, trailing mean, ETS (AICc
-//!   search), Theta.
+//!   search over additive and multiplicative forms), Theta.
+//! - [`choice`]: each rep's own models, from its backtest errors shrunk
+//!   towards the team's.
 //! - [`global`]: the elastic-net model across all reps.
 //! - [`pipeline`]: booked + open deals x conversion + business not yet in
 //!   the pipeline; the CRM's own categories.
@@ -12,9 +14,11 @@
 //! - [`engine`]: train (backtest, fit, select) and forecast runs.
 
 pub mod backtest;
+pub mod choice;
 pub mod engine;
 pub mod global;
 pub mod pipeline;
+pub mod reconcile;
 pub mod simulate;
 pub mod univariate;
 
@@ -63,11 +67,14 @@ pub enum ModelKind {
     TeamSeasonal,
     /// The CRM's own call: closed + commit (months 1-2; no distribution).
     CrmCall,
+    /// Per rep, the mean of the models that forecast that rep best in the
+    /// backtest (see [`choice`]).
+    PerRep,
 }
 
 impl ModelKind {
     /// Models in the backtest tables.
-    pub const ALL: [ModelKind; 10] = [
+    pub const ALL: [ModelKind; 11] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::TrailingMean,
@@ -78,16 +85,18 @@ impl ModelKind {
         ModelKind::Combination,
         ModelKind::TeamSeasonal,
         ModelKind::CrmCall,
+        ModelKind::PerRep,
     ];
 
     /// Models selection may choose from.
-    pub const CANDIDATES: [ModelKind; 6] = [
+    pub const CANDIDATES: [ModelKind; 7] = [
         ModelKind::Ets,
         ModelKind::Theta,
         ModelKind::Global,
         ModelKind::Pipeline,
         ModelKind::Combination,
         ModelKind::TeamSeasonal,
+        ModelKind::PerRep,
     ];
 
     /// The baselines every model is compared with.
@@ -110,6 +119,7 @@ impl ModelKind {
             ModelKind::Combination => "combination",
             ModelKind::TeamSeasonal => "ets_team_season",
             ModelKind::CrmCall => "crm_call",
+            ModelKind::PerRep => "per_rep",
         }
     }
 
@@ -279,6 +289,7 @@ impl Context<'_> {
         pipeline: Option<&PipelineModel>,
         global: Option<&GlobalModel>,
         latest: bool,
+        choices: &choice::Choices,
     ) -> OriginPoints {
         let data = self.data;
         let o = origin.last_complete;
@@ -482,7 +493,10 @@ impl Context<'_> {
                             }
                             None => f64::NAN,
                         },
-                        ModelKind::Pipeline | ModelKind::CrmCall | ModelKind::Combination => 0.0,
+                        ModelKind::Pipeline
+                        | ModelKind::CrmCall
+                        | ModelKind::Combination
+                        | ModelKind::PerRep => 0.0,
                         _ => series[h - 1],
                     };
                     by_rep[r][h - 1] = first_month_share(h, booked, full);
@@ -532,6 +546,26 @@ impl Context<'_> {
                 }
             }
             points.insert(ModelKind::Combination, combo);
+        }
+        if models.contains(&ModelKind::PerRep) {
+            let mut mine = vec![vec![0.0; horizon]; reps];
+            for (r, row) in mine.iter_mut().enumerate() {
+                let members = choices.of(r);
+                for (h, slot) in row.iter_mut().enumerate() {
+                    let vals: Vec<f64> = members
+                        .iter()
+                        .filter_map(|m| points.get(m))
+                        .map(|p| p[r][h])
+                        .filter(|v| v.is_finite())
+                        .collect();
+                    *slot = if vals.is_empty() {
+                        points.get(&ModelKind::Combination).map_or(0.0, |p| p[r][h])
+                    } else {
+                        vals.iter().sum::<f64>() / vals.len() as f64
+                    };
+                }
+            }
+            points.insert(ModelKind::PerRep, mine);
         }
         let design = per_rep.into_iter().map(|(_, d)| d).collect();
         OriginPoints {

@@ -1,6 +1,8 @@
 //! Models of one monthly series: the baselines (naive, seasonal naive,
-//! trailing mean), exponential smoothing (additive Holt-Winters family with
-//! a model search by AICc) and the Theta method. Each takes the history and
+//! trailing mean), exponential smoothing (Holt-Winters family with a model
+//! search by AICc over additive forms and, for a series above zero, the same
+//! forms on its logarithms: multiplicative error, trend and season) and the
+//! Theta method. Each takes the history and
 //! a horizon and returns point forecasts for months `1..=horizon` ahead.
 
 /// Months in a seasonal cycle.
@@ -185,8 +187,12 @@ pub struct EtsFit {
     pub gamma: f64,
     /// Trend damping.
     pub phi: f64,
-    /// Akaike's criterion, corrected for small samples.
+    /// Akaike's criterion, corrected for small samples (of the series
+    /// itself, also for a model fitted on its logarithms).
     pub aicc: f64,
+    /// Fitted on the logarithms of the series: error, trend and season
+    /// act multiplicatively on the series.
+    pub log: bool,
     level: f64,
     trend: f64,
     season: Vec<f64>,
@@ -322,6 +328,7 @@ impl EtsSpec {
             gamma: p.gamma,
             phi: p.phi,
             aicc,
+            log: false,
             level,
             trend,
             season,
@@ -346,16 +353,46 @@ impl EtsFit {
                 } else {
                     0.0
                 };
-                self.level + damp_sum * self.trend + s
+                let v = self.level + damp_sum * self.trend + s;
+                if self.log { v.exp() } else { v }
             })
             .collect()
+    }
+
+    /// The model's name, e.g. `A,Ad,A`, or `M,Md,M` for one fitted on the
+    /// logarithms.
+    pub fn name(&self) -> &'static str {
+        match (self.log, self.spec.damped_trend, self.spec.seasonal) {
+            (false, ..) => self.spec.name(),
+            (true, false, false) => "M,N,N",
+            (true, true, false) => "M,Md,N",
+            (true, false, true) => "M,N,M",
+            (true, true, true) => "M,Md,M",
+        }
     }
 }
 
 /// Fits every candidate the history is long enough for and keeps the one
-/// with the lowest AICc. `None` for fewer than four months.
+/// with the lowest AICc. A series above zero throughout is also fitted on
+/// its logarithms (multiplicative error, trend and season), compared on the
+/// series' own scale: the log fit's AICc plus twice the sum of the logs.
+/// `None` for fewer than four months.
 pub fn ets_auto(y: &[f64]) -> Option<EtsFit> {
-    ets_search(y, &EtsSpec::CANDIDATES)
+    let additive = ets_search(y, &EtsSpec::CANDIDATES);
+    if !y.iter().all(|v| *v > 0.0 && v.is_finite()) {
+        return additive;
+    }
+    let logs: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let jacobian = 2.0 * logs.iter().sum::<f64>();
+    let multiplicative = ets_search(&logs, &EtsSpec::CANDIDATES).map(|mut fit| {
+        fit.aicc += jacobian;
+        fit.log = true;
+        fit
+    });
+    match (additive, multiplicative) {
+        (Some(a), Some(m)) => Some(if m.aicc < a.aicc { m } else { a }),
+        (a, m) => a.or(m),
+    }
 }
 
 fn ets_search(y: &[f64], candidates: &[EtsSpec]) -> Option<EtsFit> {
@@ -677,6 +714,27 @@ mod tests {
         let f = theta(&y, 12);
         assert!(f[11] > f[10] + 30.0, "{f:?}");
         assert!(f[5] > y[y.len() - 7], "{f:?}");
+    }
+
+    #[test]
+    fn a_growing_multiplicative_season_is_fitted_on_the_logarithms() {
+        // Sales growing 3% a month with a December twice the other months:
+        // the season's swing grows with the level.
+        let y: Vec<f64> = (0..48usize)
+            .map(|t| {
+                let level = 100.0 * 1.03f64.powi(t as i32);
+                level * if t % SEASON == 11 { 2.0 } else { 0.9 }
+            })
+            .collect();
+        let fit = ets_auto(&y).unwrap();
+        assert!(fit.log && fit.spec.seasonal, "picked {}", fit.name());
+        let f = fit.forecast(12);
+        let december = f[11] / f[10];
+        assert!((december - 2.0 / 0.9 * 1.03).abs() < 0.3, "{f:?}");
+        // With a zero month the logarithms are out: the additive forms.
+        let mut zero = y.clone();
+        zero[5] = 0.0;
+        assert!(!ets_auto(&zero).unwrap().log);
     }
 
     #[test]

@@ -536,3 +536,64 @@ async fn three_months_of_data_forecast_with_ranges_that_say_what_they_rest_on() 
     short.finish().await;
     backend.finish().await;
 }
+
+/// Four years of two reps of different shape, written by hand: one sells
+/// the same strongly seasonal year again and again, the other's months
+/// wander with no season (a random walk from a fixed seed).
+fn two_shapes() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reps.csv"),
+        "rep_id,name,manager_id\nS1,Sia Holm,\nW2,Wes Park,\n",
+    )
+    .unwrap();
+    let season = [2.0, 1.0, 6.0, 1.5, 1.0, 7.0, 2.0, 1.0, 6.5, 1.0, 2.0, 12.0];
+    let mut walk = 50_000.0f64;
+    let mut state = 7u64;
+    let mut bookings = String::from("booking_id,rep_id,amount,booked_date\n");
+    for m in 0..48 {
+        let (year, month) = (2021 + m / 12, m % 12 + 1);
+        let seasonal = 4_000.0 * season[m % 12];
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let step = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 16_000.0;
+        walk = (walk + step).max(5_000.0);
+        for (rep, amount) in [("S1", seasonal), ("W2", walk)] {
+            bookings.push_str(&format!(
+                "{rep}-{m},{rep},{amount:.2},{year}-{month:02}-15\n"
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("bookings.csv"), bookings).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reps_of_different_shape_are_forecast_by_different_models() {
+    let data = two_shapes();
+    let backend = helpers::sqlite().await;
+    load(&backend.store, data.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let mut params = quick();
+    params.backtest.origins = Origins::new(18).expect("origins");
+    let trained = jobs::train(&backend.store, &settings(models.path()), None, params)
+        .await
+        .expect("train");
+    let choices = &trained.model.choices;
+    let seasonal = &choices.reps["S1"];
+    let wandering = &choices.reps["W2"];
+    assert_ne!(seasonal, wandering);
+    // The repeating year is read by a model that sees a season; the walk
+    // by one that does not repeat last year.
+    use attain::forecast::ModelKind;
+    assert!(
+        seasonal.contains(&ModelKind::SeasonalNaive) || seasonal.contains(&ModelKind::Ets),
+        "{seasonal:?}"
+    );
+    assert!(
+        !wandering.contains(&ModelKind::SeasonalNaive),
+        "{wandering:?}"
+    );
+    backend.finish().await;
+}
