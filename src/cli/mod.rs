@@ -158,7 +158,7 @@ enum Command {
     Status(status::StatusArgs),
     /// Load files or folders; all-or-nothing per call; re-ingesting the same data changes nothing
     Ingest(ingest::IngestArgs),
-    /// Backtest every model as of a day, select one per horizon, fit and register the models
+    /// Backtest every model as of a day, select per horizon and per rep, reconcile the levels, fit and register the models
     Train(train::TrainArgs),
     /// Probabilistic forecasts per entity and period (P10/P50/P90, mean), stored as a run
     Forecast(forecast::ForecastArgs),

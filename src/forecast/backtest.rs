@@ -19,7 +19,7 @@ use super::global::GlobalModel;
 use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
 use super::reconcile::{self, StoredAnchors};
 use super::simulate::{
-    PathSummary, RepPlan, ResidualPool, SimulationPlan, pools_for, summarize_all,
+    PathSummary, RepPlan, ResidualPool, SimulationPlan, history_pool, pools_for, summarize_all,
 };
 use super::{Context, ModelKind, Origin, OriginPoints, available};
 use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins};
@@ -379,13 +379,31 @@ pub fn run(
 
         let upto = (o - monthly.first_month + 1) as usize;
         let scales = mase_scales(&entity_series, upto);
+        // Where a model has too few earlier origins for a horizon, its
+        // ranges come from the series' own variability, as a forecast's
+        // would, and are scored like any other.
+        let series: Vec<&[f64]> = (0..data.reps.len())
+            .map(|r| {
+                if points.active[r] {
+                    monthly.history(data, r as u32, o)
+                } else {
+                    &[]
+                }
+            })
+            .collect();
+        let history = history_pool(&series, &points.scale);
         let model_pools: BTreeMap<ModelKind, Vec<Option<&ResidualPool>>> = ModelKind::ALL
             .iter()
             .map(|m| {
-                let list = pools
+                let mut list = pools
                     .get(m)
                     .map(|p| pools_for(p, horizon))
                     .unwrap_or_else(|| vec![None; horizon]);
+                if *m != ModelKind::CrmCall {
+                    for slot in list.iter_mut().filter(|s| s.is_none()) {
+                        *slot = history.as_ref();
+                    }
+                }
                 (*m, list)
             })
             .collect();
