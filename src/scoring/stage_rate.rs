@@ -65,8 +65,23 @@ fn stage_rate_model(
         }
     }
     // Centring subtracts the weighted means; the intercept adds them back,
-    // so a deal in stage s scores exactly s's rate.
+    // so a deal in stage s, of the examples' mean age against the usual
+    // cycle, scores exactly s's rate.
     let centred: f64 = coef.iter().zip(&mean).map(|(w, m)| w * m).sum();
+    // A deal open far longer than the usual won cycle is read as such: one
+    // slope on its age over the median cycle, on top of its stage's rate,
+    // as far as the examples bear it out.
+    let age = spec.numeric_start() + AGE_OVER_CYCLE;
+    let offsets: Vec<f64> = idx
+        .iter()
+        .map(|&i| {
+            let row = ex.row(i);
+            base + (0..spec.stages.len())
+                .find(|&c| row[c] > 0.5)
+                .map_or(0.0, |c| coef[c])
+        })
+        .collect();
+    coef[age] = age_slope(ex, idx, age, mean[age], &offsets);
     (
         Linear {
             intercept: base + centred,
@@ -75,6 +90,36 @@ fn stage_rate_model(
         mean,
         rates,
     )
+}
+
+/// Offset of `age_over_median_cycle` among the numeric columns.
+const AGE_OVER_CYCLE: usize = 3;
+
+/// Prior precision of the age slope: a slope of one per median cycle
+/// needs the evidence of a few dozen examples to show (two examples move
+/// it by under 0.2).
+const AGE_PRIOR: f64 = 10.0;
+
+/// The logistic slope on column `col` (centred on `centre`) with each
+/// example's log-odds otherwise fixed at `offsets`, by Newton's method
+/// with a normal prior of precision [`AGE_PRIOR`] around zero.
+fn age_slope(ex: &Examples, idx: &[usize], col: usize, centre: f64, offsets: &[f64]) -> f64 {
+    let mut b = 0.0;
+    for _ in 0..25 {
+        let (mut grad, mut hess) = (-AGE_PRIOR * b, AGE_PRIOR);
+        for (&i, off) in idx.iter().zip(offsets) {
+            let x = ex.row(i)[col] - centre;
+            let p = 1.0 / (1.0 + (-(off + b * x)).exp());
+            grad += (f64::from(u8::from(ex.won[i])) - p) * x;
+            hess += p * (1.0 - p) * x * x;
+        }
+        let step = grad / hess;
+        b += step;
+        if step.abs() < 1e-8 {
+            break;
+        }
+    }
+    if b.is_finite() { b } else { 0.0 }
 }
 
 /// The median amount of the deals behind examples `idx` (the amount
@@ -168,4 +213,52 @@ pub(super) fn short_history_model(
         ],
     };
     Ok(serve_stage_rates(&ex, &all, data, spec, as_of, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples(rows: &[(f64, bool)]) -> Examples {
+        let day = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+        Examples {
+            width: 1,
+            x: rows.iter().map(|r| r.0).collect(),
+            won: rows.iter().map(|r| r.1).collect(),
+            day: vec![day; rows.len()],
+            resolved: vec![day; rows.len()],
+            stage: vec![0; rows.len()],
+        }
+    }
+
+    #[test]
+    fn deals_open_far_past_the_usual_cycle_score_lower_when_the_history_says_so() {
+        // Deals at half the usual cycle win 6 in 10; deals at four cycles
+        // 1 in 10.
+        let mut rows = Vec::new();
+        for k in 0..40 {
+            rows.push((0.5, k % 10 < 6));
+            rows.push((4.0, k % 10 < 1));
+        }
+        let ex = examples(&rows);
+        let idx: Vec<usize> = (0..ex.len()).collect();
+        let won = rows.iter().filter(|r| r.1).count() as f64 / rows.len() as f64;
+        let offsets = vec![logit(won); idx.len()];
+        let b = age_slope(&ex, &idx, 0, 2.25, &offsets);
+        let p = |x: f64| 1.0 / (1.0 + (-(logit(won) + b * (x - 2.25))).exp());
+        assert!(b < -0.3, "{b}");
+        assert!(p(4.0) < 0.25 && p(0.5) > 0.45, "{} {}", p(4.0), p(0.5));
+        // Two examples say next to nothing: the slope stays near zero.
+        let few = examples(&[(0.5, true), (4.0, false)]);
+        let b = age_slope(&few, &[0, 1], 0, 2.25, &[0.0, 0.0]);
+        assert!(b.abs() < 0.2, "{b}");
+        // Age that makes no difference gets no slope to speak of.
+        let flat: Vec<(f64, bool)> = (0..80)
+            .map(|k| (f64::from(k % 8), (k / 8) % 2 == 0))
+            .collect();
+        let ex = examples(&flat);
+        let idx: Vec<usize> = (0..ex.len()).collect();
+        let b = age_slope(&ex, &idx, 0, 3.5, &vec![0.0; idx.len()]);
+        assert!(b.abs() < 0.1, "{b}");
+    }
 }
