@@ -21,7 +21,7 @@ use super::reconcile::{self, StoredAnchors};
 use super::simulate::{
     PathSummary, RepPlan, ResidualPool, SimulationPlan, history_pool, pools_for, summarize_all,
 };
-use super::{Context, ModelKind, Origin, OriginPoints, available};
+use super::{Context, ModelKind, Origin, OriginPoints, active_series, available};
 use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins};
 use crate::features::matrix::{FEATURES, TrainingRows};
 use crate::features::{
@@ -143,6 +143,26 @@ pub struct TracePoint {
     pub p10: Option<f64>,
     /// 90th percentile.
     pub p90: Option<f64>,
+}
+
+impl TracePoint {
+    /// Month `t`'s point forecast and actual, with the P10-P90 range when
+    /// the model had one.
+    fn at(
+        t: MonthIdx,
+        model: &str,
+        (forecast, actual): (f64, f64),
+        range: Option<PathSummary>,
+    ) -> Self {
+        TracePoint {
+            month: month_period(t).to_string(),
+            model: model.to_owned(),
+            forecast,
+            actual,
+            p10: range.map(|s| s.p10),
+            p90: range.map(|s| s.p90),
+        }
+    }
 }
 
 /// What a backtest produces.
@@ -382,15 +402,7 @@ pub fn run(
         // Where a model has too few earlier origins for a horizon, its
         // ranges come from the series' own variability, as a forecast's
         // would, and are scored like any other.
-        let series: Vec<&[f64]> = (0..data.reps.len())
-            .map(|r| {
-                if points.active[r] {
-                    monthly.history(data, r as u32, o)
-                } else {
-                    &[]
-                }
-            })
-            .collect();
+        let series = active_series(data, monthly, &points, o);
         let history = history_pool(&series, &points.scale);
         let model_pools: BTreeMap<ModelKind, Vec<Option<&ResidualPool>>> = ModelKind::ALL
             .iter()
@@ -477,14 +489,12 @@ pub fn run(
                 if let (1, Some(c)) = (h, company) {
                     at_origin.insert(
                         model,
-                        TracePoint {
-                            month: month_period(t).to_string(),
-                            model: model.as_str().to_owned(),
-                            forecast: point[c],
-                            actual: actual[c],
-                            p10: intervals.as_ref().map(|iv| iv[c].p10),
-                            p90: intervals.as_ref().map(|iv| iv[c].p90),
-                        },
+                        TracePoint::at(
+                            t,
+                            model.as_str(),
+                            (point[c], actual[c]),
+                            intervals.as_ref().map(|iv| iv[c]),
+                        ),
                     );
                 }
                 score(
@@ -552,14 +562,12 @@ pub fn run(
             let actual = actual_at(t);
             let point = hierarchy.roll_up(&targets);
             if let (1, Some(c)) = (h, company) {
-                trace.push(TracePoint {
-                    month: month_period(t).to_string(),
-                    model: "attain".to_owned(),
-                    forecast: point[c],
-                    actual: actual[c],
-                    p10: intervals.as_ref().map(|iv| iv[c].p10),
-                    p90: intervals.as_ref().map(|iv| iv[c].p90),
-                });
+                trace.push(TracePoint::at(
+                    t,
+                    "attain",
+                    (point[c], actual[c]),
+                    intervals.as_ref().map(|iv| iv[c]),
+                ));
             }
             score(
                 &mut partials,

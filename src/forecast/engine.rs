@@ -456,15 +456,7 @@ impl<'a> Engine<'a> {
         let empty = Vec::new();
         // Where the backtest has too few origins for a horizon, the range
         // comes from the series' own variability instead of none at all.
-        let series: Vec<&[f64]> = (0..reps)
-            .map(|r| {
-                if points.active[r] {
-                    monthly.history(data, r as u32, o)
-                } else {
-                    &[]
-                }
-            })
-            .collect();
+        let series = super::active_series(data, &monthly, &points, o);
         let history = history_pool(&series, &points.scale);
         let mut history_months = vec![0u32; entities];
         for (r, targets) in hierarchy.rep_to_entities.iter().enumerate() {

@@ -580,6 +580,25 @@ impl Context<'_> {
     }
 }
 
+/// Each rep's monthly series up to month `o`, empty for reps not forecast
+/// at this origin (what the history-based ranges are drawn from).
+pub fn active_series<'a>(
+    data: &SalesData,
+    monthly: &'a MonthlyBookings,
+    points: &OriginPoints,
+    o: MonthIdx,
+) -> Vec<&'a [f64]> {
+    (0..data.reps.len())
+        .map(|r| {
+            if points.active[r] {
+                monthly.history(data, r as u32, o)
+            } else {
+                &[]
+            }
+        })
+        .collect()
+}
+
 /// Whether a model has a forecast for horizon `h` at this origin.
 pub fn available(points: &OriginPoints, model: ModelKind, h: usize) -> bool {
     points.points.get(&model).is_some_and(|p| {
