@@ -95,18 +95,36 @@ impl Grid {
         out
     }
 
-    /// RFC 4180 CSV.
+    /// RFC 4180 CSV, with every cell a spreadsheet would read as a
+    /// formula (see [`csv_cell`]) made inert.
     pub fn to_csv(&self) -> String {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let _ = writer.write_record(&self.header);
-        for row in &self.rows {
-            let _ = writer.write_record(row);
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let cells: Vec<std::borrow::Cow<'_, str>> = row.iter().map(|c| csv_cell(c)).collect();
+            let _ = writer.write_record(cells.iter().map(|c| c.as_bytes()));
         }
         writer
             .into_inner()
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .unwrap_or_default()
+    }
+}
+
+/// A cell as written to CSV: one that begins with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return and is not a plain number gets a leading `'`,
+/// so a spreadsheet shows it as text instead of running it as a formula
+/// (an id, account or product name can begin with anything); numbers such
+/// as `-120.50` are left as they are.
+pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && cell.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
     }
 }
 
@@ -678,6 +696,26 @@ pub fn statement_grid(s: &crate::jobs::commissions::RepStatement) -> Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_that_would_run_as_formulas_are_made_text() {
+        let mut grid = Grid::new(&["id", "amount", "drivers"]);
+        grid.push(vec![
+            "=HYPERLINK(\"http://x\")".into(),
+            "-120.50".into(),
+            "-10pp product Platform; +4pp stage".into(),
+        ]);
+        grid.push(vec!["@SUM(A1)".into(), "+3".into(), "\tcmd".into()]);
+        grid.push(vec!["R0042".into(), "1e3".into(), "".into()]);
+        let csv = grid.to_csv();
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            rows[1],
+            "\"'=HYPERLINK(\"\"http://x\"\")\",-120.50,'-10pp product Platform; +4pp stage"
+        );
+        assert_eq!(rows[2], "'@SUM(A1),+3,'\tcmd");
+        assert_eq!(rows[3], "R0042,1e3,");
+    }
 
     #[test]
     fn table_aligns_and_csv_quotes() {

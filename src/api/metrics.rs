@@ -109,9 +109,12 @@ impl Metrics {
         self.in_flight.inc();
     }
 
-    /// A request was answered.
+    /// A request was answered. The method label is one of the standard
+    /// methods or `other`, and the route a matched template or
+    /// `unmatched`, so no caller can add label values of their own.
     pub fn finish(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.in_flight.dec();
+        let method = method_label(method);
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),
@@ -155,9 +158,50 @@ impl Metrics {
     }
 }
 
+/// A request method as a metrics label: the standard methods by name, any
+/// other as `other`.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::default();
+        let before = m.render().lines().count();
+        for junk in [
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1",
+            "X2",
+            "Y3",
+        ] {
+            m.start();
+            m.finish(junk, "/health", 200, 0.001);
+        }
+        let text = m.render();
+        assert!(!text.contains("X2") && !text.contains("AAAA"), "{text}");
+        assert!(
+            text.contains(
+                "attain_http_requests_total{method=\"other\",route=\"/health\",status=\"200\"} 3"
+            ),
+            "{text}"
+        );
+        // One counter line and one histogram's lines, whatever the methods.
+        let after = m.render().lines().count();
+        m.start();
+        m.finish("ZZZ", "/health", 200, 0.001);
+        assert_eq!(m.render().lines().count(), after);
+        assert!(after > before);
+    }
 
     #[test]
     fn counts_requests_by_route_and_status() {
