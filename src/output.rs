@@ -115,13 +115,14 @@ impl Grid {
 /// tab or a carriage return and is not a plain number gets a leading `'`,
 /// so a spreadsheet shows it as text instead of running it as a formula
 /// (an id, account or product name can begin with anything); numbers such
-/// as `-120.50` are left as they are.
+/// as `-120.50` and a lone `-` are left as they are.
 pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
     let risky = cell
         .chars()
         .next()
         .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
-    if risky && cell.trim().parse::<f64>().is_err() {
+    // A lone sign (the "none" placeholder) runs nothing.
+    if risky && cell.len() > 1 && cell.trim().parse::<f64>().is_err() {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
         std::borrow::Cow::Borrowed(cell)
@@ -706,7 +707,7 @@ mod tests {
             "-10pp product Platform; +4pp stage".into(),
         ]);
         grid.push(vec!["@SUM(A1)".into(), "+3".into(), "\tcmd".into()]);
-        grid.push(vec!["R0042".into(), "1e3".into(), "".into()]);
+        grid.push(vec!["R0042".into(), "1e3".into(), "-".into()]);
         let csv = grid.to_csv();
         let rows: Vec<&str> = csv.lines().collect();
         assert_eq!(
@@ -714,7 +715,7 @@ mod tests {
             "\"'=HYPERLINK(\"\"http://x\"\")\",-120.50,'-10pp product Platform; +4pp stage"
         );
         assert_eq!(rows[2], "'@SUM(A1),+3,'\tcmd");
-        assert_eq!(rows[3], "R0042,1e3,");
+        assert_eq!(rows[3], "R0042,1e3,-");
     }
 
     #[test]

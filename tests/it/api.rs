@@ -569,6 +569,17 @@ async fn scopes_hold(s: &Served) {
         assert_eq!(csv.status, StatusCode::OK, "{uri}");
         assert!(csv.content_type.starts_with("text/csv"), "{uri}");
         assert!(!csv.text().contains(&format!(",{},", s.outsider)), "{uri}");
+        // No cell a spreadsheet would run as a formula (the drivers of a
+        // deal begin with a sign).
+        let text = csv.text();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                if cell.len() > 1 && cell.starts_with(['=', '+', '-', '@']) {
+                    assert!(cell.parse::<f64>().is_ok(), "{uri}: {cell}");
+                }
+            }
+        }
     }
     // Whole-org readers see everyone, and pages add up.
     let company = s.get(Finance, "/v1/forecasts").await.json();
