@@ -3,8 +3,9 @@
 //! A token is `att_<id>_<secret>`: 64 random bits of public id and 256 of
 //! secret, from the operating system's generator through a ChaCha stream.
 //! Only its SHA-256 is stored. The server keeps the tokens it has seen in
-//! memory while the store's token counts are unchanged, reading those
-//! counts at most every 20 ms, so a revocation holds within 20 ms.
+//! memory while the store's token generation (count, revoked count and the
+//! sum of each row's random nonce) is unchanged, reading it at most every
+//! 20 ms, so a revocation, or a row deleted by hand, holds within 20 ms.
 
 use std::collections::HashSet;
 use std::str::FromStr;

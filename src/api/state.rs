@@ -27,6 +27,7 @@ use crate::jobs::registry::Registry;
 use crate::jobs::score::{ScoreList, ScoreParams, score_data};
 use crate::jobs::{self, JobError, ValidTrainParams};
 use crate::store::ForecastFilter;
+use crate::store::Stamp as StoreStamp;
 use crate::store::Store;
 
 /// The stored data in memory, as of one data version.
@@ -99,10 +100,11 @@ const RUNS_KEPT: usize = 4;
 const PRINCIPALS_KEPT: usize = 10_000;
 
 /// What the read routes keep between requests, valid while the store's
-/// stamp (latest forecast run, token counts, latest ingest) is unchanged.
+/// stamp (latest forecast run, the tokens' generation, latest ingest) is
+/// unchanged.
 #[derive(Default)]
 struct ReadCache {
-    stamp: [i64; 4],
+    stamp: StoreStamp,
     checked: Option<Instant>,
     principals: HashMap<String, Principal>,
     by_day: HashMap<chrono::NaiveDate, Option<i64>>,
@@ -166,7 +168,7 @@ impl AppState {
     /// token was made or revoked, run lookups after a new run. Called by
     /// every authenticated request, so a revocation made anywhere holds
     /// within 20 ms.
-    pub async fn refresh(&self) -> Result<[i64; 4], ApiError> {
+    pub async fn refresh(&self) -> Result<StoreStamp, ApiError> {
         {
             let cache = self.reads.read().map_err(poisoned)?;
             if cache
@@ -179,18 +181,23 @@ impl AppState {
         let stamp = self.store.stamp().await?;
         let mut cache = self.reads.write().map_err(poisoned)?;
         let old = cache.stamp;
-        // Every part only grows: an older stamp comes from a slower reader.
-        if stamp.iter().zip(old).all(|(new, old)| *new >= old) && stamp != old {
-            if stamp[1..3] != old[1..3] {
-                cache.principals.clear();
-            }
-            if stamp[0] != old[0] {
-                cache.by_day.clear();
-            }
-            cache.stamp = stamp;
+        // Any change to the tokens' generation drops every cached token
+        // (a slower reader's older stamp only drops them once more; tokens
+        // are read again from the store). Run numbers only grow: an older
+        // one comes from a slower reader and is passed over.
+        if stamp.tokens != old.tokens {
+            cache.principals.clear();
         }
+        if stamp.forecast_run > old.forecast_run {
+            cache.by_day.clear();
+        }
+        cache.stamp = StoreStamp {
+            forecast_run: stamp.forecast_run.max(old.forecast_run),
+            tokens: stamp.tokens,
+            ingest_run: stamp.ingest_run.max(old.ingest_run),
+        };
         cache.checked = Some(Instant::now());
-        Ok(stamp)
+        Ok(cache.stamp)
     }
 
     /// The caller of a bearer token (checked against the store's stamp first).
@@ -224,7 +231,7 @@ impl AppState {
         let id = match (run, as_of) {
             (Some(id), _) => Some(id),
             (None, None) => {
-                let latest = self.reads.read().map_err(poisoned)?.stamp[0];
+                let latest = self.reads.read().map_err(poisoned)?.stamp.forecast_run;
                 (latest > 0).then_some(latest)
             }
             (None, Some(day)) => {

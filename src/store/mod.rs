@@ -25,7 +25,7 @@ pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus, TableSums};
-pub use tokens::TokenRecord;
+pub use tokens::{Stamp, TokenRecord};
 pub(crate) use write::blocking;
 pub use write::{Batch, SqliteWriter, StoreTx, UpsertCount, content_hashes};
 

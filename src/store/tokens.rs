@@ -21,6 +21,17 @@ pub struct TokenRecord {
     pub revoked_at: Option<String>,
 }
 
+/// The store's state as the server's read caches see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stamp {
+    /// The latest forecast run (0 before any).
+    pub forecast_run: i64,
+    /// The tokens' generation: any change to the tokens changes it.
+    pub tokens: [i64; 3],
+    /// The latest ingest run (0 before any).
+    pub ingest_run: i64,
+}
+
 const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at";
 
 /// Reads a [`TokenRecord`] from a row selected with [`COLUMNS`] (a macro,
@@ -41,8 +52,10 @@ macro_rules! record {
 impl Store {
     /// Stores a new token's hash.
     pub async fn insert_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StoreError> {
-        let sql = "INSERT INTO api_tokens (token_id, token_hash, name, role, scope, created_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6)";
+        let sql = "INSERT INTO api_tokens (token_id, token_hash, name, role, scope, created_at, nonce) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        // Positive and under 2^31, so a sum of millions stays in an i64.
+        let nonce = i64::from(rand::random::<u32>() >> 1) + 1;
         on_backend!(self, Store, |pool, Db| {
             sqlx::query::<Db>(sql)
                 .bind(token.token_id.as_str())
@@ -51,6 +64,7 @@ impl Store {
                 .bind(token.role.as_str())
                 .bind(token.scope.as_deref())
                 .bind(token.created_at.as_str())
+                .bind(nonce)
                 .execute(pool)
                 .await?;
         });
@@ -104,22 +118,27 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// What read caches depend on, in one query: the latest forecast run,
-    /// the number of tokens and of revoked tokens, and the latest ingest
-    /// run. Each part only grows, so an unchanged stamp means unchanged
-    /// runs, tokens and data.
-    pub async fn stamp(&self) -> Result<[i64; 4], StoreError> {
+    /// What read caches depend on, in one query: the latest forecast run;
+    /// the tokens' generation (their number, the number revoked and the
+    /// sum of their random nonces, which any token made, revoked or
+    /// deleted changes); and the latest ingest run.
+    pub async fn stamp(&self) -> Result<Stamp, StoreError> {
         let sql = "SELECT CAST((SELECT COALESCE(MAX(run_id), 0) FROM forecast_runs) AS BIGINT), \
                           CAST((SELECT COUNT(*) FROM api_tokens) AS BIGINT), \
                           CAST((SELECT COUNT(revoked_at) FROM api_tokens) AS BIGINT), \
+                          CAST((SELECT COALESCE(SUM(nonce), 0) FROM api_tokens) AS BIGINT), \
                           CAST((SELECT COALESCE(MAX(run_id), 0) FROM ingest_runs) AS BIGINT)";
-        let parts: (i64, i64, i64, i64);
+        let parts: (i64, i64, i64, i64, i64);
         on_backend!(self, Store, |pool, Db| {
-            parts = sqlx::query_as::<Db, (i64, i64, i64, i64)>(sql)
+            parts = sqlx::query_as::<Db, (i64, i64, i64, i64, i64)>(sql)
                 .fetch_one(pool)
                 .await?;
         });
-        Ok([parts.0, parts.1, parts.2, parts.3])
+        Ok(Stamp {
+            forecast_run: parts.0,
+            tokens: [parts.1, parts.2, parts.3],
+            ingest_run: parts.4,
+        })
     }
 
     /// The number of the latest ingest run (0 before any): a cheap marker

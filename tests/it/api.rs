@@ -390,6 +390,35 @@ async fn every_route_answers_each_role_as_designed() {
             .status,
         StatusCode::UNAUTHORIZED
     );
+    // A token row deleted by hand (a purge) does not stop a later
+    // revocation from holding, and the deleted token stops working too.
+    let (a, token_a) = create_token(&s.state.store, Leader, None, Some("a"))
+        .await
+        .unwrap();
+    let (b, token_b) = create_token(&s.state.store, Leader, None, Some("b"))
+        .await
+        .unwrap();
+    let answer = |token: String| {
+        let router = s.router.clone();
+        async move {
+            call(&router, "GET", "/v1/models", Some(&token), None, None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(answer(token_a.clone()).await, StatusCode::OK);
+    assert_eq!(answer(token_b.clone()).await, StatusCode::OK);
+    let file = s.db.sqlite_file().expect("a SQLite store");
+    rusqlite::Connection::open(file)
+        .unwrap()
+        .execute("DELETE FROM api_tokens WHERE token_id = ?1", [&b.token_id])
+        .unwrap();
+    tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
+    assert_eq!(answer(token_b).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer(token_a.clone()).await, StatusCode::OK);
+    assert!(s.state.store.revoke_token(&a.token_id).await.unwrap());
+    tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
+    assert_eq!(answer(token_a).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,6 +18,11 @@ pub struct TestStore {
 }
 
 impl TestStore {
+    /// The SQLite file, for a test that changes rows by hand.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(|d| d.path().join("attain.db"))
+    }
+
     /// Drops the PostgreSQL database made for the test (SQLite files go with the temp dir).
     pub async fn finish(self) {
         self.store.close().await;
