@@ -118,7 +118,14 @@ pub async fn create_token(
     role: Role,
     scope: Option<&str>,
     name: Option<&str>,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(TokenRecord, String), TokenError> {
+    if let Some(at) = expires.filter(|at| *at <= chrono::Utc::now()) {
+        return Err(TokenError::Invalid(format!(
+            "--expires {}: that is not in the future",
+            at.to_rfc3339()
+        )));
+    }
     match (role.needs_scope(), scope) {
         (true, None) => {
             return Err(TokenError::Invalid(format!(
@@ -165,6 +172,7 @@ pub async fn create_token(
         scope: scope.map(str::to_owned),
         created_at: chrono::Utc::now().to_rfc3339(),
         revoked_at: None,
+        expires_at: expires.map(|at| at.to_rfc3339()),
     };
     store.insert_token(&record, &token_hash(&token)).await?;
     Ok((record, token))
@@ -178,7 +186,7 @@ pub async fn rotate_demo_token(store: &Store) -> Result<String, TokenError> {
             store.revoke_token(&old.token_id).await?;
         }
     }
-    let (_, token) = create_token(store, Role::Admin, None, Some("demo")).await?;
+    let (_, token) = create_token(store, Role::Admin, None, Some("demo"), None).await?;
     Ok(token)
 }
 
@@ -191,10 +199,14 @@ pub struct Principal {
     pub role: Role,
     /// The manager or rep it is limited to.
     pub scope: Option<String>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Principal {
-    /// Looks a token up by its hash. `None` when it is unknown or revoked.
+    /// Looks a token up by its hash. `None` when it is unknown, revoked or
+    /// expired, or limited to a person who has left (their end date has
+    /// passed).
     pub async fn from_hash(store: &Store, hash: &str) -> Result<Option<Principal>, ApiError> {
         let Some(record) = store.token_by_hash(hash).await? else {
             return Ok(None);
@@ -203,11 +215,41 @@ impl Principal {
             .role
             .parse()
             .map_err(|e: String| ApiError::internal_fault(&e))?;
-        Ok(Some(Principal {
+        let expires_at = match &record.expires_at {
+            Some(at) => Some(
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .map_err(|e| ApiError::internal_fault(&e.to_string()))?
+                    .with_timezone(&chrono::Utc),
+            ),
+            None => None,
+        };
+        let principal = Principal {
             token_id: record.token_id,
             role,
             scope: record.scope,
-        }))
+            expires_at,
+        };
+        if !principal.live() {
+            return Ok(None);
+        }
+        if let Some(person) = &principal.scope {
+            let today = chrono::Utc::now().date_naive();
+            let left = store
+                .reps()
+                .await?
+                .iter()
+                .find(|r| r.rep_id.as_str() == person.as_str())
+                .is_none_or(|r| r.end_date.is_some_and(|end| end < today));
+            if left {
+                return Ok(None);
+            }
+        }
+        Ok(Some(principal))
+    }
+
+    /// Whether it has not expired.
+    pub fn live(&self) -> bool {
+        self.expires_at.is_none_or(|at| chrono::Utc::now() < at)
     }
 
     /// Looks a bearer token up. `None` when it is unknown or revoked.
@@ -321,6 +363,7 @@ mod tests {
             token_id: "t".into(),
             role: Role::Manager,
             scope: Some("M1".into()),
+            expires_at: None,
         };
         let reach = m1.reach(&org);
         for seen in ["M1", "A", "M2", "B"] {

@@ -185,7 +185,9 @@ impl AppState {
         // (a slower reader's older stamp only drops them once more; tokens
         // are read again from the store). Run numbers only grow: an older
         // one comes from a slower reader and is passed over.
-        if stamp.tokens != old.tokens {
+        // New data may end a person's time in seat, and with it the
+        // tokens limited to them.
+        if stamp.tokens != old.tokens || stamp.ingest_run > old.ingest_run {
             cache.principals.clear();
         }
         if stamp.forecast_run > old.forecast_run {
@@ -208,7 +210,8 @@ impl AppState {
         }
         let hash = token_hash(token);
         if let Some(p) = self.reads.read().map_err(poisoned)?.principals.get(&hash) {
-            return Ok(Some(p.clone()));
+            // A cached token still expires on time.
+            return Ok(p.live().then(|| p.clone()));
         }
         let found = Principal::from_hash(&self.store, &hash).await?;
         if let Some(p) = &found {

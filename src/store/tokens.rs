@@ -19,6 +19,8 @@ pub struct TokenRecord {
     pub created_at: String,
     /// RFC 3339 revocation time, when revoked.
     pub revoked_at: Option<String>,
+    /// RFC 3339 time from which it is refused, when it has one.
+    pub expires_at: Option<String>,
 }
 
 /// The store's state as the server's read caches see it.
@@ -32,7 +34,7 @@ pub struct Stamp {
     pub ingest_run: i64,
 }
 
-const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at";
+const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at, expires_at";
 
 /// Reads a [`TokenRecord`] from a row selected with [`COLUMNS`] (a macro,
 /// so it compiles once per driver inside `on_backend!`).
@@ -45,6 +47,7 @@ macro_rules! record {
             scope: $row.try_get(3)?,
             created_at: $row.try_get(4)?,
             revoked_at: $row.try_get(5)?,
+            expires_at: $row.try_get(6)?,
         }
     };
 }
@@ -52,8 +55,9 @@ macro_rules! record {
 impl Store {
     /// Stores a new token's hash.
     pub async fn insert_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StoreError> {
-        let sql = "INSERT INTO api_tokens (token_id, token_hash, name, role, scope, created_at, nonce) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let sql = "INSERT INTO api_tokens \
+                   (token_id, token_hash, name, role, scope, created_at, nonce, expires_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         // Positive and under 2^31, so a sum of millions stays in an i64.
         let nonce = i64::from(rand::random::<u32>() >> 1) + 1;
         on_backend!(self, Store, |pool, Db| {
@@ -65,6 +69,7 @@ impl Store {
                 .bind(token.scope.as_deref())
                 .bind(token.created_at.as_str())
                 .bind(nonce)
+                .bind(token.expires_at.as_deref())
                 .execute(pool)
                 .await?;
         });

@@ -169,7 +169,7 @@ async fn served_on(db: helpers::TestStore, train: bool) -> Served {
             Role::Rep => Some(rep.as_str()),
             _ => None,
         };
-        let (_, token) = create_token(&store, role, scope, None)
+        let (_, token) = create_token(&store, role, scope, None, None)
             .await
             .expect("token");
         tokens.insert(role, token);
@@ -371,7 +371,7 @@ async fn every_route_answers_each_role_as_designed() {
     );
     assert!(metrics.contains("attain_job_duration_seconds_count{job=\"train\",outcome=\"ok\"} 1"));
     // A revoked token stops working at once.
-    let (record, token) = create_token(&s.state.store, Leader, None, Some("temp"))
+    let (record, token) = create_token(&s.state.store, Leader, None, Some("temp"), None)
         .await
         .unwrap();
     assert_eq!(
@@ -392,10 +392,10 @@ async fn every_route_answers_each_role_as_designed() {
     );
     // A token row deleted by hand (a purge) does not stop a later
     // revocation from holding, and the deleted token stops working too.
-    let (a, token_a) = create_token(&s.state.store, Leader, None, Some("a"))
+    let (a, token_a) = create_token(&s.state.store, Leader, None, Some("a"), None)
         .await
         .unwrap();
-    let (b, token_b) = create_token(&s.state.store, Leader, None, Some("b"))
+    let (b, token_b) = create_token(&s.state.store, Leader, None, Some("b"), None)
         .await
         .unwrap();
     let answer = |token: String| {
@@ -419,6 +419,31 @@ async fn every_route_answers_each_role_as_designed() {
     assert!(s.state.store.revoke_token(&a.token_id).await.unwrap());
     tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
     assert_eq!(answer(token_a).await, StatusCode::UNAUTHORIZED);
+    // A token with an end stops working then, cached or not.
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(600);
+    let (_, brief) = create_token(&s.state.store, Leader, None, Some("brief"), Some(soon))
+        .await
+        .unwrap();
+    assert_eq!(answer(brief.clone()).await, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(answer(brief).await, StatusCode::UNAUTHORIZED);
+    let past = chrono::Utc::now() - chrono::Duration::days(1);
+    let err = create_token(&s.state.store, Leader, None, None, Some(past))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not in the future"), "{err}");
+    // A token limited to a person who has left stops working.
+    let (_, leaver) = create_token(&s.state.store, Rep, Some(&s.rep), Some("leaver"), None)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(s.db.sqlite_file().unwrap())
+        .unwrap()
+        .execute(
+            "UPDATE reps SET end_date = '2001-01-31' WHERE rep_id = ?1",
+            [&s.rep],
+        )
+        .unwrap();
+    assert_eq!(answer(leaver).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -279,21 +279,21 @@ async fn tokens_are_stored_as_hashes_looked_up_and_revoked_on_every_backend() {
         assert!(version > 0, "{}", t.name);
         // Scopes are checked against the stored people.
         assert!(
-            create_token(&t.store, Role::Manager, None, None)
+            create_token(&t.store, Role::Manager, None, None, None)
                 .await
                 .is_err()
         );
         assert!(
-            create_token(&t.store, Role::Manager, Some("NOBODY"), None)
+            create_token(&t.store, Role::Manager, Some("NOBODY"), None, None)
                 .await
                 .is_err()
         );
         assert!(
-            create_token(&t.store, Role::Leader, Some("M001"), None)
+            create_token(&t.store, Role::Leader, Some("M001"), None, None)
                 .await
                 .is_err()
         );
-        let (record, token) = create_token(&t.store, Role::Manager, Some("M001"), Some("m1"))
+        let (record, token) = create_token(&t.store, Role::Manager, Some("M001"), Some("m1"), None)
             .await
             .expect("token");
         assert!(token.len() >= 64 + 16, "at least 256 secret bits: {token}");
