@@ -6,6 +6,7 @@
 //! for bare errors (`observe`), panic catcher, timeout, body limit.
 
 pub mod auth;
+pub mod budget;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -606,6 +606,29 @@ async fn scopes_hold(s: &Served) {
         .collect();
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|i| s.team.contains(i)), "{ids:?}");
+    // Work is bounded before it starts: a rep may not ask for a hundred
+    // thousand paths, and the answer says the limit.
+    let heavy = s.get(Rep, "/v1/commissions/projections?paths=100000").await;
+    assert_eq!(
+        heavy.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        heavy.text()
+    );
+    assert!(
+        heavy.text().contains("at most 5000 paths"),
+        "{}",
+        heavy.text()
+    );
+    assert_eq!(
+        s.get(
+            Admin,
+            "/v1/commissions/projections?paths=100000&period=2026-Q4"
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     for uri in [
         "/v1/opportunities",
         "/v1/coaching",

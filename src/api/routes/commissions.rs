@@ -64,6 +64,7 @@ pub struct ProjectionPage {
     responses(
         (status = 200, description = "Payout distribution per entity; `Accept: text/csv` for CSV", content(
             (ProjectionPage = "application/json"), (String = "text/csv"))),
+        (status = 422, description = "More paths than the token's role may ask for, or over its memory budget", body = crate::api::Problem, content_type = "application/problem+json"),
         ReadProblems,
     ))]
 pub async fn projections(req: ListRequest<ProjectionQuery>) -> Result<Response, ApiError> {
@@ -128,6 +129,17 @@ pub async fn projections(req: ListRequest<ProjectionQuery>) -> Result<Response, 
         }
     }
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
+    // The simulation holds every rep's paths for each month up to the
+    // period's end: bounded before any work.
+    let fiscal = loaded.data.fiscal;
+    let until = fiscal.end(period.unwrap_or_else(|| fiscal.quarter_of(as_of)));
+    let months = crate::features::month_idx(until) - crate::features::month_idx(as_of) + 1;
+    crate::api::budget::check(
+        who.role,
+        loaded.data.reps.len(),
+        paths.get(),
+        months.max(1) as usize,
+    )?;
     need_models(
         &state,
         as_of,
