@@ -25,6 +25,13 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    if !addr.ip().is_loopback() {
+        // Bearer tokens would cross the network readable.
+        eprintln!(
+            "warning: serving {addr} without TLS: tokens and data cross the network in clear text; \
+             put attain behind a reverse proxy that terminates TLS (see docs/api.md) or listen on 127.0.0.1"
+        );
+    }
     let state = Arc::new(AppState::new(store.clone(), settings));
     eprintln!(
         "attain {} serving http://{} (OpenAPI at /openapi.json); Ctrl-C or SIGTERM stops it",

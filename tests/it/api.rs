@@ -1227,3 +1227,33 @@ async fn readers_keep_answering_while_an_ingest_and_a_training_run_go_on() {
     assert_eq!(ingested.status, StatusCode::OK, "{}", ingested.text());
     assert!(answered >= 8, "{answered} reads answered during the writes");
 }
+
+#[test]
+fn serving_beyond_loopback_without_tls_warns_and_loopback_does_not() {
+    use std::io::{BufRead, BufReader};
+    let work = tempfile::tempdir().unwrap();
+    let first_lines = |addr: &str| -> String {
+        let mut server = super::cli::attain(work.path())
+            .args(["serve", "--addr", addr])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("serve");
+        let mut stderr = BufReader::new(server.stderr.take().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("http://") {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "stopped early: {seen}"
+            );
+            seen.push_str(&line);
+        }
+        server.kill().unwrap();
+        let _ = server.wait();
+        seen
+    };
+    let open = first_lines("0.0.0.0:0");
+    assert!(open.contains("without TLS"), "{open}");
+    let local = first_lines("127.0.0.1:0");
+    assert!(!local.contains("without TLS"), "{local}");
+}
