@@ -56,14 +56,31 @@ fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Regis
         path: tmp.clone(),
         source,
     })?;
-    std::fs::write(&tmp, text).map_err(|source| RegistryError::Io {
+    // On disk before the rename, and the rename itself on disk after: a
+    // power cut leaves the old state or the new, never an empty file.
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&text)?;
+        file.sync_all()
+    };
+    write().map_err(|source| RegistryError::Io {
         path: tmp.clone(),
         source,
     })?;
     std::fs::rename(&tmp, path).map_err(|source| RegistryError::Io {
         path: path.to_owned(),
         source,
-    })
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| RegistryError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 impl Registry {
@@ -158,11 +175,25 @@ impl Registry {
             .map_err(|source| RegistryError::Format { path, source })
     }
 
-    /// The newest version, if any.
-    pub fn latest(&self) -> Result<Option<TrainedModel>, RegistryError> {
-        match self.versions()?.last() {
-            Some(v) => self.load(v).map(Some),
-            None => Ok(None),
+    /// Every version whose artifact reads, oldest first. A damaged one (a
+    /// file cut short or edited by hand) is reported in the log and passed
+    /// over, so one bad file does not take every model route down.
+    pub fn readable(&self) -> Result<Vec<(String, TrainedModel)>, RegistryError> {
+        let mut out = Vec::new();
+        for version in self.versions()? {
+            match self.load(&version) {
+                Ok(model) => out.push((version, model)),
+                Err(RegistryError::Format { path, source }) => {
+                    tracing::warn!(path = %path.display(), error = %source, "damaged model artifact passed over");
+                }
+                Err(e) => return Err(e),
+            }
         }
+        Ok(out)
+    }
+
+    /// The newest readable version, if any.
+    pub fn latest(&self) -> Result<Option<TrainedModel>, RegistryError> {
+        Ok(self.readable()?.pop().map(|(_, m)| m))
     }
 }

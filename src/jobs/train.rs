@@ -108,10 +108,8 @@ pub fn registered_models(
     as_of: NaiveDate,
     need_scoring: bool,
 ) -> Result<Option<(TrainedModel, Option<ScoringModel>)>, JobError> {
-    let mut best: Option<(TrainedModel, &String)> = None;
-    let versions = registry.versions()?;
-    for version in versions.iter().rev() {
-        let model = registry.load(version)?;
+    let mut best: Option<(TrainedModel, String)> = None;
+    for (version, model) in registry.readable()?.into_iter().rev() {
         let closer = best.as_ref().is_none_or(|(b, _)| model.as_of > b.as_of);
         if model.as_of <= as_of && closer {
             best = Some((model, version));
@@ -120,7 +118,7 @@ pub fn registered_models(
     let Some((model, version)) = best else {
         return Ok(None);
     };
-    let scoring = registry.load_scoring(version)?;
+    let scoring = registry.load_scoring(&version)?;
     if need_scoring && scoring.is_none() {
         return Ok(None);
     }

@@ -508,6 +508,26 @@ async fn three_months_of_data_forecast_with_ranges_that_say_what_they_rest_on() 
         .await
         .expect("train on three months");
     assert_ne!(trained.model.comparator, "seasonal_naive");
+    // A damaged artifact (cut short, or edited by hand) newer than it is
+    // passed over: the forecast still runs on the trained model.
+    let damaged = models.path().join("v9999-damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    std::fs::write(damaged.join("model.json"), "{\"version\": \"v9999").unwrap();
+    let registry = attain::jobs::registry::Registry::new(models.path());
+    assert_eq!(
+        registry.latest().unwrap().map(|m| m.version),
+        Some(trained.model.version.clone())
+    );
+    assert!(
+        registry
+            .readable()
+            .unwrap()
+            .iter()
+            .all(|(v, _)| !v.contains("damaged"))
+    );
+    jobs::forecast(&backend.store, &settings(models.path()), params, quick())
+        .await
+        .expect("a forecast past a damaged artifact");
     // What is stored reads back with it.
     let stored = jobs::stored(
         &backend.store,

@@ -55,8 +55,7 @@ pub async fn models(Caller { state, who }: Caller) -> Result<Json<ModelList>, Ap
     let registry = state.registry.clone();
     let models = tokio::task::spawn_blocking(move || -> Result<Vec<ModelSummary>, ApiError> {
         let mut out = Vec::new();
-        for version in registry.versions()? {
-            let model = registry.load(&version)?;
+        for (version, model) in registry.readable()? {
             out.push(ModelSummary {
                 win_probability: registry.load_scoring(&version)?.is_some(),
                 version,
