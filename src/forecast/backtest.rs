@@ -419,9 +419,10 @@ pub fn run(
                 (*m, list)
             })
             .collect();
-        let mut new_pending = Vec::new();
-        for &model in &ModelKind::ALL {
-            let plan = plan_for(
+        // One model's simulation at this origin (the reconciled one below
+        // starts from the selected model's).
+        let plan_of = |model: ModelKind| {
+            plan_for(
                 &points,
                 model,
                 horizon,
@@ -429,7 +430,11 @@ pub fn run(
                 &origin,
                 params.paths.get(),
                 params.seed ^ o as u64,
-            );
+            )
+        };
+        let mut new_pending = Vec::new();
+        for &model in &ModelKind::ALL {
+            let plan = plan_of(model);
             for h in 1..=horizon {
                 let t = o + h as i32;
                 if t > last_complete || !available(&points, model, h) {
@@ -546,15 +551,7 @@ pub fn run(
                 continue;
             }
             let targets = reconcile::rep_targets(hierarchy, &points, chosen, &anchors, h);
-            let mut plan = plan_for(
-                &points,
-                chosen,
-                horizon,
-                model_pools[&chosen].clone(),
-                &origin,
-                params.paths.get(),
-                params.seed ^ o as u64,
-            );
+            let mut plan = plan_of(chosen);
             reconcile::apply(&mut plan, &targets, h);
             let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1]
                 .is_some()
