@@ -57,6 +57,24 @@ pub struct RawSettings {
     pub request_timeout_secs: Option<u64>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: Option<usize>,
+    /// Connections `attain serve` holds open at once.
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a request's headers.
+    pub header_timeout_secs: Option<u64>,
+    /// Requests a second each token may make (0: no limit).
+    pub rate_limit: Option<u32>,
+    /// PEM certificate chain `attain serve` answers TLS with.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a process holds a claimed job without renewing its lease.
+    pub job_lease_secs: Option<u64>,
+    /// Folder of exports the daily refresh ingests (then trains and forecasts).
+    pub refresh_dir: Option<PathBuf>,
+    /// Time of day (UTC, `HH:MM`) of the daily refresh.
+    pub refresh_at: Option<String>,
+    /// Preset the daily refresh reads its folder with (default `native`).
+    pub refresh_preset: Option<String>,
 }
 
 impl RawSettings {
@@ -74,8 +92,11 @@ impl RawSettings {
 
     /// Reads `ATTAIN_DATABASE_URL`, `ATTAIN_DATA_DIR`,
     /// `ATTAIN_FISCAL_YEAR_START_MONTH`, `ATTAIN_MAX_REPORTED_ERRORS`,
-    /// `ATTAIN_MODELS_DIR`, `ATTAIN_LISTEN_ADDR`, `ATTAIN_REQUEST_TIMEOUT_SECS` and
-    /// `ATTAIN_MAX_BODY_BYTES`.
+    /// `ATTAIN_MODELS_DIR`, `ATTAIN_LISTEN_ADDR`, `ATTAIN_REQUEST_TIMEOUT_SECS`,
+    /// `ATTAIN_MAX_BODY_BYTES`, `ATTAIN_MAX_CONNECTIONS`, `ATTAIN_HEADER_TIMEOUT_SECS`,
+    /// `ATTAIN_RATE_LIMIT`,
+    /// `ATTAIN_TLS_CERT`, `ATTAIN_TLS_KEY`, `ATTAIN_JOB_LEASE_SECS`,
+    /// `ATTAIN_REFRESH_DIR`, `ATTAIN_REFRESH_AT` and `ATTAIN_REFRESH_PRESET`.
     pub fn from_env() -> Result<RawSettings, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
@@ -97,6 +118,22 @@ impl RawSettings {
             listen_addr: var("ATTAIN_LISTEN_ADDR"),
             request_timeout_secs: number("ATTAIN_REQUEST_TIMEOUT_SECS")?,
             max_body_bytes: number("ATTAIN_MAX_BODY_BYTES")?.map(|v| v as usize),
+            max_connections: number("ATTAIN_MAX_CONNECTIONS")?.map(|v| v as usize),
+            header_timeout_secs: number("ATTAIN_HEADER_TIMEOUT_SECS")?,
+            rate_limit: number("ATTAIN_RATE_LIMIT")?
+                .map(|v| {
+                    u32::try_from(v).map_err(|_| ConfigError::Invalid {
+                        key: "rate_limit",
+                        message: format!("{v} is too large"),
+                    })
+                })
+                .transpose()?,
+            tls_cert: var("ATTAIN_TLS_CERT").map(PathBuf::from),
+            tls_key: var("ATTAIN_TLS_KEY").map(PathBuf::from),
+            job_lease_secs: number("ATTAIN_JOB_LEASE_SECS")?,
+            refresh_dir: var("ATTAIN_REFRESH_DIR").map(PathBuf::from),
+            refresh_at: var("ATTAIN_REFRESH_AT"),
+            refresh_preset: var("ATTAIN_REFRESH_PRESET"),
         })
     }
 
@@ -113,6 +150,15 @@ impl RawSettings {
             listen_addr: over.listen_addr.or(self.listen_addr),
             request_timeout_secs: over.request_timeout_secs.or(self.request_timeout_secs),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            max_connections: over.max_connections.or(self.max_connections),
+            header_timeout_secs: over.header_timeout_secs.or(self.header_timeout_secs),
+            rate_limit: over.rate_limit.or(self.rate_limit),
+            tls_cert: over.tls_cert.or(self.tls_cert),
+            tls_key: over.tls_key.or(self.tls_key),
+            job_lease_secs: over.job_lease_secs.or(self.job_lease_secs),
+            refresh_dir: over.refresh_dir.or(self.refresh_dir),
+            refresh_at: over.refresh_at.or(self.refresh_at),
+            refresh_preset: over.refresh_preset.or(self.refresh_preset),
         }
     }
 
@@ -171,7 +217,51 @@ impl RawSettings {
                 message: "must be at least 1024".into(),
             });
         }
+        let max_connections = self.max_connections.unwrap_or(1024);
+        if max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "max_connections",
+                message: "must be at least 1".into(),
+            });
+        }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "tls_key",
+                    message: "a TLS certificate needs its private key (tls_key)".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "tls_cert",
+                    message: "a TLS private key needs its certificate (tls_cert)".into(),
+                });
+            }
+        };
+        let header_timeout_secs = self.header_timeout_secs.unwrap_or(10);
+        if !(1..=300).contains(&header_timeout_secs) {
+            return Err(ConfigError::Invalid {
+                key: "header_timeout_secs",
+                message: "must be from 1 to 300".into(),
+            });
+        }
+        let job_lease_secs = self.job_lease_secs.unwrap_or(30);
+        if !(1..=3600).contains(&job_lease_secs) {
+            return Err(ConfigError::Invalid {
+                key: "job_lease_secs",
+                message: "must be from 1 to 3600".into(),
+            });
+        }
+        let refresh = refresh_schedule(self.refresh_dir, self.refresh_at, self.refresh_preset)?;
         Ok(Settings {
+            header_timeout: std::time::Duration::from_secs(header_timeout_secs),
+            job_lease: std::time::Duration::from_secs(job_lease_secs),
+            refresh,
+            max_connections,
+            rate_limit: self.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),
+            tls,
             listen_addr,
             request_timeout: std::time::Duration::from_secs(request_timeout_secs),
             max_body_bytes,
@@ -182,6 +272,69 @@ impl RawSettings {
             models_dir: self.models_dir.unwrap_or_else(|| PathBuf::from("models")),
         })
     }
+}
+
+/// The daily refresh, when both its folder and its time are set.
+fn refresh_schedule(
+    dir: Option<PathBuf>,
+    at: Option<String>,
+    preset: Option<String>,
+) -> Result<Option<RefreshSchedule>, ConfigError> {
+    let (dir, at) = match (dir, at) {
+        (None, None) => {
+            if preset.is_some() {
+                return Err(ConfigError::Invalid {
+                    key: "refresh_preset",
+                    message: "is only read with refresh_dir and refresh_at".into(),
+                });
+            }
+            return Ok(None);
+        }
+        (Some(dir), Some(at)) => (dir, at),
+        (Some(_), None) => {
+            return Err(ConfigError::Invalid {
+                key: "refresh_at",
+                message: "a refresh folder needs a time of day (HH:MM, UTC)".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Invalid {
+                key: "refresh_dir",
+                message: "a refresh time needs the folder to ingest".into(),
+            });
+        }
+    };
+    let at = chrono::NaiveTime::parse_from_str(at.trim(), "%H:%M").map_err(|_| {
+        ConfigError::Invalid {
+            key: "refresh_at",
+            message: format!("{at:?} is not a time of day HH:MM (UTC), e.g. 02:30"),
+        }
+    })?;
+    let preset = preset.unwrap_or_else(|| "native".to_owned());
+    Ok(Some(RefreshSchedule { dir, at, preset }))
+}
+
+/// The daily refresh: ingest a folder, then train and forecast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshSchedule {
+    /// The folder of exports.
+    pub dir: PathBuf,
+    /// Time of day (UTC).
+    pub at: chrono::NaiveTime,
+    /// The preset its files are read with.
+    pub preset: String,
+}
+
+/// Requests a second a token may make unless configured.
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
+
+/// The PEM files `attain serve` answers TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
 }
 
 /// Validated settings.
@@ -203,6 +356,20 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// Largest request body (default 256 MiB).
     pub max_body_bytes: usize,
+    /// Connections held open at once (default 1024); past it new ones are closed.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's headers, and its first
+    /// request on a new connection (default 10 s); then it is closed.
+    pub header_timeout: std::time::Duration,
+    /// Requests a second per token, bursts of twice that (default 100; 0: no limit).
+    pub rate_limit: u32,
+    /// TLS certificate and key, when `attain serve` answers HTTPS itself.
+    pub tls: Option<TlsFiles>,
+    /// How long a claimed job's lease lasts without renewal (default 30 s);
+    /// a job whose process died is claimed again this long after.
+    pub job_lease: std::time::Duration,
+    /// The daily refresh, when configured.
+    pub refresh: Option<RefreshSchedule>,
 }
 
 #[cfg(test)]

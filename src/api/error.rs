@@ -223,6 +223,8 @@ pub struct ApiError {
     pub total_errors: Option<usize>,
     /// Input problems grouped by kind.
     pub groups: Vec<crate::ingest::ProblemGroup>,
+    /// Seconds to wait before trying again (a `Retry-After` header).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -234,6 +236,7 @@ impl ApiError {
             errors: Vec::new(),
             total_errors: None,
             groups: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -288,6 +291,14 @@ impl ApiError {
             "unsupported-media-type",
             detail,
         )
+    }
+
+    /// 429: the token went over its rate; `Retry-After` says when to come back.
+    pub fn too_many(detail: impl Into<String>, retry_after: u32) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
+        }
     }
 
     /// 503: the store is unreachable or the request took too long.
@@ -358,6 +369,11 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"attain\""),
             );
         }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -418,6 +434,8 @@ impl From<JobError> for ApiError {
             }
             JobError::Commission(CommissionError::Param(p)) => ApiError::bad_request(p),
             JobError::AfterData { .. } => ApiError::bad_field("as_of", e.to_string()),
+            JobError::Busy(_) => ApiError::unavailable(e.to_string()),
+            JobError::Param(p) => ApiError::bad_request(p.to_string()),
             other => ApiError::internal(&other),
         }
     }

@@ -46,10 +46,14 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer TOKEN`")
             })?;
-        state
+        let principal = state
             .principal(token)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("the token is unknown or was revoked"))
+            .ok_or_else(|| ApiError::unauthorized("the token is unknown or was revoked"))?;
+        state.throttle.check(&principal.token_id).inspect_err(|_| {
+            state.metrics.throttle();
+        })?;
+        Ok(principal)
     }
 }
 

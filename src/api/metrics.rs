@@ -47,6 +47,8 @@ pub struct Metrics {
     in_flight: Gauge,
     rows: Family<TableLabels, Counter>,
     jobs: HistogramFamily<JobLabels>,
+    cache_bytes: Gauge,
+    throttled: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -67,6 +69,18 @@ impl Default for Metrics {
         let in_flight = Gauge::default();
         let rows = Family::<TableLabels, Counter>::default();
         let jobs: HistogramFamily<JobLabels> = Family::new_with_constructor(job_histogram);
+        let cache_bytes = Gauge::default();
+        let throttled = Counter::default();
+        registry.register(
+            "result_cache_bytes",
+            "Bytes (JSON size) of heavy results kept between requests",
+            cache_bytes.clone(),
+        );
+        registry.register(
+            "http_requests_throttled",
+            "Requests refused with 429 because their token went over its rate",
+            throttled.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -99,6 +113,8 @@ impl Default for Metrics {
             in_flight,
             rows,
             jobs,
+            cache_bytes,
+            throttled,
         }
     }
 }
@@ -147,6 +163,17 @@ impl Metrics {
                 outcome: if ok { "ok" } else { "error" }.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// The heavy results kept now take `bytes`.
+    pub fn cached(&self, bytes: usize) {
+        self.cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// A request was refused for its token's rate.
+    pub fn throttle(&self) {
+        self.throttled.inc();
     }
 
     /// The Prometheus text exposition.

@@ -1,6 +1,7 @@
 //! The REST API (axum): the routes of docs/api.md, bearer tokens with roles and
 //! scopes, problem+json errors, an OpenAPI document generated from the
-//! handlers, Prometheus metrics, request ids, limits and graceful shutdown.
+//! handlers, Prometheus metrics, request ids, limits and rates, and (in
+//! [`listen`]) TLS, connection limits and graceful shutdown.
 //!
 //! Layers, outermost first: request id + log span + metrics + problem+json
 //! for bare errors (`observe`), panic catcher, timeout, body limit.
@@ -9,10 +10,12 @@ pub mod auth;
 pub mod budget;
 pub mod error;
 pub mod extract;
+pub mod listen;
 pub mod metrics;
 pub mod routes;
 pub mod run_index;
 pub mod state;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +34,7 @@ use utoipa_axum::routes;
 
 pub use auth::{Principal, Reach, Role, create_token, rotate_demo_token};
 pub use error::{ApiError, Problem};
+pub use listen::{serve, spawn_worker, tls_config};
 pub use state::AppState;
 
 /// The OpenAPI document's frame; the paths come from the handlers.
@@ -211,6 +215,7 @@ async fn to_problem(response: Response) -> Response {
         errors: Vec::new(),
         total_errors: None,
         groups: Vec::new(),
+        retry_after: None,
     }
     .problem();
     let mut out = error::problem_response(status, &problem);
@@ -243,18 +248,6 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// Serves until `shutdown` resolves, then lets requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: Arc<AppState>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (router, _) = router(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 #[cfg(test)]

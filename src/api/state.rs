@@ -3,14 +3,13 @@
 //! changed it), results of heavy reads, and background jobs.
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::auth::{MAX_TOKEN_LEN, Principal, token_hash};
 use super::error::ApiError;
@@ -49,44 +48,112 @@ struct Stamp {
     models: usize,
 }
 
-type CachedResult = (Stamp, Arc<dyn Any + Send + Sync>);
-
-/// Most results kept; past it the cache starts over.
-const RESULT_CAPACITY: usize = 256;
-
-/// A background job's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    /// Under way.
-    Running,
-    /// Finished; `result` holds what it did.
-    Succeeded,
-    /// Failed; `error` says why.
-    Failed,
+/// A cached heavy result: what it was computed from, its size and when
+/// it was last used.
+struct CachedResult {
+    stamp: Stamp,
+    value: Arc<dyn Any + Send + Sync>,
+    bytes: usize,
+    used: u64,
 }
 
-/// A background job (training), as `GET /v1/jobs/{id}` shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Job {
-    /// Job number (per server process).
-    pub job_id: u64,
-    /// What it does (`train`).
-    pub kind: String,
-    /// Its state.
-    pub status: JobStatus,
-    /// RFC 3339 start time.
-    pub started_at: String,
-    /// RFC 3339 end time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
-    /// What it produced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<serde_json::Value>,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+/// Heavy results kept, bounded in bytes and in entries; the least recently
+/// used go first. Their size is that of their JSON form, which the answers
+/// are written from.
+struct ResultCache {
+    entries: HashMap<String, CachedResult>,
+    bytes: usize,
+    budget: usize,
+    tick: u64,
+}
+
+/// Bytes of heavy results kept at most (their JSON size).
+pub const RESULT_BUDGET_BYTES: usize = 256 << 20;
+/// Heavy results kept at most.
+const RESULT_CAPACITY: usize = 256;
+
+impl ResultCache {
+    fn new(budget: usize) -> ResultCache {
+        ResultCache {
+            entries: HashMap::new(),
+            bytes: 0,
+            budget,
+            tick: 0,
+        }
+    }
+
+    fn get(&mut self, key: &str, stamp: Stamp) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self.entries.get_mut(key)?;
+        if entry.stamp != stamp {
+            return None;
+        }
+        entry.used = tick;
+        Some(entry.value.clone())
+    }
+
+    /// Keeps `value` unless it alone would take over a quarter of the
+    /// budget; makes room by dropping the least recently used.
+    fn put(&mut self, key: String, stamp: Stamp, value: Arc<dyn Any + Send + Sync>, bytes: usize) {
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= old.bytes;
+        }
+        if bytes > self.budget / 4 {
+            return;
+        }
+        while !self.entries.is_empty()
+            && (self.bytes + bytes > self.budget || self.entries.len() >= RESULT_CAPACITY)
+        {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = self.entries.remove(&oldest) {
+                self.bytes -= e.bytes;
+            }
+        }
+        self.tick += 1;
+        self.bytes += bytes;
+        self.entries.insert(
+            key,
+            CachedResult {
+                stamp,
+                value,
+                bytes,
+                used: self.tick,
+            },
+        );
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Bytes of a value's JSON form, counted without keeping it.
+fn json_bytes<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        // Not cacheable when it cannot be measured.
+        Err(_) => usize::MAX,
+    }
 }
 
 /// How long a stamp read from the store stands for the store's state: the
@@ -121,15 +188,15 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Model versions.
     pub registry: Registry,
+    /// Requests a second per token.
+    pub throttle: super::throttle::Throttle,
     loaded: tokio::sync::Mutex<Option<Arc<Loaded>>>,
     org: Mutex<Option<(i64, Arc<OrgChart>)>>,
-    results: Mutex<HashMap<String, CachedResult>>,
-    jobs: Mutex<BTreeMap<u64, Job>>,
-    next_job: AtomicU64,
+    results: Mutex<ResultCache>,
     /// Held by ingests and plan changes: one write at a time.
     pub write_lock: tokio::sync::Mutex<()>,
-    /// Held by training jobs: one at a time.
-    pub train_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes this process's job worker when a job is queued here.
+    pub wake: Arc<tokio::sync::Notify>,
     next_request: AtomicU64,
     reads: std::sync::RwLock<ReadCache>,
 }
@@ -139,16 +206,15 @@ impl AppState {
     pub fn new(store: Store, settings: Settings) -> AppState {
         AppState {
             registry: Registry::new(&settings.models_dir),
+            throttle: super::throttle::Throttle::new(settings.rate_limit),
             store,
             settings,
             metrics: Metrics::default(),
             loaded: tokio::sync::Mutex::new(None),
             org: Mutex::new(None),
-            results: Mutex::new(HashMap::new()),
-            jobs: Mutex::new(BTreeMap::new()),
-            next_job: AtomicU64::new(1),
+            results: Mutex::new(ResultCache::new(RESULT_BUDGET_BYTES)),
             write_lock: tokio::sync::Mutex::new(()),
-            train_lock: Arc::new(tokio::sync::Mutex::new(())),
+            wake: Arc::new(tokio::sync::Notify::new()),
             next_request: AtomicU64::new(1),
             reads: std::sync::RwLock::new(ReadCache::default()),
         }
@@ -291,8 +357,8 @@ impl AppState {
             }
         }
         let started = Instant::now();
-        let data = SalesData::load(&self.store, self.settings.fiscal).await?;
-        let fingerprint = self.store.fingerprint().await?;
+        let (version, data, fingerprint) =
+            jobs::load_version(&self.store, self.settings.fiscal).await?;
         let book = match load_book(&self.store, &self.settings).await {
             Ok(book) => Some(book),
             Err(JobError::Commission(CommissionError::NoPlans)) => None,
@@ -351,76 +417,47 @@ impl AppState {
         compute: F,
     ) -> Result<Arc<T>, ApiError>
     where
-        T: Send + Sync + 'static,
+        T: Serialize + Send + Sync + 'static,
         F: FnOnce(&Loaded, &Registry) -> Result<T, ApiError> + Send + 'static,
     {
         let stamp = Stamp {
             data: loaded.version,
             models: self.registry.versions()?.len(),
         };
-        if let Some((s, value)) = self.results.lock().map_err(poisoned)?.get(&key) {
-            if *s == stamp {
-                if let Ok(v) = value.clone().downcast::<T>() {
-                    return Ok(v);
-                }
+        let hit = self.results.lock().map_err(poisoned)?.get(&key, stamp);
+        if let Some(value) = hit {
+            if let Ok(v) = value.downcast::<T>() {
+                return Ok(v);
             }
         }
         let registry = self.registry.clone();
         let started = Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || compute(&loaded, &registry))
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        let outcome = tokio::task::spawn_blocking(move || {
+            let value = compute(&loaded, &registry)?;
+            let bytes = json_bytes(&value);
+            Ok::<_, ApiError>((value, bytes))
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
         self.metrics
             .job(job, outcome.is_ok(), started.elapsed().as_secs_f64());
-        let value = Arc::new(outcome?);
-        let mut results = self.results.lock().map_err(poisoned)?;
-        if results.len() >= RESULT_CAPACITY {
-            results.clear();
-        }
-        results.insert(key, (stamp, value.clone()));
+        let (value, bytes) = outcome?;
+        let value = Arc::new(value);
+        let held = {
+            let mut results = self.results.lock().map_err(poisoned)?;
+            results.put(key, stamp, value.clone(), bytes);
+            results.bytes
+        };
+        self.metrics.cached(held);
         Ok(value)
     }
 
-    /// Registers a new running job.
-    pub fn start_job(&self, kind: &str) -> Result<Job, ApiError> {
-        let job = Job {
-            job_id: self.next_job.fetch_add(1, Ordering::Relaxed),
-            kind: kind.to_owned(),
-            status: JobStatus::Running,
-            started_at: chrono::Utc::now().to_rfc3339(),
-            finished_at: None,
-            result: None,
-            error: None,
-        };
-        self.jobs
+    /// Bytes and entries of heavy results held (`/metrics` shows them).
+    pub fn cached_results(&self) -> (usize, usize) {
+        self.results
             .lock()
-            .map_err(poisoned)?
-            .insert(job.job_id, job.clone());
-        Ok(job)
-    }
-
-    /// Records a job's end.
-    pub fn finish_job(&self, id: u64, outcome: Result<serde_json::Value, String>) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            if let Some(job) = jobs.get_mut(&id) {
-                job.finished_at = Some(chrono::Utc::now().to_rfc3339());
-                match outcome {
-                    Ok(v) => {
-                        job.status = JobStatus::Succeeded;
-                        job.result = Some(v);
-                    }
-                    Err(e) => {
-                        job.status = JobStatus::Failed;
-                        job.error = Some(e);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A job by id.
-    pub fn job(&self, id: u64) -> Result<Option<Job>, ApiError> {
-        Ok(self.jobs.lock().map_err(poisoned)?.get(&id).cloned())
+            .map(|r| (r.bytes, r.entries.len()))
+            .unwrap_or_default()
     }
 
     /// Forgets cached results (after a write through this server).
@@ -519,4 +556,42 @@ pub async fn projected(
             )?)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp() -> Stamp {
+        Stamp { data: 1, models: 1 }
+    }
+
+    #[test]
+    fn the_result_cache_stays_within_its_bytes_dropping_the_least_recently_used() {
+        let mut cache = ResultCache::new(1000);
+        let value = || -> Arc<dyn Any + Send + Sync> { Arc::new(0u8) };
+        for k in ["a", "b", "c", "d"] {
+            cache.put(k.to_owned(), stamp(), value(), 240);
+        }
+        assert_eq!(cache.bytes, 960);
+        // "a" is used, so "b" is the one dropped for "e".
+        assert!(cache.get("a", stamp()).is_some());
+        cache.put("e".to_owned(), stamp(), value(), 240);
+        assert!(cache.bytes <= 1000, "{}", cache.bytes);
+        assert!(cache.get("b", stamp()).is_none());
+        assert!(cache.get("a", stamp()).is_some());
+        // Over a quarter of the budget alone: not kept, nothing evicted.
+        cache.put("huge".to_owned(), stamp(), value(), 251);
+        assert!(cache.get("huge", stamp()).is_none());
+        assert_eq!(cache.entries.len(), 4);
+        // A stale stamp is a miss.
+        assert!(cache.get("a", Stamp { data: 2, models: 1 }).is_none());
+        cache.clear();
+        assert_eq!((cache.bytes, cache.entries.len()), (0, 0));
+    }
+
+    #[test]
+    fn json_bytes_counts_the_serialised_size() {
+        assert_eq!(json_bytes(&vec![1u32, 22, 333]), "[1,22,333]".len());
+    }
 }

@@ -67,7 +67,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     outln!("admin token (sign in with it; Ctrl-C stops the server):");
     outln!("{token}");
     let state = Arc::new(AppState::new(store.clone(), settings));
-    api::serve(listener, state, api::shutdown_signal()).await?;
+    api::serve(listener, state, None, api::shutdown_signal()).await?;
     store.close().await;
     eprintln!("stopped");
     Ok(())

@@ -50,6 +50,7 @@ mod serve;
 mod status;
 mod token;
 mod train;
+mod worker;
 
 /// The parsed command line.
 #[derive(Parser)]
@@ -66,9 +67,10 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Whether the command is `attain serve` (which logs each request).
+    /// Whether the command is `attain serve` (which logs each request) or
+    /// `attain worker` (which logs each job).
     pub fn serves(&self) -> bool {
-        matches!(self.command, Command::Serve(_))
+        matches!(self.command, Command::Serve(_) | Command::Worker(_))
     }
 }
 
@@ -179,6 +181,8 @@ enum Command {
     },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline(pipeline::PipelineArgs),
+    /// Claim and run queued jobs (training, scheduled refreshes) from the store, beside any `attain serve`
+    Worker(worker::WorkerArgs),
 }
 
 /// Runs the parsed command.
@@ -199,6 +203,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(global, args).await,
         Command::Token { action } => token::run(global, action).await,
         Command::Pipeline(args) => pipeline::run(global, args).await,
+        Command::Worker(args) => worker::run(global, args).await,
     }
 }
 

@@ -13,11 +13,14 @@
 //! - [`coach`]: the coaching-priority list; [`coach_evaluate`] scores it
 //!   against planted truth and past quarters.
 //! - [`commissions`]: statements, projections, what-ifs.
+//! - [`queue`]: durable jobs claimed under a lease by any process, and the
+//!   daily refresh.
 
 pub mod coach;
 pub mod coach_evaluate;
 pub mod commissions;
 pub mod forecast;
+pub mod queue;
 pub mod registry;
 pub mod score;
 pub mod train;
@@ -67,6 +70,17 @@ pub enum JobError {
     /// Plans or parameters of a commissions job.
     #[error(transparent)]
     Commission(#[from] CommissionError),
+    /// A parameter out of range.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The daily refresh could not ingest its folder.
+    #[error("refresh: {0}")]
+    Refresh(String),
+    /// Ingests kept committing while the data was read.
+    #[error(
+        "the store changed during every one of {LOAD_ATTEMPTS} reads (now at ingest run {0}); try again when ingests pause"
+    )]
+    Busy(i64),
     /// An as-of day past the month of the data's last activity: the months
     /// between would be read as months of nothing booked.
     #[error(
@@ -95,9 +109,39 @@ pub fn within_data(data: &SalesData, as_of: NaiveDate) -> Result<NaiveDate, JobE
 
 /// The data and its fingerprint.
 pub async fn load(store: &Store, settings: &Settings) -> Result<(SalesData, String), JobError> {
-    let data = SalesData::load(store, settings.fiscal).await?;
-    let fingerprint = store.fingerprint().await?;
+    let (_, data, fingerprint) = load_version(store, settings.fiscal).await?;
     Ok((data, fingerprint))
+}
+
+/// Times the data is read again when ingests keep committing under it.
+const LOAD_ATTEMPTS: usize = 5;
+
+/// The data, its fingerprint and its data version, all of one state of the
+/// store. The tables are read by separate queries, so the data version
+/// (which every ingest advances in the transaction that writes its rows)
+/// is read before and after: when an ingest committed in between, what was
+/// read may mix two states (or fail to join up), and it is read again.
+pub async fn load_version(
+    store: &Store,
+    fiscal: crate::domain::FiscalCalendar,
+) -> Result<(i64, SalesData, String), JobError> {
+    let mut last = None;
+    for _ in 0..LOAD_ATTEMPTS {
+        let before = store.data_version().await?;
+        let data = SalesData::load(store, fiscal).await;
+        let fingerprint = store.fingerprint().await;
+        let after = store.data_version().await?;
+        if before == after {
+            return Ok((before, data?, fingerprint?));
+        }
+        tracing::info!(
+            before,
+            after,
+            "an ingest committed during a load: reading again"
+        );
+        last = Some(after);
+    }
+    Err(JobError::Busy(last.unwrap_or_default()))
 }
 
 /// Training settings as given (flags, a request body): [`check`](Self::check)

@@ -8,6 +8,7 @@
 //! values and the same [`Store::fingerprint`].
 
 mod forecasts;
+mod jobs;
 mod load;
 mod plans;
 mod read;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
+pub use jobs::{JobRecord, now_ms};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus, TableSums};
@@ -102,6 +104,9 @@ impl Table {
         Table::ALL.into_iter().find(|t| t.name() == name)
     }
 }
+
+/// The PostgreSQL advisory lock key write transactions hold ("attain" in ASCII).
+const WRITER_LOCK: i64 = 0x6174_7461_696e;
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,10 +202,26 @@ impl Store {
 
     /// Starts a write transaction. Nothing it writes is visible to anyone
     /// else until [`StoreTx::commit`]; dropping it rolls back.
+    ///
+    /// Write transactions run one at a time, whichever process starts
+    /// them: SQLite's begin `IMMEDIATE` (taking the write lock first, so a
+    /// read-then-write never fails with a stale snapshot), PostgreSQL's
+    /// take a transaction-scoped advisory lock. Run numbers are the
+    /// largest plus one, read inside the transaction, so they are unique
+    /// and grow in commit order: a cache that remembers the latest number
+    /// never misses a run that committed later under a smaller one (as a
+    /// sequence, handing numbers out before commit, would allow).
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         Ok(match self {
-            Store::Sqlite(pool) => StoreTx::Sqlite(pool.begin().await?),
-            Store::Postgres(pool) => StoreTx::Postgres(pool.begin().await?),
+            Store::Sqlite(pool) => StoreTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                StoreTx::Postgres(tx)
+            }
         })
     }
 

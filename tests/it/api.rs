@@ -87,6 +87,8 @@ fn api_settings(models: &Path) -> Settings {
     RawSettings {
         models_dir: Some(models.to_owned()),
         max_body_bytes: Some(2 << 20),
+        // The tests make many requests with one token at once.
+        rate_limit: Some(0),
         ..RawSettings::default()
     }
     .validate()
@@ -115,7 +117,7 @@ pub(crate) async fn served(train: bool) -> Served {
     served_on(helpers::sqlite().await, train).await
 }
 
-async fn served_on(db: helpers::TestStore, train: bool) -> Served {
+pub(crate) async fn served_on(db: helpers::TestStore, train: bool) -> Served {
     let org = helpers::small_org(24, 26, 31);
     let models = tempfile::tempdir().unwrap();
     let settings = api_settings(models.path());
@@ -175,6 +177,7 @@ async fn served_on(db: helpers::TestStore, train: bool) -> Served {
         tokens.insert(role, token);
     }
     let state = Arc::new(AppState::new(store, settings));
+    attain::api::spawn_worker(&state, std::future::pending());
     let (router, _) = attain::api::router(state.clone());
     Served {
         router,
@@ -212,7 +215,7 @@ type Case<'a> = (&'a str, String, Upload<'a>, Vec<Role>);
 async fn wait_for_job(s: &Served, location: &str) -> Value {
     for _ in 0..600 {
         let job = s.get(Role::Admin, location).await.json();
-        if job["status"] != "running" {
+        if job["status"] != "running" && job["status"] != "queued" {
             return job;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -1216,7 +1219,7 @@ async fn readers_keep_answering_while_an_ingest_and_a_training_run_go_on() {
             answered += 1;
         }
         let job = s.get(Role::Admin, &location).await.json();
-        if ingest.is_finished() && job["status"] != "running" {
+        if ingest.is_finished() && job["status"] != "running" && job["status"] != "queued" {
             assert_eq!(job["status"], "succeeded", "{job}");
             break;
         }

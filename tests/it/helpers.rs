@@ -13,6 +13,8 @@ use sqlx::Connection;
 pub struct TestStore {
     pub store: Store,
     pub name: &'static str,
+    /// Its URL, for another process to open.
+    pub url: String,
     cleanup: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -42,6 +44,7 @@ pub async fn sqlite() -> TestStore {
     TestStore {
         store: Store::connect(&url).await.expect("open sqlite"),
         name: "sqlite",
+        url,
         cleanup: None,
         _dir: Some(dir),
     }
@@ -88,6 +91,7 @@ pub async fn postgres() -> Option<TestStore> {
     Some(TestStore {
         store: Store::connect(&url).await.expect("open postgres"),
         name: "postgres",
+        url,
         cleanup: Some((admin_url, db)),
         _dir: None,
     })

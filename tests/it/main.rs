@@ -15,5 +15,6 @@ mod helpers;
 mod ingest;
 mod report;
 mod salesforce;
+mod serving;
 mod sim;
 mod store;

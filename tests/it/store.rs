@@ -363,7 +363,12 @@ async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
     let migrated = sqlite_indexes(&t.store).await;
     assert_eq!(
         migrated.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        ["bookings_rep_date", "opportunities_rep", "reps_manager"]
+        [
+            "bookings_rep_date",
+            "jobs_claimable",
+            "opportunities_rep",
+            "reps_manager"
+        ]
     );
     let org = small_org(20, 14, 5);
     ingest(

@@ -14,9 +14,8 @@ use super::*;
 use crate::api::error::{AdminOnly, ApiError, NoToken, Problem};
 use crate::api::extract::Caller;
 use crate::api::extract::{bad_param, paths_param};
-use crate::api::state::{AppState, Job};
-use crate::domain::{Horizon, Paths};
-use crate::jobs::{self, ForecastParams, TrainParams, ValidTrainParams};
+use crate::jobs::TrainParams;
+use crate::jobs::queue::{self, Job, Work};
 
 /// A registered model version.
 #[derive(Debug, Serialize, ToSchema)]
@@ -125,70 +124,22 @@ pub async fn train(Caller { state, who }: Caller, body: Bytes) -> Result<Respons
     .check()
     .map_err(bad_param)?;
     let paths = paths_param(request.paths)?;
-    let job = state.start_job("train")?;
-    let id = job.job_id;
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        let state = task_state;
-        let _one_at_a_time = state.train_lock.clone().lock_owned().await;
-        let started = std::time::Instant::now();
-        let outcome = run_training(
-            &state,
-            request.as_of,
-            params,
-            request.forecast.unwrap_or(true),
-            paths,
-        )
-        .await;
-        state
-            .metrics
-            .job("train", outcome.is_ok(), started.elapsed().as_secs_f64());
-        if let Err(e) = &outcome {
-            tracing::warn!(job = id, error = %e, "training job failed");
-        }
-        state.invalidate();
-        state.finish_job(id, outcome);
-    });
-    let mut response = (StatusCode::ACCEPTED, Json(job)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/v1/jobs/{id}")) {
+    let work = Work::Train {
+        as_of: request.as_of,
+        horizon: params.backtest.horizon.get(),
+        origins: params.backtest.origins.get(),
+        forecast: request.forecast.unwrap_or(true),
+        paths: paths.get(),
+    };
+    let job = queue::enqueue(&state.store, &work).await?;
+    // This process's worker starts it now if it is idle; any other
+    // process's worker may claim it first.
+    state.wake.notify_one();
+    let mut response = (StatusCode::ACCEPTED, Json(&job)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/jobs/{}", job.job_id)) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
-}
-
-async fn run_training(
-    state: &AppState,
-    as_of: Option<NaiveDate>,
-    params: ValidTrainParams,
-    forecast: bool,
-    paths: Paths,
-) -> Result<serde_json::Value, String> {
-    let trained = jobs::train(&state.store, &state.settings, as_of, params)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut result = serde_json::json!({
-        "model_version": trained.model.version,
-        "as_of": trained.model.as_of,
-        "win_probability": trained.scoring.is_some(),
-        "scoring_skipped": trained.scoring_skipped,
-    });
-    if forecast {
-        let job = jobs::forecast(
-            &state.store,
-            &state.settings,
-            ForecastParams {
-                as_of: Some(trained.model.as_of),
-                horizon: Horizon::DEFAULT,
-                paths,
-                seed: crate::domain::DEFAULT_SEED,
-            },
-            params,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        result["run_id"] = serde_json::json!(job.run.run_id);
-    }
-    Ok(result)
 }
 
 /// A background job's state and result.
@@ -198,18 +149,20 @@ async fn run_training(
         (status = 200, description = "The job", body = Job),
         (status = 400, description = "Not a job number", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
-        (status = 404, description = "No such job in this server process", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn job(
     Caller { state, who }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     who.require(ADMIN, "read jobs")?;
-    let id: u64 = id
+    let id: i64 = id
         .parse()
-        .map_err(|_| ApiError::bad_field("id", format!("{id:?} is not a job number")))?;
-    state
-        .job(id)?
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_field("id", format!("{id:?} is not a job number")))?;
+    queue::job(&state.store, id)
+        .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no job {id} in this server process")))
+        .ok_or_else(|| ApiError::not_found(format!("no job {id}")))
 }
