@@ -49,6 +49,7 @@ pub struct Metrics {
     jobs: HistogramFamily<JobLabels>,
     cache_bytes: Gauge,
     throttled: Counter,
+    cancelled: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -71,6 +72,12 @@ impl Default for Metrics {
         let jobs: HistogramFamily<JobLabels> = Family::new_with_constructor(job_histogram);
         let cache_bytes = Gauge::default();
         let throttled = Counter::default();
+        let cancelled = Counter::default();
+        registry.register(
+            "computations_cancelled",
+            "Heavy computations stopped early because their request passed its deadline",
+            cancelled.clone(),
+        );
         registry.register(
             "result_cache_bytes",
             "Bytes (JSON size) of heavy results kept between requests",
@@ -115,6 +122,7 @@ impl Default for Metrics {
             jobs,
             cache_bytes,
             throttled,
+            cancelled,
         }
     }
 }
@@ -174,6 +182,12 @@ impl Metrics {
     /// A request was refused for its token's rate.
     pub fn throttle(&self) {
         self.throttled.inc();
+    }
+
+    /// The counter of computations stopped at their request's deadline
+    /// (handed to the thread doing the work).
+    pub fn cancelled_counter(&self) -> Counter {
+        self.cancelled.clone()
     }
 
     /// The Prometheus text exposition.

@@ -95,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::dashboard::whoami))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document_rate_limit(&mut doc);
     let document = Arc::new(doc.to_json().unwrap_or_default());
     let limit = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
@@ -131,6 +132,49 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state);
     (router, doc)
+}
+
+/// Adds the 429 every route that takes a token may answer (its token went
+/// over its rate), with `Retry-After`, to the OpenAPI document.
+fn document_rate_limit(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type,
+    };
+    let response = ResponseBuilder::new()
+        .description("This token made more requests a second than allowed (`rate_limit`)")
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        )
+        .content(
+            error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_owned(), response.clone().into());
+            }
+        }
+    }
 }
 
 /// Answers 503 with a problem when a request takes longer than allowed.

@@ -18,6 +18,7 @@ use super::run_index::RunIndex;
 use crate::commission::CommissionError;
 use crate::commission::credits::Ledger;
 use crate::config::Settings;
+use crate::domain::cancel::{Cancel, CancelOnDrop};
 use crate::domain::{OrgChart, Period, PlanBook};
 use crate::features::SalesData;
 use crate::jobs::coach::{CoachParams, coach_data};
@@ -432,8 +433,19 @@ impl AppState {
         }
         let registry = self.registry.clone();
         let started = Instant::now();
+        // A request dropped at its deadline drops this future, and with it
+        // the guard: the engine's loops see the flag and stop early; what
+        // they return then is thrown away here, never cached.
+        let cancel = Cancel::new();
+        let _stop_when_dropped = CancelOnDrop(cancel.clone());
+        let cancelled = self.metrics.cancelled_counter();
         let outcome = tokio::task::spawn_blocking(move || {
-            let value = compute(&loaded, &registry)?;
+            let value = cancel.run(|| compute(&loaded, &registry));
+            if cancel.is_cancelled() {
+                cancelled.inc();
+                return Err(ApiError::unavailable("the request was abandoned"));
+            }
+            let value = value?;
             let bytes = json_bytes(&value);
             Ok::<_, ApiError>((value, bytes))
         })
@@ -588,6 +600,72 @@ mod tests {
         assert!(cache.get("a", Stamp { data: 2, models: 1 }).is_none());
         cache.clear();
         assert_eq!((cache.bytes, cache.entries.len()), (0, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_computation_whose_request_gave_up_is_told_to_stop_and_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("a.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let settings = crate::config::RawSettings {
+            models_dir: Some(dir.path().join("models")),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let state = AppState::new(store, settings);
+        let loaded = Arc::new(Loaded {
+            version: 1,
+            data: crate::features::SalesData {
+                reps: Vec::new(),
+                regions: HashMap::new(),
+                bookings: Vec::new(),
+                booking_ids: Vec::new(),
+                monthly_quota: HashMap::new(),
+                quotas: Vec::new(),
+                opps: Vec::new(),
+                stages: Vec::new(),
+                products: Vec::new(),
+                snaps: Vec::new(),
+                snap_start: Vec::new(),
+                first_month: 0,
+                last_date: NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+                linked_bookings: false,
+                unlinked_bookings: false,
+                fiscal: crate::domain::FiscalCalendar::new(1).unwrap(),
+            },
+            fingerprint: String::new(),
+            plans: None,
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let started = Instant::now();
+        // Work that would take 30 s unless told to stop.
+        let slow = state.computed("test", "slow".to_owned(), loaded, move |_, _| {
+            while !crate::domain::cancel::requested() && started.elapsed().as_secs() < 30 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = tx.send(started.elapsed());
+            Ok(1u32)
+        });
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(100), slow).await;
+        assert!(gave_up.is_err(), "the deadline passed first");
+        let stopped_after = tokio::task::spawn_blocking(move || {
+            rx.recv_timeout(std::time::Duration::from_secs(10))
+        })
+        .await
+        .unwrap()
+        .expect("the work stopped");
+        assert!(
+            stopped_after < std::time::Duration::from_secs(2),
+            "stopped after {stopped_after:?}"
+        );
+        assert_eq!(state.cached_results().1, 0, "nothing cached");
+        assert!(
+            state
+                .metrics
+                .render()
+                .contains("attain_computations_cancelled_total 1")
+        );
     }
 
     #[test]

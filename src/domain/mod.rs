@@ -5,6 +5,7 @@
 //! Parse, don't validate: a value of [`Money`], [`Period`] or an id type is
 //! valid by construction, so code that holds one never re-checks it.
 
+pub mod cancel;
 mod comp;
 mod entities;
 mod hierarchy;

@@ -175,11 +175,17 @@ impl SimulationPlan<'_> {
             }
             None => vec![0.0; paths],
         };
+        // A cancelled caller discards the result: the reps not yet drawn
+        // are passed over.
+        let cancel = crate::domain::cancel::current();
         let rep_paths: Vec<Option<Vec<f32>>> = self
             .reps
             .par_iter()
             .enumerate()
             .map(|(r, plan)| {
+                if cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                    return None;
+                }
                 plan.as_ref()
                     .map(|plan| self.rep_paths(r, plan, h, &common))
             })

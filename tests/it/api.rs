@@ -981,6 +981,10 @@ async fn the_openapi_document_covers_every_route_and_error() {
             assert_eq!(op["security"][0]["bearer"], serde_json::json!([]), "{path}");
             let problem = &responses["401"]["content"]["application/problem+json"];
             assert!(problem.is_object(), "{path}: 401 is problem+json");
+            assert!(
+                responses["429"]["headers"]["Retry-After"].is_object(),
+                "{path}: 429 with Retry-After documented"
+            );
         }
     }
     assert_eq!(
