@@ -246,27 +246,38 @@ impl AppState {
             }
         }
         let stamp = self.store.stamp().await?;
-        let mut cache = self.reads.write().map_err(poisoned)?;
-        let old = cache.stamp;
-        // Any change to the tokens' generation drops every cached token
-        // (a slower reader's older stamp only drops them once more; tokens
-        // are read again from the store). Run numbers only grow: an older
-        // one comes from a slower reader and is passed over.
-        // New data may end a person's time in seat, and with it the
-        // tokens limited to them.
-        if stamp.tokens != old.tokens || stamp.ingest_run > old.ingest_run {
-            cache.principals.clear();
-        }
-        if stamp.forecast_run > old.forecast_run {
-            cache.by_day.clear();
-        }
-        cache.stamp = StoreStamp {
-            forecast_run: stamp.forecast_run.max(old.forecast_run),
-            tokens: stamp.tokens,
-            ingest_run: stamp.ingest_run.max(old.ingest_run),
+        let (out, old) = {
+            let mut cache = self.reads.write().map_err(poisoned)?;
+            let old = cache.stamp;
+            // Any change to the tokens' generation drops every cached token
+            // (a slower reader's older stamp only drops them once more; tokens
+            // are read again from the store). Run numbers only grow: an older
+            // one comes from a slower reader and is passed over.
+            // New data may end a person's time in seat, and with it the
+            // tokens limited to them.
+            if stamp.tokens != old.tokens || stamp.ingest_run > old.ingest_run {
+                cache.principals.clear();
+            }
+            if stamp.forecast_run > old.forecast_run {
+                cache.by_day.clear();
+            }
+            cache.stamp = StoreStamp {
+                forecast_run: stamp.forecast_run.max(old.forecast_run),
+                tokens: stamp.tokens,
+                ingest_run: stamp.ingest_run.max(old.ingest_run),
+                models: stamp.models,
+            };
+            cache.checked = Some(Instant::now());
+            (cache.stamp, old)
         };
-        cache.checked = Some(Instant::now());
-        Ok(cache.stamp)
+        if stamp.models != old.models {
+            // Versions trained by another process (maybe on another host)
+            // are copied here before the request reads the registry.
+            if let Err(e) = jobs::registry::sync(&self.store, &self.registry).await {
+                tracing::warn!(error = %e, "model versions not copied from the store");
+            }
+        }
+        Ok(out)
     }
 
     /// The caller of a bearer token (checked against the store's stamp first).

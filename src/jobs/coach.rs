@@ -219,6 +219,6 @@ pub async fn coach(
     train: ValidTrainParams,
 ) -> Result<CoachList, JobError> {
     let (data, fingerprint) = jobs::load(store, settings).await?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     tokio::task::block_in_place(|| coach_data(&data, &fingerprint, &registry, params, train))
 }

@@ -293,7 +293,7 @@ pub async fn evaluate(
     train: ValidTrainParams,
 ) -> Result<Evaluation, JobError> {
     let (data, fingerprint) = crate::jobs::load(store, settings).await?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     tokio::task::block_in_place(|| {
         let day = params.as_of.unwrap_or(data.last_date);
         let truth = match truth {

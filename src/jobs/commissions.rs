@@ -571,7 +571,7 @@ pub async fn projection(
 ) -> Result<Projection, JobError> {
     let book = load_book(store, settings).await?;
     let (data, fingerprint) = jobs::load(store, settings).await?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     tokio::task::block_in_place(|| {
         projection_data(&data, &fingerprint, &registry, &book, params, train)
     })

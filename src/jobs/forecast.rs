@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
 
-use super::registry::Registry;
 use super::train::models_as_of;
 use super::{JobError, ValidTrainParams, load};
 use crate::config::Settings;
@@ -52,7 +51,7 @@ pub async fn forecast(
         &data,
         params.as_of.unwrap_or_else(|| engine.default_as_of()),
     )?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     let (model, _, trained) = tokio::task::block_in_place(|| {
         models_as_of(
             &data,
@@ -64,6 +63,9 @@ pub async fn forecast(
             false,
         )
     })?;
+    if trained {
+        super::registry::sync(store, &registry).await?;
+    }
     let mut run = tokio::task::block_in_place(|| {
         engine.forecast(&ForecastSpec {
             model: &model,

@@ -5,11 +5,19 @@
 //! fingerprint, crate versions) and, when the data has deal history,
 //! `scoring.json` (the win-probability model). Versions are never
 //! overwritten.
+//!
+//! The store holds every version too ([`sync`]): the folder is each
+//! process's copy, so replicas on several hosts sharing one database serve
+//! the same models. A version trained here is copied to the store by the
+//! job that trained it; a version trained elsewhere is copied here before a
+//! job or a request reads the registry.
 
 use std::path::{Path, PathBuf};
 
+use crate::config::Settings;
 use crate::forecast::TrainedModel;
 use crate::scoring::ScoringModel;
+use crate::store::{ModelArtifact, Store, StoreError};
 
 /// Why the registry could not read or write a model.
 #[derive(Debug, thiserror::Error)]
@@ -49,19 +57,24 @@ const SCORING: &str = "scoring.json";
 /// Writes `value` as JSON to a temporary name beside `path` and renames
 /// it into place, so a crash never leaves a half-written artifact.
 fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
+    let text = serde_json::to_vec(value).map_err(|source| RegistryError::Format {
+        path: path.to_owned(),
+        source,
+    })?;
+    write_bytes_atomic(path, &text)
+}
+
+/// [`write_atomic`] of bytes already serialised.
+fn write_bytes_atomic(path: &Path, text: &[u8]) -> Result<(), RegistryError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let text = serde_json::to_vec(value).map_err(|source| RegistryError::Format {
-        path: tmp.clone(),
-        source,
-    })?;
     // On disk before the rename, and the rename itself on disk after: a
     // power cut leaves the old state or the new, never an empty file.
     let write = || -> std::io::Result<()> {
         use std::io::Write;
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&text)?;
+        file.write_all(text)?;
         file.sync_all()
     };
     write().map_err(|source| RegistryError::Io {
@@ -149,6 +162,41 @@ impl Registry {
         Ok(version)
     }
 
+    /// One version's files as stored (`model.json`, and `scoring.json`
+    /// when it has one); `None` when the version is not here.
+    pub fn files(&self, version: &str) -> Result<Option<ModelArtifact>, RegistryError> {
+        let read = |name: &str| -> Result<Option<Vec<u8>>, RegistryError> {
+            let path = self.root.join(version).join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(RegistryError::Io { path, source }),
+            }
+        };
+        let Some(model) = read(ARTIFACT)? else {
+            return Ok(None);
+        };
+        Ok(Some(ModelArtifact {
+            version: version.to_owned(),
+            model,
+            scoring: read(SCORING)?,
+        }))
+    }
+
+    /// Writes a version's files (a copy of a version trained elsewhere),
+    /// the forecast model last, as [`Registry::save`] does.
+    pub fn put_files(&self, artifact: &ModelArtifact) -> Result<(), RegistryError> {
+        let dir = self.root.join(&artifact.version);
+        std::fs::create_dir_all(&dir).map_err(|source| RegistryError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        if let Some(scoring) = &artifact.scoring {
+            write_bytes_atomic(&dir.join(SCORING), scoring)?;
+        }
+        write_bytes_atomic(&dir.join(ARTIFACT), &artifact.model)
+    }
+
     /// Loads one version.
     pub fn load(&self, version: &str) -> Result<TrainedModel, RegistryError> {
         let path = self.root.join(version).join(ARTIFACT);
@@ -196,4 +244,57 @@ impl Registry {
     pub fn latest(&self) -> Result<Option<TrainedModel>, RegistryError> {
         Ok(self.readable()?.pop().map(|(_, m)| m))
     }
+}
+
+/// Makes the folder and the store hold the same versions: versions only
+/// in the store are written here, versions only here (whose artifact
+/// reads) are stored. A damaged local artifact is reported and not stored.
+pub async fn sync(store: &Store, registry: &Registry) -> Result<(), super::JobError> {
+    let stored = store.model_versions().await?;
+    let local = {
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || registry.versions())
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("registry reader failed: {e}")))??
+    };
+    for version in stored.iter().filter(|v| !local.contains(v)) {
+        let Some(artifact) = store.model_artifact(version).await? else {
+            continue;
+        };
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || registry.put_files(&artifact))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("registry writer failed: {e}")))??;
+        tracing::info!(version = %version, "model version copied from the store");
+    }
+    for version in local.iter().filter(|v| !stored.contains(v)) {
+        let checked = {
+            let (registry, version) = (registry.clone(), version.clone());
+            tokio::task::spawn_blocking(move || -> Result<Option<ModelArtifact>, RegistryError> {
+                // Only an artifact that reads back is shared.
+                registry.load(&version)?;
+                registry.files(&version)
+            })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("registry reader failed: {e}")))?
+        };
+        match checked {
+            Ok(Some(artifact)) => {
+                store.put_model(&artifact).await?;
+            }
+            Ok(None) => {}
+            Err(RegistryError::Format { path, source }) => {
+                tracing::warn!(path = %path.display(), error = %source, "damaged model artifact not shared");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The registry of `settings`, in step with the store.
+pub async fn shared(store: &Store, settings: &Settings) -> Result<Registry, super::JobError> {
+    let registry = Registry::new(&settings.models_dir);
+    sync(store, &registry).await?;
+    Ok(registry)
 }

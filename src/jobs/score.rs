@@ -105,7 +105,7 @@ pub async fn score(
     train: ValidTrainParams,
 ) -> Result<ScoreList, JobError> {
     let (data, fingerprint) = jobs::load(store, settings).await?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     tokio::task::block_in_place(|| score_data(&data, &fingerprint, &registry, params, train))
 }
 
@@ -119,7 +119,7 @@ pub async fn evaluation(
     train: ValidTrainParams,
 ) -> Result<(String, ScoringModel), JobError> {
     let (data, fingerprint) = jobs::load(store, settings).await?;
-    let registry = Registry::new(&settings.models_dir);
+    let registry = super::registry::shared(store, settings).await?;
     let engine = Engine::new(&data);
     let day = as_of.unwrap_or_else(|| engine.default_as_of());
     let (model, scoring, _) = tokio::task::block_in_place(|| {

@@ -68,10 +68,13 @@ pub async fn train(
     let (data, fingerprint) = load(store, settings).await?;
     let engine = Engine::new(&data);
     let as_of = super::within_data(&data, as_of.unwrap_or_else(|| engine.default_as_of()))?;
-    let registry = Registry::new(&settings.models_dir);
-    tokio::task::block_in_place(|| {
+    let registry = super::registry::shared(store, settings).await?;
+    let trained = tokio::task::block_in_place(|| {
         train_and_register(&data, &engine, &registry, as_of, params, &fingerprint)
-    })
+    })?;
+    // The new version, for every other process.
+    super::registry::sync(store, &registry).await?;
+    Ok(trained)
 }
 
 /// The registered models trained closest before (or on) `as_of`; when there

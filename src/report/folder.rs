@@ -17,7 +17,6 @@ use crate::forecast::{Engine, ForecastRow, ForecastRun};
 use crate::jobs::ValidTrainParams;
 use crate::jobs::coach::{CoachParams, coach_data};
 use crate::jobs::commissions::{CommissionParams, load_book, projection_data};
-use crate::jobs::registry::Registry;
 use crate::jobs::{self, ForecastParams, JobError, registered_models};
 use crate::store::{ForecastFilter, Store};
 
@@ -183,7 +182,7 @@ pub async fn report(
         Err(JobError::Commission(crate::commission::CommissionError::NoPlans)) => None,
         Err(e) => return Err(e.into()),
     };
-    let registry = Registry::new(&settings.models_dir);
+    let registry = crate::jobs::registry::shared(store, settings).await?;
     let params = params.clone();
     tokio::task::block_in_place(|| {
         let engine = Engine::new(&data);

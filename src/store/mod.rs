@@ -10,6 +10,7 @@
 mod forecasts;
 mod jobs;
 mod load;
+mod models;
 mod plans;
 mod read;
 mod tokens;
@@ -25,6 +26,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use jobs::{JobRecord, now_ms};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
+pub use models::ModelArtifact;
 pub use plans::PlanBookWrite;
 pub use read::{OpportunitySnapshot, StoreStatus, TableSums};
 pub use tokens::{Stamp, TokenRecord};

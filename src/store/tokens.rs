@@ -32,6 +32,8 @@ pub struct Stamp {
     pub tokens: [i64; 3],
     /// The latest ingest run (0 before any).
     pub ingest_run: i64,
+    /// Model versions stored.
+    pub models: i64,
 }
 
 const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at, expires_at";
@@ -126,16 +128,18 @@ impl Store {
     /// What read caches depend on, in one query: the latest forecast run;
     /// the tokens' generation (their number, the number revoked and the
     /// sum of their random nonces, which any token made, revoked or
-    /// deleted changes); and the latest ingest run.
+    /// deleted changes); the latest ingest run; and the model versions
+    /// stored.
     pub async fn stamp(&self) -> Result<Stamp, StoreError> {
         let sql = "SELECT CAST((SELECT COALESCE(MAX(run_id), 0) FROM forecast_runs) AS BIGINT), \
                           CAST((SELECT COUNT(*) FROM api_tokens) AS BIGINT), \
                           CAST((SELECT COUNT(revoked_at) FROM api_tokens) AS BIGINT), \
                           CAST((SELECT COALESCE(SUM(nonce), 0) FROM api_tokens) AS BIGINT), \
-                          CAST((SELECT COALESCE(MAX(run_id), 0) FROM ingest_runs) AS BIGINT)";
-        let parts: (i64, i64, i64, i64, i64);
+                          CAST((SELECT COALESCE(MAX(run_id), 0) FROM ingest_runs) AS BIGINT), \
+                          CAST((SELECT COUNT(*) FROM model_artifacts) AS BIGINT)";
+        let parts: (i64, i64, i64, i64, i64, i64);
         on_backend!(self, Store, |pool, Db| {
-            parts = sqlx::query_as::<Db, (i64, i64, i64, i64, i64)>(sql)
+            parts = sqlx::query_as::<Db, (i64, i64, i64, i64, i64, i64)>(sql)
                 .fetch_one(pool)
                 .await?;
         });
@@ -143,6 +147,7 @@ impl Store {
             forecast_run: parts.0,
             tokens: [parts.1, parts.2, parts.3],
             ingest_run: parts.4,
+            models: parts.5,
         })
     }
 

@@ -375,11 +375,13 @@ async fn replicas_and_a_worker_share_jobs_and_a_killed_claimer_s_job_completes()
     let (_, token) = create_token(&db.store, Role::Admin, None, None, None)
         .await
         .unwrap();
-    let models = tempfile::tempdir().unwrap();
-    let (a, addr_a) = replica(&db.url, models.path());
-    let (b, addr_b) = replica(&db.url, models.path());
+    // A models folder each, as on separate hosts: versions travel
+    // through the store.
+    let folders: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (a, addr_a) = replica(&db.url, folders[0].path());
+    let (b, addr_b) = replica(&db.url, folders[1].path());
     let worker = Proc(
-        attain_on(&db.url, models.path())
+        attain_on(&db.url, folders[2].path())
             .arg("worker")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -449,10 +451,14 @@ async fn replicas_and_a_worker_share_jobs_and_a_killed_claimer_s_job_completes()
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["attempts"], 2, "claimed again after the kill: {done}");
     assert!(done["result"]["run_id"].as_i64().is_some(), "{done}");
-    // Every survivor answers for it.
+    // Every survivor answers for it and serves the model it trained.
+    let version = done["result"]["model_version"].as_str().expect("a version");
     for (_, addr) in procs.values() {
         if let Some(addr) = addr {
             assert_eq!(job_json(addr, &token, id)["status"], "succeeded");
+            let (status, body) = http(addr, "GET", "/v1/models", &token, "");
+            assert_eq!(status, 200, "{body}");
+            assert!(body.contains(version), "{addr} lacks {version}: {body}");
         }
     }
     drop(procs);

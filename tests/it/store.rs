@@ -395,3 +395,62 @@ async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
     assert!(result.is_err(), "the broken file was accepted");
     assert_eq!(sqlite_indexes(&fresh.store).await, migrated);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_versions_travel_through_the_store_between_models_folders() {
+    for t in backends().await {
+        let org = small_org(12, 20, 4);
+        ingest(
+            &t.store,
+            &[org.path().to_path_buf()],
+            &options(date("2030-01-01")),
+        )
+        .await
+        .expect("ingest");
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let settings = |dir: &std::path::Path| {
+            attain::config::RawSettings {
+                models_dir: Some(dir.to_owned()),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap()
+        };
+        let trained = attain::jobs::train(
+            &t.store,
+            &settings(here.path()),
+            None,
+            super::forecast::quick(),
+        )
+        .await
+        .expect("train");
+        let version = trained.model.version.clone();
+        assert_eq!(t.store.model_versions().await.unwrap(), [version.clone()]);
+        // Another host's folder gets it before it reads the registry.
+        let registry = attain::jobs::registry::shared(&t.store, &settings(there.path()))
+            .await
+            .expect("sync");
+        let copy = registry.load(&version).expect("the copy reads");
+        assert_eq!(copy.data_fingerprint, trained.model.data_fingerprint);
+        assert_eq!(
+            registry.files(&version).unwrap(),
+            attain::jobs::registry::Registry::new(here.path())
+                .files(&version)
+                .unwrap(),
+            "{}: the same bytes",
+            t.name
+        );
+        // A damaged local version is not shared.
+        let bad = here.path().join("v0099-deadbeef");
+        std::fs::create_dir_all(&bad).unwrap();
+        std::fs::write(bad.join("model.json"), b"{ cut short").unwrap();
+        attain::jobs::registry::sync(
+            &t.store,
+            &attain::jobs::registry::Registry::new(here.path()),
+        )
+        .await
+        .expect("sync passes over it");
+        assert_eq!(t.store.model_versions().await.unwrap(), [version]);
+        t.finish().await;
+    }
+}
