@@ -425,7 +425,10 @@ async fn model_versions_travel_through_the_store_between_models_folders() {
         .await
         .expect("train");
         let version = trained.model.version.clone();
-        assert_eq!(t.store.model_versions().await.unwrap(), [version.clone()]);
+        assert_eq!(
+            t.store.model_versions().await.unwrap(),
+            std::slice::from_ref(&version)
+        );
         // Another host's folder gets it before it reads the registry.
         let registry = attain::jobs::registry::shared(&t.store, &settings(there.path()))
             .await
