@@ -383,15 +383,7 @@ async fn schedule_refresh(store: Store, schedule: RefreshSchedule, wake: Arc<Not
         let due = next_at(now, schedule.at);
         let wait = (due - now).to_std().unwrap_or(Duration::ZERO);
         tokio::time::sleep(wait).await;
-        let work = Work::Refresh {
-            dir: schedule.dir.clone(),
-            preset: schedule.preset.clone(),
-        };
-        let Ok(params) = serde_json::to_string(&work) else {
-            return;
-        };
-        let key = format!("refresh/{}", due.date_naive());
-        match store.enqueue_job("refresh", &params, Some(&key)).await {
+        match queue_refresh(&store, &schedule, due.date_naive()).await {
             Ok(Some(id)) => {
                 tracing::info!(job = id, "daily refresh queued");
                 wake.notify_one();
@@ -400,6 +392,22 @@ async fn schedule_refresh(store: Store, schedule: RefreshSchedule, wake: Arc<Not
             Err(e) => tracing::warn!(error = %e, "daily refresh not queued"),
         }
     }
+}
+
+/// Queues the refresh of `day` unless a process queued it already;
+/// returns the job's number when this call queued it.
+pub async fn queue_refresh(
+    store: &Store,
+    schedule: &RefreshSchedule,
+    day: NaiveDate,
+) -> Result<Option<i64>, JobError> {
+    let work = Work::Refresh {
+        dir: schedule.dir.clone(),
+        preset: schedule.preset.clone(),
+    };
+    let params = serde_json::to_string(&work).map_err(|e| JobError::Corrupt(0, e.to_string()))?;
+    let key = format!("refresh/{day}");
+    Ok(store.enqueue_job("refresh", &params, Some(&key)).await?)
 }
 
 #[cfg(test)]

@@ -309,6 +309,65 @@ async fn jobs_are_claimed_once_retaken_after_their_lease_and_refreshes_queue_onc
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_refresh_is_queued_once_and_ingests_trains_and_forecasts() {
+    let db = helpers::sqlite().await;
+    let org = helpers::small_org(16, 26, 8);
+    let models = tempfile::tempdir().unwrap();
+    let settings = settings(RawSettings {
+        models_dir: Some(models.path().to_owned()),
+        refresh_dir: Some(org.path().to_owned()),
+        refresh_at: Some("02:30".to_owned()),
+        ..RawSettings::default()
+    });
+    let schedule = settings.refresh.clone().expect("a schedule");
+    let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 2).unwrap();
+    let first = queue::queue_refresh(&db.store, &schedule, day)
+        .await
+        .unwrap();
+    let again = queue::queue_refresh(&db.store, &schedule, day)
+        .await
+        .unwrap();
+    assert!(first.is_some() && again.is_none(), "queued once a day");
+    let worker = queue::Worker::new(
+        db.store.clone(),
+        settings,
+        "worker",
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    assert_eq!(worker.run_one().await.unwrap(), first);
+    let job = queue::job(&db.store, first.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, queue::JobStatus::Succeeded, "{:?}", job.error);
+    let result = job.result.expect("a result");
+    assert!(result["run_id"].as_i64().is_some(), "{result}");
+    assert!(result["model_version"].is_string(), "{result}");
+    assert!(
+        result["ingested"]["tables"]["opportunities"].is_object(),
+        "{result}"
+    );
+    assert!(db.store.latest_forecast_run(None).await.unwrap().is_some());
+    assert!(worker.run_one().await.unwrap().is_none(), "nothing left");
+    // A refresh half configured is refused at start.
+    let half = RawSettings {
+        refresh_at: Some("25:00".to_owned()),
+        ..RawSettings::default()
+    }
+    .validate()
+    .expect_err("no folder");
+    assert!(half.to_string().contains("refresh_dir"), "{half}");
+    let bad_time = RawSettings {
+        refresh_dir: Some(org.path().to_owned()),
+        refresh_at: Some("25:00".to_owned()),
+        ..RawSettings::default()
+    }
+    .validate()
+    .expect_err("not a time");
+    assert!(bad_time.to_string().contains("HH:MM"), "{bad_time}");
+}
+
 // ------------------------------------------------ several real processes
 
 fn attain_on(url: &str, models: &Path) -> Command {
