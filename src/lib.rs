@@ -25,6 +25,8 @@
 //!   rep's decline against their own past.
 //! - [`commission`]: exact statements, payouts projected over the
 //!   forecast's sample paths.
+//! - [`calls`]: forecast calls: who may call what, the roll-up of calls
+//!   under a person beside the model.
 //! - [`jobs`]: the use cases the CLI and the API share (train and
 //!   register, forecast, score, coach and its evaluation, commissions) and
 //!   the model registry.
@@ -37,8 +39,8 @@
 //!   ground truth.
 //!
 //! Layers, each importing only those before it: `domain` <- `store` <-
-//! `ingest`, `features` <- models (`forecast`, `scoring`, then `coaching`
-//! and `commission`) <- `jobs` <- `output`, `report` <- `api` (and the
+//! `ingest`, `features` <- models (`forecast`, `scoring`, then `coaching`,
+//! `commission` and `calls`) <- `jobs` <- `output`, `report` <- `api` (and the
 //! binary's `cli`). `config` is read by all; `sim` writes files `ingest`
 //! reads.
 //!
@@ -49,6 +51,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod calls;
 pub mod coaching;
 pub mod commission;
 pub mod config;

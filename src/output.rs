@@ -694,6 +694,50 @@ pub fn statement_grid(s: &crate::jobs::commissions::RepStatement) -> Grid {
     grid
 }
 
+/// `attain call list`: one line a person, the team under its manager.
+pub fn calls_grid(list: &crate::calls::CallList) -> Grid {
+    let mut grid = Grid::new(&[
+        "person",
+        "level",
+        "commit",
+        "best_case",
+        "reports_commit",
+        "adjustment",
+        "model_p10",
+        "model_p50",
+        "model_p90",
+        "booked",
+        "crm_commit",
+        "submitted_at",
+    ]);
+    let money =
+        |m: Option<crate::domain::Money>| m.map_or_else(|| "-".to_owned(), |m| m.to_string());
+    for line in &list.calls {
+        grid.push(vec![
+            line.person_id.clone(),
+            serde_json::to_value(line.level)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            if line.called {
+                money(line.commit)
+            } else {
+                "not called".to_owned()
+            },
+            money(line.best_case),
+            money(line.reports_commit),
+            money(line.adjustment),
+            money(line.model.map(|m| m.p10)),
+            money(line.model.map(|m| m.p50)),
+            money(line.model.map(|m| m.p90)),
+            money(line.booked_to_date),
+            money(line.crm_commit),
+            line.submitted_at.clone().unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    grid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

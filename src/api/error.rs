@@ -436,6 +436,20 @@ impl From<JobError> for ApiError {
             JobError::AfterData { .. } => ApiError::bad_field("as_of", e.to_string()),
             JobError::Busy(_) => ApiError::unavailable(e.to_string()),
             JobError::Param(p) => ApiError::bad_request(p.to_string()),
+            JobError::Call(c) => {
+                use crate::calls::CallError;
+                match c {
+                    CallError::UnknownPerson(_) => ApiError::not_found(c.to_string()),
+                    CallError::NotYours(_) => ApiError::forbidden(c.to_string()),
+                    CallError::Finished { .. } => ApiError::invalid(
+                        c.to_string(),
+                        vec![InputError::field("period", c.to_string())],
+                        1,
+                    ),
+                    CallError::Amount { field, .. } => ApiError::bad_field(field, c.to_string()),
+                    CallError::Ambiguous(_) => ApiError::bad_field("id", c.to_string()),
+                }
+            }
             other => ApiError::internal(&other),
         }
     }

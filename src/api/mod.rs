@@ -81,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::ops::status))
         .routes(routes!(routes::forecasts::forecasts))
         .routes(routes!(routes::forecasts::accuracy))
+        .routes(routes!(routes::calls::calls, routes::calls::post_call))
         .routes(routes!(routes::opportunities::opportunities))
         .routes(routes!(routes::coaching::coaching))
         .routes(routes!(routes::commissions::projections))

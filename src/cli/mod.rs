@@ -37,6 +37,7 @@ macro_rules! outln {
 }
 
 mod backtest;
+mod call;
 mod coach;
 mod commissions;
 mod demo;
@@ -181,6 +182,11 @@ enum Command {
     },
     /// The deals as they stood on a past date, rebuilt from history snapshots
     Pipeline(pipeline::PipelineArgs),
+    /// Forecast calls: submit one (a person's number for a period), or list the roll-up beside the model
+    Call {
+        #[command(subcommand)]
+        action: call::CallAction,
+    },
     /// Claim and run queued jobs (training, scheduled refreshes) from the store, beside any `attain serve`
     Worker(worker::WorkerArgs),
 }
@@ -204,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token { action } => token::run(global, action).await,
         Command::Pipeline(args) => pipeline::run(global, args).await,
         Command::Worker(args) => worker::run(global, args).await,
+        Command::Call { action } => call::run(global, action).await,
     }
 }
 

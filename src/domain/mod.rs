@@ -5,6 +5,7 @@
 //! Parse, don't validate: a value of [`Money`], [`Period`] or an id type is
 //! valid by construction, so code that holds one never re-checks it.
 
+mod call;
 pub mod cancel;
 mod comp;
 mod entities;
@@ -13,6 +14,7 @@ mod money;
 mod params;
 mod period;
 
+pub use call::Call;
 pub use comp::{
     AttainmentBonus, CompPlan, CreditSplit, Draw, PlanAssignment, PlanBook, PlanPeriod, Span,
     Spiff, Tier, TierMode, span_of,

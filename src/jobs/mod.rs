@@ -13,9 +13,11 @@
 //! - [`coach`]: the coaching-priority list; [`coach_evaluate`] scores it
 //!   against planted truth and past quarters.
 //! - [`commissions`]: statements, projections, what-ifs.
+//! - [`calls`](mod@calls): forecast calls submitted and rolled up beside the model.
 //! - [`queue`]: durable jobs claimed under a lease by any process, and the
 //!   daily refresh.
 
+pub mod calls;
 pub mod coach;
 pub mod coach_evaluate;
 pub mod commissions;
@@ -70,6 +72,9 @@ pub enum JobError {
     /// Plans or parameters of a commissions job.
     #[error(transparent)]
     Commission(#[from] CommissionError),
+    /// A forecast call refused.
+    #[error(transparent)]
+    Call(#[from] crate::calls::CallError),
     /// A parameter out of range.
     #[error(transparent)]
     Param(#[from] ParamError),

@@ -165,6 +165,22 @@ impl Store {
         }
     }
 
+    /// The newest run (by as-of day, then number) forecast on or before `day`.
+    pub async fn run_on_or_before(&self, day: NaiveDate) -> Result<Option<RunRecord>, StoreError> {
+        let sql = "SELECT run_id FROM forecast_runs WHERE as_of <= $1 \
+                   ORDER BY as_of DESC, run_id DESC LIMIT 1";
+        let run_id: Option<i64> = on_backend!(self, Store, |pool, Db| {
+            sqlx::query_scalar::<Db, i64>(sql)
+                .bind(day)
+                .fetch_optional(pool)
+                .await?
+        });
+        match run_id {
+            Some(id) => self.forecast_run(Some(id)).await,
+            None => Ok(None),
+        }
+    }
+
     /// Lines of a run, by level, entity and period.
     pub async fn forecast_lines(
         &self,

@@ -7,6 +7,7 @@
 //! dates as `DATE` (PostgreSQL) or ISO text (SQLite), so both hold the same
 //! values and the same [`Store::fingerprint`].
 
+mod calls;
 mod forecasts;
 mod jobs;
 mod load;
@@ -23,6 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use calls::NewCall;
 pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use jobs::{JobRecord, now_ms};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};

@@ -959,6 +959,8 @@ async fn the_openapi_document_covers_every_route_and_error() {
         ("/v1/ingest/{kind}", "post"),
         ("/v1/forecasts", "get"),
         ("/v1/forecasts/accuracy", "get"),
+        ("/v1/calls", "get"),
+        ("/v1/calls", "post"),
         ("/v1/opportunities", "get"),
         ("/v1/coaching", "get"),
         ("/v1/commissions/projections", "get"),
@@ -989,8 +991,8 @@ async fn the_openapi_document_covers_every_route_and_error() {
     }
     assert_eq!(
         paths.len(),
-        expected.len(),
-        "every documented path is a route above"
+        expected.len() - 1,
+        "every documented path is a route above (/v1/calls twice)"
     );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [

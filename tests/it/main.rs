@@ -6,6 +6,7 @@
 //! PostgreSQL fails those tests instead of skipping them.
 
 mod api;
+mod calls;
 mod cli;
 mod coaching;
 mod commission;

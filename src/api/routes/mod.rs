@@ -2,6 +2,7 @@
 //! reach, reads or computes through `jobs` (or the server's caches), and
 //! answers JSON (or CSV when asked with `Accept: text/csv`).
 
+pub mod calls;
 pub mod coaching;
 pub mod commissions;
 pub mod dashboard;

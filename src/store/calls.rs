@@ -1,0 +1,78 @@
+//! Forecast calls: every submission kept.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, on_backend};
+use crate::domain::{Call, Money};
+
+/// A call to store (its number is given by the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall<'a> {
+    /// Whose number.
+    pub person_id: &'a str,
+    /// Period text.
+    pub period: &'a str,
+    /// Commit.
+    pub commit: Money,
+    /// Best case.
+    pub best_case: Option<Money>,
+    /// Pipeline.
+    pub pipeline: Option<Money>,
+    /// Note.
+    pub note: Option<&'a str>,
+    /// RFC 3339.
+    pub submitted_at: &'a str,
+    /// Token id, `cli` or `import`.
+    pub submitted_by: &'a str,
+    /// Made on the person's behalf.
+    pub on_behalf: bool,
+}
+
+impl Store {
+    /// Stores one call; returns its number.
+    pub async fn insert_call(&self, call: &NewCall<'_>) -> Result<i64, StoreError> {
+        let sql = "INSERT INTO calls (person_id, period, commit_cents, best_case_cents, pipeline_cents, \
+                   note, submitted_at, submitted_by, on_behalf) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING call_id";
+        let id: i64;
+        on_backend!(self, Store, |pool, Db| {
+            id = sqlx::query_scalar::<Db, i64>(sql)
+                .bind(call.person_id)
+                .bind(call.period)
+                .bind(call.commit.cents())
+                .bind(call.best_case.map(Money::cents))
+                .bind(call.pipeline.map(Money::cents))
+                .bind(call.note)
+                .bind(call.submitted_at)
+                .bind(call.submitted_by)
+                .bind(call.on_behalf)
+                .fetch_one(pool)
+                .await?;
+        });
+        Ok(id)
+    }
+
+    /// Every call submitted for a period, in the order they were stored.
+    pub async fn calls_for(&self, period: &str) -> Result<Vec<Call>, StoreError> {
+        let sql = "SELECT call_id, person_id, period, commit_cents, best_case_cents, pipeline_cents, \
+                   note, submitted_at, submitted_by, on_behalf FROM calls WHERE period = $1 ORDER BY call_id";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            for row in sqlx::query::<Db>(sql).bind(period).fetch_all(pool).await? {
+                out.push(Call {
+                    call_id: row.try_get(0)?,
+                    person_id: row.try_get(1)?,
+                    period: row.try_get(2)?,
+                    commit: Money::from_cents(row.try_get(3)?),
+                    best_case: row.try_get::<Option<i64>, _>(4)?.map(Money::from_cents),
+                    pipeline: row.try_get::<Option<i64>, _>(5)?.map(Money::from_cents),
+                    note: row.try_get(6)?,
+                    submitted_at: row.try_get(7)?,
+                    submitted_by: row.try_get(8)?,
+                    on_behalf: row.try_get(9)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+}

@@ -1,0 +1,343 @@
+//! Forecast calls: who may call what (on both back-ends), every submission
+//! kept, and the roll-up's sums and adjustments beside the model.
+
+use attain::api::Role;
+use attain::calls::{CallError, CallInput, Submitter};
+use attain::config::RawSettings;
+use attain::domain::{Money, Period};
+use attain::jobs::JobError;
+use attain::jobs::calls::{ListParams, list, submit};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use super::api::{call, served};
+use crate::helpers;
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn money(s: &str) -> Money {
+    Money::parse(s).unwrap()
+}
+
+fn input(person: &str, period: &str, commit: &str) -> CallInput {
+    CallInput {
+        person_id: person.to_owned(),
+        period: Period::parse(period).unwrap(),
+        commit: money(commit),
+        best_case: None,
+        pipeline: None,
+        note: None,
+    }
+}
+
+async fn try_call(
+    store: &attain::store::Store,
+    settings: &attain::config::Settings,
+    submitter: Submitter<'static>,
+    who: String,
+    period: &str,
+    today: NaiveDate,
+) -> Result<attain::domain::Call, JobError> {
+    submit(
+        store,
+        settings,
+        submitter,
+        "t",
+        &input(&who, period, "1000"),
+        today,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn who_may_call_what_on_both_back_ends_and_refusals_store_nothing() {
+    for db in helpers::backends().await {
+        let org = helpers::small_org(16, 14, 3);
+        super::forecast::load(&db.store, org.path()).await;
+        let settings = RawSettings::default().validate().unwrap();
+        let (header, rows) = helpers::read_csv(&org.file("reps.csv"));
+        let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+        let (id, manager_of) = (col("rep_id"), col("manager_id"));
+        let manager: &'static str = "M001";
+        let mine: &'static str = rows
+            .iter()
+            .find(|r| r[manager_of] == manager)
+            .map(|r| &*Box::leak(r[id].clone().into_boxed_str()))
+            .expect("a rep under M001");
+        let other = rows
+            .iter()
+            .find(|r| r[manager_of] == "M002")
+            .map(|r| r[id].clone())
+            .expect("a rep under M002");
+        let top = rows
+            .iter()
+            .find(|r| r[manager_of].is_empty())
+            .map(|r| r[id].clone())
+            .expect("the head of the organisation");
+        let today = day("2027-01-10");
+        let period = "2027-Q1";
+        let ok = |s: Submitter<'static>, who: &str| {
+            try_call(&db.store, &settings, s, who.to_owned(), period, today)
+        };
+        // Allowed.
+        let own = ok(Submitter::Rep(mine), mine)
+            .await
+            .expect("a rep's own call");
+        assert!(!own.on_behalf);
+        let team = ok(Submitter::Manager(manager), manager)
+            .await
+            .expect("own team");
+        assert!(!team.on_behalf);
+        let behalf = ok(Submitter::Manager(manager), mine)
+            .await
+            .expect("on behalf of a rep under them");
+        assert!(behalf.on_behalf, "{}: recorded as on behalf", db.name);
+        ok(Submitter::Leader, &top).await.expect("a leader's call");
+        ok(Submitter::Admin, &other)
+            .await
+            .expect("admin calls anything");
+        // Refused, nothing stored.
+        let before = db.store.calls_for(period).await.unwrap().len();
+        for (submitter, person) in [
+            (Submitter::Rep(mine), other.as_str()),
+            (Submitter::Manager(manager), other.as_str()),
+            (Submitter::Leader, mine),
+            (Submitter::Other, mine),
+        ] {
+            let refused = ok(submitter, person).await.expect_err("not theirs");
+            assert!(
+                matches!(refused, JobError::Call(CallError::NotYours(_))),
+                "{}: {submitter:?} for {person}: {refused}",
+                db.name
+            );
+        }
+        let unknown = ok(Submitter::Admin, "NOBODY")
+            .await
+            .expect_err("no such person");
+        assert!(matches!(
+            unknown,
+            JobError::Call(CallError::UnknownPerson(_))
+        ));
+        let finished = submit(
+            &db.store,
+            &settings,
+            Submitter::Admin,
+            "t",
+            &input(mine, "2026-Q4", "5"),
+            today,
+        )
+        .await
+        .expect_err("a finished period");
+        assert!(finished.to_string().contains("2026-12-31"), "{finished}");
+        let mut bad = input(mine, period, "100");
+        bad.best_case = Some(money("50"));
+        let bad = submit(&db.store, &settings, Submitter::Admin, "t", &bad, today)
+            .await
+            .expect_err("best case under commit");
+        assert!(bad.to_string().contains("best_case"), "{bad}");
+        assert_eq!(db.store.calls_for(period).await.unwrap().len(), before);
+        // Every submission is kept; the latest counts.
+        submit(
+            &db.store,
+            &settings,
+            Submitter::Rep(mine),
+            "t",
+            &input(mine, period, "1500"),
+            today,
+        )
+        .await
+        .unwrap();
+        let rolled = list(
+            &db.store,
+            &settings,
+            &ListParams {
+                person: Some(manager.to_owned()),
+                period: Some(Period::parse(period).unwrap()),
+                as_of: Some(today),
+            },
+        )
+        .await
+        .unwrap();
+        let line = rolled
+            .calls
+            .iter()
+            .find(|l| l.person_id == mine)
+            .expect("the rep's line");
+        assert_eq!(line.commit, Some(money("1500")), "{}", db.name);
+        assert_eq!(db.store.calls_for(period).await.unwrap().len(), before + 1);
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_roll_up_sums_direct_reports_shows_the_adjustment_and_the_model() {
+    let s = served(true).await;
+    let forecasts = s
+        .get(Role::Leader, "/v1/forecasts?level=manager&id=M001")
+        .await;
+    let period = forecasts.json()["forecasts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["period"].as_str().unwrap().to_owned())
+        .find(|p| p.contains('Q'))
+        .expect("a quarter in the run");
+    let post = |role: Role, body: Value| {
+        let token = s.tokens[&role].clone();
+        let router = s.router.clone();
+        async move {
+            call(
+                &router,
+                "POST",
+                "/v1/calls",
+                Some(&token),
+                Some(("application/json", body.to_string().into_bytes())),
+                None,
+            )
+            .await
+        }
+    };
+    // Through the API, for a period still to come: rights and answers.
+    let next = "2027-Q1";
+    let a = post(
+        Role::Rep,
+        serde_json::json!({"person_id": s.rep, "period": next, "commit": "10.00"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    assert_eq!(a.json()["on_behalf"], false);
+    let a = post(
+        Role::Manager,
+        serde_json::json!({"person_id": s.rep, "period": next, "commit": "12"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    assert_eq!(a.json()["on_behalf"], true, "a manager for their rep");
+    for (role, person) in [
+        (Role::Rep, s.outsider.as_str()),
+        (Role::Manager, s.outsider.as_str()),
+        (Role::Finance, s.rep.as_str()),
+    ] {
+        let a = post(
+            role,
+            serde_json::json!({"person_id": person, "period": next, "commit": "1"}),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{role:?}: {}", a.text());
+        assert!(a.is_problem());
+    }
+    for (body, status) in [
+        (
+            serde_json::json!({"person_id": s.rep, "period": next, "commit": "-5"}),
+            400,
+        ),
+        (
+            serde_json::json!({"person_id": s.rep, "period": "2027-Q9", "commit": "5"}),
+            400,
+        ),
+        (
+            serde_json::json!({"person_id": s.rep, "period": "2020-Q1", "commit": "5"}),
+            422,
+        ),
+        (serde_json::json!({"person_id": s.rep, "period": next}), 400),
+    ] {
+        let a = post(Role::Admin, body.clone()).await;
+        assert_eq!(a.status.as_u16(), status, "{body}: {}", a.text());
+    }
+    // The run's quarter lies in this organisation's past: its calls are
+    // made as on a day inside it.
+    let settings = s.state.settings.clone();
+    let p = Period::parse(&period).unwrap();
+    let then = settings.fiscal.start(p);
+    for (submitter, person, commit, note) in [
+        (
+            Submitter::Rep(s.rep.as_str()),
+            s.rep.as_str(),
+            "1000.00",
+            Some("two deals"),
+        ),
+        (
+            Submitter::Manager(s.manager.as_str()),
+            s.manager.as_str(),
+            "9000",
+            None,
+        ),
+    ] {
+        let mut c = input(person, &period, commit);
+        c.note = note.map(str::to_owned);
+        submit(&s.db.store, &settings, submitter, "t", &c, then)
+            .await
+            .expect("a call");
+    }
+    // Calls as of a day after the run, so its range is shown.
+    let uri = format!("/v1/calls?period={period}&as_of=2031-01-01");
+    let got = s.get(Role::Manager, &uri).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text());
+    let list = got.json();
+    let lines = list["calls"].as_array().unwrap();
+    assert_eq!(
+        lines[0]["person_id"],
+        s.manager.as_str(),
+        "the manager first"
+    );
+    for l in lines {
+        let id = l["person_id"].as_str().unwrap();
+        assert!(s.team.contains(id), "{id} outside the manager's team");
+    }
+    let head = &lines[0];
+    let direct: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["manager_id"] == s.manager.as_str())
+        .collect();
+    let called: i64 = direct
+        .iter()
+        .filter_map(|l| l["commit"].as_str())
+        .map(|c| money(c).cents())
+        .sum();
+    assert_eq!(
+        money(head["reports_commit"].as_str().unwrap()).cents(),
+        called
+    );
+    assert_eq!(
+        money(head["adjustment"].as_str().unwrap()).cents(),
+        money("9000").cents() - called,
+        "{head}"
+    );
+    assert_eq!(
+        head["reports_not_called"].as_u64().unwrap() as usize,
+        direct.iter().filter(|l| l["called"] == false).count()
+    );
+    assert!(
+        head["model"]["p50"].is_string(),
+        "the model's range: {head}"
+    );
+    let rep_line = lines
+        .iter()
+        .find(|l| l["person_id"] == s.rep.as_str())
+        .unwrap();
+    assert_eq!(rep_line["commit"], "1000.00");
+    assert_eq!(rep_line["note"], "two deals");
+    // A rep sees only their own line; an id outside the reach is 403.
+    let mine = s.get(Role::Rep, &uri).await.json();
+    assert_eq!(mine["calls"].as_array().unwrap().len(), 1, "{mine}");
+    let outside = s
+        .get(Role::Manager, &format!("{uri}&id={}", s.outsider))
+        .await;
+    assert_eq!(outside.status, StatusCode::FORBIDDEN);
+    // Calls outlive the server: a new one over the same store has them.
+    let again = attain::api::AppState::new(s.db.store.clone(), s.state.settings.clone());
+    let (router, _) = attain::api::router(std::sync::Arc::new(again));
+    let after = call(
+        &router,
+        "GET",
+        &uri,
+        Some(&s.tokens[&Role::Manager]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(after.json()["calls"], list["calls"]);
+}
