@@ -27,6 +27,7 @@
 //! - `plans`: the plan book step.
 //! - `problems`: every problem found, grouped for the report.
 
+mod calls;
 mod check;
 mod field_history;
 mod files;
@@ -116,7 +117,7 @@ pub async fn ingest(
     options: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
-    let (by_table, plan_files) = group_files(paths, options, &mut summary)?;
+    let (by_table, plan_files, call_files) = group_files(paths, options, &mut summary)?;
     let mut known = Known::stored(store).await?;
     let mut problems = Problems::new(options.max_problems);
     // Tables this call filled from empty, with their fingerprint sums.
@@ -186,6 +187,9 @@ pub async fn ingest(
             },
         );
     }
+    if let Some(calls) = calls::calls(&mut tx, &call_files, &known, &mut problems).await? {
+        summary.tables.insert("calls".to_owned(), calls);
+    }
     if problems.any() {
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
@@ -214,8 +218,8 @@ pub async fn ingest(
     .await
 }
 
-/// The files of a call: per table, and the plan book apart.
-type Grouped = (BTreeMap<Table, Vec<PathBuf>>, Vec<PathBuf>);
+/// The files of a call: per table, and the plan book and calls apart.
+type Grouped = (BTreeMap<Table, Vec<PathBuf>>, Vec<PathBuf>, Vec<PathBuf>);
 
 /// Sorts the files of a call by table (and the plan book apart), noting
 /// each in the summary; files no table claims are listed as skipped.
@@ -226,6 +230,7 @@ fn group_files(
 ) -> Result<Grouped, IngestError> {
     let mut by_table: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
     let mut plan_files = Vec::new();
+    let mut call_files = Vec::new();
     for file in files::expand(paths)? {
         if files::is_plan_file(&file) {
             summary
@@ -236,6 +241,13 @@ fn group_files(
         }
         // A flat export feeds several tables (people, offices) from one file.
         let tables = options.mapping.tables_for_file(&files::stem(&file));
+        if tables.is_empty() && calls::is_calls_file(&files::stem(&file)) {
+            summary
+                .files
+                .push((file.display().to_string(), "calls".to_owned()));
+            call_files.push(file);
+            continue;
+        }
         if tables.is_empty() {
             match options.mapping.read_beside(&files::stem(&file)) {
                 Some(use_) => summary.files.push((file.display().to_string(), use_)),
@@ -249,11 +261,11 @@ fn group_files(
             by_table.entry(table).or_default().push(file.clone());
         }
     }
-    if by_table.is_empty() && plan_files.is_empty() {
+    if by_table.is_empty() && plan_files.is_empty() && call_files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(IngestError::NothingToIngest(shown.join(", ")));
     }
-    Ok((by_table, plan_files))
+    Ok((by_table, plan_files, call_files))
 }
 
 /// Writes the snapshots made from deals' dates or field changes, counted as the history

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, on_backend};
+use super::{Store, StoreError, StoreTx, on_backend};
 use crate::domain::{Call, Money};
 
 /// A call to store (its number is given by the store).
@@ -74,5 +74,34 @@ impl Store {
             }
         });
         Ok(out)
+    }
+}
+
+impl StoreTx {
+    /// Stores one call inside the transaction unless the same person's call
+    /// for the period at that moment from that source is stored; true when
+    /// stored.
+    pub async fn insert_call_once(&mut self, call: &NewCall<'_>) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO calls (person_id, period, commit_cents, best_case_cents, pipeline_cents, \
+                   note, submitted_at, submitted_by, on_behalf) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                   ON CONFLICT (person_id, period, submitted_at, submitted_by) DO NOTHING";
+        let changed;
+        on_backend!(self, StoreTx, |conn, Db| {
+            changed = sqlx::query::<Db>(sql)
+                .bind(call.person_id)
+                .bind(call.period)
+                .bind(call.commit.cents())
+                .bind(call.best_case.map(Money::cents))
+                .bind(call.pipeline.map(Money::cents))
+                .bind(call.note)
+                .bind(call.submitted_at)
+                .bind(call.submitted_by)
+                .bind(call.on_behalf)
+                .execute(&mut **conn)
+                .await?
+                .rows_affected();
+        });
+        Ok(changed > 0)
     }
 }

@@ -341,3 +341,92 @@ async fn the_roll_up_sums_direct_reports_shows_the_adjustment_and_the_model() {
     .await;
     assert_eq!(after.json()["calls"], list["calls"]);
 }
+
+#[tokio::test]
+async fn past_calls_import_from_calls_csv_once_and_bad_rows_are_named() {
+    for db in helpers::backends().await {
+        let org = helpers::small_org(16, 14, 3);
+        super::forecast::load(&db.store, org.path()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("calls.csv");
+        std::fs::write(
+            &file,
+            "person_id,period,submitted_at,commit,best_case,note\n\
+             M001,2024-Q1,2024-01-08,50000,65000,first week\n\
+             M001,2024-Q1,2024-01-15T09:30:00Z,52000.50,,\n\
+             M002,2024-Q1,2024-01-08,40000,,\n",
+        )
+        .unwrap();
+        let options = helpers::options(day("2030-01-01"));
+        let first = attain::ingest::ingest(&db.store, std::slice::from_ref(&file), &options)
+            .await
+            .expect("imported");
+        let t = &first.tables["calls"];
+        assert_eq!((t.rows, t.inserted, t.unchanged), (3, 3, 0), "{}", db.name);
+        let again = attain::ingest::ingest(&db.store, std::slice::from_ref(&file), &options)
+            .await
+            .expect("again");
+        let t = &again.tables["calls"];
+        assert_eq!(
+            (t.inserted, t.unchanged),
+            (0, 3),
+            "{}: nothing twice",
+            db.name
+        );
+        let settings = RawSettings::default().validate().unwrap();
+        let rolled = list(
+            &db.store,
+            &settings,
+            &ListParams {
+                person: Some("M001".into()),
+                period: Some(Period::parse("2024-Q1").unwrap()),
+                as_of: Some(day("2024-01-10")),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            rolled.calls[0].commit,
+            Some(money("50000")),
+            "as of the 10th"
+        );
+        // Bad rows: each named by row and column; nothing stored.
+        std::fs::write(
+            &file,
+            "person_id,period,submitted_at,commit,best_case\n\
+             NOBODY,2024-Q1,2024-01-08,1,\n\
+             M001,2024-Q5,2024-01-08,1,\n\
+             M001,2024-Q1,last week,1,\n\
+             M001,2024-Q1,2024-01-09,-3,\n\
+             M001,2024-Q1,2024-01-09,10,5\n",
+        )
+        .unwrap();
+        let before = db.store.calls_for("2024-Q1").await.unwrap().len();
+        let refused = attain::ingest::ingest(&db.store, std::slice::from_ref(&file), &options)
+            .await
+            .expect_err("bad rows");
+        let attain::ingest::IngestError::Invalid(report) = refused else {
+            panic!("not a validation report: {refused}");
+        };
+        let at: Vec<(Option<usize>, Option<String>)> = report
+            .problems
+            .iter()
+            .map(|p| (p.row, p.column.clone()))
+            .collect();
+        for (row, column) in [
+            (2, "person_id"),
+            (3, "period"),
+            (4, "submitted_at"),
+            (5, "commit"),
+            (6, "best_case"),
+        ] {
+            assert!(
+                at.contains(&(Some(row), Some(column.to_owned()))),
+                "{}: row {row} {column} in {at:?}",
+                db.name
+            );
+        }
+        assert_eq!(db.store.calls_for("2024-Q1").await.unwrap().len(), before);
+        db.finish().await;
+    }
+}

@@ -365,6 +365,7 @@ async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
         migrated.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         [
             "bookings_rep_date",
+            "calls_once",
             "calls_period",
             "jobs_claimable",
             "opportunities_rep",
