@@ -738,6 +738,35 @@ pub fn calls_grid(list: &crate::calls::CallList) -> Grid {
     grid
 }
 
+/// `attain call accuracy`: one line a person, best callers first.
+pub fn call_accuracy_grid(a: &crate::calls::accuracy::CallAccuracy) -> Grid {
+    let mut grid = Grid::new(&[
+        "person",
+        "periods",
+        "points",
+        "call_mape",
+        "call_bias",
+        "model_mape",
+        "model_bias",
+        "inside_model_band",
+        "call_beat_model",
+    ]);
+    for p in &a.people {
+        grid.push(vec![
+            p.person_id.clone(),
+            p.periods.to_string(),
+            p.points.to_string(),
+            opt(p.call_mape, 3),
+            opt(p.call_bias, 3),
+            opt(p.model_mape, 3),
+            opt(p.model_bias, 3),
+            opt(p.inside_model_band, 2),
+            opt(p.call_beat_model, 2),
+        ]);
+    }
+    grid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@
 //! judgment), with the model's P10/P50/P90, booked to date and the CRM's
 //! commit for the same entity and period.
 
+pub mod accuracy;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};

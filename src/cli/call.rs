@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use attain::calls::{CallInput, Submitter};
 use attain::domain::Money;
-use attain::jobs::calls::{ListParams, list, submit};
+use attain::jobs::calls::{AccuracyParams, ListParams, accuracy, list, submit};
 use attain::output::{self, OutputFormat};
 use attain::store::Store;
 
@@ -18,6 +18,23 @@ pub enum CallAction {
     Submit(SubmitArgs),
     /// The roll-up of calls under a person beside the model's range
     List(ListArgs),
+    /// Whose calls to trust: each person's calls over finished periods against what was booked, beside the model
+    Accuracy(AccuracyArgs),
+}
+
+#[derive(Args)]
+pub struct AccuracyArgs {
+    /// First period scored (YYYY-MM or YYYY-Qn)
+    #[arg(long)]
+    from: Option<String>,
+    /// Last period scored
+    #[arg(long)]
+    to: Option<String>,
+    /// Only this person and the people under them
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
 }
 
 #[derive(Args)]
@@ -88,6 +105,19 @@ pub async fn run(global: &Global, action: CallAction) -> Result<()> {
                 call.commit.to_string(),
             ]);
             out!("{}", output::render(args.format, &call, &grid));
+        }
+        CallAction::Accuracy(args) => {
+            let params = AccuracyParams {
+                from: period_arg(args.from)?,
+                to: period_arg(args.to)?,
+                person: args.id,
+            };
+            let today = chrono::Utc::now().date_naive();
+            let scored = accuracy(&store, &settings, &params, today).await?;
+            out!(
+                "{}",
+                output::render(args.format, &scored, &output::call_accuracy_grid(&scored))
+            );
         }
         CallAction::List(args) => {
             let params = ListParams {

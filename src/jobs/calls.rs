@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::JobError;
+use crate::calls::accuracy::{CallAccuracy, PeriodRecord, person_accuracy, week_days};
 use crate::calls::{
     CallError, CallInput, CallLevel, CallList, ModelLine, ModelRange, Submitter, may_call, roll_up,
 };
@@ -147,18 +148,7 @@ pub async fn list(
         }
     }
     let model = |rep: &Rep, level: CallLevel| -> Option<ModelLine> {
-        let id = rep.rep_id.as_str().to_owned();
-        let key = match level {
-            CallLevel::Rep => ("rep".to_owned(), id),
-            CallLevel::Manager => ("manager".to_owned(), id),
-            // A leader's number is the company's when they head it, else
-            // their team's.
-            CallLevel::Leader if rep.manager_id.is_none() => {
-                ("company".to_owned(), "company".to_owned())
-            }
-            CallLevel::Leader => ("manager".to_owned(), id),
-        };
-        lines.get(&key).copied()
+        lines.get(&entity_of(rep, level)).copied()
     };
     Ok(roll_up(
         root,
@@ -168,4 +158,190 @@ pub async fn list(
         run.map(|r| r.run_id),
         &model,
     ))
+}
+
+/// The forecast entity (level, id) a person's call is for: a rep's own, a
+/// manager's team, the company for the person heading it.
+fn entity_of(rep: &Rep, level: CallLevel) -> (String, String) {
+    let id = rep.rep_id.as_str().to_owned();
+    match level {
+        CallLevel::Rep => ("rep".to_owned(), id),
+        CallLevel::Leader if rep.manager_id.is_none() => {
+            ("company".to_owned(), "company".to_owned())
+        }
+        CallLevel::Manager | CallLevel::Leader => ("manager".to_owned(), id),
+    }
+}
+
+/// What `attain call accuracy` and `GET /v1/calls/accuracy` ask for.
+#[derive(Debug, Clone, Default)]
+pub struct AccuracyParams {
+    /// First period scored (by its first day).
+    pub from: Option<Period>,
+    /// Last period scored.
+    pub to: Option<Period>,
+    /// Only this person and the people under them.
+    pub person: Option<String>,
+}
+
+/// Each person's calls over the finished periods against what was booked,
+/// beside the model's forecast of the same days; lowest error first.
+pub async fn accuracy(
+    store: &Store,
+    settings: &Settings,
+    params: &AccuracyParams,
+    today: NaiveDate,
+) -> Result<CallAccuracy, JobError> {
+    let (data, _) = super::load(store, settings).await?;
+    let org = OrgChart::from_reps(&data.reps).map_err(|cycles| {
+        JobError::Corrupt(0, format!("the stored org chart has cycles: {cycles:?}"))
+    })?;
+    let fiscal = settings.fiscal;
+    let within: Option<Vec<String>> = match &params.person {
+        Some(id) => {
+            let root = data
+                .reps
+                .iter()
+                .find(|r| r.rep_id.as_str() == id)
+                .ok_or_else(|| CallError::UnknownPerson(id.clone()))?;
+            let mut ids: Vec<String> = org
+                .all_reports(&root.rep_id)
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect();
+            ids.push(id.clone());
+            Some(ids)
+        }
+        None => None,
+    };
+    let mut periods = Vec::new();
+    for text in store.call_periods().await? {
+        let Ok(period) = Period::parse(&text) else {
+            continue;
+        };
+        let (start, end) = (fiscal.start(period), fiscal.end(period));
+        let after_from = params.from.is_none_or(|f| start >= fiscal.start(f));
+        let before_to = params.to.is_none_or(|t| end <= fiscal.end(t));
+        if end < today && after_from && before_to {
+            periods.push((period, text));
+        }
+    }
+    // Booked per rep and period, from the data.
+    let mut booked_by_rep: HashMap<(u32, usize), i64> = HashMap::new();
+    for b in &data.bookings {
+        for (i, (period, _)) in periods.iter().enumerate() {
+            if fiscal.start(*period) <= b.day && b.day <= fiscal.end(*period) {
+                *booked_by_rep.entry((b.rep, i)).or_default() += b.cents;
+            }
+        }
+    }
+    let index: HashMap<&str, u32> = data
+        .reps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rep_id.as_str(), i as u32))
+        .collect();
+    let mut calls_by_period = Vec::new();
+    for (_, text) in &periods {
+        calls_by_period.push(store.calls_for(text).await?);
+    }
+    let mut people: Vec<&str> = calls_by_period
+        .iter()
+        .flatten()
+        .map(|c| c.person_id.as_str())
+        .filter(|p| within.as_ref().is_none_or(|w| w.iter().any(|x| x == p)))
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    // The model's lines, per run and period, fetched once.
+    let mut run_of_day: HashMap<NaiveDate, Option<i64>> = HashMap::new();
+    let mut lines: HashMap<(i64, usize), HashMap<(String, String), ModelRange>> = HashMap::new();
+    let mut out = Vec::new();
+    for person in people {
+        let Some(rep) = data.reps.iter().find(|r| r.rep_id.as_str() == person) else {
+            continue;
+        };
+        let level = CallLevel::of(rep, &org);
+        let entity = entity_of(rep, level);
+        let mut team: Vec<u32> = org
+            .all_reports(&rep.rep_id)
+            .iter()
+            .filter_map(|r| index.get(r.as_str()).copied())
+            .collect();
+        team.extend(index.get(person).copied());
+        let mut records = Vec::new();
+        for (i, (period, text)) in periods.iter().enumerate() {
+            let span = (fiscal.start(*period), fiscal.end(*period));
+            let mut ranges: HashMap<NaiveDate, ModelRange> = HashMap::new();
+            for day in week_days(span) {
+                let run = match run_of_day.get(&day) {
+                    Some(r) => *r,
+                    None => {
+                        let r = store.run_on_or_before(day).await?.map(|r| r.run_id);
+                        run_of_day.insert(day, r);
+                        r
+                    }
+                };
+                let Some(run) = run else { continue };
+                if let std::collections::hash_map::Entry::Vacant(slot) = lines.entry((run, i)) {
+                    let filter = ForecastFilter {
+                        period: Some(text.clone()),
+                        ..ForecastFilter::default()
+                    };
+                    let found = store
+                        .forecast_lines(run, &filter)
+                        .await?
+                        .into_iter()
+                        .map(|l| {
+                            let [p10, p50, p90, _, _] = l.cents;
+                            (
+                                (l.level, l.entity_id),
+                                ModelRange {
+                                    p10: Money::from_cents(p10),
+                                    p50: Money::from_cents(p50),
+                                    p90: Money::from_cents(p90),
+                                },
+                            )
+                        })
+                        .collect();
+                    slot.insert(found);
+                }
+                if let Some(range) = lines[&(run, i)].get(&entity) {
+                    ranges.insert(day, *range);
+                }
+            }
+            let booked: i64 = team
+                .iter()
+                .filter_map(|r| booked_by_rep.get(&(*r, i)))
+                .sum();
+            records.push((
+                calls_by_period.get(i),
+                span,
+                Money::from_cents(booked),
+                ranges,
+            ));
+        }
+        let scored: Vec<PeriodRecord<'_>> = records
+            .iter()
+            .filter_map(|(calls, span, booked, ranges)| {
+                Some(PeriodRecord {
+                    calls: calls.as_ref()?,
+                    span: *span,
+                    booked: *booked,
+                    model: ranges,
+                })
+            })
+            .collect();
+        out.push(person_accuracy(person, &scored));
+    }
+    out.sort_by(|a, b| {
+        a.call_mape
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&b.call_mape.unwrap_or(f64::INFINITY))
+            .then_with(|| a.person_id.cmp(&b.person_id))
+    });
+    Ok(CallAccuracy {
+        periods: periods.into_iter().map(|(_, t)| t).collect(),
+        people: out,
+    })
 }

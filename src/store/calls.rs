@@ -52,6 +52,18 @@ impl Store {
         Ok(id)
     }
 
+    /// The periods with any call, in order of their text.
+    pub async fn call_periods(&self) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT DISTINCT period FROM calls ORDER BY period";
+        let out: Vec<String>;
+        on_backend!(self, Store, |pool, Db| {
+            out = sqlx::query_scalar::<Db, String>(sql)
+                .fetch_all(pool)
+                .await?;
+        });
+        Ok(out)
+    }
+
     /// Every call submitted for a period, in the order they were stored.
     pub async fn calls_for(&self, period: &str) -> Result<Vec<Call>, StoreError> {
         let sql = "SELECT call_id, person_id, period, commit_cents, best_case_cents, pipeline_cents, \

@@ -430,3 +430,114 @@ async fn past_calls_import_from_calls_csv_once_and_bad_rows_are_named() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn call_accuracy_tells_a_sandbagger_from_an_optimist() {
+    let db = helpers::sqlite().await;
+    let org = helpers::small_org(16, 14, 3);
+    super::forecast::load(&db.store, org.path()).await;
+    let settings = RawSettings::default().validate().unwrap();
+    let fiscal = settings.fiscal;
+    // Each manager's team, and what it booked in a quarter fully inside
+    // the data.
+    let (header, reps) = helpers::read_csv(&org.file("reps.csv"));
+    let col = |h: &[String], n: &str| h.iter().position(|x| x == n).unwrap();
+    let (id, boss) = (col(&header, "rep_id"), col(&header, "manager_id"));
+    let under = |m: &str| -> Vec<String> {
+        let mut team = vec![m.to_owned()];
+        loop {
+            let before = team.len();
+            for r in &reps {
+                if team.contains(&r[boss]) && !team.contains(&r[id]) {
+                    team.push(r[id].clone());
+                }
+            }
+            if team.len() == before {
+                return team;
+            }
+        }
+    };
+    let (bh, bookings) = helpers::read_csv(&org.file("bookings.csv"));
+    let (who, amount, when) = (
+        col(&bh, "rep_id"),
+        col(&bh, "amount"),
+        col(&bh, "booked_date"),
+    );
+    let last = bookings.iter().map(|b| day(&b[when])).max().unwrap();
+    let quarter = fiscal.quarter_of(last - chrono::Duration::days(100));
+    let (start, end) = (fiscal.start(quarter), fiscal.end(quarter));
+    let booked = |team: &[String]| -> i64 {
+        bookings
+            .iter()
+            .filter(|b| team.contains(&b[who]))
+            .filter(|b| (start..=end).contains(&day(&b[when])))
+            .map(|b| money(&b[amount]).cents())
+            .sum()
+    };
+    let (low, high) = (booked(&under("M001")), booked(&under("M002")));
+    assert!(low > 0 && high > 0, "both teams booked in {quarter}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calls.csv");
+    let cents = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+    let sandbag = low * 8 / 10;
+    let optimist = high * 12 / 10;
+    std::fs::write(
+        &file,
+        format!(
+            "person_id,period,submitted_at,commit\n\
+             M001,{quarter},{start},{}\nM002,{quarter},{start},{}\n",
+            cents(sandbag),
+            cents(optimist)
+        ),
+    )
+    .unwrap();
+    attain::ingest::ingest(
+        &db.store,
+        std::slice::from_ref(&file),
+        &helpers::options(day("2030-01-01")),
+    )
+    .await
+    .expect("calls imported");
+    let scored = attain::jobs::calls::accuracy(
+        &db.store,
+        &settings,
+        &attain::jobs::calls::AccuracyParams::default(),
+        day("2031-01-01"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(scored.periods, [quarter.to_string()]);
+    let of = |p: &str| scored.people.iter().find(|a| a.person_id == p).unwrap();
+    let expect = |a: i64, b: i64| (a - b) as f64 / b as f64;
+    let (m1, m2) = (of("M001"), of("M002"));
+    assert!(
+        (m1.call_bias.unwrap() - expect(sandbag, low)).abs() < 1e-9,
+        "{m1:?}"
+    );
+    assert!(
+        (m2.call_bias.unwrap() - expect(optimist, high)).abs() < 1e-9,
+        "{m2:?}"
+    );
+    assert!(m1.call_bias.unwrap() < -0.19 && m2.call_bias.unwrap() > 0.19);
+    assert_eq!(m1.points, accuracy_points(start, end));
+    assert_eq!(m1.model_mape, None, "no stored run to compare with");
+    // Only a manager's own people.
+    let mine = attain::jobs::calls::accuracy(
+        &db.store,
+        &settings,
+        &attain::jobs::calls::AccuracyParams {
+            person: Some("M001".into()),
+            ..Default::default()
+        },
+        day("2031-01-01"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(mine.people.len(), 1);
+    assert_eq!(mine.people[0].person_id, "M001");
+    db.finish().await;
+}
+
+fn accuracy_points(start: NaiveDate, end: NaiveDate) -> usize {
+    attain::calls::accuracy::week_days((start, end)).len()
+}

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::*;
 use crate::api::error::{NoToken, Problem, ReadProblems};
 use crate::api::extract::{Caller, Q, parse_period};
+use crate::calls::accuracy::CallAccuracy;
 use crate::calls::{CallInput, CallList, Submitter};
 use crate::domain::{Call, Money, Period, RepId};
 use crate::jobs::calls::{ListParams, list, submit};
@@ -154,4 +155,60 @@ pub async fn calls(
     )
     .await?;
     Ok(Json(list))
+}
+
+/// Query of `GET /v1/calls/accuracy`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccuracyQuery {
+    /// First period scored (`YYYY-MM` or `YYYY-Qn`).
+    from: Option<String>,
+    /// Last period scored.
+    to: Option<String>,
+    /// Only this person and the people under them (a manager's or rep's
+    /// token: its own person by default).
+    id: Option<String>,
+}
+
+/// Whose calls to trust: each person's calls over finished periods against
+/// what was booked, beside the model's forecast of the same days.
+#[utoipa::path(get, path = "/v1/calls/accuracy", tag = "forecasts", security(("bearer" = [])),
+    params(AccuracyQuery),
+    responses(
+        (status = 200, description = "One line a person, lowest error first", body = CallAccuracy),
+        ReadProblems,
+    ))]
+pub async fn accuracy(
+    Caller { state, who }: Caller,
+    Q(query): Q<AccuracyQuery>,
+) -> Result<Json<CallAccuracy>, ApiError> {
+    who.require(
+        &[Role::Admin, Role::Leader, Role::Manager, Role::Rep],
+        "read call accuracy",
+    )?;
+    let from = parse_period("from", &query.from)?;
+    let to = parse_period("to", &query.to)?;
+    let org = state.org().await?;
+    let reach = who.reach(&org);
+    let person = match (query.id, who.role, &who.scope) {
+        (Some(id), _, _) => {
+            if !reach.sees_rep(&id) {
+                return Err(ApiError::forbidden(format!(
+                    "{id} is outside this token's reach"
+                )));
+            }
+            Some(id)
+        }
+        (None, Role::Manager | Role::Rep, Some(me)) => Some(me.clone()),
+        (None, _, _) => None,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let scored = crate::jobs::calls::accuracy(
+        &state.store,
+        &state.settings,
+        &crate::jobs::calls::AccuracyParams { from, to, person },
+        today,
+    )
+    .await?;
+    Ok(Json(scored))
 }
