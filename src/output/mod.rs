@@ -14,6 +14,9 @@ use crate::jobs::coach_evaluate::Evaluation;
 use crate::scoring::{DealScore, ScorerKind, ScoringEvaluation};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
+mod calls;
+pub use calls::{call_accuracy_grid, calls_grid};
+
 /// Output format of a reporting command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -691,79 +694,6 @@ pub fn statement_grid(s: &crate::jobs::commissions::RepStatement) -> Grid {
         String::new(),
         s.total.to_string(),
     ]);
-    grid
-}
-
-/// `attain call list`: one line a person, the team under its manager.
-pub fn calls_grid(list: &crate::calls::CallList) -> Grid {
-    let mut grid = Grid::new(&[
-        "person",
-        "level",
-        "commit",
-        "best_case",
-        "reports_commit",
-        "adjustment",
-        "model_p10",
-        "model_p50",
-        "model_p90",
-        "booked",
-        "crm_commit",
-        "submitted_at",
-    ]);
-    let money =
-        |m: Option<crate::domain::Money>| m.map_or_else(|| "-".to_owned(), |m| m.to_string());
-    for line in &list.calls {
-        grid.push(vec![
-            line.person_id.clone(),
-            serde_json::to_value(line.level)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            if line.called {
-                money(line.commit)
-            } else {
-                "not called".to_owned()
-            },
-            money(line.best_case),
-            money(line.reports_commit),
-            money(line.adjustment),
-            money(line.model.map(|m| m.p10)),
-            money(line.model.map(|m| m.p50)),
-            money(line.model.map(|m| m.p90)),
-            money(line.booked_to_date),
-            money(line.crm_commit),
-            line.submitted_at.clone().unwrap_or_else(|| "-".to_owned()),
-        ]);
-    }
-    grid
-}
-
-/// `attain call accuracy`: one line a person, best callers first.
-pub fn call_accuracy_grid(a: &crate::calls::accuracy::CallAccuracy) -> Grid {
-    let mut grid = Grid::new(&[
-        "person",
-        "periods",
-        "points",
-        "call_mape",
-        "call_bias",
-        "model_mape",
-        "model_bias",
-        "inside_model_band",
-        "call_beat_model",
-    ]);
-    for p in &a.people {
-        grid.push(vec![
-            p.person_id.clone(),
-            p.periods.to_string(),
-            p.points.to_string(),
-            opt(p.call_mape, 3),
-            opt(p.call_bias, 3),
-            opt(p.model_mape, 3),
-            opt(p.model_bias, 3),
-            opt(p.inside_model_band, 2),
-            opt(p.call_beat_model, 2),
-        ]);
-    }
     grid
 }
 
