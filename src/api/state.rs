@@ -615,15 +615,15 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_computation_whose_request_gave_up_is_told_to_stop_and_not_cached() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temp dir");
         let url = format!("sqlite://{}", dir.path().join("a.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let store = Store::connect(&url).await.expect("a store");
         let settings = crate::config::RawSettings {
             models_dir: Some(dir.path().join("models")),
             ..Default::default()
         }
         .validate()
-        .unwrap();
+        .expect("settings");
         let state = AppState::new(store, settings);
         let loaded = Arc::new(Loaded {
             version: 1,
@@ -640,10 +640,10 @@ mod tests {
                 snaps: Vec::new(),
                 snap_start: Vec::new(),
                 first_month: 0,
-                last_date: NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+                last_date: NaiveDate::from_ymd_opt(2030, 1, 1).expect("a day"),
                 linked_bookings: false,
                 unlinked_bookings: false,
-                fiscal: crate::domain::FiscalCalendar::new(1).unwrap(),
+                fiscal: crate::domain::FiscalCalendar::new(1).expect("January"),
             },
             fingerprint: String::new(),
             plans: None,
@@ -664,7 +664,7 @@ mod tests {
             rx.recv_timeout(std::time::Duration::from_secs(10))
         })
         .await
-        .unwrap()
+        .expect("the waiter")
         .expect("the work stopped");
         assert!(
             stopped_after < std::time::Duration::from_secs(2),

@@ -130,20 +130,7 @@ pub async fn calls(
         "read forecast calls",
     )?;
     let period = parse_period("period", &query.period)?;
-    let org = state.org().await?;
-    let reach = who.reach(&org);
-    let person = match (query.id, who.role, &who.scope) {
-        (Some(id), _, _) => {
-            if !reach.sees_rep(&id) {
-                return Err(ApiError::forbidden(format!(
-                    "{id} is outside this token's reach"
-                )));
-            }
-            Some(id)
-        }
-        (None, Role::Manager | Role::Rep, Some(me)) => Some(me.clone()),
-        (None, _, _) => None,
-    };
+    let person = person_asked(&state, &who, query.id).await?;
     let list = list(
         &state.store,
         &state.settings,
@@ -188,20 +175,7 @@ pub async fn accuracy(
     )?;
     let from = parse_period("from", &query.from)?;
     let to = parse_period("to", &query.to)?;
-    let org = state.org().await?;
-    let reach = who.reach(&org);
-    let person = match (query.id, who.role, &who.scope) {
-        (Some(id), _, _) => {
-            if !reach.sees_rep(&id) {
-                return Err(ApiError::forbidden(format!(
-                    "{id} is outside this token's reach"
-                )));
-            }
-            Some(id)
-        }
-        (None, Role::Manager | Role::Rep, Some(me)) => Some(me.clone()),
-        (None, _, _) => None,
-    };
+    let person = person_asked(&state, &who, query.id).await?;
     let today = chrono::Utc::now().date_naive();
     let scored = crate::jobs::calls::accuracy(
         &state.store,
@@ -211,4 +185,27 @@ pub async fn accuracy(
     )
     .await?;
     Ok(Json(scored))
+}
+
+/// The person a calls route is about: the one asked for, when the token
+/// reaches them (403 otherwise); else a manager's or rep's own person; else
+/// none (the head of the organisation).
+async fn person_asked(
+    state: &AppState,
+    who: &crate::api::Principal,
+    asked: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    match (asked, who.role, &who.scope) {
+        (Some(id), _, _) => {
+            let org = state.org().await?;
+            if !who.reach(&org).sees_rep(&id) {
+                return Err(ApiError::forbidden(format!(
+                    "{id} is outside this token's reach"
+                )));
+            }
+            Ok(Some(id))
+        }
+        (None, Role::Manager | Role::Rep, Some(me)) => Ok(Some(me.clone())),
+        (None, _, _) => Ok(None),
+    }
 }
