@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use attain::calls::changes::{CallChange, Changes, ForecastChange, pipeline_moves};
 use attain::features::{Level, SalesData};
 use attain::forecast::Engine;
 use attain::report::{
@@ -68,9 +69,32 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::new(&data);
     let hierarchy = engine.hierarchy();
     let as_of = data.last_date;
-    let span = folder::waterfall_span(&data, as_of, None, None);
-    let waterfall =
-        folder::waterfall(&data, hierarchy, Level::Company, "company", span).expect("waterfall");
+    let (period, from, to) = folder::waterfall_span(&data, as_of, None, None);
+    let everyone = vec![true; data.reps.len()];
+    let moves = pipeline_moves(&data, &everyone, period, from, to);
+    let nobody = CallChange {
+        person_id: None,
+        from: None,
+        to: None,
+        commit_change: None,
+    };
+    let changes = Changes {
+        from,
+        to,
+        period: period.to_string(),
+        level: Level::Company,
+        id: "company".into(),
+        label: "the company".into(),
+        opening: moves.opening,
+        opening_deals: moves.opening_deals,
+        steps: moves.steps,
+        closing: moves.closing,
+        closing_deals: moves.closing_deals,
+        forecast: ForecastChange::new(None, None),
+        calls: nobody,
+        people: Vec::new(),
+    };
+    let waterfall = attain::report::data::waterfall(&changes).expect("waterfall");
     let attainment = folder::attainment(
         &data,
         hierarchy,
@@ -86,7 +110,7 @@ fn bench(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(10));
     group.bench_function("waterfall data, 60-rep sample", |b| {
-        b.iter(|| folder::waterfall(&data, hierarchy, Level::Company, "company", span))
+        b.iter(|| pipeline_moves(&data, &everyone, period, from, to))
     });
     for chart in [fan(), quadrant(), waterfall, attainment] {
         for format in [ImageFormat::Svg, ImageFormat::Png] {

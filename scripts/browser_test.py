@@ -98,12 +98,60 @@ def visit(browser, role):
                 t["state"] == "ok" and t["rows"] > 0,
                 f"{role}/{key}: list {t['list']} is {t['state']} with {t['rows']} rows: {t['text']}",
             )
+        headline = page.eval_on_selector_all(
+            "#page .headline", "hs => hs.map(h => ({state: h.dataset.state, text: h.innerText}))"
+        )
+        for h in headline:
+            check(
+                h["state"] == "ok" and "P50" in h["text"],
+                f"{role}/{key}: headline is {h['state']}: {h['text']}",
+            )
+        if key == "manager" and role == "manager":
+            call_and_see(page, role)
+        if key == "leader" and role == "leader":
+            drill(page, role)
         shot = SHOTS / f"{role}-{key}.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"ok {role}/{key}: {len(charts)} charts, {len(lists)} lists -> {shot}", flush=True)
     check(not errors, f"{role}: browser errors: {errors}")
     check(not foreign, f"{role}: requests outside the server: {foreign}")
     context.close()
+
+
+def call_and_see(page, role):
+    """A manager submits their call in the form: it is confirmed and shows
+    in their team's calls."""
+    page.fill("#call-commit", "123456")
+    page.fill("#call-best_case", "150000")
+    page.fill("#call-note", "from the browser test")
+    page.click("#call-form button[type=submit]")
+    page.wait_for_selector("#call-status:not(:empty)", timeout=30_000)
+    status = page.inner_text("#call-status")
+    check(status.startswith("called 123,456"), f"{role}: the call form says {status!r}")
+    page.wait_for_timeout(300)
+    settled(page, f"{role}/manager after the call")
+    team = page.inner_text("#page table[data-list=\"My team's calls\"]")
+    check("123,456" in team, f"{role}: the call is not in the team's calls: {team[:300]}")
+
+
+def drill(page, role):
+    """A leader picks a team in the entity picker: the page draws it."""
+    options = page.eval_on_selector_all(
+        "#pick-entity option", "os => os.map(o => o.value)"
+    )
+    teams = [o for o in options if o.startswith("manager:")]
+    check(len(teams) > 0, f"{role}: no team in the picker: {options}")
+    if not teams:
+        return
+    page.select_option("#pick-entity", teams[-1])
+    page.wait_for_timeout(300)
+    settled(page, f"{role}/leader drilled to {teams[-1]}")
+    states = page.eval_on_selector_all(
+        "#page figure[data-chart], #page table[data-list]", "ns => ns.map(n => n.dataset.state)"
+    )
+    check(all(s == "ok" for s in states), f"{role}: after picking {teams[-1]}: {states}")
+    picked = page.eval_on_selector("#pick-entity", "s => s.value")
+    check(picked == teams[-1], f"{role}: the picker shows {picked}, not {teams[-1]}")
 
 
 def bad_token(browser):

@@ -12,7 +12,12 @@ start_sample_server() {
     SERVER=""
     export ATTAIN_DATA_DIR="$WORK" ATTAIN_MODELS_DIR="$WORK/models"
     unset ATTAIN_DATABASE_URL
-    "$BIN" generate --out "$WORK/org" --reps "${REPS:-60}" --months "${MONTHS:-36}" >/dev/null
+    # The organisation's data ends with last month, so the quarter under
+    # way takes calls (a call for a finished quarter is refused).
+    local months="${MONTHS:-36}"
+    local start
+    start="$(date -u -d "$(date -u +%Y-%m-01) -$months months" +%Y-%m)"
+    "$BIN" generate --out "$WORK/org" --reps "${REPS:-60}" --months "$months" --start "$start" >/dev/null
     "$BIN" ingest "$WORK/org" >/dev/null
     "$BIN" forecast --horizon 6 --origins 8 --backtest-paths 50 >/dev/null 2>&1
     # A first-line manager and one of their reps still in seat.

@@ -446,7 +446,9 @@ impl From<JobError> for ApiError {
                         vec![InputError::field("period", c.to_string())],
                         1,
                     ),
-                    CallError::Amount { field, .. } => ApiError::bad_field(field, c.to_string()),
+                    CallError::Amount { field, .. } | CallError::Field { field, .. } => {
+                        ApiError::bad_field(field, c.to_string())
+                    }
                     CallError::Ambiguous(_) => ApiError::bad_field("id", c.to_string()),
                 }
             }

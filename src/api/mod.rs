@@ -83,6 +83,7 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::forecasts::accuracy))
         .routes(routes!(routes::calls::calls, routes::calls::post_call))
         .routes(routes!(routes::calls::accuracy))
+        .routes(routes!(routes::changes::changes))
         .routes(routes!(routes::opportunities::opportunities))
         .routes(routes!(routes::coaching::coaching))
         .routes(routes!(routes::commissions::projections))

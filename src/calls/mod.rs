@@ -10,6 +10,7 @@
 //! commit for the same entity and period.
 
 pub mod accuracy;
+pub mod changes;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -40,6 +41,14 @@ pub enum CallError {
     /// The roll-up needs a person named.
     #[error("{0}")]
     Ambiguous(String),
+    /// A day, period or entity asked for that cannot be used.
+    #[error("{field}: {message}")]
+    Field {
+        /// Which parameter.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// An amount out of range.
     #[error("{field}: {message}")]
     Amount {
@@ -201,10 +210,18 @@ pub struct ModelRange {
 pub struct ModelLine {
     /// The range.
     pub range: ModelRange,
-    /// Booked so far in the period.
-    pub booked_to_date: Money,
     /// The CRM's commit category.
     pub crm_commit: Option<Money>,
+}
+
+/// What the roll-up reads beside the calls: the model's figures of a
+/// person's entity (when a run covers it) and what their entity has booked
+/// in the period by the day.
+pub struct Beside<'a> {
+    /// The model's figures.
+    pub model: &'a dyn Fn(&Rep, CallLevel) -> Option<ModelLine>,
+    /// Booked to date.
+    pub booked: &'a dyn Fn(&Rep) -> Money,
 }
 
 /// One person's line of the roll-up.
@@ -244,7 +261,7 @@ pub struct CallLine {
     /// The model's range for them in the period (from the latest stored
     /// run as of the day).
     pub model: Option<ModelRange>,
-    /// Booked so far in the period.
+    /// Booked in the period by the day, by them or the people under them.
     pub booked_to_date: Option<Money>,
     /// The CRM's commit category for them.
     pub crm_commit: Option<Money>,
@@ -275,7 +292,7 @@ pub fn roll_up(
     calls: &[Call],
     (period, as_of): (Period, NaiveDate),
     run_id: Option<i64>,
-    model: &dyn Fn(&Rep, CallLevel) -> Option<ModelLine>,
+    beside: &Beside<'_>,
 ) -> CallList {
     let by_id: BTreeMap<&str, &Rep> = reps.iter().map(|r| (r.rep_id.as_str(), r)).collect();
     let latest = latest_as_of(calls, as_of);
@@ -309,7 +326,7 @@ pub fn roll_up(
                 }
                 (Some(Money::from_cents(sum)), missing)
             };
-            let figures = model(rep, level);
+            let figures = (beside.model)(rep, level);
             CallLine {
                 person_id: rep.rep_id.as_str().to_owned(),
                 name: rep.name.clone(),
@@ -330,7 +347,7 @@ pub fn roll_up(
                 reports_commit,
                 reports_not_called: not_called,
                 model: figures.map(|f| f.range),
-                booked_to_date: figures.map(|f| f.booked_to_date),
+                booked_to_date: Some((beside.booked)(rep)),
                 crm_commit: figures.and_then(|f| f.crm_commit),
             }
         })

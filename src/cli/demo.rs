@@ -5,14 +5,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use chrono::Datelike;
 use clap::Args;
 
 use attain::api::{self, AppState};
+use attain::calls::CallList;
 use attain::coaching::CoachList;
 use attain::config::Settings;
 use attain::domain::{Horizon, Money, Paths};
 use attain::features::Level;
 use attain::ingest::{self, Mapping};
+use attain::jobs::calls::{self, ListParams};
 use attain::jobs::coach::{self, CoachParams};
 use attain::jobs::commissions::{self, CommissionParams};
 use attain::jobs::{self, ForecastParams, ValidTrainParams};
@@ -42,17 +45,32 @@ pub struct DemoArgs {
 pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     let mut settings = global.settings()?;
     super::listen_on(&mut settings, args.addr)?;
+    // A sample written by an older attain lacks the calls: write it again
+    // (only the default folder; a folder named with --sample-dir is the
+    // user's own).
+    let stale = args.sample_dir.is_none();
     let dir = args
         .sample_dir
         .unwrap_or_else(|| settings.data_dir.join("sample"));
-    if !dir.join("opportunities.csv").exists() {
+    if !dir.join("opportunities.csv").exists() || (stale && !dir.join("calls.csv").exists()) {
         eprintln!("generating the sample organisation in {}", dir.display());
-        sim::generate_to(OrgParams::default(), &dir)?;
+        // The sample's data ends with last month, so its quarter under way
+        // has calls, a forecast and room for a call of one's own.
+        let this_month = chrono::Utc::now()
+            .date_naive()
+            .with_day(1)
+            .unwrap_or_default();
+        let params = OrgParams::default();
+        let start = this_month
+            .checked_sub_months(chrono::Months::new(params.months))
+            .unwrap_or(params.start);
+        sim::generate_to(OrgParams { start, ..params }, &dir)?;
     }
     let store = Store::connect(&settings.database_url).await?;
     ingest_sample(&store, &settings, &dir).await?;
     let horizon = Horizon::new(DEMO_HORIZON)?;
     summarise_models(&store, &settings, horizon).await?;
+    show_calls(&store, &settings).await?;
     write_reports(&store, &settings, horizon).await?;
     if args.no_serve {
         store.close().await;
@@ -153,6 +171,42 @@ async fn summarise_models(store: &Store, settings: &Settings, horizon: Horizon) 
         payouts.as_of
     );
     out!("{}", output::payout_grid(&payouts).to_table());
+    Ok(())
+}
+
+/// The leader's roll-up of the sample's calls: the head of the
+/// organisation and the people reporting to them, for the quarter of the
+/// data's last day, as of that day.
+async fn show_calls(store: &Store, settings: &Settings) -> Result<()> {
+    let Some(last) = store.status().await?.last_date else {
+        return Ok(());
+    };
+    let params = ListParams {
+        person: None,
+        period: None,
+        as_of: Some(last),
+    };
+    let list = calls::list(store, settings, &params).await?;
+    if list.calls.iter().all(|c| !c.called) {
+        return Ok(());
+    }
+    let root = list.person_id.clone();
+    let top = CallList {
+        calls: list
+            .calls
+            .iter()
+            .filter(|c| c.person_id == root || c.manager_id.as_deref() == Some(root.as_str()))
+            .cloned()
+            .collect(),
+        ..list.clone()
+    };
+    outln!(
+        "\nforecast calls for {} as of {} ({} and the people reporting to them; attain call list --id PERSON shows a team):",
+        list.period,
+        list.as_of,
+        root
+    );
+    out!("{}", output::calls_grid(&top).to_table());
     Ok(())
 }
 

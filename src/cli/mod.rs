@@ -38,6 +38,7 @@ macro_rules! outln {
 
 mod backtest;
 mod call;
+mod changes;
 mod coach;
 mod commissions;
 mod demo;
@@ -187,6 +188,8 @@ enum Command {
         #[command(subcommand)]
         action: call::CallAction,
     },
+    /// What changed between two days for a period: the pipeline's moves with their deals, the forecast's and the calls' change
+    Changes(changes::ChangesArgs),
     /// Claim and run queued jobs (training, scheduled refreshes) from the store, beside any `attain serve`
     Worker(worker::WorkerArgs),
 }
@@ -211,6 +214,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Pipeline(args) => pipeline::run(global, args).await,
         Command::Worker(args) => worker::run(global, args).await,
         Command::Call { action } => call::run(global, action).await,
+        Command::Changes(args) => changes::run(global, args).await,
     }
 }
 

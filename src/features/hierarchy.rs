@@ -195,3 +195,31 @@ impl Hierarchy {
         out
     }
 }
+
+/// A person's label: their name, once; the id follows only when another
+/// person has the same name.
+pub fn person_label(data: &SalesData, id: &str) -> String {
+    let Some(r) = data.reps.iter().find(|r| r.rep_id.as_str() == id) else {
+        return id.to_owned();
+    };
+    let shared = data
+        .reps
+        .iter()
+        .any(|o| o.name == r.name && o.rep_id != r.rep_id);
+    if shared {
+        format!("{} ({id})", r.name)
+    } else {
+        r.name.clone()
+    }
+}
+
+/// An entity's label in titles.
+pub fn entity_label(data: &SalesData, level: Level, id: &str) -> String {
+    match level {
+        Level::Rep => person_label(data, id),
+        Level::Manager => format!("team of {}", person_label(data, id)),
+        Level::Territory => format!("territory {id}"),
+        Level::Region => format!("region {id}"),
+        Level::Company => "the company".to_owned(),
+    }
+}

@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::domain::{FiscalCalendar, OpportunityStatus, Period, Rep};
 use crate::store::{Store, StoreError};
 
-pub use hierarchy::{Entity, Hierarchy, Level};
+pub use hierarchy::{Entity, Hierarchy, Level, entity_label, person_label};
 
 /// A month as `year * 12 + month - 1`.
 pub type MonthIdx = i32;

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use super::JobError;
 use crate::calls::accuracy::{CallAccuracy, PeriodRecord, person_accuracy, week_days};
 use crate::calls::{
-    CallError, CallInput, CallLevel, CallList, ModelLine, ModelRange, Submitter, may_call, roll_up,
+    Beside, CallError, CallInput, CallLevel, CallList, ModelLine, ModelRange, Submitter, may_call,
+    roll_up,
 };
 use crate::config::Settings;
 use crate::domain::{Call, Money, OrgChart, Period, Rep};
@@ -132,7 +133,7 @@ pub async fn list(
             ..ForecastFilter::default()
         };
         for line in store.forecast_lines(run.run_id, &filter).await? {
-            let [p10, p50, p90, _, booked] = line.cents;
+            let [p10, p50, p90, _, _] = line.cents;
             lines.insert(
                 (line.level, line.entity_id),
                 ModelLine {
@@ -141,22 +142,45 @@ pub async fn list(
                         p50: Money::from_cents(p50),
                         p90: Money::from_cents(p90),
                     },
-                    booked_to_date: Money::from_cents(booked),
                     crm_commit: line.crm.map(|[commit, _, _]| Money::from_cents(commit)),
                 },
             );
         }
     }
+    // Booked in the period by the day, each rep's bookings counted for
+    // them and every manager above them.
+    let (start, end) = (settings.fiscal.start(period), settings.fiscal.end(period));
+    let mut booked: HashMap<String, i64> = HashMap::new();
+    if start <= as_of {
+        let manager_of: HashMap<&str, &str> = reps
+            .iter()
+            .filter_map(|r| Some((r.rep_id.as_str(), r.manager_id.as_ref()?.as_str())))
+            .collect();
+        for (rep, cents) in store.booked_by_rep(start, as_of.min(end)).await? {
+            let mut at = Some(rep.as_str());
+            let mut steps = 0;
+            while let Some(person) = at.filter(|_| steps <= reps.len()) {
+                *booked.entry(person.to_owned()).or_default() += cents;
+                at = manager_of.get(person).copied();
+                steps += 1;
+            }
+        }
+    }
     let model = |rep: &Rep, level: CallLevel| -> Option<ModelLine> {
         lines.get(&entity_of(rep, level)).copied()
     };
+    let booked_of =
+        |rep: &Rep| Money::from_cents(booked.get(rep.rep_id.as_str()).copied().unwrap_or(0));
     Ok(roll_up(
         root,
         (&reps, &org),
         &calls,
         (period, as_of),
         run.map(|r| r.run_id),
-        &model,
+        &Beside {
+            model: &model,
+            booked: &booked_of,
+        },
     ))
 }
 

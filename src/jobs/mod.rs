@@ -18,6 +18,7 @@
 //!   daily refresh.
 
 pub mod calls;
+pub mod changes;
 pub mod coach;
 pub mod coach_evaluate;
 pub mod commissions;

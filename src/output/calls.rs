@@ -74,3 +74,72 @@ pub fn call_accuracy_grid(a: &crate::calls::accuracy::CallAccuracy) -> Grid {
     }
     grid
 }
+
+/// `attain changes`: the opening pipeline, each move with its largest
+/// deals, the closing pipeline, then the forecast's and the call's change.
+pub fn changes_grid(c: &crate::calls::changes::Changes) -> Grid {
+    /// Deals named per step in the table (JSON lists them all).
+    const NAMED: usize = 5;
+    let mut grid = Grid::new(&["step", "deals", "amount", "largest deals"]);
+    grid.push(vec![
+        format!("open on {}", c.from),
+        c.opening_deals.to_string(),
+        c.opening.to_string(),
+        String::new(),
+    ]);
+    for s in &c.steps {
+        let mut named = s
+            .deals
+            .iter()
+            .take(NAMED)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if s.deals.len() > NAMED {
+            named.push_str(&format!(" (+{} more)", s.deals.len() - NAMED));
+        }
+        grid.push(vec![
+            s.kind.label().to_owned(),
+            s.deal_count.to_string(),
+            s.amount.to_string(),
+            named,
+        ]);
+    }
+    grid.push(vec![
+        format!("open on {}", c.to),
+        c.closing_deals.to_string(),
+        c.closing.to_string(),
+        String::new(),
+    ]);
+    let money =
+        |m: Option<crate::domain::Money>| m.map_or_else(|| "-".to_owned(), |m| m.to_string());
+    let f = &c.forecast;
+    grid.push(vec![
+        "forecast P50 change".to_owned(),
+        String::new(),
+        money(f.p50_change),
+        format!(
+            "{} -> {}",
+            money(f.from.map(|p| p.range.p50)),
+            money(f.to.map(|p| p.range.p50))
+        ),
+    ]);
+    let call = &c.calls;
+    grid.push(vec![
+        format!(
+            "call change{}",
+            call.person_id
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        ),
+        String::new(),
+        money(call.commit_change),
+        format!(
+            "{} -> {}",
+            money(call.from.as_ref().map(|p| p.commit)),
+            money(call.to.as_ref().map(|p| p.commit))
+        ),
+    ]);
+    grid
+}

@@ -15,7 +15,7 @@ use crate::scoring::{DealScore, ScorerKind, ScoringEvaluation};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
 mod calls;
-pub use calls::{call_accuracy_grid, calls_grid};
+pub use calls::{call_accuracy_grid, calls_grid, changes_grid};
 
 /// Output format of a reporting command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -10,9 +10,10 @@ use super::{
     Quadrant, QuadrantPoint, Reliability, ReliabilityPoint, ReportError, Step, Waterfall,
     short_amount,
 };
+use crate::calls::changes::Changes;
 use crate::coaching::CoachList;
 use crate::commission::project::Payout;
-use crate::domain::{Money, OpportunityStatus, Period};
+use crate::domain::{Money, Period};
 use crate::features::{
     Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_idx, month_period,
 };
@@ -37,33 +38,8 @@ pub struct RunInfo {
     pub model_version: String,
 }
 
-/// A person's label: their name, once; the id follows only when another
-/// person has the same name.
-fn person(data: &SalesData, id: &str) -> String {
-    let Some(r) = data.reps.iter().find(|r| r.rep_id.as_str() == id) else {
-        return id.to_owned();
-    };
-    let shared = data
-        .reps
-        .iter()
-        .any(|o| o.name == r.name && o.rep_id != r.rep_id);
-    if shared {
-        format!("{} ({id})", r.name)
-    } else {
-        r.name.clone()
-    }
-}
-
-/// An entity's label in titles.
-pub fn entity_label(data: &SalesData, level: Level, id: &str) -> String {
-    match level {
-        Level::Rep => person(data, id),
-        Level::Manager => format!("team of {}", person(data, id)),
-        Level::Territory => format!("territory {id}"),
-        Level::Region => format!("region {id}"),
-        Level::Company => "the company".to_owned(),
-    }
-}
+pub use crate::features::entity_label;
+use crate::features::person_label as person;
 
 /// The index of an entity, or a parameter error naming it.
 pub fn entity_index(hierarchy: &Hierarchy, level: Level, id: &str) -> Result<usize, ReportError> {
@@ -386,131 +362,56 @@ pub fn quadrant(list: &CoachList, team: &str) -> Result<Chart, ReportError> {
     })
 }
 
-/// One deal's state on a day: status, close day, amount in cents.
-fn state_on(
-    data: &SalesData,
-    opp: u32,
-    day: NaiveDate,
-) -> Option<(OpportunityStatus, Option<NaiveDate>, i64)> {
-    let snaps = data.snapshots(opp);
-    let known = snaps.partition_point(|s| s.as_of <= day);
-    known
-        .checked_sub(1)
-        .map(|i| (snaps[i].status, snaps[i].close, snaps[i].cents))
-}
-
-/// The pipeline waterfall of `period` for the reps in `include` between
-/// `from` and `to`: the open deals expected to close in the period on
-/// `from` (opening), what came in (new deals, deals pulled in from other
-/// periods, amounts raised), what went out (won, lost, slipped out of the
-/// period, amounts cut) and the open deals expected in it on `to`
-/// (closing). Every deal's money is counted once, in cents, so opening
-/// plus the steps is closing exactly.
-pub fn waterfall(
-    data: &SalesData,
-    include: &[bool],
-    team: &str,
-    period: Period,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Chart, ReportError> {
-    if from >= to {
-        return Err(ReportError::Param(format!(
-            "the waterfall's first day {from} must be before its last {to}"
-        )));
-    }
-    let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
-    let in_period = |s: &Option<(OpportunityStatus, Option<NaiveDate>, i64)>| match s {
-        Some((OpportunityStatus::Open, Some(c), cents)) if *c >= start && *c <= end => Some(*cents),
-        _ => None,
-    };
-    // Opening, new, pulled in (from a later period), moved in (from an
-    // earlier period or no close day), raised, cut, won, lost, slipped (to a
-    // later period or no close day), moved out (to an earlier period),
-    // closing.
-    const OPENING: usize = 0;
-    const CLOSING: usize = 10;
-    let mut cents = [0i64; 11];
-    let mut deals = [0usize; 11];
-    let mut add = |k: usize, c: i64| {
-        cents[k] += c;
-        deals[k] += 1;
-    };
-    for (o, facts) in data.opps.iter().enumerate() {
-        if !include.get(facts.rep as usize).copied().unwrap_or(false) || facts.created > to {
-            continue;
-        }
-        let before = state_on(data, o as u32, from);
-        let after = state_on(data, o as u32, to);
-        match (in_period(&before), in_period(&after)) {
-            (None, None) => {}
-            (Some(a), Some(b)) => {
-                add(OPENING, a);
-                add(CLOSING, b);
-                match b - a {
-                    0 => {}
-                    d if d > 0 => add(4, d),
-                    d => add(5, d),
-                }
-            }
-            (Some(a), None) => {
-                add(OPENING, a);
-                let k = match after {
-                    Some((OpportunityStatus::Won, ..)) => 6,
-                    Some((OpportunityStatus::Lost, ..)) => 7,
-                    Some((_, Some(c), _)) if c < start => 9,
-                    _ => 8,
-                };
-                add(k, -a);
-            }
-            (None, Some(b)) => {
-                add(CLOSING, b);
-                let k = match before {
-                    Some((OpportunityStatus::Open, Some(c), _)) if c > end => 2,
-                    Some((OpportunityStatus::Open, ..)) => 3,
-                    _ => 1,
-                };
-                add(k, b);
-            }
-        }
-    }
-    debug_assert_eq!(cents[..CLOSING].iter().sum::<i64>(), cents[CLOSING]);
-    let step = |label: &str, k: usize| Step {
-        label: label.to_owned(),
-        amount: Money::from_cents(cents[k]),
-        deals: deals[k],
-    };
-    if deals[OPENING] == 0 && deals[CLOSING] == 0 {
+/// The waterfall of what changed: the open pipeline expected in the
+/// period on the first day, each kind of move (the rare "moved in" and
+/// "moved out" only when they happened), the pipeline on the last day, and
+/// beside the two levels the model's forecast (P50 with P10-P90) and the
+/// call of the entity's person as they stood on each day.
+pub fn waterfall(changes: &Changes) -> Result<Chart, ReportError> {
+    let (from, to, period) = (changes.from, changes.to, &changes.period);
+    if changes.opening_deals == 0 && changes.closing_deals == 0 {
         return Err(ReportError::NoData(format!(
-            "{team} had no open deals expected in {period} on {from} or on {to}"
+            "{} had no open deals expected in {period} on {from} or on {to}",
+            changes.label
         )));
     }
-    let named = [
-        ("new", 1, true),
-        ("pulled in", 2, true),
-        ("moved in", 3, false),
-        ("raised", 4, true),
-        ("cut", 5, true),
-        ("won", 6, true),
-        ("lost", 7, true),
-        ("slipped", 8, true),
-        ("moved out", 9, false),
-    ];
-    let steps = named
+    let steps = changes
+        .steps
         .iter()
-        .filter(|(_, k, always)| *always || deals[*k] > 0)
-        .map(|(label, k, _)| step(label, *k))
+        .filter(|s| s.kind.always_shown() || s.deal_count > 0)
+        .map(|s| Step {
+            label: s.kind.label().to_owned(),
+            amount: s.amount,
+            deals: s.deal_count,
+        })
         .collect();
+    let level = |label: String, amount: Money, deals: usize| Step {
+        label,
+        amount,
+        deals,
+    };
+    let forecast = [changes.forecast.from, changes.forecast.to].map(|p| p.map(|p| p.range));
+    let calls = [&changes.calls.from, &changes.calls.to].map(|c| c.as_ref().map(|c| c.commit));
+    let mut subtitle = format!(
+        "open deals expected to close in {period}, {from} -> {to}; bars name the deals moved"
+    );
+    if let (Some(a), Some(b)) = (forecast[0], forecast[1]) {
+        subtitle.push_str(&format!(
+            "; forecast P50 {} -> {}",
+            short_amount(amount(a.p50)),
+            short_amount(amount(b.p50))
+        ));
+    }
     Ok(Chart {
         kind: ChartKind::Waterfall,
-        title: format!("Pipeline waterfall, {team}, deals expected in {period}"),
-        subtitle: format!(
-            "open deals expected to close in {period}, {from} -> {to}; bars name the deals moved"
-        ),
+        title: format!("What changed, {}, {period}", changes.label),
+        subtitle,
         body: Body::Waterfall(Waterfall {
-            opening: step(&format!("{from}"), OPENING),
+            opening: level(format!("{from}"), changes.opening, changes.opening_deals),
             steps,
-            closing: step(&format!("{to}"), CLOSING),
+            closing: level(format!("{to}"), changes.closing, changes.closing_deals),
+            forecast,
+            calls,
         }),
     })
 }

@@ -10,11 +10,13 @@ use chrono::{Duration, NaiveDate};
 
 use super::data::{self, RunInfo, entity_index, entity_label, reps_in};
 use super::{Chart, ImageFormat, ReportError, render};
+use crate::calls::changes::Changes;
 use crate::config::Settings;
 use crate::domain::{DEFAULT_SEED, Horizon, Paths, Period};
 use crate::features::{Hierarchy, Level, SalesData};
 use crate::forecast::{Engine, ForecastRow, ForecastRun};
 use crate::jobs::ValidTrainParams;
+use crate::jobs::changes::ChangesParams;
 use crate::jobs::coach::{CoachParams, coach_data};
 use crate::jobs::commissions::{CommissionParams, load_book, projection_data};
 use crate::jobs::{self, ForecastParams, JobError, registered_models};
@@ -91,23 +93,27 @@ pub fn attainment(
     )
 }
 
-/// Pipeline waterfall of the reps of an entity.
-pub fn waterfall(
+/// What changed for an entity over the waterfall's span (pipeline moves,
+/// forecast and calls), for the waterfall chart.
+pub async fn waterfall_changes(
+    store: &Store,
     data: &SalesData,
-    hierarchy: &Hierarchy,
-    level: Level,
-    id: &str,
+    (level, id): (Level, &str),
     (period, from, to): (Period, NaiveDate, NaiveDate),
-) -> Result<Chart, ReportError> {
-    let e = entity_index(hierarchy, level, id)?;
-    data::waterfall(
-        data,
-        &reps_in(hierarchy, e),
-        &entity_label(data, level, id),
-        period,
-        from,
-        to,
-    )
+) -> Result<Changes, ReportError> {
+    if from >= to {
+        return Err(ReportError::Param(format!(
+            "the waterfall's first day {from} must be before its last {to}"
+        )));
+    }
+    let params = ChangesParams {
+        id: Some(id.to_owned()),
+        level: Some(level),
+        period: Some(period),
+        from: Some(from),
+        to: Some(to),
+    };
+    Ok(jobs::changes::changes(store, data, &params).await?)
 }
 
 /// Settings of `attain report`.
@@ -183,6 +189,13 @@ pub async fn report(
         Err(e) => return Err(e.into()),
     };
     let registry = crate::jobs::registry::shared(store, settings).await?;
+    let changes = waterfall_changes(
+        store,
+        &data,
+        (Level::Company, "company"),
+        waterfall_span(&data, as_of, params.period, None),
+    )
+    .await;
     let params = params.clone();
     tokio::task::block_in_place(|| {
         let engine = Engine::new(&data);
@@ -265,13 +278,7 @@ pub async fn report(
         )?;
         keep(
             "waterfall".into(),
-            waterfall(
-                &data,
-                hierarchy,
-                Level::Company,
-                "company",
-                waterfall_span(&data, as_of, period, None),
-            ),
+            changes.and_then(|c| data::waterfall(&c)),
             &mut charts,
             &mut skipped,
         )?;

@@ -293,6 +293,10 @@ pub struct Waterfall {
     pub steps: Vec<Step>,
     /// The open pipeline expected in the period on the second day.
     pub closing: Step,
+    /// The model's forecast of the period on the two days, when stored.
+    pub forecast: [Option<crate::calls::ModelRange>; 2],
+    /// The entity's person's commit on the two days, when they called.
+    pub calls: [Option<Money>; 2],
 }
 
 /// One entity's payout range.

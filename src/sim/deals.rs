@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// A day number in `lo..=hi` (just `lo` when the span is empty).
+fn rng_day<R: Rng>(rng: &mut R, lo: i64, hi: i64) -> i64 {
+    if hi > lo {
+        rng.random_range(lo..=hi)
+    } else {
+        lo
+    }
+}
+
 pub(super) fn pick_product<R: Rng>(rng: &mut R) -> &'static Product {
     let draw: f64 = rng.random();
     let mut acc = 0.0;
@@ -22,9 +31,13 @@ pub(super) fn simulate_deal<R: Rng>(
     seller: &Seller,
     created: NaiveDate,
     decline: f64,
-    end: NaiveDate,
+    (end, seed): (NaiveDate, u64),
     fiscal: &FiscalCalendar,
 ) -> SimDeal {
+    // The later moves (pull-ins, second amount changes, early regressions)
+    // draw from a stream of their own, so the deal's other draws, and every
+    // deal after it, are what they were before these moves existed.
+    let mut moves = ChaCha8Rng::seed_from_u64(seed ^ number.wrapping_mul(0xd1b5_4a32_d192_ed03));
     let product = pick_product(rng);
     let amount_noise = LogNormal::new(0.0, 0.45)
         .map(|d| d.sample(rng))
@@ -52,6 +65,13 @@ pub(super) fn simulate_deal<R: Rng>(
         let announced = add_days(close, -rng.random_range(1..10)).max(add_days(created, 1));
         close = add_days(close, rng.random_range(14..50));
         events.push((announced, 1, (close - created).num_days()));
+    }
+    // A pull-in: the deal was first expected three to ten weeks later than
+    // planned, and the customer brought it forward.
+    if pushes == 0 && planned_days >= 30 && moves.random::<f64>() < 0.18 {
+        let told = rng_day(&mut moves, 1, planned_days * 2 / 3);
+        expected_close = add_days(expected_close, moves.random_range(20..75));
+        events.push((add_days(created, told), 1, planned_days));
     }
     // Quarter-end pull: many deals close in the quarter's last ten days.
     let q = fiscal.quarter_of(close);
@@ -103,6 +123,29 @@ pub(super) fn simulate_deal<R: Rng>(
                 reached as i64,
             ));
         }
+    }
+    // An earlier stage given back for a while (a champion left, a new
+    // stakeholder), before the stage after it is reached.
+    if reached >= 2 && moves.random::<f64>() < 0.06 {
+        let stage = moves.random_range(1..reached) as i64;
+        let reached = reached as i64;
+        let at = span * stage / (reached + 1) + 2;
+        let next = span * (stage + 1) / (reached + 1);
+        if next - at > 4 {
+            let back = rng_day(&mut moves, at + 2, next - 1);
+            events.push((add_days(created, at), 2, stage - 1));
+            events.push((add_days(created, back), 2, stage));
+        }
+    }
+    // A second amount change (scope agreed, discount given).
+    if moves.random::<f64>() < 0.2 {
+        let at = add_days(created, moves.random_range(1..=span));
+        let factor = moves.random_range(0.6..1.4);
+        events.push((
+            at,
+            3,
+            (((amount as f64 * factor) / 100.0).round() as i64).max(10) * 100,
+        ));
     }
     if rng.random::<f64>() < 0.25 {
         let at = add_days(created, rng.random_range(1..=span));

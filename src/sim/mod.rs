@@ -18,13 +18,18 @@
 //!   typical productivity, partly adjusted for a rep's known skill and ramp,
 //!   so most reps land between 60% and 130% of quota;
 //! - planted declining reps (fewer deals, falling win rate), listed with the
-//!   month the decline starts in `truth.csv`.
+//!   month the decline starts in `truth.csv`;
+//! - weekly forecast calls of reps, managers and leaders with planted
+//!   habits (sandbaggers, optimists, accurate callers; managers who cut or
+//!   raise their team's number), the habits in `truth.csv`.
 
+mod calls;
 mod deals;
 mod flat;
 mod plans;
 mod write;
 
+pub use calls::SimCall;
 use deals::simulate_deal;
 
 use std::path::Path;
@@ -281,6 +286,8 @@ pub struct Truth {
     pub from: Period,
     /// In words.
     pub detail: String,
+    /// The planted size, when it has one (a caller's bias as a share).
+    pub value: Option<f64>,
 }
 
 /// A whole generated organisation.
@@ -296,6 +303,8 @@ pub struct SimOrg {
     pub bookings: Vec<SimBooking>,
     /// Quotas.
     pub quotas: Vec<SimQuota>,
+    /// Weekly forecast calls of the last four quarters.
+    pub calls: Vec<SimCall>,
     /// Planted ground truth.
     pub truth: Vec<Truth>,
     /// Last simulated day: the data's "today".
@@ -538,7 +547,7 @@ impl ValidOrgParams {
                         seller,
                         created,
                         decline,
-                        end,
+                        (end, p.seed),
                         &fiscal,
                     );
                     if let Some(last) = deal.history.last() {
@@ -593,15 +602,21 @@ impl ValidOrgParams {
                     detail:
                         "creates fewer deals, wins less and renews less, falling over six months to about half"
                             .into(),
+                    value: None,
                 })
             })
             .collect();
+        let (calls, habits) =
+            calls::simulate_calls(p.seed, &people, &bookings, p.start, end, &fiscal);
+        let mut truth: Vec<Truth> = truth;
+        truth.extend(habits);
         SimOrg {
             territories,
             people,
             deals,
             bookings,
             quotas,
+            calls,
             truth,
             end,
         }

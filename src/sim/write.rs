@@ -53,7 +53,7 @@ impl<'a> Out<'a> {
 
 /// Writes `territories.csv`, `reps.csv`, `opportunities.csv`,
 /// `opportunity_history.csv`, `bookings.csv`, `quotas.csv`,
-/// `comp_plans.toml` and `truth.csv`
+/// `comp_plans.toml`, `calls.csv` and `truth.csv`
 /// into `dir` (created if missing).
 pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
     let out = Out::new(dir)?;
@@ -178,13 +178,35 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
     })?;
     out.file(
         "truth.csv",
-        &["rep_id", "pattern", "from_period", "detail"],
+        &["rep_id", "pattern", "from_period", "detail", "value"],
         org.truth.iter().map(|t| {
             vec![
                 t.rep_id.clone(),
                 t.pattern.to_owned(),
                 t.from.to_string(),
                 t.detail.clone(),
+                t.value.map(|v| format!("{v:.4}")).unwrap_or_default(),
+            ]
+        }),
+    )?;
+    out.file(
+        "calls.csv",
+        &[
+            "person_id",
+            "period",
+            "submitted_at",
+            "commit",
+            "best_case",
+            "note",
+        ],
+        org.calls.iter().map(|c| {
+            vec![
+                c.person_id.clone(),
+                c.period.to_string(),
+                c.submitted_at.clone(),
+                money(c.commit),
+                money(c.best_case),
+                c.note.unwrap_or_default().to_owned(),
             ]
         }),
     )?;

@@ -1,5 +1,6 @@
 //! Forecast calls: every submission kept.
 
+use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreTx, on_backend};
@@ -58,6 +59,36 @@ impl Store {
         let out: Vec<String>;
         on_backend!(self, Store, |pool, Db| {
             out = sqlx::query_scalar::<Db, String>(sql)
+                .fetch_all(pool)
+                .await?;
+        });
+        Ok(out)
+    }
+
+    /// What each rep booked between two days (both included): the
+    /// bookings, or the won deals by close day when no booking is stored
+    /// (as the data format says).
+    pub async fn booked_by_rep(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let any = "SELECT COUNT(*) FROM (SELECT 1 FROM bookings LIMIT 1) AS one";
+        let from_bookings = "SELECT rep_id, CAST(SUM(amount_cents) AS BIGINT) FROM bookings \
+                             WHERE booked_date >= $1 AND booked_date <= $2 GROUP BY rep_id";
+        let from_deals = "SELECT rep_id, CAST(SUM(COALESCE(amount_cents, 0)) AS BIGINT) FROM opportunities \
+                          WHERE status = 'won' AND close_date >= $1 AND close_date <= $2 GROUP BY rep_id";
+        let out: Vec<(String, i64)>;
+        on_backend!(self, Store, |pool, Db| {
+            let stored: i64 = sqlx::query_scalar::<Db, i64>(any).fetch_one(pool).await?;
+            let sql = if stored > 0 {
+                from_bookings
+            } else {
+                from_deals
+            };
+            out = sqlx::query_as::<Db, (String, i64)>(sql)
+                .bind(from)
+                .bind(to)
                 .fetch_all(pool)
                 .await?;
         });

@@ -962,6 +962,7 @@ async fn the_openapi_document_covers_every_route_and_error() {
         ("/v1/calls", "get"),
         ("/v1/calls", "post"),
         ("/v1/calls/accuracy", "get"),
+        ("/v1/changes", "get"),
         ("/v1/opportunities", "get"),
         ("/v1/coaching", "get"),
         ("/v1/commissions/projections", "get"),

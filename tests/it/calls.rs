@@ -435,6 +435,8 @@ async fn past_calls_import_from_calls_csv_once_and_bad_rows_are_named() {
 async fn call_accuracy_tells_a_sandbagger_from_an_optimist() {
     let db = helpers::sqlite().await;
     let org = helpers::small_org(16, 14, 3);
+    // Only the two calls below: not the generated weekly calls.
+    std::fs::remove_file(org.file("calls.csv")).unwrap();
     super::forecast::load(&db.store, org.path()).await;
     let settings = RawSettings::default().validate().unwrap();
     let fiscal = settings.fiscal;
@@ -540,4 +542,125 @@ async fn call_accuracy_tells_a_sandbagger_from_an_optimist() {
 
 fn accuracy_points(start: NaiveDate, end: NaiveDate) -> usize {
     attain::calls::accuracy::week_days((start, end)).len()
+}
+
+/// Ranks with ties sharing their mean rank.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| values[*a].total_cmp(&values[*b]));
+    let mut out = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        for k in i..=j {
+            out[order[k]] = (i + j) as f64 / 2.0;
+        }
+        i = j + 1;
+    }
+    out
+}
+
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = a.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[tokio::test]
+async fn call_accuracy_ranks_the_generated_callers_by_their_planted_habits() {
+    let db = helpers::sqlite().await;
+    let org = helpers::small_org(40, 24, 11);
+    super::forecast::load(&db.store, org.path()).await;
+    let settings = RawSettings::default().validate().unwrap();
+    let (header, truth) = helpers::read_csv(&org.file("truth.csv"));
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let (who, pattern, value) = (col("rep_id"), col("pattern"), col("value"));
+    let planted: std::collections::HashMap<&str, (&str, f64)> = truth
+        .iter()
+        .filter(|t| !t[value].is_empty())
+        .map(|t| {
+            (
+                t[who].as_str(),
+                (t[pattern].as_str(), t[value].parse().unwrap()),
+            )
+        })
+        .collect();
+    let scored = attain::jobs::calls::accuracy(
+        &db.store,
+        &settings,
+        &attain::jobs::calls::AccuracyParams::default(),
+        day("2031-01-01"),
+    )
+    .await
+    .unwrap();
+    assert!(scored.periods.len() >= 4, "{:?}", scored.periods);
+    let (mut want, mut got) = (Vec::new(), Vec::new());
+    let mut by_habit: std::collections::HashMap<&str, Vec<f64>> = Default::default();
+    for person in &scored.people {
+        let Some((habit, bias)) = planted.get(person.person_id.as_str()) else {
+            continue;
+        };
+        let Some(measured) = person.call_bias else {
+            continue;
+        };
+        if ["sandbagger", "optimist", "accurate caller"].contains(habit) {
+            want.push(*bias);
+            got.push(measured);
+            by_habit.entry(habit).or_default().push(measured);
+        }
+    }
+    assert!(want.len() >= 30, "{} reps scored", want.len());
+    let rho = spearman(&want, &got);
+    println!(
+        "rank correlation of planted and measured call bias: {rho:.3} over {} reps",
+        want.len()
+    );
+    assert!(rho > 0.8, "rank correlation {rho:.3}");
+    let mean = |h: &str| by_habit[h].iter().sum::<f64>() / by_habit[h].len() as f64;
+    assert!(mean("sandbagger") < -0.05, "{by_habit:?}");
+    assert!(mean("optimist") > 0.05, "{by_habit:?}");
+    assert!(mean("accurate caller").abs() < mean("optimist").abs());
+    // Managers who cut their team's number show a negative adjustment in
+    // the roll-up on a Friday they called; those who raise it, a positive
+    // one.
+    let last = scored.periods.last().unwrap();
+    let period = Period::parse(last).unwrap();
+    let mut friday = settings.fiscal.end(period);
+    while chrono::Datelike::weekday(&friday) != chrono::Weekday::Fri {
+        friday -= chrono::Duration::days(1);
+    }
+    let roll = list(
+        &db.store,
+        &settings,
+        &ListParams {
+            person: None,
+            period: Some(period),
+            as_of: Some(friday),
+        },
+    )
+    .await
+    .unwrap();
+    let mut checked = 0;
+    for line in &roll.calls {
+        let (Some((habit, _)), Some(adjustment)) =
+            (planted.get(line.person_id.as_str()), line.adjustment)
+        else {
+            continue;
+        };
+        match *habit {
+            "manager cuts" => assert!(adjustment.cents() < 0, "{line:?}"),
+            "manager raises" => assert!(adjustment.cents() > 0, "{line:?}"),
+            _ => continue,
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "{checked} adjusting managers checked");
+    db.finish().await;
 }

@@ -246,7 +246,11 @@ async fn a_rep_whose_renewals_fell_hears_it_in_money() {
     let (rep_header, reps) = helpers::read_csv(&org.file("reps.csv"));
     let col = |header: &[String], name: &str| header.iter().position(|h| h == name).unwrap();
     let (_, truth) = helpers::read_csv(&org.file("truth.csv"));
-    let planted: HashSet<&str> = truth.iter().map(|t| t[0].as_str()).collect();
+    let planted: HashSet<&str> = truth
+        .iter()
+        .filter(|t| t[1] == "declining")
+        .map(|t| t[0].as_str())
+        .collect();
     let seated: Vec<String> = reps
         .iter()
         .filter(|r| {
@@ -456,7 +460,11 @@ async fn a_rep_whose_business_fell_leads_the_decline_ranking() {
     let (rep_header, reps) = helpers::read_csv(&org.file("reps.csv"));
     let col = |header: &[String], name: &str| header.iter().position(|h| h == name).unwrap();
     let (_, truth) = helpers::read_csv(&org.file("truth.csv"));
-    let planted: HashSet<&str> = truth.iter().map(|t| t[0].as_str()).collect();
+    let planted: HashSet<&str> = truth
+        .iter()
+        .filter(|t| t[1] == "declining")
+        .map(|t| t[0].as_str())
+        .collect();
     let falling = reps
         .iter()
         .find(|r| {

@@ -7,6 +7,7 @@
 
 mod api;
 mod calls;
+mod changes;
 mod cli;
 mod coaching;
 mod commission;

@@ -220,6 +220,7 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
 
     // Waterfall: opening and closing are the pipeline the store rebuilds for
     // each day, and the steps add up to the cent.
+    let mut moved: std::collections::HashMap<String, usize> = Default::default();
     for (period, from) in [
         (data.fiscal.quarter_of(as_of), None),
         (
@@ -228,7 +229,10 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
         ),
     ] {
         let span = folder::waterfall_span(&data, as_of, Some(period), from);
-        let chart = folder::waterfall(&data, hierarchy, Level::Company, "company", span).unwrap();
+        let changes = folder::waterfall_changes(store, &data, (Level::Company, "company"), span)
+            .await
+            .unwrap();
+        let chart = attain::report::data::waterfall(&changes).unwrap();
         let Body::Waterfall(w) = &chart.body else {
             panic!("not a waterfall")
         };
@@ -254,9 +258,31 @@ async fn chart_numbers_match_the_store_and_the_forecast_run() {
             "{period}: something moved"
         );
         let labels: Vec<&str> = w.steps.iter().map(|s| s.label.as_str()).collect();
-        for named in ["new", "pulled in", "won", "lost", "slipped"] {
+        for named in [
+            "new",
+            "pulled in",
+            "raised",
+            "cut",
+            "won",
+            "lost",
+            "slipped",
+        ] {
             assert!(labels.contains(&named), "{labels:?}");
         }
+        for step in &w.steps {
+            *moved.entry(step.label.clone()).or_default() += step.deals;
+        }
+        // The forecast as it stood beside the levels, from the stored run
+        // (which covers the periods after its day).
+        if from.is_some() {
+            assert!(w.forecast[1].is_some(), "{period}: the run's forecast");
+        }
+    }
+
+    // The generated pipeline moves both ways: deals pulled in, amounts
+    // raised and cut, not only pushed out.
+    for kind in ["pulled in", "raised", "cut"] {
+        assert!(moved[kind] > 0, "nothing {kind}: {moved:?}");
     }
 
     // Fan: the forecast months are the run's company lines, the history is

@@ -3,6 +3,7 @@
 //! answers JSON (or CSV when asked with `Accept: text/csv`).
 
 pub mod calls;
+pub mod changes;
 pub mod coaching;
 pub mod commissions;
 pub mod dashboard;

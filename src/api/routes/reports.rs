@@ -213,6 +213,14 @@ async fn entity_chart(
         _ => None,
     };
     let (as_of, from) = (q.as_of, q.from);
+    let changes = match kind {
+        ChartKind::Waterfall => {
+            let data = &loaded.data;
+            let span = folder::waterfall_span(data, as_of.unwrap_or(data.last_date), period, from);
+            Some(folder::waterfall_changes(&state.store, data, (level, &id), span).await?)
+        }
+        _ => None,
+    };
     tokio::task::spawn_blocking(move || {
         let data = &loaded.data;
         let engine = Engine::new(data);
@@ -235,13 +243,14 @@ async fn entity_chart(
                 let p = period.unwrap_or_else(|| folder::attainment_period(data, day));
                 folder::attainment(data, hierarchy, rows, level, &id, p, day)?
             }
-            _ => folder::waterfall(
-                data,
-                hierarchy,
-                level,
-                &id,
-                folder::waterfall_span(data, day, period, from),
-            )?,
+            _ => match &changes {
+                Some(c) => data::waterfall(c)?,
+                None => {
+                    return Err(ApiError::internal_fault(
+                        "the waterfall's changes were not read",
+                    ));
+                }
+            },
         })
     })
     .await

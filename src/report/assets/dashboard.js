@@ -90,8 +90,29 @@ function table(caption, columns, load) {
 
 const json = (path) => api(path).then((r) => r.json());
 
+// Short labels of the coaching reasons' codes.
+const REASON_LABELS = {
+  no_deals: "no deals",
+  coverage_gap: "coverage gap",
+  win_rate_drop: "win rate down",
+  slipped_deals: "slipped deals",
+  stale_deals: "stale deals",
+  pipeline_creation_down: "fewer new deals",
+  renewals_down: "renewals down",
+  cycle_length_up: "longer cycles",
+  ramping_hire: "ramping hire",
+};
+
+// A rep's top reason as a short label and its money; the full sentences
+// (top three) open on demand.
 function reasonsOf(rep) {
-  return el("div", { class: "reasons" }, rep.reasons.slice(0, 3).map((r) => r.message).join(" · "));
+  if (rep.reasons.length === 0) return "-";
+  const top = rep.reasons[0];
+  const label = (REASON_LABELS[top.code] || top.code.replace(/_/g, " ")) +
+    (Number(top.impact) ? " · " + money(top.impact) : "");
+  return el("details", { class: "reasons" },
+    el("summary", {}, label),
+    ...rep.reasons.slice(0, 3).map((r) => el("p", {}, r.message)));
 }
 
 // A person's name, once; the id follows only when two rows share the name.
@@ -161,40 +182,257 @@ function dealsTable() {
 }
 
 // The entity a scoped token looks at; whole-organisation roles see the company.
+function ownView() {
+  if (session.role === "manager") return { level: "manager", id: session.scope };
+  if (session.role === "rep") return { level: "rep", id: session.scope };
+  return { level: "company", id: "company" };
+}
+
+// What the pages look at: an entity (within the token's reach) and a
+// period, chosen with the pickers; the token's own entity by default.
+let view = null;
+
+function current() {
+  return view || Object.assign(ownView(), { period: null });
+}
+
 function ownEntity() {
-  if (session.role === "manager") return "level=manager&id=" + encodeURIComponent(session.scope);
-  if (session.role === "rep") return "level=rep&id=" + encodeURIComponent(session.scope);
-  return "level=company";
+  const v = current();
+  return v.level === "company" ? "level=company" : "level=" + v.level + "&id=" + encodeURIComponent(v.id);
+}
+
+function periodQuery() {
+  const p = current().period;
+  return p ? "&period=" + encodeURIComponent(p) : "";
+}
+
+// The person a view belongs to (their calls), if any.
+function viewPerson() {
+  const v = current();
+  return v.level === "rep" || v.level === "manager" ? v.id : null;
+}
+
+const isoDay = (d) => d.toISOString().slice(0, 10);
+const daysAgo = (n) => isoDay(new Date(Date.now() - n * 86400000));
+
+// The quarter a day falls in (calendar quarters; the server names the
+// fiscal ones, and its forecast's periods fill the picker).
+function quarterOf(day) {
+  return day.slice(0, 4) + "-Q" + (Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1);
+}
+
+// Entity and period pickers. Entities: the company and its regions for
+// tokens that see everyone; every leader and manager in reach; the reps of
+// the team looked at.
+function pickers(rerender) {
+  const entity = el("select", { id: "pick-entity", "aria-label": "Whose numbers" });
+  const period = el("select", { id: "pick-period", "aria-label": "Period" });
+  const bar = el("div", { class: "pickers", "data-state": "loading" },
+    el("label", {}, "Looking at ", entity), el("label", {}, " for ", period));
+  const v = current();
+  const option = (value, label, chosen) => {
+    const o = el("option", { value }, label);
+    if (chosen) o.selected = true;
+    return o;
+  };
+  const all = session.role === "admin" || session.role === "leader" || session.role === "finance";
+  Promise.all([
+    json("/v1/calls" + (v.period ? "?period=" + encodeURIComponent(v.period) : "")).catch(() => ({ calls: [] })),
+    all ? json("/v1/forecasts?level=region&limit=200").catch(() => ({ forecasts: [] })) : Promise.resolve({ forecasts: [] }),
+    json("/v1/forecasts?" + ownEntity() + "&limit=200").catch(() => ({ forecasts: [] })),
+  ]).then(([calls, regions, mine]) => {
+    const key = v.level + ":" + v.id;
+    if (all) entity.append(option("company:company", "the company", key === "company:company"));
+    const regionIds = [...new Set(regions.forecasts.map((r) => r.id))].sort();
+    if (regionIds.length) {
+      entity.append(el("optgroup", { label: "Regions" },
+        ...regionIds.map((r) => option("region:" + r, "region " + r, key === "region:" + r))));
+    }
+    const people = calls.calls || [];
+    const head = people.length && !people[0].manager_id && all ? people[0].person_id : null;
+    const teams = people.filter((p) => p.level !== "rep" && p.person_id !== head);
+    if (teams.length) {
+      entity.append(el("optgroup", { label: "Teams" },
+        ...teams.map((p) => option("manager:" + p.person_id, "team of " + p.name, key === "manager:" + p.person_id))));
+    }
+    const reps = people.filter((p) => p.level === "rep" &&
+      (p.manager_id === v.id || p.person_id === v.id));
+    if (reps.length) {
+      entity.append(el("optgroup", { label: "Reps" },
+        ...reps.map((p) => option("rep:" + p.person_id, p.name, key === "rep:" + p.person_id))));
+    }
+    if (!entity.value) entity.append(option(key, v.id, true));
+    const quarters = [...new Set(mine.forecasts.map((r) => r.period).filter((p) => p.includes("Q")))];
+    const today = quarterOf(isoDay(new Date()));
+    if (!quarters.includes(today)) quarters.push(today);
+    quarters.sort();
+    const chosen = v.period || quarters[0];
+    period.append(...quarters.map((q) => option(q, q, q === chosen)));
+    bar.setAttribute("data-state", "ok");
+  }).catch(() => bar.setAttribute("data-state", "error"));
+  const change = () => {
+    const [level, ...rest] = entity.value.split(":");
+    view = { level, id: rest.join(":"), period: period.value || null };
+    rerender();
+  };
+  entity.addEventListener("change", change);
+  period.addEventListener("change", change);
+  return bar;
+}
+
+// The headline a leader asks first: the period's P50 and range, booked so
+// far, the forecast's and the latest call's change over the last week.
+function headline() {
+  const node = el("p", { class: "headline", "data-state": "loading" }, "…");
+  const q = ownEntity() + periodQuery();
+  Promise.all([
+    json("/v1/forecasts?" + q + "&limit=50"),
+    json("/v1/changes?" + (current().level === "company" ? "" : "level=" + current().level + "&id=" +
+      encodeURIComponent(current().id) + "&") + "from=" + daysAgo(7) + "&to=" + daysAgo(0) +
+      (current().period ? "&period=" + encodeURIComponent(current().period) : "")).catch(() => null),
+  ]).then(([f, c]) => {
+    const rows = f.forecasts.filter((r) => r.period.includes("Q"));
+    const row = rows.find((r) => !current().period || r.period === current().period) || rows[0];
+    if (!row) throw new Error("no forecast of a quarter for this entity");
+    const parts = [
+      el("strong", {}, row.period + ": P50 " + money(row.p50)),
+      " (P10 " + money(row.p10) + " – P90 " + money(row.p90) + "), booked " + money(row.booked_to_date),
+    ];
+    if (c && c.forecast && c.forecast.p50_change !== null && c.forecast.p50_change !== undefined) {
+      parts.push(" · forecast " + signed(money(c.forecast.p50_change), Number(c.forecast.p50_change)) + " this week");
+    }
+    if (c && c.calls && c.calls.to) {
+      const change = c.calls.commit_change;
+      parts.push(" · call " + money(c.calls.to.commit) +
+        (change !== null && Number(change) !== 0 ? " (" + signed(money(change), Number(change)) + " this week)" : ""));
+    } else if (c && c.calls && c.calls.person_id) {
+      parts.push(" · no call this week");
+    }
+    node.replaceChildren(...parts);
+    node.setAttribute("data-state", "ok");
+  }).catch((e) => {
+    node.replaceChildren(el("span", { class: "error" }, e.message));
+    node.setAttribute("data-state", "error");
+  });
+  return node;
+}
+
+// The roll-up of calls under the person looked at (or the head of the
+// organisation), beside the model.
+function callsTable(caption) {
+  const person = viewPerson();
+  const q = (person ? "id=" + encodeURIComponent(person) : "") + periodQuery();
+  return table(caption, [
+    { label: "Person", value: (r) => r.name },
+    { label: "Commit", num: true, value: (r) => (r.called ? money(r.commit) : "not called") },
+    { label: "Best case", num: true, value: (r) => (r.best_case ? money(r.best_case) : "-") },
+    { label: "Reports' calls", num: true, value: (r) => (r.reports_commit ? money(r.reports_commit) : "-") },
+    { label: "Adjustment", num: true, value: (r) => (r.adjustment ? signed(money(r.adjustment), Number(r.adjustment)) : "-") },
+    { label: "Model P10-P90", num: true, value: (r) => (r.model ? money(r.model.p10) + " – " + money(r.model.p90) : "-") },
+    { label: "Booked", num: true, value: (r) => (r.booked_to_date ? money(r.booked_to_date) : "-") },
+  ], () => json("/v1/calls" + (q ? "?" + q.replace(/^&/, "") : "")).then((p) => p.calls.slice(0, 60)));
+}
+
+function accuracyTable() {
+  return table("Whose calls to trust (finished quarters)", [
+    { label: "Person", value: (r) => r.person_id },
+    { label: "Quarters", num: true, value: (r) => r.periods },
+    { label: "Call error", num: true, value: (r) => (r.call_mape === null ? "-" : pct(r.call_mape)) },
+    { label: "Call bias", num: true, value: (r) => (r.call_bias === null ? "-" : signed(pct(r.call_bias), r.call_bias)) },
+    { label: "Model error", num: true, value: (r) => (r.model_mape === null ? "-" : pct(r.model_mape)) },
+    { label: "Inside model's P10-P90", num: true, value: (r) => (r.inside_model_band === null ? "-" : pct(r.inside_model_band)) },
+  ], () => json("/v1/calls/accuracy" + (viewPerson() ? "?id=" + encodeURIComponent(viewPerson()) : ""))
+    .then((p) => p.people.slice(0, 25)));
+}
+
+// What changed since a day, step by step.
+function changesTable(caption, from) {
+  const v = current();
+  const q = (v.level === "company" ? "" : "level=" + v.level + "&id=" + encodeURIComponent(v.id) + "&") +
+    (from ? "from=" + from + "&to=" + daysAgo(0) : "") + periodQuery();
+  return table(caption, [
+    { label: "Move", value: (s) => s.kind.replace(/_/g, " ") },
+    { label: "Deals", num: true, value: (s) => s.deal_count },
+    { label: "Amount", num: true, value: (s) => signed(money(s.amount), Number(s.amount)) },
+    { label: "Largest", value: (s) => s.deals.slice(0, 3).join(" ") },
+  ], () => json("/v1/changes?" + q.replace(/^&/, "")).then((c) => c.steps));
+}
+
+// The call form: the person looked at (a manager their team, a rep their
+// own), for the period picked; the team's calls and what changed since the
+// last call beside it.
+function callForm(rerender) {
+  const person = viewPerson();
+  if (!person) return el("p", {}, "Pick a team or a rep to call their number.");
+  const v = current();
+  const field = (name, label, type) => el("label", {}, label + " ",
+    el("input", { name, id: "call-" + name, type: type || "text", inputmode: type ? null : "decimal", size: "12" }));
+  const status = el("p", { id: "call-status", role: "status" });
+  const form = el("form", { id: "call-form", class: "call-form" },
+    field("commit", "Commit"), field("best_case", "Best case"), field("note", "Note"),
+    el("button", { type: "submit" }, "Submit call"), status);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = { person_id: person, period: v.period || quarterOf(isoDay(new Date())), commit: data.get("commit") };
+    if (data.get("best_case")) body.best_case = data.get("best_case");
+    if (data.get("note")) body.note = data.get("note");
+    fetch("/v1/calls", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }).then(async (r) => {
+      const answer = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(answer.detail || r.status + " " + r.statusText);
+      status.textContent = "called " + money(answer.commit) + " for " + answer.period;
+      status.className = "ok";
+      rerender();
+    }).catch((e) => {
+      status.textContent = e.message;
+      status.className = "error";
+    });
+  });
+  return el("div", {}, el("h2", {}, "My call for " + (v.period || quarterOf(isoDay(new Date())))), form);
 }
 
 const PAGES = {
   leader: {
     title: "Leader",
     roles: ["admin", "leader"],
-    build: () => [
+    build: (rerender) => [
+      pickers(rerender),
+      headline(),
       el("h2", {}, "Will we hit the number?"),
       el("div", { class: "grid" },
-        chart("forecast", "level=company", "company forecast fan"),
+        chart("forecast", ownEntity(), "forecast fan"),
         chart("backtest", "", "backtest against baselines"),
-        chart("attainment", "level=company", "attainment distribution"),
-        chart("waterfall", "level=company", "pipeline waterfall"),
+        chart("attainment", ownEntity() + periodQuery(), "attainment distribution"),
+        chart("waterfall", ownEntity() + periodQuery(), "what changed: pipeline, forecast and call"),
         chart("calibration", "", "win-probability reliability")),
+      el("h2", {}, "Calls"),
+      callsTable("Calls beside the model"),
+      accuracyTable(),
       el("h2", {}, "Lists"),
       forecastTable("region"),
-      coachingTable(""),
+      coachingTable(current().level === "manager" ? "manager=" + encodeURIComponent(current().id) : ""),
     ],
   },
   manager: {
     title: "Manager",
     roles: ["admin", "leader", "manager"],
-    build: () => [
+    build: (rerender) => [
+      pickers(rerender),
+      headline(),
+      callForm(rerender),
+      callsTable("My team's calls"),
+      changesTable("What changed this week", daysAgo(7)),
       el("h2", {}, "Whom do I coach first, and about what?"),
       el("div", { class: "grid" },
-        chart("coaching", session.role === "manager" ? ownEntity() : "", "coaching quadrant"),
+        chart("coaching", current().level === "manager" ? ownEntity() : "", "coaching quadrant"),
         chart("forecast", ownEntity(), "team forecast fan"),
-        chart("attainment", ownEntity(), "team attainment"),
-        chart("waterfall", ownEntity(), "team pipeline waterfall")),
-      coachingTable(""),
+        chart("attainment", ownEntity() + periodQuery(), "team attainment"),
+        chart("waterfall", ownEntity() + periodQuery(), "what changed: pipeline, forecast and call")),
+      coachingTable(current().level === "manager" ? "manager=" + encodeURIComponent(current().id) : ""),
       declineTable(),
     ],
   },
@@ -214,7 +452,9 @@ const PAGES = {
   rep: {
     title: "My numbers",
     roles: ["rep"],
-    build: () => [
+    build: (rerender) => [
+      headline(),
+      callForm(rerender),
       el("h2", {}, "My forecast, payout and deals"),
       el("div", { class: "grid" },
         chart("forecast", ownEntity(), "my forecast fan"),
@@ -231,7 +471,7 @@ function pagesFor(role) {
 
 function show(key) {
   const page = document.getElementById("page");
-  page.replaceChildren(...PAGES[key].build());
+  page.replaceChildren(...PAGES[key].build(() => show(key)));
   page.hidden = false;
   page.setAttribute("data-page", key);
   for (const b of document.querySelectorAll("#tabs button")) {

@@ -621,7 +621,13 @@ fn waterfall<DB: DrawingBackend>(
         short_amount(value(w.closing.amount)),
     ));
     let n = bars.len();
-    let ymax = top(bars.iter().map(|b| b.1.max(b.2)));
+    let marks = w
+        .forecast
+        .iter()
+        .flatten()
+        .map(|r| value(r.p90))
+        .chain(w.calls.iter().flatten().map(|c| value(*c)));
+    let ymax = top(bars.iter().map(|b| b.1.max(b.2)).chain(marks));
     let ymin = bars.iter().map(|b| b.1.min(b.2)).fold(0.0f64, f64::min) * 1.1;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     let mut c = ChartBuilder::on(area)
@@ -674,6 +680,49 @@ fn waterfall<DB: DrawingBackend>(
         )
     }))
     .map_err(fail)?;
+    // Beside the two levels: the forecast as it stood (P50 with P10-P90)
+    // and the entity's call, so the pipeline's move reads against them.
+    let ends = [-0.0, n as f64 - 1.0];
+    let mut labelled = false;
+    if w.forecast.iter().any(Option::is_some) {
+        let mut whiskers = Vec::new();
+        for (x, r) in ends.iter().zip(&w.forecast) {
+            let Some(r) = r else { continue };
+            let x = x + 0.22;
+            let (lo, mid, hi) = (value(r.p10), value(r.p50), value(r.p90));
+            whiskers.push(PathElement::new(
+                vec![(x, lo), (x, hi)],
+                ACCENT.stroke_width(2),
+            ));
+            for y in [lo, hi] {
+                whiskers.push(PathElement::new(
+                    vec![(x - 0.06, y), (x + 0.06, y)],
+                    ACCENT.stroke_width(2),
+                ));
+            }
+            whiskers.push(PathElement::new(
+                vec![(x - 0.12, mid), (x + 0.12, mid)],
+                ACCENT.stroke_width(4),
+            ));
+        }
+        c.draw_series(whiskers)
+            .map_err(fail)?
+            .label("forecast of the period's bookings: P50, P10-P90")
+            .legend(line_key(ACCENT, 3));
+        labelled = true;
+    }
+    if w.calls.iter().any(Option::is_some) {
+        c.draw_series(ends.iter().zip(&w.calls).filter_map(|(x, call)| {
+            call.map(|m| TriangleMarker::new((x - 0.22, value(m)), 8, TEAL.filled()))
+        }))
+        .map_err(fail)?
+        .label("commit called")
+        .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, TEAL.filled()));
+        labelled = true;
+    }
+    if labelled {
+        legend(&mut c, SeriesLabelPosition::UpperRight)?;
+    }
     Ok(())
 }
 
