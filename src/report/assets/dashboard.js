@@ -358,6 +358,8 @@ function changesTable(caption, from) {
   ], () => json("/v1/changes?" + q.replace(/^&/, "")).then((c) => c.steps));
 }
 
+let callNotice = null;
+
 // The call form: the person looked at (a manager their team, a rep their
 // own), for the period picked; the team's calls and what changed since the
 // last call beside it.
@@ -367,7 +369,10 @@ function callForm(rerender) {
   const v = current();
   const field = (name, label, type) => el("label", {}, label + " ",
     el("input", { name, id: "call-" + name, type: type || "text", inputmode: type ? null : "decimal", size: "12" }));
-  const status = el("p", { id: "call-status", role: "status" });
+  // What the last submission said survives the page being drawn again.
+  const status = el("p", { id: "call-status", role: "status", class: callNotice ? callNotice.cls : null },
+    callNotice ? callNotice.text : "");
+  callNotice = null;
   const form = el("form", { id: "call-form", class: "call-form" },
     field("commit", "Commit"), field("best_case", "Best case"), field("note", "Note"),
     el("button", { type: "submit" }, "Submit call"), status);
@@ -384,8 +389,7 @@ function callForm(rerender) {
     }).then(async (r) => {
       const answer = await r.json().catch(() => ({}));
       if (!r.ok) throw new Error(answer.detail || r.status + " " + r.statusText);
-      status.textContent = "called " + money(answer.commit) + " for " + answer.period;
-      status.className = "ok";
+      callNotice = { text: "called " + money(answer.commit) + " for " + answer.period, cls: "ok" };
       rerender();
     }).catch((e) => {
       status.textContent = e.message;
@@ -425,7 +429,7 @@ const PAGES = {
       headline(),
       callForm(rerender),
       callsTable("My team's calls"),
-      changesTable("What changed this week", daysAgo(7)),
+      changesTable("What changed in the last week of data", null),
       el("h2", {}, "Whom do I coach first, and about what?"),
       el("div", { class: "grid" },
         chart("coaching", current().level === "manager" ? ownEntity() : "", "coaching quadrant"),
