@@ -637,6 +637,7 @@ mod tests {
                 opps: Vec::new(),
                 stages: Vec::new(),
                 products: Vec::new(),
+                categories: Vec::new(),
                 snaps: Vec::new(),
                 snap_start: Vec::new(),
                 first_month: 0,

@@ -427,6 +427,7 @@ mod tests {
             opps: Vec::new(),
             stages: Vec::new(),
             products: Vec::new(),
+            categories: Vec::new(),
             snaps: Vec::new(),
             snap_start: vec![0],
             first_month: first,

@@ -161,6 +161,9 @@ pub struct HistoryRecord {
     pub amount: Option<Money>,
     /// Expected close day at the time.
     pub close_date: Option<NaiveDate>,
+    /// The rep's forecast category at the time (Commit, Best Case, ...),
+    /// when the history recorded it.
+    pub forecast_category: Option<String>,
 }
 
 /// Revenue credited to a rep on a day.

@@ -106,6 +106,9 @@ pub struct Snapshot {
     pub cents: i64,
     /// Expected close day.
     pub close: Option<NaiveDate>,
+    /// Index into [`SalesData::categories`]: the forecast category the
+    /// history recorded on that day, if it did.
+    pub category: Option<u16>,
 }
 
 /// The whole store in memory, interned, ready for feature building.
@@ -132,6 +135,8 @@ pub struct SalesData {
     pub stages: Vec<String>,
     /// Product names.
     pub products: Vec<String>,
+    /// Forecast category names recorded in the history.
+    pub categories: Vec<String>,
     /// Snapshots sorted by deal then day.
     pub snaps: Vec<Snapshot>,
     /// `snaps[snap_start[o]..snap_start[o + 1]]` are deal `o`'s snapshots.
@@ -204,6 +209,8 @@ impl SalesData {
 
         let mut stage_index: HashMap<String, u16> = HashMap::new();
         let mut stages = Vec::new();
+        let mut category_index: HashMap<String, u16> = HashMap::new();
+        let mut categories: Vec<String> = Vec::new();
         let history = store.load_history().await?;
         let mut snaps = Vec::with_capacity(history.len());
         for row in history {
@@ -228,6 +235,15 @@ impl SalesData {
                     row.status, row.opportunity_id
                 ))
             })?;
+            let category = row.forecast_category.map(|c| match category_index.get(&c) {
+                Some(&i) => i,
+                None => {
+                    let i = categories.len() as u16;
+                    categories.push(c.clone());
+                    category_index.insert(c, i);
+                    i
+                }
+            });
             snaps.push(Snapshot {
                 opp,
                 as_of: row.as_of,
@@ -235,6 +251,7 @@ impl SalesData {
                 status,
                 cents: row.amount_cents.unwrap_or(0),
                 close: row.close_date,
+                category,
             });
         }
         snaps.sort_by_key(|s| (s.opp, s.as_of));
@@ -330,6 +347,7 @@ impl SalesData {
             opps,
             stages,
             products,
+            categories,
             snaps,
             snap_start,
             first_month: month_idx(first_day),
@@ -345,6 +363,18 @@ impl SalesData {
         let lo = self.snap_start[opp as usize] as usize;
         let hi = self.snap_start[opp as usize + 1] as usize;
         &self.snaps[lo..hi]
+    }
+
+    /// The forecast category the history recorded for a deal as of a day
+    /// (its latest snapshot on or before the day that names one).
+    pub fn category_on(&self, opp: u32, day: NaiveDate) -> Option<&str> {
+        let snaps = self.snapshots(opp);
+        let known = snaps.partition_point(|s| s.as_of <= day);
+        snaps[..known]
+            .iter()
+            .rev()
+            .find_map(|s| s.category)
+            .map(|c| self.categories[c as usize].as_str())
     }
 
     /// The month a rep starts counting: their hire month, or the first month

@@ -362,18 +362,22 @@ impl Context<'_> {
                     amount: d.amount,
                     p,
                 });
-                // The CRM's call: the deal's own category on the latest
-                // day, mapped from its stage for past days (categories are
-                // not kept in history).
-                let category = if latest {
-                    data.opps[d.opp as usize]
-                        .forecast_category
-                        .as_deref()
+                // The CRM's call: the category the history recorded for
+                // the deal as of the origin; else, on the latest day, the
+                // deal's current category; else one mapped from its stage
+                // (for a history that kept no categories).
+                let recorded = data
+                    .category_on(d.opp, origin.as_of)
+                    .and_then(Category::parse);
+                let current = || {
+                    latest
+                        .then(|| data.opps[d.opp as usize].forecast_category.as_deref())
+                        .flatten()
                         .and_then(Category::parse)
-                        .unwrap_or_else(|| model.category_of_stage(d.stage))
-                } else {
-                    model.category_of_stage(d.stage)
                 };
+                let category = recorded
+                    .or_else(current)
+                    .unwrap_or_else(|| model.category_of_stage(d.stage));
                 // Overdue deals count in the first month, as CRMs show them.
                 let month = d.close_month.map(|c| (c - o).max(1));
                 if let Some(ahead) = month.filter(|a| *a <= 3) {

@@ -199,6 +199,7 @@ fn record(
         status,
         amount: state.amount,
         close_date: state.close_date,
+        forecast_category: None,
     };
     match out.last_mut() {
         Some(last) if last.as_of == day => *last = snapshot,

@@ -100,6 +100,7 @@ const HISTORY_FIELDS: &[Field] = &[
     Field::required("status"),
     Field::optional("amount"),
     Field::optional("close_date"),
+    Field::optional("forecast_category"),
 ];
 const BOOKING_FIELDS: &[Field] = &[
     Field::required("booking_id"),

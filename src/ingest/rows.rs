@@ -533,6 +533,7 @@ fn history_from_dates(
             } else {
                 None
             },
+            forecast_category: None,
         };
         match out.last_mut() {
             Some(last) if last.as_of == day => *last = record,
@@ -553,6 +554,7 @@ pub fn history(row: &Row<'_>, problems: &mut Problems) -> Option<(HistoryRecord,
         amount = row.money("amount", false, problems);
         close_date = row.date("close_date", false, problems);
     }
+    let forecast_category = row.text("forecast_category").map(Cow::into_owned);
     let moment = as_of?;
     Some((
         HistoryRecord {
@@ -562,6 +564,7 @@ pub fn history(row: &Row<'_>, problems: &mut Problems) -> Option<(HistoryRecord,
             status,
             amount,
             close_date,
+            forecast_category,
         },
         moment,
     ))

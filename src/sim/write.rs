@@ -129,6 +129,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
             "status",
             "amount",
             "close_date",
+            "forecast_category",
         ],
         org.deals.iter().flat_map(|d| {
             d.history.iter().map(move |h| {
@@ -139,6 +140,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
                     h.status.to_owned(),
                     money(h.amount),
                     h.close_date.to_string(),
+                    forecast_category(h.stage).to_owned(),
                 ]
             })
         }),

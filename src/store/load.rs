@@ -168,6 +168,8 @@ pub struct HistoryRow {
     pub amount_cents: Option<i64>,
     /// Expected close day.
     pub close_date: Option<NaiveDate>,
+    /// The forecast category recorded that day, if any.
+    pub forecast_category: Option<String>,
 }
 
 impl Store {
@@ -279,7 +281,7 @@ impl Store {
 
     /// Every snapshot, by deal and date.
     pub async fn load_history(&self) -> Result<Vec<HistoryRow>, StoreError> {
-        let sql = "SELECT opportunity_id, as_of, stage, status, amount_cents, close_date \
+        let sql = "SELECT opportunity_id, as_of, stage, status, amount_cents, close_date, forecast_category \
                    FROM opportunity_history ORDER BY opportunity_id, as_of";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
@@ -290,6 +292,7 @@ impl Store {
                     status: row.get(3)?,
                     amount_cents: row.get(4)?,
                     close_date: row.get::<_, Option<fast::Day>>(5)?.map(|d| d.0),
+                    forecast_category: row.get(6)?,
                 })
             })
             .await;
@@ -305,6 +308,7 @@ impl Store {
                     status: row.try_get(3)?,
                     amount_cents: row.try_get(4)?,
                     close_date: row.try_get(5)?,
+                    forecast_category: row.try_get(6)?,
                 });
             }
         });

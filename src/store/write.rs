@@ -15,14 +15,23 @@ mod rows;
 
 /// The content hash of a history snapshot.
 fn history_hash(r: &HistoryRecord) -> i64 {
-    row_hash(&[
+    let as_of = r.as_of.to_string();
+    let amount = text_of(r.amount.map(Money::cents));
+    let close = text_of(r.close_date);
+    let mut fields = vec![
         Some(r.opportunity_id.as_str()),
-        Some(r.as_of.to_string().as_str()),
+        Some(as_of.as_str()),
         Some(r.stage.as_str()),
         Some(r.status.as_str()),
-        text_of(r.amount.map(Money::cents)).as_deref(),
-        text_of(r.close_date).as_deref(),
-    ])
+        amount.as_deref(),
+        close.as_deref(),
+    ];
+    // Only a recorded category joins the hash, so a history without
+    // categories hashes (and fingerprints) as it did before they were kept.
+    if let Some(c) = r.forecast_category.as_deref() {
+        fields.push(Some(c));
+    }
+    row_hash(&fields)
 }
 
 /// Rows per multi-row `INSERT`: well under SQLite's 32,766 and PostgreSQL's
@@ -477,7 +486,7 @@ impl StoreTx {
         run: i64,
         snapshot_date: NaiveDate,
     ) -> Result<u64, StoreError> {
-        let sql = "SELECT o.opportunity_id, o.stage, o.status, o.amount_cents, o.close_date \
+        let sql = "SELECT o.opportunity_id, o.stage, o.status, o.amount_cents, o.close_date, o.forecast_category \
             FROM opportunities o \
             WHERE o.ingest_run = $2 AND NOT EXISTS ( \
                 SELECT 1 FROM opportunity_history h \
@@ -486,7 +495,9 @@ impl StoreTx {
                                  WHERE h2.opportunity_id = o.opportunity_id AND h2.as_of <= $1) \
                   AND h.stage = o.stage AND h.status = o.status \
                   AND h.amount_cents IS NOT DISTINCT FROM o.amount_cents \
-                  AND h.close_date IS NOT DISTINCT FROM o.close_date)";
+                  AND h.close_date IS NOT DISTINCT FROM o.close_date \
+                  AND (h.forecast_category IS NULL OR o.forecast_category IS NULL \
+                       OR h.forecast_category = o.forecast_category))";
         let corrupt =
             |id: &str, what: &str| StoreError::Corrupt(format!("opportunity {id:?}: {what}"));
         let mut snapshots = Vec::new();
@@ -497,17 +508,19 @@ impl StoreTx {
                 // latest snapshot is found by one descending seek per deal
                 // (SQLite runs the MAX form as two, 40% slower on a million
                 // deals).
-                let sql = "SELECT o.opportunity_id, o.stage, o.status, o.amount_cents, o.close_date \
+                let sql = "SELECT o.opportunity_id, o.stage, o.status, o.amount_cents, o.close_date, o.forecast_category \
                     FROM opportunities o \
                     WHERE o.ingest_run = ?2 AND NOT EXISTS ( \
                         SELECT 1 FROM ( \
-                            SELECT h.stage, h.status, h.amount_cents, h.close_date \
+                            SELECT h.stage, h.status, h.amount_cents, h.close_date, h.forecast_category \
                             FROM opportunity_history h \
                             WHERE h.opportunity_id = o.opportunity_id AND h.as_of <= ?1 \
                             ORDER BY h.as_of DESC LIMIT 1) l \
                         WHERE l.stage = o.stage AND l.status = o.status \
                           AND l.amount_cents IS o.amount_cents \
-                          AND l.close_date IS o.close_date)";
+                          AND l.close_date IS o.close_date \
+                          AND (l.forecast_category IS NULL OR o.forecast_category IS NULL \
+                               OR l.forecast_category = o.forecast_category))";
                 with_sqlite(tx, |conn| {
                     let mut stmt = conn.prepare(sql)?;
                     let mut rows = stmt.query(rusqlite::params![
@@ -526,6 +539,7 @@ impl StoreTx {
                             status: status.parse().map_err(|_| corrupt(&id, "status"))?,
                             amount: row.get::<_, Option<i64>>(3)?.map(Money::from_cents),
                             close_date: close.map(|d| d.0),
+                            forecast_category: row.get(5)?,
                         });
                     }
                     Ok(())
@@ -548,6 +562,7 @@ impl StoreTx {
                         status: status.parse().map_err(|_| corrupt(&id, "status"))?,
                         amount: row.try_get::<Option<i64>, _>(3)?.map(Money::from_cents),
                         close_date: row.try_get(4)?,
+                        forecast_category: row.try_get(5)?,
                     });
                 }
             }

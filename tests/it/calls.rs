@@ -664,3 +664,53 @@ async fn call_accuracy_ranks_the_generated_callers_by_their_planted_habits() {
     assert!(checked >= 2, "{checked} adjusting managers checked");
     db.finish().await;
 }
+
+#[tokio::test]
+async fn imported_calls_read_back_the_same_on_sqlite_and_postgresql() {
+    let org = helpers::small_org(16, 14, 5);
+    let settings = RawSettings::default().validate().unwrap();
+    let mut seen: Vec<(String, Value)> = Vec::new();
+    for db in helpers::backends().await {
+        super::forecast::load(&db.store, org.path()).await;
+        let periods = db.store.call_periods().await.unwrap();
+        assert!(periods.len() >= 4, "{periods:?}");
+        let mut answers = Vec::new();
+        for text in &periods {
+            let period = Period::parse(text).unwrap();
+            let end = settings.fiscal.end(period);
+            let roll = list(
+                &db.store,
+                &settings,
+                &ListParams {
+                    person: None,
+                    period: Some(period),
+                    as_of: Some(end),
+                },
+            )
+            .await
+            .unwrap();
+            answers.push(serde_json::to_value(&roll).unwrap());
+            let stored = db.store.calls_for(text).await.unwrap();
+            answers.push(serde_json::to_value(&stored).unwrap());
+        }
+        let scored = attain::jobs::calls::accuracy(
+            &db.store,
+            &settings,
+            &attain::jobs::calls::AccuracyParams::default(),
+            day("2031-01-01"),
+        )
+        .await
+        .unwrap();
+        answers.push(serde_json::to_value(&scored).unwrap());
+        seen.push((db.name.to_string(), Value::Array(answers)));
+        db.finish().await;
+    }
+    for pair in seen.windows(2) {
+        assert!(
+            pair[0].1 == pair[1].1,
+            "{} and {} disagree",
+            pair[0].0,
+            pair[1].0
+        );
+    }
+}

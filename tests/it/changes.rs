@@ -252,3 +252,71 @@ async fn the_route_keeps_to_the_reach_and_shows_the_forecast_and_the_calls() {
         "the rep's call in the team's changes: {team}"
     );
 }
+
+#[tokio::test]
+async fn forecast_categories_are_read_as_the_history_recorded_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "territories.csv",
+            "territory_id,name,region\nT1,East,North\n",
+        ),
+        (
+            "reps.csv",
+            "rep_id,name,manager_id,territory_id,role\nM1,Mara,,T1,manager\nR1,Ruth,M1,T1,rep\n",
+        ),
+        (
+            "opportunities.csv",
+            "opportunity_id,rep_id,amount,stage,status,created_date,close_date,forecast_category\n\
+             D1,R1,100.00,Proposal,open,2026-01-05,2026-03-01,Pipeline\n\
+             D2,R1,200.00,Proposal,open,2026-01-05,2026-03-01,\n\
+             D3,R1,50.00,Closed Won,won,2025-12-01,2026-01-20,Closed\n",
+        ),
+        (
+            "opportunity_history.csv",
+            "opportunity_id,as_of,stage,status,amount,close_date,forecast_category\n\
+             D1,2026-01-05,Proposal,open,100.00,2026-03-01,Commit\n\
+             D1,2026-02-01,Proposal,open,100.00,2026-03-01,Best Case\n\
+             D2,2026-01-05,Proposal,open,200.00,2026-03-01,\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let settings = RawSettings::default().validate().unwrap();
+    for db in helpers::backends().await {
+        let load = || async {
+            attain::ingest::ingest(
+                &db.store,
+                &[dir.path().to_owned()],
+                &helpers::options(date("2026-02-20")),
+            )
+            .await
+            .expect("ingest")
+        };
+        load().await;
+        let first = db.store.status().await.unwrap().fingerprint;
+        load().await;
+        assert_eq!(
+            db.store.status().await.unwrap().fingerprint,
+            first,
+            "{}: the same files again change nothing",
+            db.name
+        );
+        let (data, _) = attain::jobs::load(&db.store, &settings).await.unwrap();
+        let opp = |id: &str| data.opps.iter().position(|o| o.id == id).unwrap() as u32;
+        let on = |id: &str, day: &str| data.category_on(opp(id), date(day)).map(str::to_owned);
+        assert_eq!(
+            on("D1", "2026-01-10").as_deref(),
+            Some("Commit"),
+            "{}",
+            db.name
+        );
+        assert_eq!(on("D1", "2026-02-10").as_deref(), Some("Best Case"));
+        // The export's current category differs from the history's last:
+        // the export's day records it.
+        assert_eq!(on("D1", "2026-02-25").as_deref(), Some("Pipeline"));
+        assert_eq!(on("D2", "2026-02-25"), None, "never recorded");
+        assert_eq!(on("D1", "2026-01-01"), None, "before the deal");
+    }
+}

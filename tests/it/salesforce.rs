@@ -32,14 +32,14 @@ async fn salesforce_exports_load_with_their_date_times_and_flags() {
     write(
         dir.path(),
         "OpportunityHistory.csv",
-        "OpportunityId,CreatedDate,StageName,Amount,CloseDate,Probability\n\
-         0065g00000BBBBBBB1,2024-01-10T09:15:00.000+0000,Prospecting,20000,2024-03-31,10\n\
-         0065g00000BBBBBBB1,2024-02-20T10:00:00.000+0000,Proposal,20000,2024-03-31,50\n\
-         0065g00000BBBBBBB1,2024-02-20T16:30:00.000+0000,Negotiation/Review,25000,2024-03-31,80\n\
-         0065g00000BBBBBBB1,2024-03-28T12:00:00.000+0000,Closed Won,25000,2024-03-28,100\n\
-         0065g00000BBBBBBB2,2024-02-01T17:00:00.000+0000,Qualification,,2024-05-30,20\n\
-         0065g00000BBBBBBB3,2024-02-03T08:00:00.000+0000,Prospecting,12000.5,2024-04-30,10\n\
-         0065g00000BBBBBBB3,2024-03-01T08:00:00.000+0000,Closed Lost,12000.5,2024-03-01,0\n",
+        "OpportunityId,CreatedDate,StageName,Amount,CloseDate,Probability,ForecastCategory\n\
+         0065g00000BBBBBBB1,2024-01-10T09:15:00.000+0000,Prospecting,20000,2024-03-31,10,Pipeline\n\
+         0065g00000BBBBBBB1,2024-02-20T10:00:00.000+0000,Proposal,20000,2024-03-31,50,BestCase\n\
+         0065g00000BBBBBBB1,2024-02-20T16:30:00.000+0000,Negotiation/Review,25000,2024-03-31,80,Forecast\n\
+         0065g00000BBBBBBB1,2024-03-28T12:00:00.000+0000,Closed Won,25000,2024-03-28,100,Closed\n\
+         0065g00000BBBBBBB2,2024-02-01T17:00:00.000+0000,Qualification,,2024-05-30,20,Pipeline\n\
+         0065g00000BBBBBBB3,2024-02-03T08:00:00.000+0000,Prospecting,12000.5,2024-04-30,10,Pipeline\n\
+         0065g00000BBBBBBB3,2024-03-01T08:00:00.000+0000,Closed Lost,12000.5,2024-03-01,0,Omitted\n",
     );
     let t = sqlite().await;
     let mut opts = options(date("2024-04-01"));
@@ -80,6 +80,24 @@ async fn salesforce_exports_load_with_their_date_times_and_flags() {
     assert_eq!(
         reps[1].manager_id.as_ref().unwrap().as_str(),
         "0055g00000AAAAAAA1"
+    );
+    // The forecast category as Salesforce recorded it each day ("Forecast"
+    // is its API name for Commit), the day's last row winning.
+    let data = attain::features::SalesData::load(&t.store, Default::default())
+        .await
+        .unwrap();
+    let first = data
+        .opps
+        .iter()
+        .position(|o| o.id == "0065g00000BBBBBBB1")
+        .unwrap() as u32;
+    assert_eq!(
+        data.category_on(first, date("2024-02-01")),
+        Some("Pipeline")
+    );
+    assert_eq!(
+        data.category_on(first, date("2024-02-21")),
+        Some("Forecast")
     );
     t.finish().await;
 }

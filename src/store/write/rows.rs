@@ -134,7 +134,13 @@ impl UpsertRow for HistoryRecord {
         Columns {
             table: "opportunity_history",
             keys: &["opportunity_id", "as_of"],
-            values: &["stage", "status", "amount_cents", "close_date"],
+            values: &[
+                "stage",
+                "status",
+                "amount_cents",
+                "close_date",
+                "forecast_category",
+            ],
             also: &[],
         }
     }
@@ -151,6 +157,7 @@ impl UpsertRow for HistoryRecord {
             Val::Text(Some(self.status.as_str())),
             Val::Int(self.amount.map(Money::cents)),
             Val::Date(self.close_date),
+            Val::Text(self.forecast_category.as_deref()),
         ])
     }
 }
