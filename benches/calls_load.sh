@@ -6,7 +6,7 @@
 # (GET /v1/changes: every deal's state on both days, the runs stored by
 # each, every call), plus `attain changes` from a cold process.
 #
-#   benches/calls_load.sh               # 10,000 reps, 36 months, seed 42, SQLite
+#   benches/calls_load.sh               # 10,000 reps, 35 months, seed 42, SQLite
 #   REPS=2000 benches/calls_load.sh
 #   ROUNDS=30 benches/calls_load.sh     # timed requests per route (default 20)
 #
@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attain-target}"
 REPS="${REPS:-10000}"
-MONTHS="${MONTHS:-36}"
+# 35 months from January: the data ends on 30 November, inside a quarter
+# that has calls, a forecast and bookings to date.
+MONTHS="${MONTHS:-35}"
 ROUNDS="${ROUNDS:-20}"
 PORT="${PORT:-18476}"
 
@@ -37,7 +39,9 @@ if [ ! -f "$WORK/attain.db" ]; then
     "$BIN" generate --out "$WORK/org" --reps "$REPS" --months "$MONTHS" --seed 42 >/dev/null
     echo "calls.csv: $(($(wc -l <"$WORK/org/calls.csv") - 1)) calls; people: $(($(wc -l <"$WORK/org/reps.csv") - 1))"
     /usr/bin/time -f "ingest: %e s, peak RSS %M KiB" "$BIN" ingest "$WORK/org" >/dev/null
-    /usr/bin/time -f "train + forecast: %e s" "$BIN" forecast --horizon 6 >/dev/null 2>&1
+    /usr/bin/time -o "$WORK/forecast.time" -f "train + forecast: %e s, peak RSS %M KiB" \
+        "$BIN" forecast --horizon 6 >/dev/null 2>&1
+    cat "$WORK/forecast.time"
 fi
 LAST="$("$BIN" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_date"])')"
 QUARTER="$(python3 -c "d='$LAST'; print(f\"{d[:4]}-Q{(int(d[5:7]) - 1) // 3 + 1}\")")"

@@ -296,15 +296,15 @@ pub fn roll_up(
 ) -> CallList {
     let by_id: BTreeMap<&str, &Rep> = reps.iter().map(|r| (r.rep_id.as_str(), r)).collect();
     let latest = latest_as_of(calls, as_of);
-    let mut order = vec![root.rep_id.clone()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut below: Vec<RepId> = org.direct_reports(&order[i]).to_vec();
-        below.sort();
-        // Each person right after their manager's earlier reports' teams:
-        // a depth-first order, so a team reads as a block.
-        order.splice(i + 1..i + 1, below);
-        i += 1;
+    // Depth first, each person's reports in id order, so a team reads as
+    // a block under its manager.
+    let mut order: Vec<RepId> = Vec::new();
+    let mut stack = vec![root.rep_id.clone()];
+    while let Some(next) = stack.pop() {
+        let mut below: Vec<RepId> = org.direct_reports(&next).to_vec();
+        below.sort_unstable_by(|a, b| b.cmp(a));
+        stack.extend(below);
+        order.push(next);
     }
     let lines = order
         .iter()

@@ -124,7 +124,7 @@ pub async fn list(
     let period = params
         .period
         .unwrap_or_else(|| settings.fiscal.quarter_of(as_of));
-    let calls = store.calls_for(&period.to_string()).await?;
+    let calls = store.latest_calls(&period.to_string(), as_of).await?;
     let run = store.run_on_or_before(as_of).await?;
     let mut lines: HashMap<(String, String), ModelLine> = HashMap::new();
     if let Some(run) = &run {

@@ -95,6 +95,67 @@ impl Store {
         Ok(out)
     }
 
+    /// Each person's latest call for a period submitted by the end of
+    /// `day` (UTC), in the order they were stored. One indexed seek per
+    /// person, so a period of many weekly calls reads only what stands.
+    pub async fn latest_calls(
+        &self,
+        period: &str,
+        day: NaiveDate,
+    ) -> Result<Vec<Call>, StoreError> {
+        // Submission times are stored as UTC RFC 3339 text, so every time
+        // on `day` sorts before the next day's date.
+        let before = day.succ_opt().unwrap_or(day).format("%Y-%m-%d").to_string();
+        let sql = "SELECT call_id, person_id, period, commit_cents, best_case_cents, pipeline_cents, \
+                   note, submitted_at, submitted_by, on_behalf FROM calls WHERE call_id IN ( \
+                     SELECT (SELECT c.call_id FROM calls c \
+                             WHERE c.person_id = p.person_id AND c.period = $1 AND c.submitted_at < $2 \
+                             ORDER BY c.submitted_at DESC, c.call_id DESC LIMIT 1) \
+                     FROM (SELECT DISTINCT person_id FROM calls WHERE period = $1) p) \
+                   ORDER BY call_id";
+        if let Some(path) = self.sqlite_file() {
+            let params = vec![period.to_owned(), before];
+            return super::load::fast::query_with(path, sql, params, |row| {
+                Ok(Call {
+                    call_id: row.get(0)?,
+                    person_id: row.get(1)?,
+                    period: row.get(2)?,
+                    commit: Money::from_cents(row.get(3)?),
+                    best_case: row.get::<_, Option<i64>>(4)?.map(Money::from_cents),
+                    pipeline: row.get::<_, Option<i64>>(5)?.map(Money::from_cents),
+                    note: row.get(6)?,
+                    submitted_at: row.get(7)?,
+                    submitted_by: row.get(8)?,
+                    on_behalf: row.get(9)?,
+                })
+            })
+            .await;
+        }
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            for row in sqlx::query::<Db>(sql)
+                .bind(period)
+                .bind(&before)
+                .fetch_all(pool)
+                .await?
+            {
+                out.push(Call {
+                    call_id: row.try_get(0)?,
+                    person_id: row.try_get(1)?,
+                    period: row.try_get(2)?,
+                    commit: Money::from_cents(row.try_get(3)?),
+                    best_case: row.try_get::<Option<i64>, _>(4)?.map(Money::from_cents),
+                    pipeline: row.try_get::<Option<i64>, _>(5)?.map(Money::from_cents),
+                    note: row.try_get(6)?,
+                    submitted_at: row.try_get(7)?,
+                    submitted_by: row.try_get(8)?,
+                    on_behalf: row.try_get(9)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+
     /// Every call submitted for a period, in the order they were stored.
     pub async fn calls_for(&self, period: &str) -> Result<Vec<Call>, StoreError> {
         let sql = "SELECT call_id, person_id, period, commit_cents, best_case_cents, pipeline_cents, \

@@ -50,6 +50,20 @@ pub(super) mod fast {
         T: Send + 'static,
         F: Fn(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
+        query_with(path, sql, Vec::new(), map).await
+    }
+
+    /// [`query`] with text parameters bound in order (`?1`, `?2`, ...).
+    pub async fn query_with<T, F>(
+        path: PathBuf,
+        sql: &'static str,
+        params: Vec<String>,
+        map: F,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
         tokio::task::spawn_blocking(move || -> Result<Vec<T>, StoreError> {
             let conn = Connection::open_with_flags(
                 &path,
@@ -60,7 +74,7 @@ pub(super) mod fast {
                 .prepare(sql)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let rows = stmt
-                .query_map([], map)
+                .query_map(rusqlite::params_from_iter(params.iter()), map)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             rows.collect::<rusqlite::Result<Vec<T>>>()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -72,7 +86,7 @@ pub(super) mod fast {
 
 impl Store {
     /// The SQLite file behind the store, when it is one on disk.
-    fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+    pub(super) fn sqlite_file(&self) -> Option<std::path::PathBuf> {
         match self {
             Store::Sqlite(pool) => {
                 let path = pool.connect_options().get_filename().to_owned();

@@ -364,6 +364,7 @@ async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
     assert_eq!(
         migrated.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         [
+            "bookings_date",
             "bookings_rep_date",
             "calls_once",
             "calls_period",
