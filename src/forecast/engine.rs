@@ -152,6 +152,12 @@ pub struct ForecastRow {
     /// rests on little).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_basis: Option<String>,
+    /// The entity's quota for the period (quarters with quotas stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Money>,
+    /// Share of the sample paths at or above the quota: P(hit quota).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_hit_quota: Option<f64>,
 }
 
 /// `range_basis` of a line whose range rests on the series' own
@@ -597,6 +603,8 @@ impl<'a> Engine<'a> {
                 crm_pipeline: crm.map(|c| Money::from_cents(booked + c[2])),
                 history_months: Some(history_months[e]),
                 range_basis: Some(range_basis.to_owned()),
+                quota: None,
+                p_hit_quota: None,
             });
         };
         for (i, (m, quantiles, rep_means)) in month_rows.iter().enumerate() {
@@ -682,10 +690,30 @@ impl<'a> Engine<'a> {
                 }
                 sum
             };
-            let summaries: Vec<Option<super::simulate::PathSummary>> = (0..entities)
+            // Each entity's quota for the quarter (its reps' quotas summed),
+            // and the share of its paths that reach it.
+            let rep_quota: Vec<i64> = (0..reps)
+                .map(|r| {
+                    (q_start..=q_end)
+                        .filter_map(|m| data.monthly_quota.get(&(r as u32, m)))
+                        .sum()
+                })
+                .collect();
+            let quota_entity = roll_cents(&rep_quota);
+            let summaries: Vec<Option<(super::simulate::PathSummary, Option<f64>)>> = (0..entities)
                 .into_par_iter()
                 .with_min_len(64)
-                .map(|e| shown[e].then(|| summarize(&quarter_paths(e))))
+                .map(|e| {
+                    shown[e].then(|| {
+                        let sums = quarter_paths(e);
+                        let quota = quota_entity[e];
+                        let hit = (quota > 0 && !sums.is_empty()).then(|| {
+                            let bar = quota as f32 / 100.0;
+                            sums.iter().filter(|v| **v >= bar).count() as f64 / sums.len() as f64
+                        });
+                        (summarize(&sums), hit)
+                    })
+                })
                 .collect();
             if keep_paths {
                 for (r, slot) in rep_paths.chunks_mut(paths).enumerate() {
@@ -695,7 +723,7 @@ impl<'a> Engine<'a> {
                 }
             }
             for (e, s) in summaries.iter().enumerate() {
-                let Some(s) = s else { continue };
+                let Some((s, hit)) = s else { continue };
                 push_row(
                     &mut rows,
                     e,
@@ -714,6 +742,10 @@ impl<'a> Engine<'a> {
                     ),
                     None,
                 );
+                if let (Some(row), Some(p)) = (rows.last_mut(), hit) {
+                    row.quota = Some(Money::from_cents(quota_entity[e]));
+                    row.p_hit_quota = Some(*p);
+                }
             }
             if keep_paths {
                 kept.push(PeriodPaths {

@@ -111,6 +111,10 @@ fn to_record(row: &ForecastRow) -> ForecastRecord {
             .history_months
             .map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
         range_basis: row.range_basis.clone(),
+        quota: match (row.quota, row.p_hit_quota) {
+            (Some(q), Some(p)) => Some((q.cents(), (p * 10_000.0).round() as i32)),
+            _ => None,
+        },
     }
 }
 
@@ -136,6 +140,8 @@ fn from_record(run_id: i64, r: ForecastRecord) -> Result<ForecastRow, JobError> 
         crm_pipeline: r.crm.map(|c| Money::from_cents(c[2])),
         history_months: r.history_months.and_then(|m| u32::try_from(m).ok()),
         range_basis: r.range_basis,
+        quota: r.quota.map(|(q, _)| Money::from_cents(q)),
+        p_hit_quota: r.quota.map(|(_, p)| f64::from(p) / 10_000.0),
     })
 }
 

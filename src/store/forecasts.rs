@@ -46,9 +46,12 @@ pub struct ForecastRecord {
     pub history_months: Option<i32>,
     /// Where its range comes from (not recorded in older runs).
     pub range_basis: Option<String>,
+    /// The entity's quota for the period, and P(hit quota) in basis
+    /// points (quarters with quotas; not recorded in older runs).
+    pub quota: Option<(i64, i32)>,
 }
 
-/// Lines per INSERT statement (15 parameters each, under every driver's
+/// Lines per INSERT statement (17 parameters each, under every driver's
 /// limit).
 const LINES_PER_STATEMENT: usize = 500;
 
@@ -94,7 +97,8 @@ impl Store {
                 let mut qb = QueryBuilder::<Db>::new(
                     "INSERT INTO forecasts (run_id, level, entity_id, period, p10_cents, p50_cents, \
                      p90_cents, mean_cents, booked_cents, model, crm_commit_cents, \
-                     crm_best_case_cents, crm_pipeline_cents, history_months, range_basis) ",
+                     crm_best_case_cents, crm_pipeline_cents, history_months, range_basis, \
+                     quota_cents, p_hit_bp) ",
                 );
                 qb.push_values(chunk, |mut b, line| {
                     b.push_bind(next)
@@ -109,7 +113,9 @@ impl Store {
                         b.push_bind(line.crm.map(|c| c[i]));
                     }
                     b.push_bind(line.history_months)
-                        .push_bind(line.range_basis.as_deref());
+                        .push_bind(line.range_basis.as_deref())
+                        .push_bind(line.quota.map(|q| q.0))
+                        .push_bind(line.quota.map(|q| q.1));
                 });
                 qb.build().execute(&mut **conn).await?;
             }
@@ -191,7 +197,7 @@ impl Store {
         // period) key serves the lookup.
         let mut sql = "SELECT level, entity_id, period, p10_cents, p50_cents, p90_cents, mean_cents, \
                           booked_cents, model, crm_commit_cents, crm_best_case_cents, crm_pipeline_cents, \
-                          history_months, range_basis \
+                          history_months, range_basis, quota_cents, p_hit_bp \
                    FROM forecasts WHERE run_id = $1"
             .to_owned();
         let mut binds: Vec<&str> = Vec::new();
@@ -233,6 +239,10 @@ impl Store {
                     },
                     history_months: row.try_get(12)?,
                     range_basis: row.try_get(13)?,
+                    quota: match (row.try_get(14)?, row.try_get(15)?) {
+                        (Some(q), Some(p)) => Some((q, p)),
+                        _ => None,
+                    },
                 });
             }
         });

@@ -235,6 +235,8 @@ async fn a_past_forecast_sees_nothing_after_its_day() {
         crm_pipeline: None,
         history_months: None,
         range_basis: None,
+        quota: None,
+        p_hit_quota: None,
         ..r.clone()
     };
     for (x, y) in a.run.forecasts.iter().zip(&b.run.forecasts) {
@@ -620,4 +622,55 @@ async fn reps_of_different_shape_are_forecast_by_different_models() {
         "{wandering:?}"
     );
     backend.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quarter_lines_carry_the_quota_and_the_chance_of_reaching_it() {
+    let s = super::api::served(true).await;
+    let run = attain::jobs::stored(&s.state.store, None, &Default::default())
+        .await
+        .unwrap();
+    let quarters: Vec<&ForecastRow> = run
+        .forecasts
+        .iter()
+        .filter(|r| r.period.contains('Q'))
+        .collect();
+    assert!(!quarters.is_empty());
+    let mut checked = 0;
+    for r in &quarters {
+        let (Some(quota), Some(p)) = (r.quota, r.p_hit_quota) else {
+            continue;
+        };
+        assert!((0.0..=1.0).contains(&p), "{r:?}");
+        // The quantiles bound the chance: a quota under P10 is reached on
+        // at least about nine paths in ten, one over P90 on about one.
+        if quota.cents() < r.p10.cents() {
+            assert!(p >= 0.88, "{r:?}");
+        }
+        if quota.cents() > r.p90.cents() {
+            assert!(p <= 0.12, "{r:?}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no quarter line has a quota");
+    // The company's quota is its reps' quotas summed.
+    let company = quarters
+        .iter()
+        .find(|r| r.level == Level::Company && r.quota.is_some())
+        .expect("a company quarter with a quota");
+    let reps: i64 = quarters
+        .iter()
+        .filter(|r| r.level == Level::Rep && r.period == company.period)
+        .filter_map(|r| r.quota.map(|q| q.cents()))
+        .sum();
+    assert!(reps <= company.quota.unwrap().cents());
+    // Through the API too.
+    let got = s
+        .get(
+            attain::api::Role::Leader,
+            &format!("/v1/forecasts?level=company&period={}", company.period),
+        )
+        .await
+        .json();
+    assert!(got["forecasts"][0]["p_hit_quota"].is_number(), "{got}");
 }

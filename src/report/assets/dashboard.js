@@ -298,6 +298,10 @@ function headline() {
       el("strong", {}, row.period + ": P50 " + money(row.p50)),
       " (P10 " + money(row.p10) + " – P90 " + money(row.p90) + "), booked " + money(row.booked_to_date),
     ];
+    if (row.quota) {
+      parts.push(" · quota " + money(row.quota) + ", ");
+      parts.push(el("strong", {}, "P(hit quota) " + pct(row.p_hit_quota)));
+    }
     if (c && c.forecast && c.forecast.p50_change !== null && c.forecast.p50_change !== undefined) {
       parts.push(" · forecast " + signed(money(c.forecast.p50_change), Number(c.forecast.p50_change)) + " this week");
     }
