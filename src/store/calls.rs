@@ -115,7 +115,7 @@ impl Store {
                    ORDER BY call_id";
         if let Some(path) = self.sqlite_file() {
             let params = vec![period.to_owned(), before];
-            return super::load::fast::query_with(path, sql, params, |row| {
+            return super::load::fast::query_with(path, sql.to_owned(), params, |row| {
                 Ok(Call {
                     call_id: row.get(0)?,
                     person_id: row.get(1)?,

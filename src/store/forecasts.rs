@@ -212,6 +212,40 @@ impl Store {
             }
         }
         sql.push_str(" ORDER BY level, entity_id, period");
+        if let Some(path) = self.sqlite_file() {
+            // A run's lines of one period can be tens of thousands: read
+            // through rusqlite, as the model loads are.
+            let mut params = vec![run_id.to_string()];
+            params.extend(binds.iter().map(|b| (*b).to_owned()));
+            let sql = sql.replace('$', "?");
+            return super::load::fast::query_with(path, sql, params, |row| {
+                let crm: [Option<i64>; 3] = [row.get(9)?, row.get(10)?, row.get(11)?];
+                Ok(ForecastRecord {
+                    level: row.get(0)?,
+                    entity_id: row.get(1)?,
+                    period: row.get(2)?,
+                    cents: [
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                    ],
+                    model: row.get(8)?,
+                    crm: match crm {
+                        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+                        _ => None,
+                    },
+                    history_months: row.get(12)?,
+                    range_basis: row.get(13)?,
+                    quota: match (row.get(14)?, row.get(15)?) {
+                        (Some(q), Some(p)) => Some((q, p)),
+                        _ => None,
+                    },
+                })
+            })
+            .await;
+        }
         let mut out = Vec::new();
         on_backend!(self, Store, |pool, Db| {
             let mut query = sqlx::query::<Db>(&sql).bind(run_id);

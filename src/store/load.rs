@@ -50,13 +50,13 @@ pub(super) mod fast {
         T: Send + 'static,
         F: Fn(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
-        query_with(path, sql, Vec::new(), map).await
+        query_with(path, sql.to_owned(), Vec::new(), map).await
     }
 
     /// [`query`] with text parameters bound in order (`?1`, `?2`, ...).
     pub async fn query_with<T, F>(
         path: PathBuf,
-        sql: &'static str,
+        sql: String,
         params: Vec<String>,
         map: F,
     ) -> Result<Vec<T>, StoreError>
@@ -71,7 +71,7 @@ pub(super) mod fast {
             )
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
             let mut stmt = conn
-                .prepare(sql)
+                .prepare(&sql)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(params.iter()), map)

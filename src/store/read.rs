@@ -89,6 +89,44 @@ fn parse_date_text(s: &str) -> Result<NaiveDate, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("bad date {s:?}")))
 }
 
+/// A stored person, checked: ids and role parse.
+#[allow(clippy::type_complexity)]
+fn rep_of(
+    (rep_id, name, manager, territory, role): (
+        &str,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    (hire_date, end_date, plan_id): (Option<NaiveDate>, Option<NaiveDate>, Option<String>),
+) -> Result<Rep, StoreError> {
+    Ok(Rep {
+        rep_id: RepId::parse(rep_id)
+            .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
+        name,
+        manager_id: manager
+            .as_deref()
+            .map(RepId::parse)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        territory_id: territory
+            .as_deref()
+            .map(TerritoryId::parse)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        role: role
+            .map(|r| {
+                r.parse::<RepRole>()
+                    .map_err(|_| StoreError::Corrupt(format!("role {r:?}")))
+            })
+            .transpose()?,
+        hire_date,
+        end_date,
+        plan_id,
+    })
+}
+
 impl Store {
     /// Rows per table, date range and fingerprint.
     pub async fn status(&self) -> Result<StoreStatus, StoreError> {
@@ -201,37 +239,55 @@ impl Store {
     pub async fn reps(&self) -> Result<Vec<Rep>, StoreError> {
         let sql = "SELECT rep_id, name, manager_id, territory_id, role, hire_date, end_date, plan_id FROM reps";
         let mut out = Vec::new();
+        if let Some(path) = self.sqlite_file() {
+            // Tens of thousands of people are read on every roll-up:
+            // through rusqlite, then checked as below.
+            type Raw = (
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<super::load::fast::Day>,
+                Option<super::load::fast::Day>,
+                Option<String>,
+            );
+            let rows: Vec<Raw> = super::load::fast::query(path, sql, |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
+            })
+            .await?;
+            for (rep_id, name, manager, territory, role, hire, end, plan) in rows {
+                out.push(rep_of(
+                    (&rep_id, name, manager, territory, role),
+                    (hire.map(|d| d.0), end.map(|d| d.0), plan),
+                )?);
+            }
+            out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+            return Ok(out);
+        }
         on_backend!(self, Store, |pool, Db| {
             let mut rows = sqlx::query::<Db>(sql).fetch(pool);
             while let Some(row) = rows.try_next().await? {
                 let rep_id: String = row.try_get(0)?;
-                let manager: Option<String> = row.try_get(2)?;
-                let territory: Option<String> = row.try_get(3)?;
-                let role: Option<String> = row.try_get(4)?;
-                out.push(Rep {
-                    rep_id: RepId::parse(&rep_id)
-                        .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
-                    name: row.try_get(1)?,
-                    manager_id: manager
-                        .as_deref()
-                        .map(RepId::parse)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    territory_id: territory
-                        .as_deref()
-                        .map(TerritoryId::parse)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    role: role
-                        .map(|r| {
-                            r.parse::<RepRole>()
-                                .map_err(|_| StoreError::Corrupt(format!("role {r:?}")))
-                        })
-                        .transpose()?,
-                    hire_date: row.try_get(5)?,
-                    end_date: row.try_get(6)?,
-                    plan_id: row.try_get(7)?,
-                });
+                out.push(rep_of(
+                    (
+                        &rep_id,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                        row.try_get(4)?,
+                    ),
+                    (row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
+                )?);
             }
         });
         out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
