@@ -2,7 +2,8 @@
 //!
 //! Every Friday of the last four finished quarters (and of the one under way),
 //! each rep in seat calls their quarter: what they have booked so far plus
-//! what is still to come, seen through their habit (a sandbagger calls the
+//! what is still to come (in the quarter under way, what they booked in the
+//! same weeks a year before), seen through their habit (a sandbagger calls the
 //! rest 15-35% low, an optimist 15-40% high, an accurate caller within 5%)
 //! and through noise that narrows as the quarter runs out. Some weeks a rep
 //! does not call. Each manager calls their reps' latest calls summed and
@@ -179,7 +180,16 @@ pub(super) fn simulate_calls(
                         continue;
                     }
                     let so_far = between(&person.id, q_start, friday);
-                    let to_come = (between(&person.id, q_start, q_end) - so_far).max(0);
+                    // What is still to come: what they go on to book, or,
+                    // in the quarter the data ends in, what they booked in
+                    // the same weeks a year before (the rest is not known).
+                    let to_come = if q_end <= end {
+                        (between(&person.id, q_start, q_end) - so_far).max(0)
+                    } else {
+                        let year =
+                            |d: NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(d);
+                        between(&person.id, add_days(year(friday), 1), year(q_end))
+                    };
                     let noise = LogNormal::new(0.0, 0.03 + 0.25 * left)
                         .map(|d| d.sample(&mut rng))
                         .unwrap_or(1.0);
