@@ -365,6 +365,17 @@ impl SalesData {
         &self.snaps[lo..hi]
     }
 
+    /// Each rep's quota over the months `from..=to`, in cents.
+    pub fn quotas_between(&self, from: MonthIdx, to: MonthIdx) -> Vec<i64> {
+        (0..self.reps.len() as u32)
+            .map(|r| {
+                (from..=to)
+                    .filter_map(|m| self.monthly_quota.get(&(r, m)))
+                    .sum()
+            })
+            .collect()
+    }
+
     /// The forecast category the history recorded for a deal as of a day
     /// (its latest snapshot on or before the day that names one).
     pub fn category_on(&self, opp: u32, day: NaiveDate) -> Option<&str> {

@@ -20,7 +20,9 @@ use super::choice::{self, StoredChoices};
 use super::global::GlobalModel;
 use super::pipeline::{PipelineCache, PipelineModel, win_months};
 use super::reconcile::{self, StoredAnchors};
-use super::simulate::{ResidualPool, history_pool, pools_for, summarize, summarize_all};
+use super::simulate::{
+    ResidualPool, history_pool, pools_for, share_reaching, summarize, summarize_all,
+};
 use super::{Context, ModelKind, Origin, available};
 use crate::domain::{FiscalCalendar, Horizon, Money, Paths, Period};
 use crate::features::{
@@ -690,28 +692,16 @@ impl<'a> Engine<'a> {
                 }
                 sum
             };
-            // Each entity's quota for the quarter (its reps' quotas summed),
-            // and the share of its paths that reach it.
-            let rep_quota: Vec<i64> = (0..reps)
-                .map(|r| {
-                    (q_start..=q_end)
-                        .filter_map(|m| data.monthly_quota.get(&(r as u32, m)))
-                        .sum()
-                })
-                .collect();
-            let quota_entity = roll_cents(&rep_quota);
+            // Each entity's quota (its reps' summed) and the share of its
+            // paths reaching it.
+            let quota_entity = roll_cents(&data.quotas_between(q_start, q_end));
             let summaries: Vec<Option<(super::simulate::PathSummary, Option<f64>)>> = (0..entities)
                 .into_par_iter()
                 .with_min_len(64)
                 .map(|e| {
                     shown[e].then(|| {
                         let sums = quarter_paths(e);
-                        let quota = quota_entity[e];
-                        let hit = (quota > 0 && !sums.is_empty()).then(|| {
-                            let bar = quota as f32 / 100.0;
-                            sums.iter().filter(|v| **v >= bar).count() as f64 / sums.len() as f64
-                        });
-                        (summarize(&sums), hit)
+                        (summarize(&sums), share_reaching(&sums, quota_entity[e]))
                     })
                 })
                 .collect();

@@ -342,6 +342,15 @@ pub fn summarize_all(values: &[f32], paths: usize) -> Vec<PathSummary> {
         .collect()
 }
 
+/// The share of `paths` (currency units) at or above `cents`; none for no
+/// target or no paths.
+pub fn share_reaching(paths: &[f32], cents: i64) -> Option<f64> {
+    (cents > 0 && !paths.is_empty()).then(|| {
+        let bar = cents as f32 / 100.0;
+        paths.iter().filter(|v| **v >= bar).count() as f64 / paths.len() as f64
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,8 @@
 //! Column mappings: which source file feeds which table, which source column
 //! holds each native field, how values translate, and how dates are written.
 //!
-//! The native format and the Salesforce preset are themselves mappings
-//! (`data/presets/*.toml`, compiled in), so every layout goes through the
-//! same reader and the same validation.
+//! The native layout and the presets are mappings too (`data/presets/*.toml`,
+//! compiled in): every layout goes through one reader and one validation.
 
 use std::collections::BTreeMap;
 use std::path::Path;
