@@ -627,7 +627,9 @@ fn waterfall<DB: DrawingBackend>(
         .flatten()
         .map(|r| value(r.p90))
         .chain(w.calls.iter().flatten().map(|c| value(*c)));
-    let ymax = top(bars.iter().map(|b| b.1.max(b.2)).chain(marks));
+    // Room above the bars for the legend of the marks, when there are any.
+    let marked = w.forecast.iter().any(Option::is_some) || w.calls.iter().any(Option::is_some);
+    let ymax = top(bars.iter().map(|b| b.1.max(b.2)).chain(marks)) * if marked { 1.2 } else { 1.0 };
     let ymin = bars.iter().map(|b| b.1.min(b.2)).fold(0.0f64, f64::min) * 1.1;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     let mut c = ChartBuilder::on(area)
@@ -683,7 +685,6 @@ fn waterfall<DB: DrawingBackend>(
     // Beside the two levels: the forecast as it stood (P50 with P10-P90)
     // and the entity's call, so the pipeline's move reads against them.
     let ends = [-0.0, n as f64 - 1.0];
-    let mut labelled = false;
     if w.forecast.iter().any(Option::is_some) {
         let mut whiskers = Vec::new();
         for (x, r) in ends.iter().zip(&w.forecast) {
@@ -709,7 +710,6 @@ fn waterfall<DB: DrawingBackend>(
             .map_err(fail)?
             .label("forecast of the period's bookings: P50, P10-P90")
             .legend(line_key(ACCENT, 3));
-        labelled = true;
     }
     if w.calls.iter().any(Option::is_some) {
         c.draw_series(ends.iter().zip(&w.calls).filter_map(|(x, call)| {
@@ -718,9 +718,8 @@ fn waterfall<DB: DrawingBackend>(
         .map_err(fail)?
         .label("commit called")
         .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, TEAL.filled()));
-        labelled = true;
     }
-    if labelled {
+    if marked {
         legend(&mut c, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
