@@ -11,11 +11,12 @@
 use std::time::Duration;
 
 use attain::commission::credits::Ledger;
-use attain::commission::project::{MonthPaths, own_bookings, project_reps, roll_up};
+use attain::commission::project::{MonthPaths, as_worked_out, own_bookings, project_reps, roll_up};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::{Hierarchy, SalesData, month_idx};
 use attain::forecast::PeriodPaths;
 use attain::ingest::parse_plan_book;
+use attain::jobs::close::Books;
 use attain::jobs::commissions::{CommissionParams, statement_data};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -89,7 +90,16 @@ fn commissions(c: &mut Criterion) {
         b.iter(|| {
             let ledger = Ledger::build(&data, &book);
             let own = own_bookings(&data);
-            let reps = project_reps(&data, &book, &ledger, &own, as_of, span, &months);
+            let reps = project_reps(
+                &data,
+                &book,
+                &ledger,
+                &own,
+                as_of,
+                span,
+                &months,
+                &as_worked_out,
+            );
             roll_up(&hierarchy, &reps, PATHS, None).len()
         })
     });
@@ -115,7 +125,7 @@ fn commissions(c: &mut Criterion) {
     let ledger = Ledger::build(&data, &book);
     group.bench_function("one_rep_statement", |b| {
         b.iter(|| {
-            statement_data(&data, &book, &ledger, &params)
+            statement_data(&data, &book, &ledger, &Books::default(), &params)
                 .expect("statement")
                 .lines
                 .len()
@@ -130,7 +140,7 @@ fn commissions(c: &mut Criterion) {
                 .position(|r| Some(r.rep_id.as_str()) == params.id.as_deref())
                 .expect("rep");
             let own = Ledger::for_rep(&data, &book, rep);
-            statement_data(&data, &book, &own, &params)
+            statement_data(&data, &book, &own, &Books::default(), &params)
                 .expect("statement")
                 .lines
                 .len()

@@ -75,6 +75,8 @@ pub struct RawSettings {
     pub refresh_at: Option<String>,
     /// Preset the daily refresh reads its folder with (default `native`).
     pub refresh_preset: Option<String>,
+    /// The organisation's currency, an ISO 4217 code (default `USD`).
+    pub currency: Option<String>,
 }
 
 impl RawSettings {
@@ -96,7 +98,8 @@ impl RawSettings {
     /// `ATTAIN_MAX_BODY_BYTES`, `ATTAIN_MAX_CONNECTIONS`, `ATTAIN_HEADER_TIMEOUT_SECS`,
     /// `ATTAIN_RATE_LIMIT`,
     /// `ATTAIN_TLS_CERT`, `ATTAIN_TLS_KEY`, `ATTAIN_JOB_LEASE_SECS`,
-    /// `ATTAIN_REFRESH_DIR`, `ATTAIN_REFRESH_AT` and `ATTAIN_REFRESH_PRESET`.
+    /// `ATTAIN_REFRESH_DIR`, `ATTAIN_REFRESH_AT`, `ATTAIN_REFRESH_PRESET` and
+    /// `ATTAIN_CURRENCY`.
     pub fn from_env() -> Result<RawSettings, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
@@ -134,6 +137,7 @@ impl RawSettings {
             refresh_dir: var("ATTAIN_REFRESH_DIR").map(PathBuf::from),
             refresh_at: var("ATTAIN_REFRESH_AT"),
             refresh_preset: var("ATTAIN_REFRESH_PRESET"),
+            currency: var("ATTAIN_CURRENCY"),
         })
     }
 
@@ -159,6 +163,7 @@ impl RawSettings {
             refresh_dir: over.refresh_dir.or(self.refresh_dir),
             refresh_at: over.refresh_at.or(self.refresh_at),
             refresh_preset: over.refresh_preset.or(self.refresh_preset),
+            currency: over.currency.or(self.currency),
         }
     }
 
@@ -188,6 +193,14 @@ impl RawSettings {
                     message: "must be a month number from 1 to 12".into(),
                 }
             })?;
+        let currency = self.currency.unwrap_or_else(|| "USD".to_owned());
+        if iso_currency::Currency::from_code(currency.trim()).is_none() {
+            return Err(ConfigError::Invalid {
+                key: "currency",
+                message: format!("{currency:?} is not an ISO 4217 currency code (e.g. USD, EUR)"),
+            });
+        }
+        let currency = currency.trim().to_owned();
         let max_reported_errors = self.max_reported_errors.unwrap_or(50);
         if max_reported_errors == 0 {
             return Err(ConfigError::Invalid {
@@ -270,6 +283,7 @@ impl RawSettings {
             fiscal,
             max_reported_errors,
             models_dir: self.models_dir.unwrap_or_else(|| PathBuf::from("models")),
+            currency,
         })
     }
 }
@@ -370,6 +384,9 @@ pub struct Settings {
     pub job_lease: std::time::Duration,
     /// The daily refresh, when configured.
     pub refresh: Option<RefreshSchedule>,
+    /// The organisation's currency (ISO 4217): what amounts are in and
+    /// what the payroll file names.
+    pub currency: String,
 }
 
 #[cfg(test)]

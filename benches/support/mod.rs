@@ -36,6 +36,7 @@ pub fn org(reps: usize, seed: u64) -> (SalesData, Option<String>) {
             progress: false,
             window_rows: ingest::WINDOW_ROWS,
             fiscal: FiscalCalendar::default(),
+            actor: "bench".to_owned(),
         };
         ingest::ingest(&store, &[org], &options)
             .await

@@ -110,11 +110,23 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Creates and stores a token; returns its record and the token itself (the
-/// only time it is seen). A manager's scope must be someone who manages
-/// someone; a rep's, a stored person.
+/// [`create_token_by`] with the audit trail naming `system` as the maker.
 pub async fn create_token(
     store: &Store,
+    role: Role,
+    scope: Option<&str>,
+    name: Option<&str>,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(TokenRecord, String), TokenError> {
+    create_token_by(store, "system", role, scope, name, expires).await
+}
+
+/// Creates and stores a token, with an audit event naming `actor`; returns
+/// its record and the token itself (the only time it is seen). A manager's
+/// scope must be someone who manages someone; a rep's, a stored person.
+pub async fn create_token_by(
+    store: &Store,
+    actor: &str,
     role: Role,
     scope: Option<&str>,
     name: Option<&str>,
@@ -174,7 +186,9 @@ pub async fn create_token(
         revoked_at: None,
         expires_at: expires.map(|at| at.to_rfc3339()),
     };
-    store.insert_token(&record, &token_hash(&token)).await?;
+    store
+        .insert_token(&record, &token_hash(&token), actor)
+        .await?;
     Ok((record, token))
 }
 
@@ -183,10 +197,10 @@ pub async fn create_token(
 pub async fn rotate_demo_token(store: &Store) -> Result<String, TokenError> {
     for old in store.tokens().await? {
         if old.name == "demo" && old.revoked_at.is_none() {
-            store.revoke_token(&old.token_id).await?;
+            store.revoke_token(&old.token_id, "demo").await?;
         }
     }
-    let (_, token) = create_token(store, Role::Admin, None, Some("demo"), None).await?;
+    let (_, token) = create_token_by(store, "demo", Role::Admin, None, Some("demo"), None).await?;
     Ok(token)
 }
 
@@ -195,6 +209,8 @@ pub async fn rotate_demo_token(store: &Store) -> Result<String, TokenError> {
 pub struct Principal {
     /// The token's public id.
     pub token_id: String,
+    /// The token's name.
+    pub name: String,
     /// Its role.
     pub role: Role,
     /// The manager or rep it is limited to.
@@ -204,6 +220,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// How the audit trail names the caller: the token's name, role and id.
+    pub fn actor(&self) -> String {
+        format!(
+            "{} ({}, token {})",
+            self.name,
+            self.role.as_str(),
+            self.token_id
+        )
+    }
+
     /// Looks a token up by its hash. `None` when it is unknown, revoked or
     /// expired, or limited to a person who has left (their end date has
     /// passed).
@@ -225,6 +251,7 @@ impl Principal {
         };
         let principal = Principal {
             token_id: record.token_id,
+            name: record.name,
             role,
             scope: record.scope,
             expires_at,
@@ -361,6 +388,7 @@ mod tests {
             OrgChart::build(ids.iter().map(|(r, m)| (r, m.as_ref()))).expect("an acyclic chart");
         let m1 = Principal {
             token_id: "t".into(),
+            name: "m1".into(),
             role: Role::Manager,
             scope: Some("M1".into()),
             expires_at: None,

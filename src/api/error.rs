@@ -161,6 +161,46 @@ pub enum ReadProblems {
     NotReady(#[to_schema] Problem),
 }
 
+/// Every problem an action of the commission close may answer.
+#[derive(IntoResponses)]
+pub enum CloseProblems {
+    /// A field missing or not understood.
+    #[response(
+        status = 400,
+        description = "Bad body or parameter, naming the field",
+        content_type = "application/problem+json"
+    )]
+    BadBody(#[to_schema] Problem),
+    /// No valid token.
+    #[response(
+        status = 401,
+        description = "No valid token",
+        content_type = "application/problem+json"
+    )]
+    NoToken(#[to_schema] Problem),
+    /// A role that may not, or a rep acting on someone else's statement.
+    #[response(
+        status = 403,
+        description = "Not this token's to do",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(#[to_schema] Problem),
+    /// No such rep, statement or dispute.
+    #[response(
+        status = 404,
+        description = "No such rep, statement or dispute",
+        content_type = "application/problem+json"
+    )]
+    NotFound(#[to_schema] Problem),
+    /// The books are not in the state the action needs.
+    #[response(
+        status = 409,
+        description = "Already closed or published, not closed, not over, a dispute already open, no plans",
+        content_type = "application/problem+json"
+    )]
+    Conflict(#[to_schema] Problem),
+}
+
 /// Every problem an upload (rows or a plan) may answer, declared once.
 #[derive(IntoResponses)]
 pub enum UploadProblems {
@@ -433,6 +473,12 @@ impl From<JobError> for ApiError {
                 ApiError::conflict(CommissionError::NoPlans.to_string())
             }
             JobError::Commission(CommissionError::Param(p)) => ApiError::bad_request(p),
+            JobError::Commission(CommissionError::Field { field, message }) => {
+                ApiError::bad_field(field, message)
+            }
+            JobError::Commission(CommissionError::Conflict(m)) => ApiError::conflict(m),
+            JobError::Commission(CommissionError::NotFound(m)) => ApiError::not_found(m),
+            JobError::Commission(CommissionError::Forbidden(m)) => ApiError::forbidden(m),
             JobError::AfterData { .. } => ApiError::bad_field("as_of", e.to_string()),
             JobError::Busy(_) => ApiError::unavailable(e.to_string()),
             JobError::Param(p) => ApiError::bad_request(p.to_string()),

@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{Principal, Reach, Role, create_token, rotate_demo_token};
+pub use auth::{Principal, Reach, Role, create_token, create_token_by, rotate_demo_token};
 pub use error::{ApiError, Problem};
 pub use listen::{serve, spawn_worker, tls_config};
 pub use state::AppState;
@@ -90,6 +90,16 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::commissions::statement))
         .routes(routes!(routes::plans::plans))
         .routes(routes!(routes::plans::put_plan))
+        .routes(routes!(routes::close::versions))
+        .routes(routes!(routes::close::closes))
+        .routes(routes!(routes::close::close_period))
+        .routes(routes!(routes::close::publish_period))
+        .routes(routes!(routes::close::adjust))
+        .routes(routes!(routes::close::dispute))
+        .routes(routes!(routes::close::disputes))
+        .routes(routes!(routes::close::resolve))
+        .routes(routes!(routes::close::export))
+        .routes(routes!(routes::close::audit))
         .routes(routes!(routes::models::models))
         .routes(routes!(routes::models::train))
         .routes(routes!(routes::models::job))

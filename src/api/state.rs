@@ -560,10 +560,14 @@ pub async fn projected(
     loaded: Arc<Loaded>,
     params: CommissionParams,
 ) -> Result<Arc<crate::jobs::commissions::Projection>, ApiError> {
+    // Closes and adjustments change what is projected: each leaves an
+    // audit event, so the newest event's number keys the books' state.
+    let books_at = state.store.audit_head().await?;
     let key = format!(
-        "project/{:?}/{:?}/{:?}/{:?}/{:?}/{}",
+        "project/{:?}/{:?}/{:?}/{:?}/{:?}/{}/{books_at}",
         params.as_of, params.period, params.level, params.id, params.what_if, params.paths
     );
+    let books = crate::jobs::close::Books::load(&state.store).await?;
     state
         .computed("commissions", key, loaded, move |l, registry| {
             let Some((book, _)) = &l.plans else {
@@ -574,6 +578,7 @@ pub async fn projected(
                 &l.fingerprint,
                 registry,
                 book,
+                &books,
                 &params,
                 ValidTrainParams::default(),
             )?)

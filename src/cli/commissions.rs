@@ -1,4 +1,6 @@
-//! `attain commissions`: projected payouts, a rep's statement, what-ifs.
+//! `attain commissions`: projected payouts, a rep's statement, what-ifs;
+//! and the close (`close`, `publish`, `adjust`, `dispute`, `resolve`,
+//! `export`, `versions`, `closes`, `disputes`).
 
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
@@ -13,7 +15,10 @@ use attain::store::Store;
 use super::{Global, ModelArgs, flag};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct CommissionsArgs {
+    #[command(subcommand)]
+    action: Option<super::close::CloseAction>,
     /// As of this day [default: the last day of data]
     #[arg(long)]
     as_of: Option<NaiveDate>,
@@ -48,6 +53,9 @@ pub struct CommissionsArgs {
 }
 
 pub async fn run(global: &Global, args: CommissionsArgs) -> Result<()> {
+    if let Some(action) = args.action {
+        return super::close::run(global, action).await;
+    }
     let (settings, train) = global.with_model(args.model)?;
     let level: Level = args.level.parse().map_err(anyhow::Error::msg)?;
     if args.rep.is_some() && level != Level::Rep {

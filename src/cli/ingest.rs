@@ -47,6 +47,7 @@ pub fn options(settings: &Settings, mapping: Mapping, as_of: Option<NaiveDate>) 
         progress: super::progress(),
         window_rows: ingest::WINDOW_ROWS,
         fiscal: settings.fiscal,
+        actor: super::close::cli_actor(),
     }
 }
 

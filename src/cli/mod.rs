@@ -39,6 +39,7 @@ macro_rules! outln {
 mod backtest;
 mod call;
 mod changes;
+mod close;
 mod coach;
 mod commissions;
 mod demo;
@@ -172,8 +173,11 @@ enum Command {
     Score(score::ScoreArgs),
     /// Reps ranked by P(miss quota) x expected shortfall, with reasons in money
     Coach(coach::CoachArgs),
-    /// Commissions: projected payouts per rep or level, a rep's statement, or a what-if on one deal
+    /// Commissions: projected payouts per rep or level, a rep's statement, a what-if on one deal;
+    /// and the close: close, publish, adjust, dispute, resolve, export, versions
     Commissions(commissions::CommissionsArgs),
+    /// Who changed what when: plan versions, closes, publishes, adjustments, disputes, tokens, ingests
+    Audit(close::AuditArgs),
     /// The REST API (bearer tokens; the OpenAPI document at /openapi.json)
     Serve(serve::ServeArgs),
     /// API tokens: create (printed once, stored as a hash), list, revoke
@@ -209,6 +213,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => score::run(global, args).await,
         Command::Coach(args) => coach::run(global, args).await,
         Command::Commissions(args) => commissions::run(global, args).await,
+        Command::Audit(args) => close::audit(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,
         Command::Token { action } => token::run(global, action).await,
         Command::Pipeline(args) => pipeline::run(global, args).await,

@@ -50,8 +50,15 @@ pub async fn run(global: &Global, action: TokenAction) -> Result<()> {
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let expires = expires.as_deref().map(parse_expiry).transpose()?;
-            let (record, token) =
-                api::create_token(&store, role, scope.as_deref(), name.as_deref(), expires).await?;
+            let (record, token) = api::create_token_by(
+                &store,
+                &super::close::cli_actor(),
+                role,
+                scope.as_deref(),
+                name.as_deref(),
+                expires,
+            )
+            .await?;
             outln!(
                 "created {} token {}{} (shown once; revoke with attain token revoke {}):",
                 record.role,
@@ -90,7 +97,10 @@ pub async fn run(global: &Global, action: TokenAction) -> Result<()> {
             out!("{}", output::render(format, &tokens, &grid));
         }
         TokenAction::Revoke { token_id } => {
-            if !store.revoke_token(&token_id).await? {
+            if !store
+                .revoke_token(&token_id, &super::close::cli_actor())
+                .await?
+            {
                 store.close().await;
                 bail!("no live token with id {token_id:?} (see attain token list)");
             }

@@ -211,9 +211,9 @@ pub fn plan_on<'b>(
         .iter()
         .find(|a| a.from <= day && a.to.is_none_or(|t| day <= t));
     match assigned {
-        Some(a) => book.plan(&a.plan_id),
+        Some(a) => book.plan_at(&a.plan_id, day),
         None if r.hire_date.is_some_and(|h| day < h) || r.end_date.is_some_and(|e| day > e) => None,
-        None => r.plan_id.as_deref().and_then(|p| book.plan(p)),
+        None => r.plan_id.as_deref().and_then(|p| book.plan_at(p, day)),
     }
 }
 
@@ -273,6 +273,11 @@ pub fn statements(
             .flat_map(|a| [Some(a.from), a.to.and_then(|t| t.succ_opt())])
             .chain([r.end_date.and_then(|e| e.succ_opt())])
             .flatten()
+            .chain(
+                book.versions_of(&plan.id)
+                    .iter()
+                    .filter_map(|v| v.effective_from),
+            )
             .filter(|d| *d > day && *d <= span.end)
             .min();
         if let Some(next) = change {

@@ -90,7 +90,9 @@ pub struct PeriodInput<'a> {
 }
 
 /// What a statement line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// A credited booking.
@@ -119,15 +121,25 @@ pub enum LineKind {
     Draw,
     /// Recovery of earlier draw top-ups.
     DrawRecovery,
+    /// A correction of a closed statement: what it would pay now less
+    /// what it paid, carried into the first open period.
+    PriorPeriod,
+    /// A manual adjustment (or a dispute's resolution), with its reason.
+    Adjustment,
 }
 
 /// One line of a statement.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Line {
     /// What the line is.
     pub kind: LineKind,
     /// In words.
     pub description: String,
+    /// What the line is about: the booking of a credit, SPIFF or
+    /// clawback; the period a prior-period line corrects; the number of an
+    /// adjustment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Credit the line is about (a booking's credit, the credited total).
     #[serde(with = "opt_money")]
     pub credit: Option<Decimal>,
@@ -157,12 +169,14 @@ pub struct Paid {
 }
 
 /// One rep's statement for one plan period.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Statement {
     /// The rep.
     pub rep_id: String,
     /// The plan.
     pub plan_id: String,
+    /// The plan version the statement was worked out with.
+    pub plan_version: String,
     /// The plan period (`2025-Q3`, `2025-07`, `FY2025`).
     pub period: String,
     /// First day of the period.
@@ -186,6 +200,12 @@ pub struct Statement {
     /// What the statement pays.
     #[serde(with = "money")]
     pub total: Decimal,
+    /// Of which adjustments (manual, dispute and prior-period lines).
+    #[serde(with = "money", default)]
+    pub adjustments: Decimal,
+    /// `open`, `closed` (frozen, not yet shown to the rep) or `published`.
+    #[serde(default = "open_status")]
+    pub status: String,
     /// Recoverable draw outstanding after this period.
     #[serde(with = "money")]
     pub draw_balance: Decimal,
@@ -194,12 +214,27 @@ pub struct Statement {
     pub paid: Vec<Paid>,
 }
 
-/// Money in JSON: a string with two decimals.
+fn open_status() -> String {
+    "open".to_owned()
+}
+
+/// Money in JSON: a string with two decimals (read back from a string or
+/// a number).
 mod money {
     use rust_decimal::Decimal;
+    use std::str::FromStr;
     pub fn serialize<S: serde::Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&format_args!("{v:.2}"))
     }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let text = match &v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Decimal::from_str(&text).map_err(serde::de::Error::custom)
+    }
+    use serde::Deserialize;
 }
 
 mod opt_money {
@@ -208,6 +243,17 @@ mod opt_money {
         match v {
             Some(v) => s.collect_str(&format_args!("{v:.2}")),
             None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Decimal>, D::Error> {
+        use serde::Deserialize;
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => super::money::deserialize(v)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
         }
     }
 }
@@ -485,6 +531,8 @@ mod tests {
             bonuses: Vec::new(),
             draw: None,
             clawback_days: None,
+            effective_from: None,
+            version: String::new(),
         }
     }
 

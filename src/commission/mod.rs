@@ -6,9 +6,12 @@
 //! - [`statement`](mod@statement) works a statement out, one step per rule.
 //! - [`credits`] builds each rep's credits from the store: split credit,
 //!   the plan's product filter, cancelled deals (clawbacks).
+//! - [`close`] settles a rep's statements against what a close froze:
+//!   prior-period corrections and manual adjustments as lines.
 //! - [`project`] applies the same plan arithmetic to every forecast sample
 //!   path, giving payouts as a distribution, rolled up the hierarchy.
 
+pub mod close;
 pub mod credits;
 pub mod engine;
 pub mod project;
@@ -29,4 +32,22 @@ pub enum CommissionError {
     /// An unknown rep, a rep without a plan, a bad period.
     #[error("{0}")]
     Param(String),
+    /// A parameter that cannot be used, by name.
+    #[error("{field}: {message}")]
+    Field {
+        /// Which parameter.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The books are not in the state the action needs (a period already
+    /// closed, not closed, not over; a dispute already open).
+    #[error("{0}")]
+    Conflict(String),
+    /// No such dispute, or no such statement.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not act on this rep's statement.
+    #[error("{0}")]
+    Forbidden(String),
 }

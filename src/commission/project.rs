@@ -100,6 +100,16 @@ fn credit_ratio(
     (counted as f64 / booked as f64).clamp(0.0, 2.0)
 }
 
+/// Settles a rep's statements against the close (rep index, statements in
+/// order): frozen ones pay what was frozen, open ones carry their
+/// adjustment lines. [`as_worked_out`] leaves them as they are.
+pub type Settle<'a> = dyn Fn(usize, Vec<Statement>) -> Vec<Statement> + Sync + 'a;
+
+/// Statements as the plan arithmetic gives them (nothing closed or adjusted).
+pub fn as_worked_out(_: usize, statements: Vec<Statement>) -> Vec<Statement> {
+    statements
+}
+
 /// Projects rep `rep`'s payout for the days `start..=end` as of `as_of`.
 /// `extra_cents` shifts every path's credit still to come in the plan
 /// period containing `shift_day` (a what-if), in cents.
@@ -114,8 +124,9 @@ pub fn project_rep(
     (start, end): (NaiveDate, NaiveDate),
     months: &MonthPaths<'_>,
     shift: Option<(NaiveDate, i64)>,
+    settle: &Settle<'_>,
 ) -> RepProjection {
-    let all = statements(data, book, ledger, rep, as_of, end, false);
+    let all = settle(rep, statements(data, book, ledger, rep, as_of, end, false));
     let ratio = credit_ratio(data, book, rep, &ledger.by_rep[rep], own, as_of);
     let spiff_rate = spiff_rate(&all, as_of);
     let overlapping: Vec<Statement> = all
@@ -132,7 +143,7 @@ pub fn project_rep(
             paths.iter_mut().for_each(|p| *p += cents);
             continue;
         }
-        let plan = match book.plan(&st.plan_id) {
+        let plan = match book.plan_version(&st.plan_id, &st.plan_version) {
             Some(p) => p,
             None => continue,
         };
@@ -173,7 +184,7 @@ pub fn project_rep(
             } else {
                 super::engine::cents(to_come * spiff_rate)
             };
-            *p += to_cents(curve.payout_with(st.credited + to_come, more_spiffs));
+            *p += to_cents(curve.payout_with(st.credited + to_come, more_spiffs) + st.adjustments);
         }
     }
     RepProjection {
@@ -185,6 +196,7 @@ pub fn project_rep(
 
 /// Every rep's projection (in parallel), with the plan(s) in force; `None`
 /// for people on no plan in the period.
+#[allow(clippy::too_many_arguments)]
 pub fn project_reps(
     data: &SalesData,
     book: &PlanBook,
@@ -193,11 +205,16 @@ pub fn project_reps(
     as_of: NaiveDate,
     span: (NaiveDate, NaiveDate),
     months: &MonthPaths<'_>,
+    settle: &Settle<'_>,
 ) -> Vec<Option<(RepProjection, String)>> {
     use rayon::prelude::*;
     (0..data.reps.len())
         .into_par_iter()
-        .map(|r| project_one(data, book, ledger, own, r, as_of, span, months, None))
+        .map(|r| {
+            project_one(
+                data, book, ledger, own, r, as_of, span, months, None, settle,
+            )
+        })
         .collect()
 }
 
@@ -213,9 +230,10 @@ pub fn project_one(
     span: (NaiveDate, NaiveDate),
     months: &MonthPaths<'_>,
     shift: Option<(NaiveDate, i64)>,
+    settle: &Settle<'_>,
 ) -> Option<(RepProjection, String)> {
     let p = project_rep(
-        data, book, ledger, &own[rep], rep, as_of, span, months, shift,
+        data, book, ledger, &own[rep], rep, as_of, span, months, shift, settle,
     );
     if p.statements.is_empty() {
         return None;

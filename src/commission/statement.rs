@@ -21,6 +21,13 @@ struct Lines {
 }
 
 impl Lines {
+    /// Names what the last line is about (only in described statements).
+    fn source(&mut self, describe: bool, source: &str) {
+        if let (true, Some(line)) = (describe, self.lines.last_mut()) {
+            line.source = Some(source.to_owned());
+        }
+    }
+
     fn push(
         &mut self,
         kind: LineKind,
@@ -35,6 +42,7 @@ impl Lines {
         self.lines.push(Line {
             kind,
             description,
+            source: None,
             credit,
             base,
             rate,
@@ -160,6 +168,7 @@ impl<'a> Draft<'a> {
                     self.note(LineKind::Credit, text!(d; "{what}{split}"), c.amount);
                 }
             }
+            self.lines.source(d, &c.source_id);
         }
     }
 
@@ -286,6 +295,7 @@ impl<'a> Draft<'a> {
                         None,
                         amount,
                     );
+                    self.lines.source(d, &c.source_id);
                 }
             }
         }
@@ -321,6 +331,7 @@ impl<'a> Draft<'a> {
                 ),
                 -c.paid,
             );
+            self.lines.source(d, &c.source_id);
         }
     }
 
@@ -393,6 +404,7 @@ impl<'a> Draft<'a> {
         Statement {
             rep_id: input.rep_id.to_owned(),
             plan_id: input.plan.id.clone(),
+            plan_version: input.plan.version.clone(),
             period: input.span.label.clone(),
             start: input.span.start,
             end: input.span.end,
@@ -402,6 +414,8 @@ impl<'a> Draft<'a> {
             credited,
             attainment,
             total: self.lines.running,
+            adjustments: Decimal::ZERO,
+            status: "open".to_owned(),
             lines: self.lines.lines,
             draw_balance,
             paid,

@@ -125,9 +125,37 @@ pub struct CompPlan {
     /// Commission paid on a booking whose deal is cancelled within this many
     /// days of booking is taken back.
     pub clawback_days: Option<u32>,
+    /// The first day these terms are in force (`None`: from the start).
+    /// One plan id may have several versions, each from its own day.
+    pub effective_from: Option<NaiveDate>,
+    /// The version: a digest of the terms and their first day, so the same
+    /// terms from the same day are the same version wherever they are read.
+    pub version: String,
 }
 
 impl CompPlan {
+    /// The digest [`CompPlan::version`] holds: the first 12 hex digits of
+    /// the SHA-256 of the terms (the version field left out) as JSON.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut terms = self.clone();
+        terms.version = String::new();
+        let text = serde_json::to_string(&terms).unwrap_or_default();
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// `ae v3f2a9c1b0d4e (from 2025-07-01)`: how a statement names it.
+    pub fn version_label(&self) -> String {
+        match self.effective_from {
+            Some(d) => format!("{} {} (from {d})", self.id, self.version),
+            None => format!("{} {}", self.id, self.version),
+        }
+    }
+
     /// Whether some tier pays less than the one below it (a decelerator):
     /// only then can more bookings earn less commission.
     pub fn has_decelerator(&self) -> bool {
@@ -169,7 +197,7 @@ pub struct CreditSplit {
 /// Every plan, who is on which, and the split bookings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PlanBook {
-    /// Plans by id order.
+    /// Plan versions by id, then by first day (an undated version first).
     pub plans: Vec<CompPlan>,
     /// Effective-dated assignments (they win over a rep's `plan_id`),
     /// sorted by rep, then by first day.
@@ -179,9 +207,31 @@ pub struct PlanBook {
 }
 
 impl PlanBook {
-    /// The plan with this id.
+    /// The first version of the plan with this id (its period, name and
+    /// kind are every version's).
     pub fn plan(&self, id: &str) -> Option<&CompPlan> {
-        self.plans.iter().find(|p| p.id == id)
+        self.versions_of(id).first()
+    }
+
+    /// Every version of a plan, by first day.
+    pub fn versions_of(&self, id: &str) -> &[CompPlan] {
+        let lo = self.plans.partition_point(|p| p.id.as_str() < id);
+        let hi = self.plans.partition_point(|p| p.id.as_str() <= id);
+        &self.plans[lo..hi]
+    }
+
+    /// The version of plan `id` in force on `day`: the latest from that
+    /// day or before; `None` before its first version's day.
+    pub fn plan_at(&self, id: &str, day: NaiveDate) -> Option<&CompPlan> {
+        self.versions_of(id)
+            .iter()
+            .rev()
+            .find(|p| p.effective_from.is_none_or(|f| f <= day))
+    }
+
+    /// The version of plan `id` named `version`.
+    pub fn plan_version(&self, id: &str, version: &str) -> Option<&CompPlan> {
+        self.versions_of(id).iter().find(|p| p.version == version)
     }
 
     /// A rep's assignments, by first day (a binary search: the list is

@@ -108,6 +108,8 @@ pub struct IngestOptions {
     pub window_rows: usize,
     /// Fiscal calendar (comp plan periods and assignments follow it).
     pub fiscal: FiscalCalendar,
+    /// Who ingests, for the audit trail (`cli:USER`, a token's name).
+    pub actor: String,
 }
 
 /// Loads files into the store: all or nothing.
@@ -174,8 +176,12 @@ pub async fn ingest(
         &mut problems,
     )
     .await?;
-    if let Some(write) = plan_book {
+    if let Some((write, added)) = plan_book {
         use crate::store::PlanBookWrite;
+        summary.plan_versions = added
+            .into_iter()
+            .map(|(plan, version)| format!("{plan} {version}"))
+            .collect();
         summary.tables.insert(
             "comp_plans".to_owned(),
             TableSummary {
@@ -206,16 +212,7 @@ pub async fn ingest(
     // Without any activity in the rows there is no deal to snapshot
     // either; today only stands in for the record of the run.
     let snapshot_date = export_date.unwrap_or_else(|| chrono::Local::now().date_naive());
-    commit(
-        store,
-        tx,
-        run,
-        snapshot_date,
-        options.dry_run,
-        summary,
-        filled,
-    )
-    .await
+    commit(store, tx, run, snapshot_date, options, summary, filled).await
 }
 
 /// The files of a call: per table, and the plan book and calls apart.
@@ -484,6 +481,43 @@ async fn add_managers(
     Ok(tx.upsert(crate::store::Batch::Reps(&managers)).await?)
 }
 
+/// The audit event of a run that changed something: rows per table and the
+/// fingerprint. A run that changed only the comp plans is a plan change
+/// (`plan_version`), any other an `ingest`.
+fn audit_event<'a>(
+    summary: &'a IngestSummary,
+    run: i64,
+    actor: &'a str,
+) -> crate::store::NewEvent<'a> {
+    let tables: BTreeMap<&str, serde_json::Value> = summary
+        .tables
+        .iter()
+        .filter(|(_, t)| t.inserted + t.updated > 0)
+        .map(|(name, t)| {
+            (
+                name.as_str(),
+                serde_json::json!({"rows": t.rows, "inserted": t.inserted, "updated": t.updated}),
+            )
+        })
+        .collect();
+    let plans_only = summary.snapshots_added == 0 && tables.keys().all(|t| *t == "comp_plans");
+    crate::store::NewEvent {
+        actor,
+        kind: if plans_only { "plan_version" } else { "ingest" },
+        subject: if plans_only { "comp_plans" } else { "data" },
+        before: None,
+        after: Some(serde_json::json!({
+            "run_id": run,
+            "tables": tables,
+            "snapshots_added": summary.snapshots_added,
+            "fingerprint": summary.fingerprint,
+            "plan_versions": summary.plan_versions,
+            "files": summary.files.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        })),
+        note: None,
+    }
+}
+
 /// A clean call's end: snapshots of the deals whose state changed, the run
 /// recorded and committed (or nothing, when nothing changed), and the
 /// fingerprint of what the store now holds.
@@ -492,10 +526,11 @@ async fn commit(
     mut tx: StoreTx,
     run: i64,
     snapshot_date: NaiveDate,
-    dry_run: bool,
+    options: &IngestOptions,
     mut summary: IngestSummary,
     mut filled: BTreeMap<Table, TableSums>,
 ) -> Result<IngestSummary, IngestError> {
+    let (dry_run, actor) = (options.dry_run, options.actor.as_str());
     let started = std::time::Instant::now();
     summary.snapshots_added = tx
         .snapshot_changed_opportunities(run, snapshot_date)
@@ -516,18 +551,16 @@ async fn commit(
         tx.record_run(run, snapshot_date, &files.join("\n"), &summary_json)
             .await?;
         summary.run_id = Some(run);
+        // The fingerprint the commit leaves (the filled tables hold what
+        // was summed while writing), recorded with the run's audit event.
+        summary.fingerprint = tx.fingerprint_with(&filled).await?;
+        tx.audit(&audit_event(&summary, run, actor)).await?;
         tx.commit().await?;
-    } else {
-        tx.rollback().await?;
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "commit");
+        return Ok(summary);
     }
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "commit");
-    let started = std::time::Instant::now();
-    // Committed: the filled tables hold what was summed while writing.
-    summary.fingerprint = if summary.run_id.is_some() {
-        store.fingerprint_with(&filled).await?
-    } else {
-        store.fingerprint().await?
-    };
+    tx.rollback().await?;
+    summary.fingerprint = store.fingerprint().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "fingerprint");
     Ok(summary)
 }

@@ -358,6 +358,9 @@ pub struct IngestSummary {
     pub run_id: Option<i64>,
     /// Fingerprint of the stored data after the ingest.
     pub fingerprint: String,
+    /// Plan versions stored for the first time (`plan version`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan_versions: Vec<String>,
 }
 
 impl IngestSummary {

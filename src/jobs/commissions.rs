@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::commission::CommissionError;
-use crate::commission::credits::{Ledger, plan_on, statements};
+use crate::commission::credits::{Ledger, plan_on};
 use crate::commission::engine::{Line, PayoutCurve};
 use crate::commission::project::{
     MonthPaths, Payout, RepProjection, own_bookings, project_one, project_reps, roll_up,
@@ -90,6 +90,9 @@ pub struct RepStatement {
     pub as_of: NaiveDate,
     /// Plan(s) in force (`a+b` when the rep changed plan in the period).
     pub plan_id: String,
+    /// `open` (any plan period still open), `closed` (every one frozen)
+    /// or `published` (every one frozen and published).
+    pub status: String,
     /// Every line of every plan period in the reported period.
     pub lines: Vec<CombinedLine>,
     /// What the statements pay.
@@ -187,13 +190,18 @@ fn period_and_day(data: &SalesData, params: &CommissionParams) -> (Period, Naive
 
 /// A rep's statement for the reported period. `ledger` holds at least
 /// that rep's credits ([`Ledger::for_rep`] builds just those; a server keeps
-/// [`Ledger::build`]'s for every rep).
+/// [`Ledger::build`]'s for every rep); `books` holds the rep's frozen
+/// statements (with their bodies) and adjustments. A plan period a close
+/// froze is shown as it was frozen; an open one is worked out afresh, with
+/// its adjustment lines and any correction of a closed one.
 pub fn statement_data(
     data: &SalesData,
     book: &PlanBook,
     ledger: &Ledger,
+    books: &super::close::Books,
     params: &CommissionParams,
 ) -> Result<RepStatement, JobError> {
+    use crate::commission::close::Settled;
     let id = params
         .id
         .as_deref()
@@ -201,11 +209,35 @@ pub fn statement_data(
     let rep = rep_index(data, id)?;
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
-    let all = statements(data, book, ledger, rep, as_of, end, true);
-    let mine: Vec<crate::commission::Statement> = all
-        .into_iter()
-        .filter(|s| s.end >= start && s.start <= end)
-        .collect();
+    let frozen = books.frozen_of(id);
+    let mut mine: Vec<crate::commission::Statement> = Vec::new();
+    for s in books.settled(data, book, ledger, rep, as_of, end, true) {
+        let st = s.statement();
+        if st.end < start || st.start > end {
+            continue;
+        }
+        match s {
+            Settled::Open(st) => mine.push(st),
+            Settled::Closed { frozen: i, .. } => {
+                let f = &frozen[i];
+                let mut body = books
+                    .bodies
+                    .get(id)
+                    .and_then(|b| b.get(&f.start))
+                    .cloned()
+                    .ok_or_else(|| {
+                        crate::store::StoreError::Corrupt(format!(
+                            "the frozen statement of {id} from {} was not read",
+                            f.start
+                        ))
+                    })?;
+                body.status = books.status_of(f).to_owned();
+                mine.push(body);
+            }
+            // Corrected whole in the first open period.
+            Settled::Superseded(_) => {}
+        }
+    }
     if mine.is_empty() {
         return Err(CommissionError::Param(format!(
             "rep {id:?} is on no comp plan in {period} (no plan_id and no assignment)"
@@ -228,11 +260,19 @@ pub fn statement_data(
         }
         carried += s.total;
     }
+    let status = if mine.iter().all(|s| s.status == "published") {
+        "published"
+    } else if mine.iter().all(|s| s.status != "open") {
+        "closed"
+    } else {
+        "open"
+    };
     Ok(RepStatement {
         rep_id: id.to_owned(),
         period: period.to_string(),
         as_of,
         plan_id: plans.join("+"),
+        status: status.to_owned(),
         lines,
         total: Money::from_decimal(carried),
         statements: mine,
@@ -256,6 +296,7 @@ pub fn projection_data(
     fingerprint: &str,
     registry: &Registry,
     book: &PlanBook,
+    books: &super::close::Books,
     params: &CommissionParams,
     train: ValidTrainParams,
 ) -> Result<Projection, JobError> {
@@ -305,6 +346,7 @@ pub fn projection_data(
     let projector = Projector {
         data,
         book,
+        books,
         ledger: Ledger::build(data, book),
         own: own_bookings(data),
         as_of,
@@ -349,6 +391,7 @@ pub fn projection_data(
 struct Projector<'a> {
     data: &'a SalesData,
     book: &'a PlanBook,
+    books: &'a super::close::Books,
     ledger: Ledger,
     own: Vec<Vec<(NaiveDate, i64)>>,
     as_of: NaiveDate,
@@ -360,6 +403,45 @@ struct Projector<'a> {
 type RepLine = Option<(RepProjection, String)>;
 
 impl Projector<'_> {
+    /// A rep's statements settled against the close: a frozen one pays what
+    /// it was frozen at; an open one carries its adjustment lines.
+    fn settle(
+        &self,
+        rep: usize,
+        all: Vec<crate::commission::Statement>,
+    ) -> Vec<crate::commission::Statement> {
+        use crate::commission::close::{Settled, settle};
+        let id = self.data.reps[rep].rep_id.as_str();
+        let frozen = self.books.frozen_of(id);
+        let adjustments = self
+            .books
+            .adjustments
+            .get(id)
+            .map_or(&[][..], Vec::as_slice);
+        if frozen.is_empty() && adjustments.is_empty() {
+            return all;
+        }
+        settle(
+            all,
+            frozen,
+            adjustments,
+            &std::collections::HashMap::new(),
+            false,
+        )
+        .into_iter()
+        .filter_map(|s| match s {
+            Settled::Open(st) => Some(st),
+            Settled::Closed { frozen: i, mut now } => {
+                now.total = Decimal::new(frozen[i].total_cents, 2);
+                now.adjustments = Decimal::new(frozen[i].adjustments_cents, 2);
+                now.status = "closed".to_owned();
+                Some(now)
+            }
+            Settled::Superseded(_) => None,
+        })
+        .collect()
+    }
+
     /// Every rep's projection.
     fn reps(&self) -> Vec<RepLine> {
         project_reps(
@@ -370,6 +452,7 @@ impl Projector<'_> {
             self.as_of,
             self.span,
             &self.months,
+            &|rep, all| self.settle(rep, all),
         )
     }
 
@@ -385,6 +468,7 @@ impl Projector<'_> {
             self.span,
             &self.months,
             shift,
+            &|rep, all| self.settle(rep, all),
         )
     }
 
@@ -559,7 +643,8 @@ pub async fn statement(
         Some(rep) => Ledger::for_rep(&data, &book, rep),
         None => Ledger { by_rep: Vec::new() },
     };
-    statement_data(&data, &book, &ledger, params)
+    let books = super::close::Books::of_rep(store, id).await?;
+    statement_data(&data, &book, &ledger, &books, params)
 }
 
 /// Loads the store and the plan book and projects payouts.
@@ -572,7 +657,8 @@ pub async fn projection(
     let book = load_book(store, settings).await?;
     let (data, fingerprint) = jobs::load(store, settings).await?;
     let registry = super::registry::shared(store, settings).await?;
+    let books = super::close::Books::load(store).await?;
     tokio::task::block_in_place(|| {
-        projection_data(&data, &fingerprint, &registry, &book, params, train)
+        projection_data(&data, &fingerprint, &registry, &book, &books, params, train)
     })
 }

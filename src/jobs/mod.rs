@@ -19,6 +19,7 @@
 
 pub mod calls;
 pub mod changes;
+pub mod close;
 pub mod coach;
 pub mod coach_evaluate;
 pub mod commissions;

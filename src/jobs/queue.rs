@@ -314,6 +314,7 @@ impl Worker {
                     progress: false,
                     window_rows: crate::ingest::WINDOW_ROWS,
                     fiscal: self.settings.fiscal,
+                    actor: "refresh".to_owned(),
                 };
                 let summary =
                     crate::ingest::ingest(&self.store, std::slice::from_ref(dir), &options)

@@ -15,7 +15,9 @@ use crate::scoring::{DealScore, ScorerKind, ScoringEvaluation};
 use crate::store::{OpportunitySnapshot, StoreStatus};
 
 mod calls;
+mod close;
 pub use calls::{call_accuracy_grid, calls_grid, changes_grid};
+pub use close::{adjustments_grid, closes_grid, disputes_grid, payroll_grid, versions_grid};
 
 /// Output format of a reporting command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -687,7 +689,7 @@ pub fn statement_grid(s: &crate::jobs::commissions::RepStatement) -> Grid {
         s.period.clone(),
         s.plan_id.clone(),
         "total".into(),
-        format!("statement of {} as of {}", s.rep_id, s.as_of),
+        format!("statement of {} as of {} ({})", s.rep_id, s.as_of, s.status),
         String::new(),
         String::new(),
         String::new(),

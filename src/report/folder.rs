@@ -183,6 +183,7 @@ pub async fn report(
             .run
         }
     };
+    let books = crate::jobs::close::Books::load(store).await?;
     let book = match load_book(store, settings).await {
         Ok(book) => Some(book),
         Err(JobError::Commission(crate::commission::CommissionError::NoPlans)) => None,
@@ -293,6 +294,7 @@ pub async fn report(
                         &fingerprint,
                         &registry,
                         book,
+                        &books,
                         &CommissionParams {
                             as_of: Some(as_of),
                             period,

@@ -7,7 +7,9 @@
 //! dates as `DATE` (PostgreSQL) or ISO text (SQLite), so both hold the same
 //! values and the same [`Store::fingerprint`].
 
+mod audit;
 mod calls;
+mod close;
 mod forecasts;
 mod jobs;
 mod load;
@@ -24,12 +26,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use audit::{AuditEvent, AuditFilter, NewEvent, now_text};
 pub use calls::NewCall;
+pub use close::{Adjustment, CloseRecord, Dispute, FrozenStatement, NewAdjustment, StoredVersion};
 pub use forecasts::{ForecastFilter, ForecastRecord, RunRecord};
 pub use jobs::{JobRecord, now_ms};
 pub use load::{BookingRow, HistoryRow, OpportunityRow, QuotaRow, TerritoryRow};
 pub use models::ModelArtifact;
-pub use plans::PlanBookWrite;
+pub use plans::{PlanBookWrite, source_hash};
 pub use read::{OpportunitySnapshot, StoreStatus, TableSums};
 pub use tokens::{Stamp, TokenRecord};
 pub(crate) use write::blocking;

@@ -210,29 +210,14 @@ impl Store {
             if let Some(sums) = known.get(&table) {
                 return Ok(*sums);
             }
-            let sql = format!(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(row_hash / {HALF}), 0) AS BIGINT), \
-                        CAST(COALESCE(SUM(row_hash % {HALF}), 0) AS BIGINT) FROM {}",
-                table.name()
-            );
+            let sql = sums_sql(table);
             let (rows, high, low): (i64, i64, i64) = on_backend!(self, Store, |pool, Db| {
                 sqlx::query_as(&sql).fetch_one(pool).await?
             });
             Ok::<_, StoreError>(TableSums { rows, high, low })
         }))
         .await?;
-        let mut total = Sha256::new();
-        for (table, sums) in Table::ALL.into_iter().zip(sums) {
-            total.update(table.name().as_bytes());
-            for part in [sums.rows, sums.high, sums.low] {
-                total.update(part.to_le_bytes());
-            }
-        }
-        Ok(total
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(combine(&sums))
     }
 
     /// Every stored person.
@@ -362,5 +347,55 @@ impl Store {
         });
         out.sort_by(|a, b| a.opportunity_id.cmp(&b.opportunity_id));
         Ok(out)
+    }
+}
+
+/// The query summing one table's row hashes.
+fn sums_sql(table: Table) -> String {
+    format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(row_hash / {HALF}), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(row_hash % {HALF}), 0) AS BIGINT) FROM {}",
+        table.name()
+    )
+}
+
+/// The fingerprint of every table's sums, in table order.
+fn combine(sums: &[TableSums]) -> String {
+    let mut total = Sha256::new();
+    for (table, sums) in Table::ALL.into_iter().zip(sums) {
+        total.update(table.name().as_bytes());
+        for part in [sums.rows, sums.high, sums.low] {
+            total.update(part.to_le_bytes());
+        }
+    }
+    total
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+use super::StoreTx;
+
+impl StoreTx {
+    /// [`Store::fingerprint_with`] as this transaction sees the store: the
+    /// fingerprint its changes will leave once committed.
+    pub async fn fingerprint_with(
+        &mut self,
+        known: &BTreeMap<Table, TableSums>,
+    ) -> Result<String, StoreError> {
+        let mut sums = Vec::with_capacity(Table::ALL.len());
+        for table in Table::ALL {
+            if let Some(s) = known.get(&table) {
+                sums.push(*s);
+                continue;
+            }
+            let sql = sums_sql(table);
+            let (rows, high, low): (i64, i64, i64) = on_backend!(self, StoreTx, |conn, Db| {
+                sqlx::query_as(&sql).fetch_one(&mut **conn).await?
+            });
+            sums.push(TableSums { rows, high, low });
+        }
+        Ok(combine(&sums))
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, on_backend};
+use super::{Store, StoreError, StoreTx, on_backend};
 
 /// One stored token (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -55,14 +55,20 @@ macro_rules! record {
 }
 
 impl Store {
-    /// Stores a new token's hash.
-    pub async fn insert_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StoreError> {
+    /// Stores a new token's hash, with its audit event (`actor` made it).
+    pub async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        hash: &str,
+        actor: &str,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO api_tokens \
                    (token_id, token_hash, name, role, scope, created_at, nonce, expires_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         // Positive and under 2^31, so a sum of millions stays in an i64.
         let nonce = i64::from(rand::random::<u32>() >> 1) + 1;
-        on_backend!(self, Store, |pool, Db| {
+        let mut tx = self.begin().await?;
+        on_backend!(&mut tx, StoreTx, |conn, Db| {
             sqlx::query::<Db>(sql)
                 .bind(token.token_id.as_str())
                 .bind(hash)
@@ -72,10 +78,22 @@ impl Store {
                 .bind(token.created_at.as_str())
                 .bind(nonce)
                 .bind(token.expires_at.as_deref())
-                .execute(pool)
+                .execute(&mut **conn)
                 .await?;
         });
-        Ok(())
+        tx.audit(&super::NewEvent {
+            actor,
+            kind: "token_create",
+            subject: &format!("token {}", token.token_id),
+            before: None,
+            after: Some(serde_json::json!({
+                "name": token.name, "role": token.role, "scope": token.scope,
+                "expires_at": token.expires_at,
+            })),
+            note: None,
+        })
+        .await?;
+        tx.commit().await
     }
 
     /// The live (not revoked) token with this hash.
@@ -108,21 +126,37 @@ impl Store {
         Ok(out)
     }
 
-    /// Revokes a token by its id; false when no live token has that id.
-    pub async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+    /// Revokes a token by its id, with its audit event; false (and no
+    /// event) when no live token has that id.
+    pub async fn revoke_token(&self, token_id: &str, actor: &str) -> Result<bool, StoreError> {
         let sql =
             "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL";
         let now = chrono::Utc::now().to_rfc3339();
         let changed;
-        on_backend!(self, Store, |pool, Db| {
+        let mut tx = self.begin().await?;
+        on_backend!(&mut tx, StoreTx, |conn, Db| {
             changed = sqlx::query::<Db>(sql)
                 .bind(now.as_str())
                 .bind(token_id)
-                .execute(pool)
+                .execute(&mut **conn)
                 .await?
                 .rows_affected();
         });
-        Ok(changed > 0)
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.audit(&super::NewEvent {
+            actor,
+            kind: "token_revoke",
+            subject: &format!("token {token_id}"),
+            before: Some(serde_json::json!({"revoked_at": null})),
+            after: Some(serde_json::json!({"revoked_at": now})),
+            note: None,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// What read caches depend on, in one query: the latest forecast run;

@@ -83,7 +83,7 @@ pub async fn call(
     }
 }
 
-fn api_settings(models: &Path) -> Settings {
+pub(crate) fn api_settings(models: &Path) -> Settings {
     RawSettings {
         models_dir: Some(models.to_owned()),
         max_body_bytes: Some(2 << 20),
@@ -383,7 +383,13 @@ async fn every_route_answers_each_role_as_designed() {
             .status,
         StatusCode::OK
     );
-    assert!(s.state.store.revoke_token(&record.token_id).await.unwrap());
+    assert!(
+        s.state
+            .store
+            .revoke_token(&record.token_id, "test")
+            .await
+            .unwrap()
+    );
     // Revoked from outside the server (as `attain token revoke` does): it
     // holds once the server's 20 ms stamp window has passed.
     tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
@@ -419,7 +425,13 @@ async fn every_route_answers_each_role_as_designed() {
     tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
     assert_eq!(answer(token_b).await, StatusCode::UNAUTHORIZED);
     assert_eq!(answer(token_a.clone()).await, StatusCode::OK);
-    assert!(s.state.store.revoke_token(&a.token_id).await.unwrap());
+    assert!(
+        s.state
+            .store
+            .revoke_token(&a.token_id, "test")
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(attain::api::state::STAMP_VALID_FOR * 2).await;
     assert_eq!(answer(token_a).await, StatusCode::UNAUTHORIZED);
     // A token with an end stops working then, cached or not.
@@ -969,6 +981,19 @@ async fn the_openapi_document_covers_every_route_and_error() {
         ("/v1/commissions/statements/{rep_id}", "get"),
         ("/v1/plans", "get"),
         ("/v1/plans/{id}", "put"),
+        ("/v1/plans/{id}/versions", "get"),
+        ("/v1/commissions/periods", "get"),
+        ("/v1/commissions/periods/{period}/close", "post"),
+        ("/v1/commissions/periods/{period}/publish", "post"),
+        ("/v1/commissions/adjustments", "post"),
+        (
+            "/v1/commissions/statements/{rep_id}/{period}/dispute",
+            "post",
+        ),
+        ("/v1/commissions/disputes", "get"),
+        ("/v1/commissions/disputes/{id}/resolve", "post"),
+        ("/v1/commissions/export", "get"),
+        ("/v1/audit", "get"),
         ("/v1/models", "get"),
         ("/v1/models/train", "post"),
         ("/v1/jobs/{id}", "get"),

@@ -19,10 +19,10 @@ use crate::helpers::{self, date};
 
 /// A hand-made organisation: manager M1 over R1 and R2 in territory T1.
 #[derive(Default)]
-struct Org {
-    plans: String,
+pub(crate) struct Org {
+    pub(crate) plans: String,
     /// rep -> plan_id in reps.csv
-    plan_ids: BTreeMap<&'static str, &'static str>,
+    pub(crate) plan_ids: BTreeMap<&'static str, &'static str>,
     /// (booking_id, rep, amount, day, deal)
     bookings: Vec<(
         &'static str,
@@ -51,7 +51,7 @@ struct Org {
 }
 
 impl Org {
-    fn new(plans: &str) -> Org {
+    pub(crate) fn new(plans: &str) -> Org {
         let mut org = Org {
             plans: plans.to_owned(),
             ..Default::default()
@@ -63,7 +63,7 @@ impl Org {
     }
 
     /// A won deal of `product` booked on `day` to `rep`.
-    fn deal(
+    pub(crate) fn deal(
         &mut self,
         id: &'static str,
         rep: &'static str,
@@ -76,7 +76,7 @@ impl Org {
         self
     }
 
-    fn write(&self, dir: &std::path::Path) {
+    pub(crate) fn write(&self, dir: &std::path::Path) {
         let w = |name: &str, text: String| std::fs::write(dir.join(name), text).expect("write");
         w(
             "territories.csv",
@@ -158,7 +158,7 @@ impl Org {
     }
 
     /// Statements of `rep` as of `as_of` through the period holding `until`.
-    async fn statements(&self, rep: &str, as_of: &str, until: &str) -> Vec<Statement> {
+    pub(crate) async fn statements(&self, rep: &str, as_of: &str, until: &str) -> Vec<Statement> {
         let (data, book) = self.load().await;
         let r = data
             .reps
@@ -182,7 +182,7 @@ impl Org {
     }
 
     /// The one statement of `rep` for the period holding `day`.
-    async fn statement(&self, rep: &str, as_of: &str, day: &str) -> Statement {
+    pub(crate) async fn statement(&self, rep: &str, as_of: &str, day: &str) -> Statement {
         let all = self.statements(rep, as_of, day).await;
         let d = date(day);
         all.into_iter()
@@ -192,7 +192,7 @@ impl Org {
 }
 
 /// One tier: 10% of all credit.
-const FLAT_10: &str = "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"";
+pub(crate) const FLAT_10: &str = "[[plan.tier]]\nfrom = \"0%\"\nrate = \"10%\"";
 
 const TIERS: &str = r#"
   [[plan.tier]]
@@ -208,7 +208,7 @@ const TIERS: &str = r#"
   rate = "6%"
 "#;
 
-fn plan(extra: &str, tiers: &str) -> String {
+pub(crate) fn plan(extra: &str, tiers: &str) -> String {
     format!("[[plan]]\nid = \"p\"\nperiod = \"quarter\"\n{extra}\n{tiers}")
 }
 

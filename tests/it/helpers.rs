@@ -143,6 +143,7 @@ pub fn options(snapshot: NaiveDate) -> IngestOptions {
         // Small windows, so tests cross window and chunk boundaries.
         window_rows: 777,
         fiscal: attain::domain::FiscalCalendar::default(),
+        actor: "test".to_owned(),
     }
 }
 

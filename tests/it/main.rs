@@ -9,6 +9,7 @@ mod api;
 mod calls;
 mod changes;
 mod cli;
+mod close;
 mod coaching;
 mod commission;
 mod flat;

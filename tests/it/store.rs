@@ -318,12 +318,15 @@ async fn tokens_are_stored_as_hashes_looked_up_and_revoked_on_every_backend() {
         );
         assert!(
             t.store
-                .revoke_token(&record.token_id)
+                .revoke_token(&record.token_id, "test")
                 .await
                 .expect("revoke")
         );
         assert!(
-            !t.store.revoke_token(&record.token_id).await.expect("again"),
+            !t.store
+                .revoke_token(&record.token_id, "test")
+                .await
+                .expect("again"),
             "{}",
             t.name
         );
@@ -364,10 +367,14 @@ async fn a_first_ingest_leaves_the_indexes_the_migrations_made() {
     assert_eq!(
         migrated.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         [
+            "audit_events_kind",
             "bookings_date",
             "bookings_rep_date",
             "calls_once",
             "calls_period",
+            "closed_statements_close",
+            "commission_adjustments_rep",
+            "commission_disputes_rep",
             "jobs_claimable",
             "opportunities_rep",
             "reps_manager"

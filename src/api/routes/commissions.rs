@@ -235,7 +235,16 @@ pub async fn statement(
         id: Some(rep_id.clone()),
         ..CommissionParams::default()
     };
-    let statement = statement_data(&loaded.data, book, ledger, &params)?;
+    let books = crate::jobs::close::Books::of_rep(&state.store, &rep_id).await?;
+    let statement = statement_data(&loaded.data, book, ledger, &books, &params)?;
+    if who.role == crate::api::auth::Role::Rep
+        && statement.statements.iter().any(|s| s.status == "closed")
+    {
+        return Err(ApiError::not_found(format!(
+            "{rep_id}'s statement for {} is closed and not yet published",
+            statement.period
+        )));
+    }
     if wants_csv(&headers) {
         return Ok(csv_response(
             &output::statement_grid(&statement),

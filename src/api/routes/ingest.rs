@@ -26,7 +26,11 @@ pub struct IngestQuery {
     as_of: Option<NaiveDate>,
 }
 
-pub(super) fn ingest_options(state: &AppState, as_of: Option<NaiveDate>) -> IngestOptions {
+pub(super) fn ingest_options(
+    state: &AppState,
+    as_of: Option<NaiveDate>,
+    actor: String,
+) -> IngestOptions {
     IngestOptions {
         mapping: Mapping::native(),
         snapshot_date: as_of,
@@ -35,6 +39,7 @@ pub(super) fn ingest_options(state: &AppState, as_of: Option<NaiveDate>) -> Inge
         progress: false,
         window_rows: ingest::WINDOW_ROWS,
         fiscal: state.settings.fiscal,
+        actor,
     }
 }
 
@@ -201,7 +206,12 @@ pub async fn ingest_table(
     std::fs::write(&path, csv_text).map_err(|e| ApiError::internal(&e))?;
     let _guard = state.write_lock.lock().await;
     let started = std::time::Instant::now();
-    let outcome = ingest::ingest(&state.store, &[path], &ingest_options(&state, q.as_of)).await;
+    let outcome = ingest::ingest(
+        &state.store,
+        &[path],
+        &ingest_options(&state, q.as_of, who.actor()),
+    )
+    .await;
     state
         .metrics
         .job("ingest", outcome.is_ok(), started.elapsed().as_secs_f64());

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod changes;
+pub mod close;
 pub mod coaching;
 pub mod commissions;
 pub mod dashboard;
@@ -43,9 +44,9 @@ pub(super) const COMMISSIONS: &[Role] = &[
 /// Who may read the coaching list.
 pub(super) const COACHES: &[Role] = &[Role::Admin, Role::Leader, Role::Manager];
 
-const PLAN_WRITERS: &[Role] = &[Role::Admin, Role::Finance];
+pub(super) const PLAN_WRITERS: &[Role] = &[Role::Admin, Role::Finance];
 /// Roles that read the whole plan book.
-const PLAN_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Leader];
+pub(super) const PLAN_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Leader];
 /// Roles that read organisation-wide operational data.
 pub(super) const OPERATORS: &[Role] = &[Role::Admin, Role::Leader, Role::Finance];
 /// Only admins.

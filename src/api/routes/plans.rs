@@ -149,9 +149,13 @@ pub async fn put_plan(
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal(&e))?;
     let path = dir.path().join(ingest::PLAN_FILE);
     std::fs::write(&path, &source).map_err(|e| ApiError::internal(&e))?;
-    let summary = ingest::ingest(&state.store, &[path], &ingest_options(&state, None))
-        .await
-        .map_err(|e| relabel(e, dir.path(), None))?;
+    let summary = ingest::ingest(
+        &state.store,
+        &[path],
+        &ingest_options(&state, None, who.actor()),
+    )
+    .await
+    .map_err(|e| relabel(e, dir.path(), None))?;
     state.invalidate();
     let book = crate::ingest::parse_plan_book(&source, state.settings.fiscal)
         .map_err(|_| ApiError::internal_fault("a stored plan book no longer parses"))?;

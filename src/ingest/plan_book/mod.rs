@@ -115,6 +115,7 @@ struct RawBook {
 #[serde(deny_unknown_fields)]
 struct RawPlan {
     id: String,
+    effective_from: Option<String>,
     name: Option<String>,
     period: String,
     #[serde(default)]
@@ -261,24 +262,59 @@ pub fn parse_plan_book(text: &str, fiscal: FiscalCalendar) -> Result<PlanBook, V
 }
 
 /// The plans of the book, each checked; returns every id given (valid or
-/// not, so an assignment to a broken plan is not reported as unknown).
+/// not, so an assignment to a broken plan is not reported as unknown). One
+/// id may be given several times as versions, each from its own
+/// `effective_from` (at most one without), all of one period kind.
 fn plans(raw: &RawBook, book: &mut PlanBook, problems: &mut Problems<'_>) -> HashSet<String> {
     let mut ids = HashSet::new();
+    let mut versions: HashMap<(String, Option<String>), usize> = HashMap::new();
     for spanned in &raw.plan {
         let span = spanned.span();
         let p = spanned.get_ref();
-        let loc = format!("plan {:?}", p.id);
+        let loc = match &p.effective_from {
+            Some(d) => format!("plan {:?} from {}", p.id, d.trim()),
+            None => format!("plan {:?}", p.id),
+        };
         if p.id.trim().is_empty() {
             problems.push(span.clone(), &loc, "plan id is empty");
         }
-        if !ids.insert(p.id.clone()) {
-            problems.push(span.clone(), &loc, "plan id used twice");
+        ids.insert(p.id.clone());
+        let key = (
+            p.id.clone(),
+            p.effective_from.as_ref().map(|d| d.trim().to_owned()),
+        );
+        let line = problems.line_of(span.start);
+        if let Some(first) = versions.insert(key, line) {
+            let message = match &p.effective_from {
+                Some(_) => format!("a version of this plan from this day is on line {first}"),
+                None => format!(
+                    "plan id used twice without effective_from (also on line {first}): give each later version the day it takes effect"
+                ),
+            };
+            problems.push(span.clone(), &loc, message);
         }
         if let Some(plan) = check_plan(p, span, &loc, problems) {
             book.plans.push(plan);
         }
     }
-    book.plans.sort_by(|a, b| a.id.cmp(&b.id));
+    book.plans
+        .sort_by(|a, b| (&a.id, a.effective_from).cmp(&(&b.id, b.effective_from)));
+    for pair in book.plans.windows(2) {
+        if pair[0].id == pair[1].id && pair[0].period != pair[1].period {
+            problems.found.push(PlanProblem {
+                line: None,
+                location: format!("plan {:?}", pair[1].id),
+                message: format!(
+                    "the version from {} is {}ly, the one before {}ly: a version keeps the plan's period (assign reps to a new plan instead)",
+                    pair[1]
+                        .effective_from
+                        .map_or("the start".to_owned(), |d| d.to_string()),
+                    pair[1].period.as_str(),
+                    pair[0].period.as_str()
+                ),
+            });
+        }
+    }
 
     ids
 }

@@ -83,10 +83,23 @@ pub(super) fn check_plan(
     let bonuses = check_bonuses(p, loc, problems);
 
     let (draw, clawback_days) = check_draw_and_clawback(p, &span, loc, problems);
+    let effective_from = p.effective_from.as_deref().and_then(|t| {
+        match chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                problems.push(
+                    span.clone(),
+                    loc,
+                    format!("effective_from: {t:?} is not a date (YYYY-MM-DD)"),
+                );
+                None
+            }
+        }
+    });
     if problems.found.len() > before {
         return None;
     }
-    Some(CompPlan {
+    let mut plan = CompPlan {
         id: p.id.trim().to_owned(),
         name: p.name.clone().unwrap_or_else(|| p.id.trim().to_owned()),
         period,
@@ -100,7 +113,11 @@ pub(super) fn check_plan(
         bonuses,
         draw,
         clawback_days,
-    })
+        effective_from,
+        version: String::new(),
+    };
+    plan.version = plan.digest();
+    Some(plan)
 }
 
 /// The draw (a positive guarantee) and the clawback window (1..=3650

@@ -1,0 +1,147 @@
+//! The audit trail: one event per change, only ever added.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, StoreTx, on_backend};
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent<'a> {
+    /// Who: a token's name and role, or `cli:USER`.
+    pub actor: &'a str,
+    /// What kind of change (`close`, `adjustment`, `plan_version`, ...).
+    pub kind: &'a str,
+    /// What it changed (a period, a rep and period, a plan version, ...).
+    pub subject: &'a str,
+    /// The state before, when there was one.
+    pub before: Option<serde_json::Value>,
+    /// The state after.
+    pub after: Option<serde_json::Value>,
+    /// Why, when given.
+    pub note: Option<&'a str>,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// Its number (events are numbered in the order they were recorded).
+    pub event_id: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What kind of change.
+    pub kind: String,
+    /// What it changed.
+    pub subject: String,
+    /// The state before.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The state after.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Recorded at or after this time (or day): RFC 3339 text compares in
+    /// time order, so `2026-01-01` means from the start of that day.
+    pub since: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only events whose subject starts with this.
+    pub subject: Option<String>,
+}
+
+fn json(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+impl StoreTx {
+    /// Records an event inside the change's own transaction: it lands with
+    /// the change or not at all.
+    pub async fn audit(&mut self, event: &NewEvent<'_>) -> Result<(), StoreError> {
+        let sql = "INSERT INTO audit_events (at, actor, kind, subject, before, after, note) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let at = now_text();
+        let before = event.before.as_ref().map(|v| v.to_string());
+        let after = event.after.as_ref().map(|v| v.to_string());
+        on_backend!(self, StoreTx, |conn, Db| {
+            sqlx::query::<Db>(sql)
+                .bind(at.as_str())
+                .bind(event.actor)
+                .bind(event.kind)
+                .bind(event.subject)
+                .bind(before.as_deref())
+                .bind(after.as_deref())
+                .bind(event.note)
+                .execute(&mut **conn)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records an event in a transaction of its own (for changes that are
+    /// a single statement elsewhere, call [`StoreTx::audit`] in theirs).
+    pub async fn audit(&self, event: &NewEvent<'_>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.audit(event).await?;
+        tx.commit().await
+    }
+
+    /// The newest event's number (0 before any): it changes with every
+    /// change the trail records.
+    pub async fn audit_head(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT CAST(COALESCE(MAX(event_id), 0) AS BIGINT) FROM audit_events";
+        let head: i64;
+        on_backend!(self, Store, |pool, Db| {
+            head = sqlx::query_scalar::<Db, i64>(sql).fetch_one(pool).await?;
+        });
+        Ok(head)
+    }
+
+    /// Events, oldest first.
+    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql = "SELECT event_id, at, actor, kind, subject, before, after, note FROM audit_events \
+                   WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR kind = $2) ORDER BY event_id";
+        let mut out = Vec::new();
+        on_backend!(self, Store, |pool, Db| {
+            let rows = sqlx::query::<Db>(sql)
+                .bind(filter.since.as_deref())
+                .bind(filter.kind.as_deref())
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                let subject: String = row.try_get(4)?;
+                if filter
+                    .subject
+                    .as_deref()
+                    .is_some_and(|s| !subject.starts_with(s))
+                {
+                    continue;
+                }
+                out.push(AuditEvent {
+                    event_id: row.try_get(0)?,
+                    at: row.try_get(1)?,
+                    actor: row.try_get(2)?,
+                    kind: row.try_get(3)?,
+                    subject,
+                    before: json(row.try_get(5)?),
+                    after: json(row.try_get(6)?),
+                    note: row.try_get(7)?,
+                });
+            }
+        });
+        Ok(out)
+    }
+}
+
+/// Now, as RFC 3339 UTC text with microseconds (sorts in time order).
+pub fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
