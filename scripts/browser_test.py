@@ -110,6 +110,12 @@ def visit(browser, role):
             call_and_see(page, role)
         if key == "leader" and role == "leader":
             drill(page, role)
+        if key == "finance" and role == "finance":
+            close_and_publish(page, role)
+        if key == "rep" and role == "rep":
+            dispute(page, role)
+        if key == "finance" and role == "admin":
+            resolve(page, role)
         shot = SHOTS / f"{role}-{key}.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"ok {role}/{key}: {len(charts)} charts, {len(lists)} lists -> {shot}", flush=True)
@@ -132,6 +138,55 @@ def call_and_see(page, role):
     settled(page, f"{role}/manager after the call")
     team = page.inner_text("#page table[data-list=\"My team's calls\"]")
     check("123,456" in team, f"{role}: the call is not in the team's calls: {team[:300]}")
+
+
+def status_of(page, selector):
+    page.wait_for_selector(f"{selector}:not(:empty)", timeout=60_000)
+    return page.inner_text(selector)
+
+
+def close_and_publish(page, role):
+    """Finance closes last quarter, publishes it and takes the payroll file."""
+    page.click("#close-form button[type=submit]")
+    text = status_of(page, "#close-status")
+    check(text.startswith("closed "), f"{role}: the close says {text!r}")
+    settled(page, f"{role}/finance after the close")
+    page.click("#page button[id^=publish-]")
+    page.wait_for_timeout(300)
+    text = status_of(page, "#close-status")
+    check(text.startswith("published "), f"{role}: publishing says {text!r}")
+    settled(page, f"{role}/finance after publishing")
+    closes = page.inner_text('#page table[data-list="Closed periods"]')
+    check(page.query_selector("#page button[id^=publish-]") is None,
+          f"{role}: still a period to publish: {closes[:300]}")
+    page.click("#page button[data-payroll]")
+    page.wait_for_selector("#page a[id^=payroll-]", timeout=60_000)
+    href = page.get_attribute("#page a[id^=payroll-]", "href")
+    check(href.startswith("blob:"), f"{role}: the payroll link is {href!r}")
+
+
+def dispute(page, role):
+    """A rep sees their published statement and disputes it."""
+    mine = page.inner_text('#page table[data-list="My published statements"]')
+    check("-Q" in mine, f"{role}: no published statement: {mine[:300]}")
+    page.fill("#page input[id^=dispute-reason-]", "a deal of mine is missing")
+    page.click("#page button[id^=dispute-]")
+    text = status_of(page, "#dispute-status")
+    check(text.startswith("dispute #"), f"{role}: the dispute says {text!r}")
+    settled(page, f"{role}/rep after the dispute")
+    disputes = page.inner_text('#page table[data-list="My disputes"]')
+    check("open" in disputes, f"{role}: the disputes: {disputes[:300]}")
+
+
+def resolve(page, role):
+    """An admin resolves the rep's dispute with an adjustment."""
+    open_ = page.inner_text('#page table[data-list="Open disputes"]')
+    check("a deal of mine is missing" in open_, f"{role}: open disputes: {open_[:300]}")
+    page.fill("#page input[id^=resolve-note-]", "credited in the next quarter")
+    page.fill("#page input[id^=resolve-amount-]", "125.50")
+    page.click("#page button[id^=resolve-]")
+    text = status_of(page, "#close-status")
+    check("resolved" in text, f"{role}: resolving says {text!r}")
 
 
 def drill(page, role):

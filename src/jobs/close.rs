@@ -361,8 +361,22 @@ pub async fn adjust(
     let book = load_book(store, settings).await?;
     let (data, _) = super::load(store, settings).await?;
     let rep = rep_index(&data, &params.rep_id)?;
-    let books = Books::of_rep(store, &params.rep_id).await?;
     let (_, end) = span(&data, params.period);
+    let horizon = data
+        .last_date
+        .checked_add_months(chrono::Months::new(12))
+        .unwrap_or(data.last_date);
+    if end > horizon {
+        return Err(CommissionError::Field {
+            field: "period",
+            message: format!(
+                "{} ends more than a year after the data's last day {}",
+                params.period, data.last_date
+            ),
+        }
+        .into());
+    }
+    let books = Books::of_rep(store, &params.rep_id).await?;
     let landing = open_day(&data, &book, &books, rep, end)
         .filter(|(day, _)| *day <= end || books.frozen_of(&params.rep_id).is_empty());
     let Some((day, _)) = landing.filter(|(day, _)| *day >= span(&data, params.period).0) else {
@@ -624,7 +638,20 @@ pub async fn versions(
 ) -> Result<Vec<VersionView>, JobError> {
     let book = load_book(store, settings).await?;
     let current = book.versions_of(plan_id);
-    let stored = store.plan_versions(Some(plan_id)).await?;
+    let mut stored = store.plan_versions(Some(plan_id)).await?;
+    // A book stored before versions were recorded: its versions, undated.
+    for c in current {
+        if !stored.iter().any(|s| s.version == c.version) {
+            stored.push(StoredVersion {
+                plan_id: c.id.clone(),
+                version: c.version.clone(),
+                effective_from: c.effective_from,
+                terms: serde_json::to_value(c).unwrap_or_default(),
+                stored_at: String::new(),
+                stored_by: String::new(),
+            });
+        }
+    }
     if stored.is_empty() && current.is_empty() {
         return Err(CommissionError::NotFound(format!("no plan {plan_id:?}")).into());
     }

@@ -14,7 +14,7 @@ use super::*;
 use crate::api::error::{CloseProblems, ReadProblems};
 use crate::api::extract::{Caller, Q, csv_response};
 use crate::domain::{Money, Period};
-use crate::jobs::close::{self, AdjustParams, PayrollRow, VersionView};
+use crate::jobs::close::{self, AdjustParams, VersionView};
 use crate::output;
 use crate::store::{Adjustment, AuditEvent, AuditFilter, CloseRecord, Dispute};
 
@@ -45,14 +45,16 @@ pub struct ClosesView {
 }
 
 /// Every closed period: when, by whom, how many statements, what they pay,
-/// published or not.
+/// published or not. Managers and reps see the published ones.
 #[utoipa::path(get, path = "/v1/commissions/periods", tag = "commissions", security(("bearer" = [])),
     responses((status = 200, description = "Closed periods", body = ClosesView), ReadProblems))]
 pub async fn closes(Caller { state, who }: Caller) -> Result<Json<ClosesView>, ApiError> {
-    who.require(OPERATORS, "read the closed periods")?;
-    Ok(Json(ClosesView {
-        closes: state.store.closes().await?,
-    }))
+    who.require(COMMISSIONS, "read the closed periods")?;
+    let mut closes = state.store.closes().await?;
+    if who.role.needs_scope() {
+        closes.retain(|c| c.published_at.is_some());
+    }
+    Ok(Json(ClosesView { closes }))
 }
 
 /// Closes a period: every open statement ending in it is frozen with the
@@ -259,7 +261,7 @@ pub struct ExportQuery {
 /// statements' to the cent.
 #[utoipa::path(get, path = "/v1/commissions/export", tag = "commissions", security(("bearer" = [])),
     params(ExportQuery),
-    responses((status = 200, description = "The payroll CSV", body = Vec<PayrollRow>, content_type = "text/csv"), CloseProblems))]
+    responses((status = 200, description = "The payroll CSV: rep_id, name, period, currency, amount, adjustments", body = String, content_type = "text/csv"), CloseProblems))]
 pub async fn export(
     Caller { state, who }: Caller,
     Q(q): Q<ExportQuery>,

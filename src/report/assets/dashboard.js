@@ -403,6 +403,149 @@ function callForm(rerender) {
   return el("div", {}, el("h2", {}, "My call for " + (v.period || quarterOf(isoDay(new Date())))), form);
 }
 
+// A POST with an optional JSON body; the answer's JSON, or an error with
+// the problem's detail.
+async function post(path, body) {
+  const r = await fetch(path, {
+    method: "POST",
+    headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(answer.detail || r.status + " " + r.statusText);
+  return answer;
+}
+
+// The quarter before the one holding today: the one a close usually is for.
+function previousQuarter() {
+  const today = new Date();
+  const q = Math.floor(today.getUTCMonth() / 3) + 1;
+  return q === 1 ? (today.getUTCFullYear() - 1) + "-Q4" : today.getUTCFullYear() + "-Q" + (q - 1);
+}
+
+// What the last action of the close said, kept across the page's redraw.
+let closeNotice = null;
+
+function notice(id) {
+  const p = el("p", { id, role: "status", class: closeNotice ? closeNotice.cls : null },
+    closeNotice ? closeNotice.text : "");
+  closeNotice = null;
+  return p;
+}
+
+// A button that runs `action`, then redraws with its message (or shows the
+// error in `status`).
+function actionButton(label, id, status, action, rerender) {
+  const b = el("button", { type: "button", id }, label);
+  b.addEventListener("click", () => {
+    b.disabled = true;
+    action().then((text) => { closeNotice = { text, cls: "ok" }; rerender(); })
+      .catch((e) => { status.textContent = e.message; status.className = "error"; b.disabled = false; });
+  });
+  return b;
+}
+
+// The payroll file of a closed period, fetched with the token and offered
+// as a download link.
+function payrollLink(period, status) {
+  const cell = el("span", {});
+  const b = el("button", { type: "button", "data-payroll": period }, "payroll CSV");
+  b.addEventListener("click", () => {
+    api("/v1/commissions/export?period=" + encodeURIComponent(period), "text/csv")
+      .then((r) => r.blob())
+      .then((blob) => {
+        const a = el("a", { href: URL.createObjectURL(blob), download: "payroll-" + period + ".csv",
+          id: "payroll-" + period }, "payroll-" + period + ".csv");
+        cell.replaceChildren(a);
+      })
+      .catch((e) => { status.textContent = e.message; status.className = "error"; });
+  });
+  cell.append(b);
+  return cell;
+}
+
+// Finance: close a period, publish it, the payroll file, open disputes.
+function closeSection(rerender) {
+  const status = notice("close-status");
+  const input = el("input", { id: "close-period", name: "period", size: "9", value: previousQuarter() });
+  const form = el("form", { id: "close-form", class: "call-form" },
+    el("label", {}, "Period ", input), el("button", { type: "submit" }, "Close period"), status);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    post("/v1/commissions/periods/" + encodeURIComponent(input.value.trim()) + "/close")
+      .then((c) => {
+        closeNotice = { text: "closed " + c.period + ": " + c.statements + " statements, " + money(c.total), cls: "ok" };
+        rerender();
+      })
+      .catch((e) => { status.textContent = e.message; status.className = "error"; });
+  });
+  const closes = table("Closed periods", [
+    { label: "Period", value: (c) => c.period },
+    { label: "Statements", num: true, value: (c) => c.statements },
+    { label: "Total", num: true, value: (c) => money(c.total) },
+    { label: "Closed", value: (c) => c.closed_at.slice(0, 10) + " by " + c.closed_by },
+    { label: "Published", value: (c) => c.published_at
+      ? c.published_at.slice(0, 10) + " by " + c.published_by
+      : actionButton("Publish", "publish-" + c.period, status,
+        () => post("/v1/commissions/periods/" + encodeURIComponent(c.period) + "/publish")
+          .then((p) => "published " + p.period), rerender) },
+    { label: "Payroll", value: (c) => payrollLink(c.period, status) },
+  ], () => json("/v1/commissions/periods").then((r) => r.closes.slice().reverse()));
+  const disputes = table("Open disputes", [
+    { label: "#", num: true, value: (d) => d.dispute_id },
+    { label: "Rep", value: (d) => d.rep_id },
+    { label: "Period", value: (d) => d.period },
+    { label: "Reason", value: (d) => d.reason },
+    { label: "Resolve", value: (d) => resolveForm(d, status, rerender) },
+  ], () => json("/v1/commissions/disputes?state=open").then((r) => r.disputes));
+  return el("div", {}, el("h2", {}, "The close: statements finance pays"), form, closes, disputes);
+}
+
+function resolveForm(d, status, rerender) {
+  const note = el("input", { id: "resolve-note-" + d.dispute_id, size: "24", placeholder: "resolution" });
+  const amount = el("input", { id: "resolve-amount-" + d.dispute_id, size: "8", placeholder: "amount", inputmode: "decimal" });
+  const button = actionButton("Resolve", "resolve-" + d.dispute_id, status, () => {
+    const body = { note: note.value };
+    if (amount.value.trim()) body.amount = amount.value.trim();
+    return post("/v1/commissions/disputes/" + d.dispute_id + "/resolve", body)
+      .then((r) => "dispute #" + r.dispute_id + " resolved");
+  }, rerender);
+  return el("span", {}, note, " ", amount, " ", button);
+}
+
+// A rep: their closed and published statements, a dispute button on each,
+// and their disputes' outcome.
+function myStatements(rerender) {
+  const status = notice("dispute-status");
+  const me = session.scope;
+  const load = () => json("/v1/commissions/periods")
+    .then((r) => Promise.all(r.closes.slice().reverse().map((c) =>
+      json("/v1/commissions/statements/" + encodeURIComponent(me) + "?period=" + encodeURIComponent(c.period))
+        .then((s) => ({ period: c.period, total: s.total, status: s.status, lines: s.lines.length }))
+        .catch(() => null))))
+    .then((rows) => rows.filter((r) => r !== null));
+  const statements = table("My published statements", [
+    { label: "Period", value: (s) => s.period },
+    { label: "Pays", num: true, value: (s) => money(s.total) },
+    { label: "Lines", num: true, value: (s) => s.lines },
+    { label: "Dispute", value: (s) => {
+      const reason = el("input", { id: "dispute-reason-" + s.period, size: "28", placeholder: "what is wrong" });
+      const button = actionButton("Dispute", "dispute-" + s.period, status, () =>
+        post("/v1/commissions/statements/" + encodeURIComponent(me) + "/" + encodeURIComponent(s.period) + "/dispute",
+          { reason: reason.value }).then((d) => "dispute #" + d.dispute_id + " opened for " + d.period), rerender);
+      return el("span", {}, reason, " ", button);
+    } },
+  ], load);
+  const disputes = table("My disputes", [
+    { label: "#", num: true, value: (d) => d.dispute_id },
+    { label: "Period", value: (d) => d.period },
+    { label: "Reason", value: (d) => d.reason },
+    { label: "State", value: (d) => d.state },
+    { label: "Outcome", value: (d) => d.resolution || "-" },
+  ], () => json("/v1/commissions/disputes").then((r) => r.disputes));
+  return el("div", {}, el("h2", {}, "My statements"), status, statements, disputes);
+}
+
 const PAGES = {
   leader: {
     title: "Leader",
@@ -447,7 +590,8 @@ const PAGES = {
   finance: {
     title: "Finance",
     roles: ["admin", "finance"],
-    build: () => [
+    build: (rerender) => [
+      closeSection(rerender),
       el("h2", {}, "What will we pay out, and what should we accrue?"),
       el("div", { class: "grid" },
         chart("payouts", "level=manager", "payout range per team"),
@@ -469,6 +613,7 @@ const PAGES = {
         chart("payouts", "level=rep", "my payout range"),
         chart("waterfall", ownEntity(), "my pipeline waterfall")),
       dealsTable(),
+      myStatements(rerender),
     ],
   },
 };
