@@ -187,6 +187,7 @@ def resolve(page, role):
     page.click("#page button[id^=resolve-]")
     text = status_of(page, "#close-status")
     check("resolved" in text, f"{role}: resolving says {text!r}")
+    settled(page, f"{role}/finance after resolving")
 
 
 def drill(page, role):
