@@ -519,3 +519,43 @@ async fn each_role_may_do_only_its_part_of_the_close() {
     assert_eq!(a.json()["versions"].as_array().unwrap().len(), 1);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_period_cut_differently_after_its_close_is_corrected_whole() {
+    // Q1 closed under p (10% of 30,000 = 3,000.00). Then a January ramp
+    // assignment (8%, monthly) cuts Q1 into January (8% of 10,000 =
+    // 800.00, matched to the closed statement by its first day) and
+    // February-March under p (10% of 20,000 = 2,000.00, overlapping the
+    // closed quarter): 800 - 3,000 + 2,000 = -200.00 in Q2, and Q1 reads as
+    // it was closed.
+    let t = helpers::sqlite().await;
+    let store = &t.store;
+    let mut org = Org::new(&plan("", FLAT_10));
+    org.deal("O1", "R1", "Core", "10000", "2025-01-15")
+        .deal("O2", "R1", "Core", "20000", "2025-02-15")
+        .deal("O8", "M1", "Core", "1000", "2025-10-01");
+    load(store, &org).await;
+    close::close(store, &settings(), q("2025-Q1"), "finance")
+        .await
+        .expect("close");
+    let frozen = json(&statement(store, "R1", "2025-Q1").await);
+    let mut plans = plan("", FLAT_10);
+    plans.push_str("\n[[plan]]\nid = \"ramp\"\nperiod = \"month\"\n[[plan.tier]]\nfrom = \"0%\"\nrate = \"8%\"\n");
+    plans.push_str("\n[[assignment]]\nrep_id = \"R1\"\nplan = \"ramp\"\nfrom = \"2025-01-01\"\nto = \"2025-01-31\"\n");
+    org.plans = plans;
+    load(store, &org).await;
+    assert_eq!(json(&statement(store, "R1", "2025-Q1").await), frozen);
+    let q2 = statement(store, "R1", "2025-Q2").await;
+    let prior: Vec<String> = kinds(&q2, "prior_period")
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        prior,
+        ["-2200.00", "2000.00"],
+        "{:?}",
+        kinds(&q2, "prior_period")
+    );
+    assert_eq!(q2.total.to_string(), "-200.00");
+    t.finish().await;
+}
