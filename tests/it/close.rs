@@ -517,6 +517,21 @@ async fn each_role_may_do_only_its_part_of_the_close() {
     let a = call("finance", "GET", "/v1/plans/p/versions", None).await;
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(a.json()["versions"].as_array().unwrap().len(), 1);
+    // A version from a day, through PUT: added beside the undated terms.
+    let version = serde_json::json!({
+        "period": "quarter", "effective_from": "2025-07-01",
+        "tier": [{"from": "0%", "rate": "20%"}]
+    });
+    let a = call("finance", "PUT", "/v1/plans/p", Some(version)).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["plan"]["effective_from"], "2025-07-01");
+    let a = call("finance", "GET", "/v1/plans/p/versions", None).await;
+    let listed = a.json()["versions"].as_array().unwrap().clone();
+    let in_book: Vec<&Value> = listed.iter().filter(|v| v["in_book"] == true).collect();
+    assert_eq!(in_book.len(), 2, "{listed:?}");
+    assert_eq!(in_book[0]["effective_to"], "2025-06-30");
+    let a = call("admin", "GET", "/v1/audit?kind=plan_version", None).await;
+    assert_eq!(a.json()["events"].as_array().unwrap().len(), 1);
     t.finish().await;
 }
 

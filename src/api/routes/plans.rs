@@ -64,7 +64,10 @@ pub struct PlanWrite {
 
 /// Creates or replaces one comp plan. The body is the plan's table as in
 /// `comp_plans.toml` (`[[plan]]`), as JSON or TOML (`Content-Type:
-/// application/toml`); its `id` may be left out. The whole book is checked
+/// application/toml`); its `id` may be left out. With `effective_from` it
+/// adds (or replaces) the version from that day; without, it replaces the
+/// undated terms (once periods are closed, those apply from the first open
+/// day). The whole book is checked
 /// again (references, assignments, splits) and stored in one transaction,
 /// or nothing is.
 #[utoipa::path(put, path = "/v1/plans/{id}", tag = "commissions", security(("bearer" = [])),
@@ -136,10 +139,21 @@ pub async fn put_plan(
             "stored plan book: `plan` is not an array",
         ));
     };
-    let position = list
+    // A version is the plan's id and its first day: a body with
+    // `effective_from` adds (or replaces) that version, one without
+    // replaces the undated one.
+    let day_of = |t: &toml::Value| {
+        t.get("effective_from")
+            .and_then(|v| v.as_str())
+            .map(|d| d.trim().to_owned())
+    };
+    let wanted = day_of(&toml::Value::Table(plan.clone()));
+    let created = !list
         .iter()
-        .position(|p| p.get("id").and_then(|v| v.as_str()) == Some(id.as_str()));
-    let created = position.is_none();
+        .any(|p| p.get("id").and_then(|v| v.as_str()) == Some(id.as_str()));
+    let position = list.iter().position(|p| {
+        p.get("id").and_then(|v| v.as_str()) == Some(id.as_str()) && day_of(p) == wanted
+    });
     match position {
         Some(i) => list[i] = toml::Value::Table(plan),
         None => list.push(toml::Value::Table(plan)),
@@ -159,11 +173,17 @@ pub async fn put_plan(
     state.invalidate();
     let book = crate::ingest::parse_plan_book(&source, state.settings.fiscal)
         .map_err(|_| ApiError::internal_fault("a stored plan book no longer parses"))?;
-    let plan = book
-        .plans
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| ApiError::internal_fault("the stored plan is missing"))?;
+    // The version in force from the day asked (or the latest stored).
+    let versions = book.versions_of(&id);
+    let plan = match wanted
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    {
+        Some(day) => book.plan_at(&id, day),
+        None => versions.last(),
+    }
+    .cloned()
+    .ok_or_else(|| ApiError::internal_fault("the stored plan is missing"))?;
     let status = if created {
         StatusCode::CREATED
     } else {
