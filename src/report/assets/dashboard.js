@@ -518,10 +518,12 @@ function resolveForm(d, status, rerender) {
 function myStatements(rerender) {
   const status = notice("dispute-status");
   const me = session.scope;
-  const load = () => json("/v1/commissions/periods")
-    .then((r) => Promise.all(r.closes.slice().reverse().map((c) =>
+  // Each published statement, with the open dispute of it if there is one.
+  const load = () => Promise.all([json("/v1/commissions/periods"), json("/v1/commissions/disputes?state=open")])
+    .then(([r, open]) => Promise.all(r.closes.slice().reverse().map((c) =>
       json("/v1/commissions/statements/" + encodeURIComponent(me) + "?period=" + encodeURIComponent(c.period))
-        .then((s) => ({ period: c.period, total: s.total, status: s.status, lines: s.lines.length }))
+        .then((s) => ({ period: c.period, total: s.total, status: s.status, lines: s.lines.length,
+          open: open.disputes.find((d) => d.period === c.period) }))
         .catch(() => null))))
     .then((rows) => rows.filter((r) => r !== null));
   const statements = table("My published statements", [
@@ -529,6 +531,7 @@ function myStatements(rerender) {
     { label: "Pays", num: true, value: (s) => money(s.total) },
     { label: "Lines", num: true, value: (s) => s.lines },
     { label: "Dispute", value: (s) => {
+      if (s.open) return "dispute #" + s.open.dispute_id + " open";
       const reason = el("input", { id: "dispute-reason-" + s.period, size: "28", placeholder: "what is wrong" });
       const button = actionButton("Dispute", "dispute-" + s.period, status, () =>
         post("/v1/commissions/statements/" + encodeURIComponent(me) + "/" + encodeURIComponent(s.period) + "/dispute",
