@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use attain::commission::credits::Ledger;
-use attain::commission::project::{MonthPaths, as_worked_out, own_bookings, project_reps, roll_up};
+use attain::commission::project::{MonthPaths, Sources, as_worked_out, project_reps, roll_up};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::{Hierarchy, SalesData, month_idx};
 use attain::forecast::PeriodPaths;
@@ -89,7 +89,7 @@ fn commissions(c: &mut Criterion) {
     group.bench_function("project_10k_reps_1000_paths", |b| {
         b.iter(|| {
             let ledger = Ledger::build(&data, &book);
-            let own = own_bookings(&data);
+            let own = Sources::new(&data);
             let reps = project_reps(
                 &data,
                 &book,

@@ -637,6 +637,8 @@ mod tests {
                 regions: HashMap::new(),
                 bookings: Vec::new(),
                 booking_ids: Vec::new(),
+                booking_territory: Vec::new(),
+                territories: Vec::new(),
                 monthly_quota: HashMap::new(),
                 quotas: Vec::new(),
                 opps: Vec::new(),

@@ -421,6 +421,8 @@ mod tests {
             reps,
             regions: HashMap::new(),
             booking_ids: vec![String::new(); bookings.len()],
+            booking_territory: vec![None; bookings.len()],
+            territories: Vec::new(),
             bookings,
             monthly_quota: HashMap::new(),
             quotas: Vec::new(),

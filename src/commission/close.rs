@@ -82,6 +82,7 @@ fn append(
         rate: None,
         amount,
         running_total: st.total,
+        credited_as: None,
     });
 }
 

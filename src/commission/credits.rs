@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
-use super::engine::{Credit, Paid, PeriodInput, Statement};
+use super::engine::{Credit, Paid, PeriodInput, Statement, Via};
+use super::payees::{Payees, Place};
 use super::statement::statement;
 use crate::domain::span_of;
 use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
@@ -70,6 +71,7 @@ fn credits_of(
     i: usize,
     split: Option<&crate::domain::CreditSplit>,
     rep_index: &dyn Fn(&str) -> Option<usize>,
+    place: &Place,
 ) -> Vec<(usize, Credit)> {
     let b = &data.bookings[i];
     let id = &data.booking_ids[i];
@@ -89,6 +91,9 @@ fn credits_of(
         share,
         product: product.clone(),
         cancelled,
+        territory: place.territory.clone(),
+        region: place.region.clone(),
+        via: Via::Own,
     };
     match split {
         Some(split) => {
@@ -122,11 +127,18 @@ impl Ledger {
             .iter()
             .map(|s| (s.source_id.as_str(), s))
             .collect();
+        let payees = Payees::new(data, book);
+        let relational = payees.any();
         let mut by_rep: Vec<Vec<Credit>> = vec![Vec::new(); data.reps.len()];
         for i in 0..data.bookings.len() {
             let split = split_for(data, i, &splits);
-            for (r, c) in credits_of(data, i, split, &rep_index) {
-                by_rep[r].push(c);
+            let own = credits_of(data, i, split, &rep_index, &payees.place(i));
+            if relational {
+                payees.credit_booking(i, own, &mut |r, c| by_rep[r].push(c));
+            } else {
+                for (r, c) in own {
+                    by_rep[r].push(c);
+                }
             }
         }
         for credits in &mut by_rep {
@@ -138,6 +150,10 @@ impl Ledger {
     /// Only rep `rep`'s credits (the others left empty): what one statement
     /// needs, without building every rep's.
     pub fn for_rep(data: &SalesData, book: &PlanBook, rep: usize) -> Ledger {
+        let payees = Payees::new(data, book);
+        if payees.is_relational(rep) {
+            return Ledger::relational_for(data, book, &payees, rep);
+        }
         let me = data.reps[rep].rep_id.as_str();
         let rep_index = |id: &str| (id == me).then_some(rep);
         let splits: HashMap<&str, &crate::domain::CreditSplit> = book
@@ -164,11 +180,49 @@ impl Ledger {
             }
             let split = split_for(data, i, &splits);
             credits.extend(
-                credits_of(data, i, split, &rep_index)
+                credits_of(data, i, split, &rep_index, &payees.place(i))
                     .into_iter()
                     .filter(|(r, _)| *r == rep)
                     .map(|(_, c)| c),
             );
+        }
+        credits.sort_by(|a, b| (a.day, &a.source_id).cmp(&(b.day, &b.source_id)));
+        let mut by_rep = vec![Vec::new(); data.reps.len()];
+        by_rep[rep] = credits;
+        Ledger { by_rep }
+    }
+}
+
+impl Ledger {
+    /// The credits of one person on a plan that credits others: every
+    /// booking is looked at, since any may be their team's or territory's.
+    fn relational_for(
+        data: &SalesData,
+        book: &PlanBook,
+        payees: &Payees<'_>,
+        rep: usize,
+    ) -> Ledger {
+        let reps: HashMap<&str, usize> = data
+            .reps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rep_id.as_str(), i))
+            .collect();
+        let rep_index = |id: &str| reps.get(id).copied();
+        let splits: HashMap<&str, &crate::domain::CreditSplit> = book
+            .splits
+            .iter()
+            .map(|s| (s.source_id.as_str(), s))
+            .collect();
+        let mut credits = Vec::new();
+        for i in 0..data.bookings.len() {
+            let split = split_for(data, i, &splits);
+            let own = credits_of(data, i, split, &rep_index, &payees.place(i));
+            payees.credit_booking(i, own, &mut |r, c| {
+                if r == rep {
+                    credits.push(c);
+                }
+            });
         }
         credits.sort_by(|a, b| (a.day, &a.source_id).cmp(&(b.day, &b.source_id)));
         let mut by_rep = vec![Vec::new(); data.reps.len()];

@@ -19,11 +19,13 @@
 //! lines, for the thousands of forecast paths of a projection; a test holds
 //! the two to the same cent.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::domain::Span;
-use crate::domain::{CompPlan, Money, TierMode};
+use crate::domain::{CompPlan, Measure, Money, TierMode};
 
 /// Rounds half-even to the cent: the one rounding rule of statements.
 pub fn cents(value: Decimal) -> Decimal {
@@ -49,6 +51,54 @@ pub struct Credit {
     pub product: Option<String>,
     /// Day the deal was cancelled (won, then lost), if it was.
     pub cancelled: Option<NaiveDate>,
+    /// The territory it was booked in (the booking's, else its rep's).
+    pub territory: Option<Arc<str>>,
+    /// That territory's region.
+    pub region: Option<Arc<str>>,
+    /// Why it is credited to this person.
+    pub via: Via,
+}
+
+/// Why a booking is credited to a person.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Via {
+    /// It is theirs (or their split share).
+    #[default]
+    Own,
+    /// It is credited to this member of their team.
+    Team(Arc<str>),
+    /// It was booked in this territory.
+    Territory(Arc<str>),
+    /// It was booked in this region.
+    Region(Arc<str>),
+}
+
+impl Credit {
+    /// The credit in the plan's measure: the amount, or for a plan that
+    /// counts deals, the share of one deal.
+    pub fn measured(&self, plan: &CompPlan) -> Decimal {
+        match plan.measure {
+            Measure::Bookings => self.amount,
+            Measure::Deals => self.share,
+        }
+    }
+
+    /// Why it is credited, in words: `own`, `team of M01 (booked by
+    /// R0003)`, `territory T1`, `region EMEA`; `overlay, ` first on a plan
+    /// that credits others' bookings through a filter.
+    pub fn reason(&self, holder: &str, plan: &CompPlan) -> String {
+        let why = match &self.via {
+            Via::Own => "own".to_owned(),
+            Via::Team(member) => format!("team of {holder} (credited to {member})"),
+            Via::Territory(t) => format!("territory {t}"),
+            Via::Region(r) => format!("region {r}"),
+        };
+        if plan.is_overlay() {
+            format!("overlay, {why}")
+        } else {
+            why
+        }
+    }
 }
 
 /// Commission to take back for a deal cancelled in this period.
@@ -153,6 +203,11 @@ pub struct Line {
     /// Total after this line.
     #[serde(with = "money")]
     pub running_total: Decimal,
+    /// Why a credit line's booking is credited to this person: `own`,
+    /// `team of M01 (credited to R0003)`, `territory T1`, `region EMEA`,
+    /// with `overlay, ` first on an overlay plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited_as: Option<String>,
 }
 
 /// Commission paid on one credit, kept to claw it back later.
@@ -522,6 +577,10 @@ mod tests {
             name: "p".into(),
             period: crate::domain::PlanPeriod::Quarter,
             products: None,
+            credit: crate::domain::CreditRule::Own,
+            territories: None,
+            regions: None,
+            measure: Measure::Bookings,
             mode,
             tiers,
             threshold: None,
@@ -555,6 +614,9 @@ mod tests {
             share: Decimal::ONE,
             product: None,
             cancelled: None,
+            territory: None,
+            region: None,
+            via: Via::Own,
         }
     }
 

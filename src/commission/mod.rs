@@ -6,6 +6,8 @@
 //! - [`statement`](mod@statement) works a statement out, one step per rule.
 //! - [`credits`] builds each rep's credits from the store: split credit,
 //!   the plan's product filter, cancelled deals (clawbacks).
+//! - [`payees`] credits managers, territory and region payees and
+//!   overlays with the bookings their plans' credit rules give them.
 //! - [`close`] settles a rep's statements against what a close froze:
 //!   prior-period corrections and manual adjustments as lines.
 //! - [`project`] applies the same plan arithmetic to every forecast sample
@@ -14,6 +16,7 @@
 pub mod close;
 pub mod credits;
 pub mod engine;
+pub mod payees;
 pub mod project;
 pub mod statement;
 

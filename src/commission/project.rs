@@ -22,7 +22,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::credits::{Ledger, plan_on, statements};
 use super::engine::{LineKind, PayoutCurve, Statement};
-use crate::domain::{Money, PlanBook};
+use crate::domain::{CompPlan, CreditRule, Measure, Money, PlanBook};
 use crate::features::{Hierarchy, Level, MonthIdx, SalesData, month_idx, month_start};
 use crate::forecast::PeriodPaths;
 
@@ -56,16 +56,88 @@ pub struct RepProjection {
     pub paths: Vec<i64>,
 }
 
-/// Per rep: `(day, cents)` of their own bookings, by day.
-pub fn own_bookings(data: &SalesData) -> Vec<Vec<(NaiveDate, i64)>> {
-    let mut out = vec![Vec::new(); data.reps.len()];
-    for b in &data.bookings {
-        out[b.rep as usize].push((b.day, b.cents));
+/// Whose bookings feed each person's credit still to come: their own, or
+/// on a plan crediting others, their team's, territory's or region's.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// Per rep: `(day, cents)` of their own bookings, by day.
+    pub own: Vec<Vec<(NaiveDate, i64)>>,
+    /// Per rep: everyone under them, transitively (empty for most).
+    below: Vec<Vec<u32>>,
+}
+
+impl Sources {
+    /// Each rep's own bookings and everyone under each manager.
+    pub fn new(data: &SalesData) -> Sources {
+        let mut own = vec![Vec::new(); data.reps.len()];
+        for b in &data.bookings {
+            own[b.rep as usize].push((b.day, b.cents));
+        }
+        for v in &mut own {
+            v.sort_unstable();
+        }
+        let index: std::collections::HashMap<&str, usize> = data
+            .reps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rep_id.as_str(), i))
+            .collect();
+        let manager: Vec<Option<usize>> = data
+            .reps
+            .iter()
+            .map(|r| {
+                r.manager_id
+                    .as_ref()
+                    .and_then(|m| index.get(m.as_str()).copied())
+            })
+            .collect();
+        let mut below = vec![Vec::new(); data.reps.len()];
+        for r in 0..data.reps.len() {
+            let (mut at, mut steps) = (manager[r], 0);
+            while let (Some(m), true) = (at, steps < data.reps.len()) {
+                below[m].push(r as u32);
+                at = manager[m];
+                steps += 1;
+            }
+        }
+        Sources { own, below }
     }
-    for v in &mut out {
-        v.sort_unstable();
+
+    /// The people whose own bookings make `rep`'s credit under `plan`.
+    fn feeding(&self, data: &SalesData, rep: usize, plan: &CompPlan) -> Vec<usize> {
+        let holder = &data.reps[rep];
+        let territory = holder.territory_id.as_ref().map(|t| t.as_str());
+        let region_of = |t: Option<&str>| t.and_then(|t| data.regions.get(t)).map(String::as_str);
+        let in_list = |list: &Option<Vec<String>>, own: Option<&str>, v: Option<&str>| match list {
+            Some(l) => v.is_some_and(|v| l.iter().any(|x| x == v)),
+            None => own.is_some() && v == own,
+        };
+        match plan.credit {
+            CreditRule::Own => vec![rep],
+            CreditRule::Team => std::iter::once(rep)
+                .chain(self.below[rep].iter().map(|&r| r as usize))
+                .collect(),
+            CreditRule::Territory => (0..data.reps.len())
+                .filter(|&r| {
+                    let t = data.reps[r].territory_id.as_ref().map(|t| t.as_str());
+                    in_list(&plan.territories, territory, t)
+                })
+                .collect(),
+            CreditRule::Region => (0..data.reps.len())
+                .filter(|&r| {
+                    let t = data.reps[r].territory_id.as_ref().map(|t| t.as_str());
+                    in_list(&plan.regions, region_of(territory), region_of(t))
+                })
+                .collect(),
+        }
     }
-    out
+
+    fn booked(&self, feeding: &[usize], from: NaiveDate, to: NaiveDate) -> i64 {
+        feeding
+            .iter()
+            .map(|&r| booked_cents(&self.own[r], from, to))
+            .sum()
+    }
 }
 
 fn booked_cents(own: &[(NaiveDate, i64)], from: NaiveDate, to: NaiveDate) -> i64 {
@@ -74,30 +146,43 @@ fn booked_cents(own: &[(NaiveDate, i64)], from: NaiveDate, to: NaiveDate) -> i64
     own[lo..hi.max(lo)].iter().map(|b| b.1).sum()
 }
 
-/// The share of a rep's own bookings over the year to `as_of` that their
-/// plans credited (1 when they booked nothing), between 0 and 2.
+/// What `plan` credits per cent booked by the people feeding it, over the
+/// year to `as_of`: the credits its filters let through (in its measure)
+/// over what those people booked. For bookings it lies between 0 and 2 (1
+/// when they booked nothing): below 1 when only some products count,
+/// above 1 with split credit received.
 fn credit_ratio(
     data: &SalesData,
     book: &PlanBook,
     rep: usize,
+    plan: &CompPlan,
     credits: &[super::engine::Credit],
-    own: &[(NaiveDate, i64)],
-    as_of: NaiveDate,
+    booked: i64,
+    (from, as_of): (NaiveDate, NaiveDate),
 ) -> f64 {
-    let from = as_of - chrono::Days::new(365);
-    let booked = booked_cents(own, from, as_of);
+    let fallback = match plan.measure {
+        Measure::Bookings => 1.0,
+        Measure::Deals => 0.0,
+    };
     if booked <= 0 {
-        return 1.0;
+        return fallback;
     }
-    let counted: i64 = credits
+    let counted: Decimal = credits
         .iter()
         .filter(|c| from <= c.day && c.day <= as_of)
         .filter(|c| {
-            plan_on(data, book, rep, c.day).is_some_and(|p| p.credits_product(c.product.as_deref()))
+            plan_on(data, book, rep, c.day).is_some_and(|p| {
+                p.credits_product(c.product.as_deref())
+                    && p.credits_place(c.territory.as_deref(), c.region.as_deref())
+            })
         })
-        .map(|c| to_cents(c.amount))
+        .map(|c| c.measured(plan))
         .sum();
-    (counted as f64 / booked as f64).clamp(0.0, 2.0)
+    let per_cent = counted.to_f64().unwrap_or(0.0) * 100.0 / booked as f64;
+    match plan.measure {
+        Measure::Bookings => (per_cent / 100.0).clamp(0.0, 2.0),
+        Measure::Deals => per_cent / 100.0,
+    }
 }
 
 /// Settles a rep's statements against the close (rep index, statements in
@@ -118,7 +203,7 @@ pub fn project_rep(
     data: &SalesData,
     book: &PlanBook,
     ledger: &Ledger,
-    own: &[(NaiveDate, i64)],
+    sources: &Sources,
     rep: usize,
     as_of: NaiveDate,
     (start, end): (NaiveDate, NaiveDate),
@@ -127,7 +212,7 @@ pub fn project_rep(
     settle: &Settle<'_>,
 ) -> RepProjection {
     let all = settle(rep, statements(data, book, ledger, rep, as_of, end, false));
-    let ratio = credit_ratio(data, book, rep, &ledger.by_rep[rep], own, as_of);
+    let year_ago = as_of - chrono::Days::new(365);
     let spiff_rate = spiff_rate(&all, as_of);
     let overlapping: Vec<Statement> = all
         .into_iter()
@@ -162,14 +247,28 @@ pub fn project_rep(
             st.draw_balance,
             true,
         );
+        // The people whose bookings make this plan's credit, and what
+        // share of their bookings it credits.
+        let feeding = sources.feeding(data, rep, plan);
+        let ratio = credit_ratio(
+            data,
+            book,
+            rep,
+            plan,
+            &ledger.by_rep[rep],
+            sources.booked(&feeding, year_ago, as_of),
+            (year_ago, as_of),
+        );
         // Bookings on the paths already made: the first forecast month's
         // paths include what it booked up to the as-of day.
-        let booked_already = booked_cents(own, st.start.max(first_day), as_of);
+        let booked_already = sources.booked(&feeding, st.start.max(first_day), as_of);
         let mut future = vec![-(booked_already as f64) / 100.0; months.paths];
         for m in month_idx(st.start.max(first_day))..=month_idx(st.end) {
             if let Some(pp) = months.month(m) {
-                for (f, v) in future.iter_mut().zip(pp.rep(rep)) {
-                    *f += f64::from(*v);
+                for &r in &feeding {
+                    for (f, v) in future.iter_mut().zip(pp.rep(r)) {
+                        *f += f64::from(*v);
+                    }
                 }
             }
         }
@@ -201,7 +300,7 @@ pub fn project_reps(
     data: &SalesData,
     book: &PlanBook,
     ledger: &Ledger,
-    own: &[Vec<(NaiveDate, i64)>],
+    sources: &Sources,
     as_of: NaiveDate,
     span: (NaiveDate, NaiveDate),
     months: &MonthPaths<'_>,
@@ -212,7 +311,7 @@ pub fn project_reps(
         .into_par_iter()
         .map(|r| {
             project_one(
-                data, book, ledger, own, r, as_of, span, months, None, settle,
+                data, book, ledger, sources, r, as_of, span, months, None, settle,
             )
         })
         .collect()
@@ -224,7 +323,7 @@ pub fn project_one(
     data: &SalesData,
     book: &PlanBook,
     ledger: &Ledger,
-    own: &[Vec<(NaiveDate, i64)>],
+    sources: &Sources,
     rep: usize,
     as_of: NaiveDate,
     span: (NaiveDate, NaiveDate),
@@ -233,7 +332,7 @@ pub fn project_one(
     settle: &Settle<'_>,
 ) -> Option<(RepProjection, String)> {
     let p = project_rep(
-        data, book, ledger, &own[rep], rep, as_of, span, months, shift, settle,
+        data, book, ledger, sources, rep, as_of, span, months, shift, settle,
     );
     if p.statements.is_empty() {
         return None;

@@ -11,7 +11,7 @@ use super::engine::{
     Bounds, Credit, Line, LineKind, Paid, PeriodInput, Statement, bonuses_reached, bound, cents,
     for_each_slice, pct, settle_draw, spiff_for,
 };
-use crate::domain::{CompPlan, Money, Span, TierMode};
+use crate::domain::{CompPlan, Measure, Money, Span, TierMode};
 
 /// Statement lines with their running total.
 #[derive(Default)]
@@ -48,6 +48,7 @@ impl Lines {
             rate,
             amount,
             running_total: self.running,
+            credited_as: None,
         });
     }
 }
@@ -70,9 +71,28 @@ fn exclusion(
             plan.id
         ));
     }
+    if !plan.credits_place(credit.territory.as_deref(), credit.region.as_deref()) {
+        if !describe {
+            return Some(String::new());
+        }
+        return Some(format!(
+            "territory {} (region {}) is not credited by plan {}",
+            credit.territory.as_deref().unwrap_or("(none)"),
+            credit.region.as_deref().unwrap_or("(none)"),
+            plan.id
+        ));
+    }
     match credit.cancelled {
         Some(c) if c <= span.end && c <= as_of => Some(format!("deal cancelled on {c}")),
         _ => None,
+    }
+}
+
+/// A quantity of the plan's measure in words: `1234.50`, or `12 deals`.
+fn qty(plan: &CompPlan, value: Decimal) -> String {
+    match plan.measure {
+        Measure::Bookings => format!("{value:.2}"),
+        Measure::Deals => format!("{} deals", value.normalize()),
     }
 }
 
@@ -156,16 +176,39 @@ impl<'a> Draft<'a> {
             } else {
                 text!(d; ", {} split of {:.2}", pct(c.share), c.booking_amount)
             };
+            let deals = match input.plan.measure {
+                Measure::Deals => text!(d; " of {:.2}: {} deal", c.amount, c.share.normalize()),
+                Measure::Bookings => String::new(),
+            };
+            let value = c.measured(input.plan);
             match exclusion(input.plan, c, &input.span, input.as_of, d) {
                 Some(reason) => self.note(
                     LineKind::Excluded,
                     text!(d; "{what}{split}: not credited, {reason}"),
-                    c.amount,
+                    value,
                 ),
                 None => {
-                    self.credited += c.amount;
+                    self.credited += value;
                     self.counted.push(c);
-                    self.note(LineKind::Credit, text!(d; "{what}{split}"), c.amount);
+                    let why = if d {
+                        c.reason(input.rep_id, input.plan)
+                    } else {
+                        String::new()
+                    };
+                    let own = matches!(c.via, super::engine::Via::Own) && !input.plan.is_overlay();
+                    let note = if own || !d {
+                        String::new()
+                    } else {
+                        format!(" ({why})")
+                    };
+                    self.note(
+                        LineKind::Credit,
+                        text!(d; "{what}{split}{deals}{note}"),
+                        value,
+                    );
+                    if let (true, Some(line)) = (d, self.lines.lines.last_mut()) {
+                        line.credited_as = Some(why);
+                    }
                 }
             }
             self.lines.source(d, &c.source_id);
@@ -182,13 +225,14 @@ impl<'a> Draft<'a> {
         match attainment {
             Some(a) => self.note(
                 LineKind::Attainment,
-                text!(d; "credited {credited:.2} against quota {quota:.2}: attainment {}", pct(a)),
+                text!(d; "credited {} against quota {}: attainment {}", qty(plan, credited), qty(plan, quota), pct(a)),
                 credited,
             ),
             None => self.note(
                 LineKind::NoQuota,
                 text!(d;
-                    "credited {credited:.2}; no quota is set for {}, so all credit earns the first tier's rate and no bonus applies",
+                    "credited {}; no quota is set for {}, so all credit earns the first tier's rate and no bonus applies",
+                    qty(plan, credited),
                     self.input.span.label
                 ),
                 credited,
@@ -199,9 +243,9 @@ impl<'a> Draft<'a> {
             self.note(
                 LineKind::Threshold,
                 text!(d;
-                    "attainment is below the {} threshold ({:.2}): the tiers pay nothing",
+                    "attainment is below the {} threshold ({}): the tiers pay nothing",
                     pct(t),
-                    bound(quota, t)
+                    qty(plan, bound(quota, t))
                 ),
                 credited,
             );
@@ -211,9 +255,9 @@ impl<'a> Draft<'a> {
                 self.note(
                     LineKind::AttainmentCap,
                     text!(d;
-                        "credit above {} of quota ({:.2}) earns no commission",
+                        "credit above {} of quota ({}) earns no commission",
                         pct(cap),
-                        bound(quota, cap)
+                        qty(plan, bound(quota, cap))
                     ),
                     over,
                 );
@@ -397,7 +441,7 @@ impl<'a> Draft<'a> {
             .map(|(c, s)| Paid {
                 source_id: c.source_id.clone(),
                 day: c.day,
-                amount: cents(c.amount * effective) + s,
+                amount: cents(c.measured(input.plan) * effective) + s,
                 cancelled: c.cancelled,
             })
             .collect();

@@ -95,6 +95,68 @@ pub struct Draw {
     pub recoverable: bool,
 }
 
+/// Whose bookings a plan credits to the person on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CreditRule {
+    /// Their own bookings and split shares (the default).
+    #[default]
+    Own,
+    /// Every booking credited to the people under them, transitively, and
+    /// their own: a manager's or leader's team credit.
+    Team,
+    /// Every booking in their territory, or in the plan's `territories`.
+    Territory,
+    /// Every booking in their territory's region, or in the plan's `regions`.
+    Region,
+}
+
+impl CreditRule {
+    /// The lower-case name used in plan files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditRule::Own => "own",
+            CreditRule::Team => "team",
+            CreditRule::Territory => "territory",
+            CreditRule::Region => "region",
+        }
+    }
+
+    /// Whether this is the default rule (left out of a plan's digest, so
+    /// plans written before credit rules keep their versions).
+    pub fn is_own(&self) -> bool {
+        *self == CreditRule::Own
+    }
+}
+
+/// What a plan counts as credit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// Booked amounts (the default).
+    #[default]
+    Bookings,
+    /// Deals: each credited booking counts one (times its split share);
+    /// quotas and tier bounds are then numbers of deals and a tier's rate
+    /// is an amount per deal.
+    Deals,
+}
+
+impl Measure {
+    /// The lower-case name used in plan files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Bookings => "bookings",
+            Measure::Deals => "deals",
+        }
+    }
+
+    /// Whether this is the default measure (left out of the digest).
+    pub fn is_bookings(&self) -> bool {
+        *self == Measure::Bookings
+    }
+}
+
 /// A comp plan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct CompPlan {
@@ -106,6 +168,20 @@ pub struct CompPlan {
     pub period: PlanPeriod,
     /// Credited measure: bookings of these products only (`None`: all).
     pub products: Option<Vec<String>>,
+    /// Whose bookings are credited.
+    #[serde(default, skip_serializing_if = "CreditRule::is_own")]
+    pub credit: CreditRule,
+    /// Only bookings in these territories (`None`: any). With the
+    /// territory rule, the territories credited instead of the holder's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territories: Option<Vec<String>>,
+    /// Only bookings in territories of these regions (`None`: any). With
+    /// the region rule, the regions credited instead of the holder's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// What counts as credit.
+    #[serde(default, skip_serializing_if = "Measure::is_bookings")]
+    pub measure: Measure,
     /// How tier rates apply.
     pub mode: TierMode,
     /// Tiers, sorted, contiguous from 0, without overlap.
@@ -164,10 +240,28 @@ impl CompPlan {
 
     /// Whether a booking of `product` counts towards this plan.
     pub fn credits_product(&self, product: Option<&str>) -> bool {
-        match &self.products {
-            None => true,
-            Some(list) => product.is_some_and(|p| list.iter().any(|q| q == p)),
-        }
+        listed(&self.products, product)
+    }
+
+    /// Whether a booking in `territory` (of `region`) passes the plan's
+    /// territory and region filters.
+    pub fn credits_place(&self, territory: Option<&str>, region: Option<&str>) -> bool {
+        listed(&self.territories, territory) && listed(&self.regions, region)
+    }
+
+    /// Whether the plan credits bookings of other people (team, territory
+    /// or region credit) or filters by product or place: an overlay.
+    pub fn is_overlay(&self) -> bool {
+        !self.credit.is_own()
+            && (self.products.is_some() || self.territories.is_some() || self.regions.is_some())
+    }
+}
+
+/// Whether `value` is in `list` (`None`: everything is).
+fn listed(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
+    match list {
+        None => true,
+        Some(list) => value.is_some_and(|v| list.iter().any(|q| q == v)),
     }
 }
 

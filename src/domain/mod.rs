@@ -16,8 +16,8 @@ mod period;
 
 pub use call::Call;
 pub use comp::{
-    AttainmentBonus, CompPlan, CreditSplit, Draw, PlanAssignment, PlanBook, PlanPeriod, Span,
-    Spiff, Tier, TierMode, span_of,
+    AttainmentBonus, CompPlan, CreditRule, CreditSplit, Draw, Measure, PlanAssignment, PlanBook,
+    PlanPeriod, Span, Spiff, Tier, TierMode, span_of,
 };
 pub use entities::{
     Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,

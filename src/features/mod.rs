@@ -124,6 +124,11 @@ pub struct SalesData {
     /// `booking_ids[i]` is the id of `bookings[i]` (the deal's id when won
     /// deals stand for bookings).
     pub booking_ids: Vec<String>,
+    /// `booking_territory[i]`: the territory `bookings[i]` names, as an
+    /// index into [`SalesData::territories`] (empty when none does).
+    pub booking_territory: Vec<Option<u32>>,
+    /// Territory ids bookings name, interned.
+    pub territories: Vec<String>,
     /// Quotas per rep and month, in cents (a quarter's quota is spread
     /// evenly over its months).
     pub monthly_quota: HashMap<(u32, MonthIdx), i64>,
@@ -266,8 +271,17 @@ impl SalesData {
         let booking_rows = store.load_bookings().await?;
         let mut bookings = Vec::with_capacity(booking_rows.len());
         let mut booking_ids = Vec::with_capacity(booking_rows.len());
+        let mut booking_territory = Vec::with_capacity(booking_rows.len());
+        let mut territories: Vec<String> = Vec::new();
+        let mut territory_index: HashMap<String, u32> = HashMap::new();
         for b in booking_rows {
             booking_ids.push(b.booking_id);
+            booking_territory.push(b.territory_id.map(|t| {
+                *territory_index.entry(t).or_insert_with_key(|t| {
+                    territories.push(t.clone());
+                    (territories.len() - 1) as u32
+                })
+            }));
             bookings.push(BookingFact {
                 rep: rep_of(&b.rep_id)?,
                 day: b.booked_date,
@@ -294,6 +308,7 @@ impl SalesData {
                 .iter()
                 .filter_map(|b| b.opp.map(|o| opps[o as usize].id.clone()))
                 .collect();
+            booking_territory = vec![None; bookings.len()];
             !bookings.is_empty()
         } else {
             let linked = bookings.iter().filter(|b| b.opp.is_some()).count();
@@ -342,6 +357,8 @@ impl SalesData {
             regions,
             bookings,
             booking_ids,
+            booking_territory,
+            territories,
             monthly_quota,
             quotas,
             opps,

@@ -10,7 +10,7 @@ use crate::commission::CommissionError;
 use crate::commission::credits::{Ledger, plan_on};
 use crate::commission::engine::{Line, PayoutCurve};
 use crate::commission::project::{
-    MonthPaths, Payout, RepProjection, own_bookings, project_one, project_reps, roll_up,
+    MonthPaths, Payout, RepProjection, Sources, project_one, project_reps, roll_up,
 };
 use crate::config::Settings;
 use crate::domain::span_of;
@@ -348,7 +348,7 @@ pub fn projection_data(
         book,
         books,
         ledger: Ledger::build(data, book),
-        own: own_bookings(data),
+        own: Sources::new(data),
         as_of,
         span: (start, end),
         months: MonthPaths {
@@ -393,7 +393,7 @@ struct Projector<'a> {
     book: &'a PlanBook,
     books: &'a super::close::Books,
     ledger: Ledger,
-    own: Vec<Vec<(NaiveDate, i64)>>,
+    own: Sources,
     as_of: NaiveDate,
     span: (NaiveDate, NaiveDate),
     months: MonthPaths<'a>,
@@ -530,6 +530,9 @@ impl Projector<'_> {
                 .product
                 .map(|p| data.products[p as usize].clone()),
             cancelled: None,
+            territory: None,
+            region: None,
+            via: crate::commission::engine::Via::Own,
         };
         let outcome = Outcome { deal, win, p_win };
         let out = shares

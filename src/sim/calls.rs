@@ -112,6 +112,11 @@ pub(super) fn simulate_calls(
     let habits: Vec<Habit> = people
         .iter()
         .map(|p| match p.role {
+            // An overlay books nothing of their own and makes no call.
+            "rep" if p.territory_id.is_none() => Habit {
+                pattern: "overlay makes no call",
+                bias: 0.0,
+            },
             "rep" => rep_habit(&mut rng),
             "manager" => manager_habit(&mut rng),
             _ => Habit {
@@ -171,7 +176,10 @@ pub(super) fn simulate_calls(
             let left = 1.0 - week as f64 / weeks;
             for &i in &order {
                 let person = &people[i];
-                if person.hire_date > friday || person.end_date.is_some_and(|e| e < friday) {
+                if person.hire_date > friday
+                    || person.end_date.is_some_and(|e| e < friday)
+                    || (person.role == "rep" && person.territory_id.is_none())
+                {
                     continue;
                 }
                 let habit = &habits[i];

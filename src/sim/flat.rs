@@ -32,17 +32,21 @@ pub fn write_flat(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
     out.file(
         "sales_teams.csv",
         &["sales_agent", "manager", "regional_office"],
-        org.people.iter().filter(|p| p.role == "rep").map(|p| {
-            vec![
-                p.name.clone(),
-                p.manager_id.as_deref().map(name_of).unwrap_or_default(),
-                p.territory_id
-                    .as_deref()
-                    .and_then(|t| office.get(t).copied())
-                    .unwrap_or_default()
-                    .to_owned(),
-            ]
-        }),
+        // The flat layout has sellers only (an overlay has no office).
+        org.people
+            .iter()
+            .filter(|p| p.role == "rep" && p.territory_id.is_some())
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.manager_id.as_deref().map(name_of).unwrap_or_default(),
+                    p.territory_id
+                        .as_deref()
+                        .and_then(|t| office.get(t).copied())
+                        .unwrap_or_default()
+                        .to_owned(),
+                ]
+            }),
     )?;
     // List prices: each product's median deal size.
     let mut sizes: BTreeMap<&str, Vec<i64>> = BTreeMap::new();

@@ -495,6 +495,17 @@ impl ValidOrgParams {
                 end_date: s.end,
             });
         }
+        // An overlay: a Platform specialist for the first region, paid on
+        // its Platform deals, who books none of their own.
+        people.push(SimPerson {
+            id: "S001".into(),
+            name: format!("Platform specialist {}", region_names[0]),
+            manager_id: Some("L001".into()),
+            territory_id: None,
+            role: "rep",
+            hire_date: add_days(p.start, -600),
+            end_date: None,
+        });
 
         let mut deals = Vec::new();
         let mut bookings = Vec::new();

@@ -2,7 +2,8 @@
 //! most rules (marginal and retroactive tiers, an accelerator and a
 //! decelerator, a threshold, caps, a SPIFF, bonuses, a ramp plan with a
 //! recoverable draw for new hires, clawbacks, split deals and a mid-data
-//! plan change), and each rep's default `plan_id`.
+//! plan change), managers on team credit, a Platform overlay for one
+//! region, and each person's default `plan_id`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -83,6 +84,16 @@ products = ["Platform", "Analytics"]
   days = 120
 
 [[plan]]
+id = "manager"
+name = "Front-line manager (team credit)"
+period = "quarter"
+credit = "team"            # every booking of the people under them, and their own
+
+  [[plan.tier]]
+  from = "0%"
+  rate = "1.5%"
+
+[[plan]]
 id = "ramp"
 name = "New-hire ramp (first three months)"
 period = "month"
@@ -128,8 +139,34 @@ pub fn plan_book(org: &SimOrg) -> (String, BTreeMap<String, String>) {
         .unwrap_or(first_day);
     let switch = NaiveDate::from_ymd_opt(data_start.year() + 1, 1, 1).unwrap_or(data_start);
     let mut defaults = BTreeMap::new();
+    if let Some(region) = enterprise_region {
+        let _ = write!(
+            text,
+            r#"
+[[plan]]
+id = "platform_overlay"
+name = "Platform overlay ({region})"
+period = "quarter"
+credit = "region"          # every booking in these regions...
+regions = ["{region}"]
+products = ["Platform"]    # ...of this product
+
+  [[plan.tier]]
+  from = "0%"
+  rate = "1%"
+"#
+        );
+        defaults.insert("S001".to_owned(), "platform_overlay".to_owned());
+    }
+    for p in org.people.iter().filter(|p| p.role == "manager") {
+        defaults.insert(p.id.clone(), "manager".to_owned());
+    }
     let mut assignments = String::new();
-    for p in org.people.iter().filter(|p| p.role == "rep") {
+    for p in org
+        .people
+        .iter()
+        .filter(|p| p.role == "rep" && p.territory_id.is_some())
+    {
         let enterprise = p
             .territory_id
             .as_deref()

@@ -131,6 +131,8 @@ pub struct BookingRow {
     pub booked_date: NaiveDate,
     /// The won deal it comes from, if linked.
     pub opportunity_id: Option<String>,
+    /// The territory it was booked in, when the row says.
+    pub territory_id: Option<String>,
 }
 
 /// One quota.
@@ -205,7 +207,8 @@ impl Store {
 
     /// Every booking, by date.
     pub async fn load_bookings(&self) -> Result<Vec<BookingRow>, StoreError> {
-        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id FROM bookings \
+        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id, territory_id \
+                   FROM bookings \
                    ORDER BY booked_date, booking_id";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
@@ -215,6 +218,7 @@ impl Store {
                     booked_date: row.get::<_, fast::Day>(2)?.0,
                     opportunity_id: row.get(3)?,
                     booking_id: row.get(4)?,
+                    territory_id: row.get(5)?,
                 })
             })
             .await;
@@ -229,6 +233,7 @@ impl Store {
                     booked_date: row.try_get(2)?,
                     opportunity_id: row.try_get(3)?,
                     booking_id: row.try_get(4)?,
+                    territory_id: row.try_get(5)?,
                 });
             }
         });

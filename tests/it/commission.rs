@@ -912,6 +912,18 @@ async fn projections_add_up_and_what_ifs_move_the_right_way() {
         assert!(p.p10 <= p.p50 && p.p50 <= p.p90, "{p:?}");
         assert_eq!(p.rep_id.as_deref(), Some(p.id.as_str()));
     }
+    // Managers on team credit and the overlay are paid from the same
+    // paths, with a spread, and counted once in the accrual above.
+    for (who, plan) in [("M00", "manager"), ("S001", "platform_overlay")] {
+        let paid: Vec<_> = reps
+            .payouts
+            .iter()
+            .filter(|p| p.id.starts_with(who) && p.plan_id.as_deref() == Some(plan))
+            .collect();
+        assert!(!paid.is_empty(), "{who} on {plan}");
+        assert!(paid.iter().all(|p| p.mean.cents() > 0), "{paid:?}");
+        assert!(paid.iter().any(|p| p.p90 > p.p10), "{paid:?}");
+    }
     let managers = projection(&t.store, &settings, &at(Level::Manager, None), quick)
         .await
         .expect("managers");

@@ -12,6 +12,7 @@ mod cli;
 mod close;
 mod coaching;
 mod commission;
+mod credit;
 mod flat;
 mod forecast;
 mod helpers;

@@ -120,7 +120,10 @@ struct RawPlan {
     period: String,
     #[serde(default)]
     measure: Option<String>,
+    credit: Option<String>,
     products: Option<Vec<String>>,
+    territories: Option<Vec<String>>,
+    regions: Option<Vec<String>>,
     mode: Option<String>,
     base_rate: Option<Num>,
     threshold: Option<Num>,

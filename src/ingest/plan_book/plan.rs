@@ -4,7 +4,9 @@
 use rust_decimal::Decimal;
 
 use super::{Num, Problems, RawPlan};
-use crate::domain::{AttainmentBonus, CompPlan, Draw, PlanPeriod, Spiff, Tier, TierMode};
+use crate::domain::{
+    AttainmentBonus, CompPlan, CreditRule, Draw, Measure, PlanPeriod, Spiff, Tier, TierMode,
+};
 
 pub(super) fn check_plan(
     p: &RawPlan,
@@ -23,11 +25,28 @@ pub(super) fn check_plan(
             PlanPeriod::Quarter
         }
     };
-    if let Some(m) = &p.measure {
-        if m.trim() != "bookings" {
-            bad(format!("measure {m:?}: only \"bookings\" is credited"));
+    let measure = match p.measure.as_deref().map(|m| m.trim().to_ascii_lowercase()) {
+        None => Measure::Bookings,
+        Some(m) if m == "bookings" => Measure::Bookings,
+        Some(m) if m == "deals" => Measure::Deals,
+        Some(m) => {
+            bad(format!("measure {m:?}: expected bookings or deals"));
+            Measure::Bookings
         }
-    }
+    };
+    let credit = match p.credit.as_deref().map(|c| c.trim().to_ascii_lowercase()) {
+        None => CreditRule::Own,
+        Some(c) if c == "own" => CreditRule::Own,
+        Some(c) if c == "team" => CreditRule::Team,
+        Some(c) if c == "territory" => CreditRule::Territory,
+        Some(c) if c == "region" => CreditRule::Region,
+        Some(c) => {
+            bad(format!(
+                "credit {c:?}: expected own, team, territory or region"
+            ));
+            CreditRule::Own
+        }
+    };
     let mode = match p.mode.as_deref().map(|m| m.trim().to_ascii_lowercase()) {
         None => TierMode::Marginal,
         Some(m) if m == "marginal" => TierMode::Marginal,
@@ -78,7 +97,7 @@ pub(super) fn check_plan(
         }
     });
 
-    let tiers = check_tiers(p, base_rate, &span, loc, problems);
+    let tiers = check_tiers(p, base_rate, measure, &span, loc, problems);
     let spiffs = check_spiffs(p, loc, problems);
     let bonuses = check_bonuses(p, loc, problems);
 
@@ -104,6 +123,10 @@ pub(super) fn check_plan(
         name: p.name.clone().unwrap_or_else(|| p.id.trim().to_owned()),
         period,
         products: p.products.clone(),
+        credit,
+        territories: p.territories.clone(),
+        regions: p.regions.clone(),
+        measure,
         mode,
         tiers,
         threshold,
@@ -154,12 +177,16 @@ fn check_draw_and_clawback(
         }
         None => None,
     };
-    if let Some(products) = &p.products {
-        if products.is_empty() {
+    for (name, list) in [
+        ("products", &p.products),
+        ("territories", &p.territories),
+        ("regions", &p.regions),
+    ] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
             problems.push(
                 span.clone(),
                 loc,
-                "`products` is empty: nothing would be credited",
+                format!("`{name}` is empty: nothing would be credited"),
             );
         }
     }
@@ -171,6 +198,7 @@ fn check_draw_and_clawback(
 fn check_tiers(
     p: &RawPlan,
     base_rate: Option<Decimal>,
+    measure: Measure,
     span: &std::ops::Range<usize>,
     loc: &str,
     problems: &mut Problems<'_>,
@@ -206,7 +234,7 @@ fn check_tiers(
                 problems.push(tspan, &tloc, "rate must not be negative");
                 continue;
             }
-            Ok(r) if r > Decimal::ONE => {
+            Ok(r) if r > Decimal::ONE && measure == Measure::Bookings => {
                 problems.push(
                     tspan,
                     &tloc,
