@@ -103,12 +103,16 @@ fn commissions(c: &mut Criterion) {
             roll_up(&hierarchy, &reps, PATHS, None).len()
         })
     });
-    let rep = data
-        .reps
-        .iter()
-        .find(|r| r.plan_id.is_some())
-        .map(|r| r.rep_id.to_string())
-        .expect("a rep on a plan");
+    // A seller (role rep) on their own credit; a manager on team credit.
+    let first_on = |role: attain::domain::RepRole| {
+        data.reps
+            .iter()
+            .find(|r| r.plan_id.is_some() && r.role == Some(role))
+            .map(|r| r.rep_id.to_string())
+            .expect("a person on a plan")
+    };
+    let rep = first_on(attain::domain::RepRole::Rep);
+    let manager = first_on(attain::domain::RepRole::Manager);
     let params = CommissionParams {
         as_of: Some(as_of),
         period: Some(period),
@@ -140,6 +144,26 @@ fn commissions(c: &mut Criterion) {
                 .position(|r| Some(r.rep_id.as_str()) == params.id.as_deref())
                 .expect("rep");
             let own = Ledger::for_rep(&data, &book, rep);
+            statement_data(&data, &book, &own, &Books::default(), &params)
+                .expect("statement")
+                .lines
+                .len()
+        })
+    });
+    // A manager's statement: every booking of their team, through the
+    // credit rule; building their credits alone looks at their team's.
+    let params = CommissionParams {
+        id: Some(manager),
+        ..params
+    };
+    group.bench_function("one_manager_statement_own_ledger", |b| {
+        b.iter(|| {
+            let m = data
+                .reps
+                .iter()
+                .position(|r| Some(r.rep_id.as_str()) == params.id.as_deref())
+                .expect("manager");
+            let own = Ledger::for_rep(&data, &book, m);
             statement_data(&data, &book, &own, &Books::default(), &params)
                 .expect("statement")
                 .lines

@@ -37,6 +37,7 @@ pub fn org(reps: usize, seed: u64) -> (SalesData, Option<String>) {
             window_rows: ingest::WINDOW_ROWS,
             fiscal: FiscalCalendar::default(),
             actor: "bench".to_owned(),
+            currency: "USD".to_owned(),
         };
         ingest::ingest(&store, &[org], &options)
             .await

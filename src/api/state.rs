@@ -370,7 +370,7 @@ impl AppState {
         }
         let started = Instant::now();
         let (version, data, fingerprint) =
-            jobs::load_version(&self.store, self.settings.fiscal).await?;
+            jobs::load_version(&self.store, self.settings.fiscal, &self.settings.currency).await?;
         let book = match load_book(&self.store, &self.settings).await {
             Ok(book) => Some(book),
             Err(JobError::Commission(CommissionError::NoPlans)) => None,
@@ -639,6 +639,9 @@ mod tests {
                 booking_ids: Vec::new(),
                 booking_territory: Vec::new(),
                 territories: Vec::new(),
+                booking_source: Vec::new(),
+                quota_source: Vec::new(),
+                rates: Default::default(),
                 monthly_quota: HashMap::new(),
                 quotas: Vec::new(),
                 opps: Vec::new(),

@@ -48,6 +48,7 @@ pub fn options(settings: &Settings, mapping: Mapping, as_of: Option<NaiveDate>) 
         window_rows: ingest::WINDOW_ROWS,
         fiscal: settings.fiscal,
         actor: super::close::cli_actor(),
+        currency: settings.currency.clone(),
     }
 }
 

@@ -83,6 +83,7 @@ fn append(
         amount,
         running_total: st.total,
         credited_as: None,
+        conversion: None,
     });
 }
 

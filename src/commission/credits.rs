@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use super::engine::{Credit, Paid, PeriodInput, Statement, Via};
 use super::payees::{Payees, Place};
 use super::statement::statement;
-use crate::domain::span_of;
 use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
+use crate::domain::{Span, span_of};
 use crate::features::{SalesData, month_idx};
 
 /// Splits `amount` by `shares` (fractions adding up to 1) into cents that
@@ -82,7 +82,8 @@ fn credits_of(
         .map(|p| data.products[p as usize].clone());
     let cancelled = b.opp.and_then(|o| cancelled_on(data, o));
     let amount = Decimal::new(b.cents, 2);
-    let credit = |share: Decimal, amount_share: Decimal| Credit {
+    let booked = data.booking_source.get(i).cloned().flatten();
+    let credit = |share: Decimal, amount_share: Decimal, source: Option<Decimal>| Credit {
         source_id: id.clone(),
         opportunity_id: opportunity_id.clone(),
         day: b.day,
@@ -94,21 +95,34 @@ fn credits_of(
         territory: place.territory.clone(),
         region: place.region.clone(),
         via: Via::Own,
+        source: booked
+            .as_ref()
+            .zip(source)
+            .map(|((code, _), v)| (code.clone(), v)),
+        conversion: None,
     };
     match split {
         Some(split) => {
             let shares: Vec<Decimal> = split.shares.iter().map(|(_, s)| *s).collect();
             let parts = split_amount(amount, &shares);
+            let source_parts = booked
+                .as_ref()
+                .map(|(_, cents)| split_amount(Decimal::new(*cents, 2), &shares));
             split
                 .shares
                 .iter()
                 .zip(parts)
-                .filter_map(|((rep, share), part)| {
-                    rep_index(rep.as_str()).map(|r| (r, credit(*share, part)))
+                .enumerate()
+                .filter_map(|(k, ((rep, share), part))| {
+                    let source = source_parts.as_ref().map(|p| p[k]);
+                    rep_index(rep.as_str()).map(|r| (r, credit(*share, part, source)))
                 })
                 .collect()
         }
-        None => vec![(b.rep as usize, credit(Decimal::ONE, amount))],
+        None => {
+            let source = booked.as_ref().map(|(_, cents)| Decimal::new(*cents, 2));
+            vec![(b.rep as usize, credit(Decimal::ONE, amount, source))]
+        }
     }
 }
 
@@ -215,8 +229,12 @@ impl Ledger {
             .map(|s| (s.source_id.as_str(), s))
             .collect();
         let mut credits = Vec::new();
-        for i in 0..data.bookings.len() {
+        let may = payees.may_credit(rep);
+        for (i, may) in may.iter().enumerate() {
             let split = split_for(data, i, &splits);
+            if !may && split.is_none() {
+                continue;
+            }
             let own = credits_of(data, i, split, &rep_index, &payees.place(i));
             payees.credit_booking(i, own, &mut |r, c| {
                 if r == rep {
@@ -360,16 +378,31 @@ pub fn statements(
                 })
             })
             .collect();
+        let window = &credits[lo..hi.max(lo)];
+        let pay_in = paid_in(data, plan);
+        let converted: Vec<Credit>;
+        let window = if pay_in.is_some() || window.iter().any(|c| c.source.is_some()) {
+            converted = window
+                .iter()
+                .map(|c| in_currency(data, c, pay_in))
+                .collect();
+            &converted[..]
+        } else {
+            window
+        };
         let input = PeriodInput {
             rep_id: r.rep_id.as_str(),
             plan,
             span: span.clone(),
             as_of,
-            quota: Decimal::new(
-                data.quota_cents_between(rep as u32, span.start, span.end),
-                2,
-            ),
-            credits: &credits[lo..hi.max(lo)],
+            quota: match plan.measure {
+                crate::domain::Measure::Deals => Decimal::new(
+                    data.quota_cents_between(rep as u32, span.start, span.end),
+                    2,
+                ),
+                crate::domain::Measure::Bookings => quota_in(data, rep, &span, pay_in),
+            },
+            credits: window,
             clawbacks: &clawbacks,
             draw_balance: balance,
             describe,
@@ -384,6 +417,108 @@ pub fn statements(
         applies_from = day;
     }
     out
+}
+
+/// The currency `plan` pays in when not the organisation's.
+pub fn paid_in<'p>(data: &SalesData, plan: &'p CompPlan) -> Option<&'p str> {
+    plan.currency.as_deref().filter(|c| *c != data.rates.org())
+}
+
+/// A credit in the currency `pay_in` (`None`: the organisation's): its
+/// amount as booked when booked in that currency, else converted at its
+/// day's rate, the conversion kept for the statement line. The rates a
+/// plan needs are checked before statements are worked out
+/// ([`check_rates`]); a rate still missing leaves the amount unconverted.
+fn in_currency(data: &SalesData, c: &Credit, pay_in: Option<&str>) -> Credit {
+    let from = c.source.as_ref().map(|(code, _)| &**code);
+    let booked = c.source.as_ref().map_or(c.amount, |(_, v)| *v);
+    if from == pay_in {
+        return Credit {
+            amount: booked,
+            ..c.clone()
+        };
+    }
+    let Ok(rate) = data.rates.cross(from, pay_in, c.day) else {
+        return c.clone();
+    };
+    // Into the organisation's currency the load already converted, at the
+    // same rate; into another, from the amount as booked.
+    let amount = match pay_in {
+        None => c.amount,
+        Some(_) => super::engine::cents(booked * rate),
+    };
+    Credit {
+        amount,
+        conversion: Some(Box::new(super::engine::Conversion {
+            currency: from.unwrap_or(data.rates.org()).to_owned(),
+            amount: booked,
+            rate,
+            date: c.day,
+        })),
+        ..c.clone()
+    }
+}
+
+/// Rep `rep`'s quota for `span` in the currency `pay_in`: as set, when set
+/// in that currency, else converted at the rate of the span's first day.
+fn quota_in(data: &SalesData, rep: usize, span: &Span, pay_in: Option<&str>) -> Decimal {
+    let org = Decimal::new(
+        data.quota_cents_between(rep as u32, span.start, span.end),
+        2,
+    );
+    if data.quota_source.is_empty() && pay_in.is_none() {
+        return org;
+    }
+    // Quotas set in the plan's currency for the whole span count as set.
+    let (lo, hi) = (month_idx(span.start), month_idx(span.end));
+    let mut same = Decimal::ZERO;
+    let mut all_same = false;
+    for (k, (r, period, _)) in data.quotas.iter().enumerate() {
+        if *r as usize != rep {
+            continue;
+        }
+        let (ps, pe) = (data.fiscal.start(*period), data.fiscal.end(*period));
+        if month_idx(pe) < lo || month_idx(ps) > hi {
+            continue;
+        }
+        let source = data.quota_source.get(k).cloned().flatten();
+        match source {
+            Some((code, cents)) if Some(&*code) == pay_in && ps >= span.start && pe <= span.end => {
+                same += Decimal::new(cents, 2);
+                all_same = true;
+            }
+            None if pay_in.is_none() => {}
+            _ => {
+                all_same = false;
+                break;
+            }
+        }
+    }
+    if all_same {
+        return same;
+    }
+    match data.rates.cross(None, pay_in, span.start) {
+        Ok(rate) if pay_in.is_some() => super::engine::cents(org * rate),
+        _ => org,
+    }
+}
+
+/// Every rate the plans of `book` need: a plan paying in another currency
+/// needs its rates from the first day of the data on.
+pub fn check_rates(data: &SalesData, book: &PlanBook) -> Result<(), crate::domain::MissingRate> {
+    let first = data
+        .bookings
+        .iter()
+        .map(|b| b.day)
+        .chain(data.quotas.iter().map(|(_, p, _)| data.fiscal.start(*p)))
+        .min();
+    let Some(first) = first else { return Ok(()) };
+    for plan in &book.plans {
+        if let Some(code) = paid_in(data, plan) {
+            data.rates.rate(Some(code), first)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,6 +57,25 @@ pub struct Credit {
     pub region: Option<Arc<str>>,
     /// Why it is credited to this person.
     pub via: Via,
+    /// The currency it was booked in and this credit's amount in it, when
+    /// not the organisation's (`amount` is then converted at its day's rate).
+    pub source: Option<(Arc<str>, Decimal)>,
+    /// How `amount` was converted into the plan's currency, when it was.
+    pub conversion: Option<Box<Conversion>>,
+}
+
+/// How a credit was converted into the currency its plan pays in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Conversion {
+    /// The currency it was booked in.
+    pub currency: String,
+    /// This credit in that currency.
+    #[serde(with = "money")]
+    pub amount: Decimal,
+    /// Units of the plan's currency per unit booked, on `date`.
+    pub rate: Decimal,
+    /// The day whose rate was used (the booking's).
+    pub date: NaiveDate,
 }
 
 /// Why a booking is credited to a person.
@@ -208,6 +227,9 @@ pub struct Line {
     /// with `overlay, ` first on an overlay plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credited_as: Option<String>,
+    /// How a credit booked in another currency was converted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<Conversion>,
 }
 
 /// Commission paid on one credit, kept to claw it back later.
@@ -234,6 +256,10 @@ pub struct Statement {
     pub plan_version: String,
     /// The plan period (`2025-Q3`, `2025-07`, `FY2025`).
     pub period: String,
+    /// The currency of every amount on it, when the plan pays in another
+    /// than the organisation's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// First day of the period.
     pub start: NaiveDate,
     /// Last day of the period.
@@ -581,6 +607,7 @@ mod tests {
             territories: None,
             regions: None,
             measure: Measure::Bookings,
+            currency: None,
             mode,
             tiers,
             threshold: None,
@@ -617,6 +644,8 @@ mod tests {
             territory: None,
             region: None,
             via: Via::Own,
+            source: None,
+            conversion: None,
         }
     }
 

@@ -132,6 +132,40 @@ impl<'a> Payees<'a> {
         payees
     }
 
+    /// The bookings that may credit `rep` (on a plan crediting others):
+    /// those of the people under them or theirs, those in a territory or
+    /// region their plans cover, and split ones (their shares may be
+    /// anyone's). Looking at these alone finds all of `rep`'s credits.
+    pub fn may_credit(&self, rep: usize) -> Vec<bool> {
+        let data = self.data;
+        let mut team = vec![false; data.reps.len()];
+        for (r, in_team) in team.iter_mut().enumerate() {
+            let (mut at, mut steps) = (Some(r), 0);
+            while let (Some(x), true) = (at, steps <= data.reps.len()) {
+                if x == rep {
+                    *in_team = true;
+                    break;
+                }
+                at = self.manager[x].map(|m| m as usize);
+                steps += 1;
+            }
+        }
+        let covers = |list: &HashMap<&str, Vec<u32>>, name: Option<&str>| {
+            name.and_then(|n| list.get(n))
+                .is_some_and(|v| v.contains(&(rep as u32)))
+        };
+        (0..data.bookings.len())
+            .map(|i| {
+                if team[data.bookings[i].rep as usize] {
+                    return true;
+                }
+                let place = self.place(i);
+                covers(&self.by_territory, place.territory.as_deref())
+                    || covers(&self.by_region, place.region.as_deref())
+            })
+            .collect()
+    }
+
     /// Whether anyone is on a plan that credits others' bookings.
     pub fn any(&self) -> bool {
         self.relational.iter().any(|r| *r)
@@ -201,6 +235,9 @@ impl<'a> Payees<'a> {
                             Some((_, mine)) => {
                                 mine.amount += c.amount;
                                 mine.share += c.share;
+                                if let (Some(a), Some(b)) = (&mut mine.source, &c.source) {
+                                    a.1 += b.1;
+                                }
                             }
                             None => {
                                 let via = if x == *r {
@@ -263,6 +300,13 @@ impl<'a> Payees<'a> {
                     amount: first.booking_amount,
                     share: Decimal::ONE,
                     via,
+                    source: self
+                        .data
+                        .booking_source
+                        .get(i)
+                        .cloned()
+                        .flatten()
+                        .map(|(code, cents)| (code, Decimal::new(cents, 2))),
                     ..first.clone()
                 };
                 if passes(plan, &whole) {

@@ -171,10 +171,13 @@ fn credit_ratio(
         .iter()
         .filter(|c| from <= c.day && c.day <= as_of)
         .filter(|c| {
-            plan_on(data, book, rep, c.day).is_some_and(|p| {
-                p.credits_product(c.product.as_deref())
-                    && p.credits_place(c.territory.as_deref(), c.region.as_deref())
-            })
+            // Credits of a rule crediting others passed its filters when
+            // they were made.
+            !plan.credit.is_own()
+                || plan_on(data, book, rep, c.day).is_some_and(|p| {
+                    p.credits_product(c.product.as_deref())
+                        && p.credits_place(c.territory.as_deref(), c.region.as_deref())
+                })
         })
         .map(|c| c.measured(plan))
         .sum();
@@ -222,9 +225,22 @@ pub fn project_rep(
     let mut earned = Decimal::ZERO;
     let first_day = month_start(months.first);
     for st in &overlapping {
-        earned += st.total;
+        // Statements in another currency count at today's rate in the
+        // organisation's (the accrual is in one currency).
+        let to_org = data
+            .rates
+            .rate(st.currency.as_deref(), as_of)
+            .unwrap_or(Decimal::ONE);
+        let in_org = |v: Decimal| -> Decimal {
+            if to_org == Decimal::ONE {
+                v
+            } else {
+                super::engine::cents(v * to_org)
+            }
+        };
+        earned += in_org(st.total);
         if st.complete {
-            let cents = to_cents(st.total);
+            let cents = to_cents(in_org(st.total));
             paths.iter_mut().for_each(|p| *p += cents);
             continue;
         }
@@ -278,12 +294,19 @@ pub fn project_rep(
         for (p, f) in paths.iter_mut().zip(&future) {
             let to_come = (f.max(0.0) * ratio * 100.0).round() as i64 + extra;
             let to_come = Decimal::new(to_come.max(0), 2);
+            let to_come = if to_org == Decimal::ONE || plan.measure == Measure::Deals {
+                to_come
+            } else {
+                super::engine::cents(to_come / to_org)
+            };
             let more_spiffs = if plan.spiffs.is_empty() {
                 Decimal::ZERO
             } else {
                 super::engine::cents(to_come * spiff_rate)
             };
-            *p += to_cents(curve.payout_with(st.credited + to_come, more_spiffs) + st.adjustments);
+            *p += to_cents(in_org(
+                curve.payout_with(st.credited + to_come, more_spiffs) + st.adjustments,
+            ));
         }
     }
     RepProjection {

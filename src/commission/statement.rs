@@ -49,6 +49,7 @@ impl Lines {
             amount,
             running_total: self.running,
             credited_as: None,
+            conversion: None,
         });
     }
 }
@@ -181,6 +182,16 @@ impl<'a> Draft<'a> {
                 Measure::Bookings => String::new(),
             };
             let value = c.measured(input.plan);
+            let deals = match &c.conversion {
+                Some(x) if d => format!(
+                    "{deals}, {} {:.2} at {} on {}",
+                    x.currency,
+                    x.amount,
+                    x.rate.round_dp(6).normalize(),
+                    x.date
+                ),
+                _ => deals,
+            };
             match exclusion(input.plan, c, &input.span, input.as_of, d) {
                 Some(reason) => self.note(
                     LineKind::Excluded,
@@ -208,6 +219,7 @@ impl<'a> Draft<'a> {
                     );
                     if let (true, Some(line)) = (d, self.lines.lines.last_mut()) {
                         line.credited_as = Some(why);
+                        line.conversion = c.conversion.as_deref().cloned();
                     }
                 }
             }
@@ -450,6 +462,7 @@ impl<'a> Draft<'a> {
             plan_id: input.plan.id.clone(),
             plan_version: input.plan.version.clone(),
             period: input.span.label.clone(),
+            currency: input.plan.currency.clone(),
             start: input.span.start,
             end: input.span.end,
             as_of: input.as_of,

@@ -182,6 +182,10 @@ pub struct CompPlan {
     /// What counts as credit.
     #[serde(default, skip_serializing_if = "Measure::is_bookings")]
     pub measure: Measure,
+    /// The currency it pays in, and its quota and credit are counted in
+    /// (ISO 4217); `None`: the organisation's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// How tier rates apply.
     pub mode: TierMode,
     /// Tiers, sorted, contiguous from 0, without overlap.

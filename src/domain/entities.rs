@@ -144,6 +144,8 @@ pub struct Opportunity {
     pub close_date: Option<NaiveDate>,
     /// The rep's call: Pipeline, Best Case, Commit, Closed, Omitted.
     pub forecast_category: Option<String>,
+    /// ISO 4217 code of its amounts when not the organisation's currency.
+    pub currency: Option<String>,
 }
 
 /// The state of a deal from `as_of` on, until the next record.
@@ -181,6 +183,8 @@ pub struct Booking {
     pub opportunity_id: Option<OpportunityId>,
     /// Territory credited, when it differs from the rep's.
     pub territory_id: Option<TerritoryId>,
+    /// ISO 4217 code of the amount when not the organisation's currency.
+    pub currency: Option<String>,
 }
 
 /// A rep's target for a period.
@@ -192,4 +196,6 @@ pub struct Quota {
     pub period: Period,
     /// Target bookings.
     pub amount: Money,
+    /// ISO 4217 code of the amount when not the organisation's currency.
+    pub currency: Option<String>,
 }

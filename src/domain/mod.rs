@@ -9,6 +9,7 @@ mod call;
 pub mod cancel;
 mod comp;
 mod entities;
+mod fx;
 mod hierarchy;
 mod money;
 mod params;
@@ -22,6 +23,7 @@ pub use comp::{
 pub use entities::{
     Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,
 };
+pub use fx::{MissingRate, Rates};
 pub use hierarchy::{HierarchyError, OrgChart};
 pub use money::{Money, MoneyError};
 pub use params::{BacktestPaths, DEFAULT_SEED, Horizon, Origins, ParamError, Paths};

@@ -12,6 +12,7 @@ pub mod hierarchy;
 pub mod matrix;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -129,6 +130,15 @@ pub struct SalesData {
     pub booking_territory: Vec<Option<u32>>,
     /// Territory ids bookings name, interned.
     pub territories: Vec<String>,
+    /// `booking_source[i]`: the currency and cents of `bookings[i]` as
+    /// booked, when not in the organisation's currency (`bookings[i].cents`
+    /// is then converted at the rate of its day). Empty when none is.
+    pub booking_source: Vec<Option<(Arc<str>, i64)>>,
+    /// `quota_source[i]`: the same for `quotas[i]` (converted at the rate
+    /// of its period's first day).
+    pub quota_source: Vec<Option<(Arc<str>, i64)>>,
+    /// The stored exchange rates.
+    pub rates: crate::domain::Rates,
     /// Quotas per rep and month, in cents (a quarter's quota is spread
     /// evenly over its months).
     pub monthly_quota: HashMap<(u32, MonthIdx), i64>,
@@ -268,7 +278,29 @@ impl SalesData {
             snap_start[i + 1] += snap_start[i];
         }
 
+        let rates = crate::domain::Rates::new(
+            store
+                .fx_rates()
+                .await?
+                .into_iter()
+                .map(|r| (r.currency, r.from, r.rate)),
+        );
+        let missing = |e: crate::domain::MissingRate| FeatureError::Inconsistent(e.to_string());
+        // Deals' amounts in the organisation's currency, at each snapshot's day.
+        let opp_currency: Vec<Option<&str>> =
+            opp_rows.iter().map(|o| o.currency.as_deref()).collect();
+        if opp_currency.iter().any(Option::is_some) {
+            for s in &mut snaps {
+                if let Some(code) = opp_currency[s.opp as usize] {
+                    let day = s.as_of.max(opps[s.opp as usize].created);
+                    s.cents = rates
+                        .to_org_cents(s.cents, Some(code), day)
+                        .map_err(missing)?;
+                }
+            }
+        }
         let booking_rows = store.load_bookings().await?;
+        let mut booking_source = Vec::new();
         let mut bookings = Vec::with_capacity(booking_rows.len());
         let mut booking_ids = Vec::with_capacity(booking_rows.len());
         let mut booking_territory = Vec::with_capacity(booking_rows.len());
@@ -276,6 +308,20 @@ impl SalesData {
         let mut territory_index: HashMap<String, u32> = HashMap::new();
         for b in booking_rows {
             booking_ids.push(b.booking_id);
+            let cents = match b.currency.as_deref() {
+                None => b.amount_cents,
+                Some(code) => {
+                    if booking_source.is_empty() {
+                        booking_source = vec![None; bookings.len()];
+                    }
+                    let cents = rates
+                        .to_org_cents(b.amount_cents, Some(code), b.booked_date)
+                        .map_err(missing)?;
+                    booking_source.resize(bookings.len(), None);
+                    booking_source.push(rates.code(code).map(|c| (c, b.amount_cents)));
+                    cents
+                }
+            };
             booking_territory.push(b.territory_id.map(|t| {
                 *territory_index.entry(t).or_insert_with_key(|t| {
                     territories.push(t.clone());
@@ -285,7 +331,7 @@ impl SalesData {
             bookings.push(BookingFact {
                 rep: rep_of(&b.rep_id)?,
                 day: b.booked_date,
-                cents: b.amount_cents,
+                cents,
                 opp: b.opportunity_id.and_then(|id| opp_index.get(&id).copied()),
             });
         }
@@ -294,10 +340,11 @@ impl SalesData {
             for (i, row) in opp_rows.iter().enumerate() {
                 if row.status == OpportunityStatus::Won.as_str() {
                     if let (Some(day), Some(cents)) = (row.close_date, row.amount_cents) {
+                        let code = row.currency.as_deref();
                         bookings.push(BookingFact {
                             rep: opps[i].rep,
                             day,
-                            cents,
+                            cents: rates.to_org_cents(cents, code, day).map_err(missing)?,
                             opp: Some(i as u32),
                         });
                     }
@@ -309,6 +356,16 @@ impl SalesData {
                 .filter_map(|b| b.opp.map(|o| opps[o as usize].id.clone()))
                 .collect();
             booking_territory = vec![None; bookings.len()];
+            if opp_currency.iter().any(Option::is_some) {
+                booking_source = bookings
+                    .iter()
+                    .map(|b| {
+                        let o = b.opp? as usize;
+                        let code = rates.code(opp_rows[o].currency.as_deref()?)?;
+                        Some((code, opp_rows[o].amount_cents?))
+                    })
+                    .collect();
+            }
             !bookings.is_empty()
         } else {
             let linked = bookings.iter().filter(|b| b.opp.is_some()).count();
@@ -319,12 +376,20 @@ impl SalesData {
         }
 
         let mut quotas = Vec::new();
+        let mut quota_source = Vec::new();
         let mut monthly_quota = HashMap::new();
-        for q in store.load_quotas().await? {
+        for mut q in store.load_quotas().await? {
             let rep = rep_of(&q.rep_id)?;
             let period = Period::parse(&q.period).map_err(|e| {
                 FeatureError::Inconsistent(format!("quota period {:?}: {e}", q.period))
             })?;
+            if let Some(code) = q.currency.as_deref() {
+                quota_source.resize(quotas.len(), None);
+                quota_source.push(rates.code(code).map(|c| (c, q.amount_cents)));
+                q.amount_cents = rates
+                    .to_org_cents(q.amount_cents, Some(code), fiscal.start(period))
+                    .map_err(missing)?;
+            }
             quotas.push((rep, period, q.amount_cents));
             let start = month_idx(fiscal.start(period));
             let end = month_idx(fiscal.end(period));
@@ -359,6 +424,9 @@ impl SalesData {
             booking_ids,
             booking_territory,
             territories,
+            booking_source,
+            quota_source,
+            rates,
             monthly_quota,
             quotas,
             opps,

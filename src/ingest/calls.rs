@@ -61,48 +61,12 @@ pub(super) async fn calls(
     let mut rows = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let mut reader = match csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-        {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(Problem::file(&name, format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        let header: Vec<String> = match reader.headers() {
-            Ok(h) => h.iter().map(str::to_owned).collect(),
-            Err(e) => {
-                problems.push(Problem::file(&name, format!("cannot read the header: {e}")));
-                continue;
-            }
+        let Some((mut reader, header)) =
+            open_csv(path, "a calls file", &REQUIRED, &OPTIONAL, problems)
+        else {
+            continue;
         };
         let at = |c: &str| header.iter().position(|h| h == c);
-        let mut missing = false;
-        for column in REQUIRED {
-            if at(column).is_none() {
-                problems.push(Problem::column(&name, column, "required column missing"));
-                missing = true;
-            }
-        }
-        for column in &header {
-            if !REQUIRED.contains(&column.as_str()) && !OPTIONAL.contains(&column.as_str()) {
-                problems.push(Problem::column(
-                    &name,
-                    column,
-                    &format!(
-                        "unknown column; a calls file has {} and optionally {}",
-                        REQUIRED.join(", "),
-                        OPTIONAL.join(", ")
-                    ),
-                ));
-                missing = true;
-            }
-        }
-        if missing {
-            continue;
-        }
         for (i, record) in reader.records().enumerate() {
             let row_no = i + 2;
             let record = match record {
@@ -215,4 +179,57 @@ pub(super) async fn calls(
         }
     }
     Ok(Some(summary))
+}
+
+/// Opens a small CSV file whose columns are `required` and, optionally,
+/// `optional` (no others): the reader and the header, or `None` with the
+/// problems recorded. `what` names the file's kind in a message.
+pub(super) fn open_csv(
+    path: &std::path::Path,
+    what: &str,
+    required: &[&str],
+    optional: &[&str],
+    problems: &mut Problems,
+) -> Option<(csv::Reader<std::fs::File>, Vec<String>)> {
+    let name = path.display().to_string();
+    let mut reader = match csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(Problem::file(&name, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => {
+            problems.push(Problem::file(&name, format!("cannot read the header: {e}")));
+            return None;
+        }
+    };
+    let mut bad = false;
+    for column in required {
+        if !header.iter().any(|h| h == column) {
+            problems.push(Problem::column(&name, column, "required column missing"));
+            bad = true;
+        }
+    }
+    for column in &header {
+        if !required.contains(&column.as_str()) && !optional.contains(&column.as_str()) {
+            let also = if optional.is_empty() {
+                String::new()
+            } else {
+                format!(" and optionally {}", optional.join(", "))
+            };
+            problems.push(Problem::column(
+                &name,
+                column,
+                &format!("unknown column; {what} has {}{also}", required.join(", ")),
+            ));
+            bad = true;
+        }
+    }
+    (!bad).then_some((reader, header))
 }

@@ -19,7 +19,7 @@ impl LoadStep<'_> {
         seen: &mut Seen,
         problems: &mut Problems,
     ) -> Parsed {
-        let checked = match parsed {
+        let mut checked = match parsed {
             Parsed::Territories(rows) => {
                 Parsed::Territories(self.check_territories(rows, known, seen, problems))
             }
@@ -36,7 +36,48 @@ impl LoadStep<'_> {
             Parsed::Quotas(rows) => Parsed::Quotas(self.check_quotas(rows, known, seen, problems)),
         };
         known.last_activity = known.last_activity.max(checked.last_activity());
+        self.note_currencies(&mut checked, known);
         checked
+    }
+
+    /// Rows in the organisation's currency are stored without one; for the
+    /// others, records the earliest day each currency needs a rate for: a
+    /// deal's created day, a booking's day, a quota period's first day.
+    fn note_currencies(&self, parsed: &mut Parsed, known: &mut Known) {
+        let org = known.currency.clone();
+        let mut need = |code: &mut Option<String>, day: chrono::NaiveDate, row: usize| {
+            if code.as_deref() == Some(org.as_str()) {
+                *code = None;
+            }
+            let Some(code) = code.as_deref() else {
+                return;
+            };
+            let earlier = known.currency_needs.get(code).is_none_or(|(d, _)| day < *d);
+            if earlier {
+                let problem = self.row_problem(row, "currency", code, String::new());
+                known.currency_needs.insert(code.to_owned(), (day, problem));
+            }
+        };
+        let fiscal = known.fiscal;
+        match parsed {
+            Parsed::Opportunities(rows) => {
+                for (o, row) in rows {
+                    need(&mut o.currency, o.created_date, *row);
+                }
+            }
+            Parsed::Bookings(rows) => {
+                for (b, row) in rows {
+                    need(&mut b.currency, b.booked_date, *row);
+                }
+            }
+            Parsed::Quotas(rows) => {
+                for (q, row) in rows {
+                    let start = fiscal.start(q.period);
+                    need(&mut q.currency, start, *row);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Territories: ids unique in the call.

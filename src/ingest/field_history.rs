@@ -317,6 +317,7 @@ mod tests {
             created_date: day("2025-01-10"),
             close_date: close.map(day),
             forecast_category: None,
+            currency: None,
         }
     }
 

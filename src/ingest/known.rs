@@ -85,12 +85,24 @@ pub(super) struct Known {
     /// The latest activity among the rows of this call (see
     /// [`Parsed::last_activity`]).
     pub(super) last_activity: Option<NaiveDate>,
+    /// Per currency other than the organisation's named by a row of this
+    /// call: the earliest day it needs a rate for, and that row's place.
+    pub(super) currency_needs: HashMap<String, (NaiveDate, super::Problem)>,
+    /// The fiscal calendar (a quota needs its currency's rate from its
+    /// period's first day).
+    pub(super) fiscal: crate::domain::FiscalCalendar,
+    /// The organisation's currency.
+    pub(super) currency: String,
 }
 
 impl Known {
     /// What the store already holds: territories, people (with their
     /// managers and plans); stored deals are fetched when first needed.
-    pub(super) async fn stored(store: &Store) -> Result<Known, StoreError> {
+    pub(super) async fn stored(
+        store: &Store,
+        fiscal: crate::domain::FiscalCalendar,
+        currency: &str,
+    ) -> Result<Known, StoreError> {
         let stored_reps = store.reps().await?;
         Ok(Known {
             territories: store.ids(Table::Territories).await?,
@@ -105,6 +117,9 @@ impl Known {
             stored_opportunities: None,
             new_opportunities: HashSet::new(),
             last_activity: None,
+            currency_needs: HashMap::new(),
+            fiscal,
+            currency: currency.to_owned(),
         })
     }
 

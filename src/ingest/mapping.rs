@@ -1,6 +1,5 @@
 //! Column mappings: which source file feeds which table, which source column
 //! holds each native field, how values translate, and how dates are written.
-//!
 //! The native layout and the presets are mappings too (`data/presets/*.toml`,
 //! compiled in): every layout goes through one reader and one validation.
 
@@ -51,17 +50,15 @@ pub struct Field {
 
 impl Field {
     const fn required(name: &'static str) -> Field {
-        Field {
-            name,
-            required: true,
-        }
+        Field::new(name, true)
     }
 
     const fn optional(name: &'static str) -> Field {
-        Field {
-            name,
-            required: false,
-        }
+        Field::new(name, false)
+    }
+
+    const fn new(name: &'static str, required: bool) -> Field {
+        Field { name, required }
     }
 }
 
@@ -91,6 +88,7 @@ const OPPORTUNITY_FIELDS: &[Field] = &[
     Field::required("created_date"),
     Field::optional("close_date"),
     Field::optional("forecast_category"),
+    Field::optional("currency"),
 ];
 const HISTORY_FIELDS: &[Field] = &[
     Field::required("opportunity_id"),
@@ -108,11 +106,13 @@ const BOOKING_FIELDS: &[Field] = &[
     Field::required("booked_date"),
     Field::optional("opportunity_id"),
     Field::optional("territory_id"),
+    Field::optional("currency"),
 ];
 const QUOTA_FIELDS: &[Field] = &[
     Field::required("rep_id"),
     Field::required("period"),
     Field::required("amount"),
+    Field::optional("currency"),
 ];
 
 /// The native fields of each table, in file column order.

@@ -31,6 +31,7 @@ mod calls;
 mod check;
 mod field_history;
 mod files;
+mod fx;
 mod known;
 mod load;
 pub mod mapping;
@@ -110,6 +111,9 @@ pub struct IngestOptions {
     pub fiscal: FiscalCalendar,
     /// Who ingests, for the audit trail (`cli:USER`, a token's name).
     pub actor: String,
+    /// The organisation's currency (ISO 4217): rows in another one need
+    /// its exchange rates.
+    pub currency: String,
 }
 
 /// Loads files into the store: all or nothing.
@@ -119,8 +123,8 @@ pub async fn ingest(
     options: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
-    let (by_table, plan_files, call_files) = group_files(paths, options, &mut summary)?;
-    let mut known = Known::stored(store).await?;
+    let (by_table, plan_files, call_files, fx_files) = group_files(paths, options, &mut summary)?;
+    let mut known = Known::stored(store, options.fiscal, &options.currency).await?;
     let mut problems = Problems::new(options.max_problems);
     // Tables this call filled from empty, with their fingerprint sums.
     let mut filled: BTreeMap<Table, TableSums> = BTreeMap::new();
@@ -196,6 +200,10 @@ pub async fn ingest(
     if let Some(calls) = calls::calls(&mut tx, &call_files, &known, &mut problems).await? {
         summary.tables.insert("calls".to_owned(), calls);
     }
+    if let Some(rates) = fx::rates(&mut tx, &fx_files, &known, &mut problems).await? {
+        summary.tables.insert("fx_rates".to_owned(), rates);
+    }
+    fx::check_needs(&mut tx, &known, &mut problems).await?;
     if problems.any() {
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
@@ -215,8 +223,14 @@ pub async fn ingest(
     commit(store, tx, run, snapshot_date, options, summary, filled).await
 }
 
-/// The files of a call: per table, and the plan book and calls apart.
-type Grouped = (BTreeMap<Table, Vec<PathBuf>>, Vec<PathBuf>, Vec<PathBuf>);
+/// The files of a call: per table, and the plan book, calls and exchange
+/// rates apart.
+type Grouped = (
+    BTreeMap<Table, Vec<PathBuf>>,
+    Vec<PathBuf>,
+    Vec<PathBuf>,
+    Vec<PathBuf>,
+);
 
 /// Sorts the files of a call by table (and the plan book apart), noting
 /// each in the summary; files no table claims are listed as skipped.
@@ -228,6 +242,7 @@ fn group_files(
     let mut by_table: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
     let mut plan_files = Vec::new();
     let mut call_files = Vec::new();
+    let mut fx_files = Vec::new();
     for file in files::expand(paths)? {
         if files::is_plan_file(&file) {
             summary
@@ -245,6 +260,13 @@ fn group_files(
             call_files.push(file);
             continue;
         }
+        if tables.is_empty() && fx::is_fx_file(&files::stem(&file)) {
+            summary
+                .files
+                .push((file.display().to_string(), "fx_rates".to_owned()));
+            fx_files.push(file);
+            continue;
+        }
         if tables.is_empty() {
             match options.mapping.read_beside(&files::stem(&file)) {
                 Some(use_) => summary.files.push((file.display().to_string(), use_)),
@@ -258,11 +280,12 @@ fn group_files(
             by_table.entry(table).or_default().push(file.clone());
         }
     }
-    if by_table.is_empty() && plan_files.is_empty() && call_files.is_empty() {
+    if by_table.is_empty() && plan_files.is_empty() && call_files.is_empty() && fx_files.is_empty()
+    {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(IngestError::NothingToIngest(shown.join(", ")));
     }
-    Ok((by_table, plan_files, call_files))
+    Ok((by_table, plan_files, call_files, fx_files))
 }
 
 /// Writes the snapshots made from deals' dates or field changes, counted as the history

@@ -299,6 +299,24 @@ impl<'a> Row<'a> {
         self.parsed(field, value, Money::parse_non_negative, problems)
     }
 
+    /// The optional `currency` cell: an ISO 4217 code, upper-cased;
+    /// `Some(None)` when empty, `None` (and a problem) when not a code.
+    fn currency(&self, problems: &mut Problems) -> Option<Option<String>> {
+        let Some(raw) = self.text("currency") else {
+            return Some(None);
+        };
+        let code = raw.trim().to_ascii_uppercase();
+        if iso_currency::Currency::from_code(&code).is_none() {
+            problems.push(self.problem(
+                "currency",
+                Some(&raw),
+                "not an ISO 4217 currency code (e.g. EUR, GBP, JPY)",
+            ));
+            return None;
+        }
+        Some(Some(code))
+    }
+
     fn status(&self, problems: &mut Problems) -> Result<OpportunityStatus, ()> {
         if let Some((closed_col, won_col)) = self.source.flag_columns {
             let flag = |col: usize, name: &str, problems: &mut Problems| -> Result<bool, ()> {
@@ -446,6 +464,7 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
         created_date,
         close_date,
         forecast_category: row.text("forecast_category").map(Cow::into_owned),
+        currency: row.currency(problems)?,
     })
 }
 
@@ -587,6 +606,7 @@ pub fn booking(row: &Row<'_>, problems: &mut Problems) -> Option<Booking> {
         booked_date: booked_date?,
         opportunity_id,
         territory_id,
+        currency: row.currency(problems)?,
     })
 }
 
@@ -601,6 +621,7 @@ pub fn quota(row: &Row<'_>, problems: &mut Problems) -> Option<Quota> {
         rep_id: rep_id?,
         period: period?,
         amount: amount?,
+        currency: row.currency(problems)?,
     })
 }
 

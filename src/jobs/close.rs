@@ -144,6 +144,7 @@ pub async fn close(
     let book = load_book(store, settings).await?;
     let source = store.plan_book().await?.unwrap_or_default();
     let (data, fingerprint) = super::load(store, settings).await?;
+    super::commissions::rates_for(&data, &book)?;
     let (start, end) = span(&data, period);
     if data.last_date < end {
         return Err(CommissionError::Conflict(format!(

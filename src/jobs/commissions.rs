@@ -173,6 +173,12 @@ pub async fn load_book(
     })
 }
 
+/// The rates the plans need are stored (see [`crate::commission::credits::check_rates`]).
+pub fn rates_for(data: &SalesData, book: &PlanBook) -> Result<(), CommissionError> {
+    crate::commission::credits::check_rates(data, book)
+        .map_err(|e| CommissionError::Conflict(e.to_string()))
+}
+
 fn rep_index(data: &SalesData, id: &str) -> Result<usize, CommissionError> {
     data.reps
         .iter()
@@ -207,6 +213,7 @@ pub fn statement_data(
         .as_deref()
         .ok_or_else(|| CommissionError::Param("a statement is for one rep: give --rep".into()))?;
     let rep = rep_index(data, id)?;
+    rates_for(data, book)?;
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
     let frozen = books.frozen_of(id);
@@ -300,6 +307,7 @@ pub fn projection_data(
     params: &CommissionParams,
     train: ValidTrainParams,
 ) -> Result<Projection, JobError> {
+    rates_for(data, book)?;
     let (period, as_of) = period_and_day(data, params);
     let (start, end) = (data.fiscal.start(period), data.fiscal.end(period));
     let engine = Engine::new(data);
@@ -533,6 +541,8 @@ impl Projector<'_> {
             territory: None,
             region: None,
             via: crate::commission::engine::Via::Own,
+            source: None,
+            conversion: None,
         };
         let outcome = Outcome { deal, win, p_win };
         let out = shares

@@ -116,7 +116,7 @@ pub fn within_data(data: &SalesData, as_of: NaiveDate) -> Result<NaiveDate, JobE
 
 /// The data and its fingerprint.
 pub async fn load(store: &Store, settings: &Settings) -> Result<(SalesData, String), JobError> {
-    let (_, data, fingerprint) = load_version(store, settings.fiscal).await?;
+    let (_, data, fingerprint) = load_version(store, settings.fiscal, &settings.currency).await?;
     Ok((data, fingerprint))
 }
 
@@ -131,6 +131,7 @@ const LOAD_ATTEMPTS: usize = 5;
 pub async fn load_version(
     store: &Store,
     fiscal: crate::domain::FiscalCalendar,
+    currency: &str,
 ) -> Result<(i64, SalesData, String), JobError> {
     let mut last = None;
     for _ in 0..LOAD_ATTEMPTS {
@@ -139,7 +140,9 @@ pub async fn load_version(
         let fingerprint = store.fingerprint().await;
         let after = store.data_version().await?;
         if before == after {
-            return Ok((before, data?, fingerprint?));
+            let mut data = data?;
+            data.rates.set_org(currency);
+            return Ok((before, data, fingerprint?));
         }
         tracing::info!(
             before,

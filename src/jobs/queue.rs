@@ -315,6 +315,7 @@ impl Worker {
                     window_rows: crate::ingest::WINDOW_ROWS,
                     fiscal: self.settings.fiscal,
                     actor: "refresh".to_owned(),
+                    currency: self.settings.currency.clone(),
                 };
                 let summary =
                     crate::ingest::ingest(&self.store, std::slice::from_ref(dir), &options)

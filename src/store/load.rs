@@ -133,11 +133,15 @@ pub struct BookingRow {
     pub opportunity_id: Option<String>,
     /// The territory it was booked in, when the row says.
     pub territory_id: Option<String>,
+    /// Its currency when not the organisation's.
+    pub currency: Option<String>,
 }
 
 /// One quota.
 #[derive(Debug, Clone)]
 pub struct QuotaRow {
+    /// Its currency when not the organisation's.
+    pub currency: Option<String>,
     /// The rep.
     pub rep_id: String,
     /// `YYYY-MM` or `YYYY-Qn`.
@@ -149,6 +153,8 @@ pub struct QuotaRow {
 /// A deal's lasting attributes and current state.
 #[derive(Debug, Clone)]
 pub struct OpportunityRow {
+    /// Its currency when not the organisation's.
+    pub currency: Option<String>,
     /// Deal id.
     pub opportunity_id: String,
     /// Owner.
@@ -207,7 +213,8 @@ impl Store {
 
     /// Every booking, by date.
     pub async fn load_bookings(&self) -> Result<Vec<BookingRow>, StoreError> {
-        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id, territory_id \
+        let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id, territory_id, \
+                   currency \
                    FROM bookings \
                    ORDER BY booked_date, booking_id";
         if let Some(path) = self.sqlite_file() {
@@ -219,6 +226,7 @@ impl Store {
                     opportunity_id: row.get(3)?,
                     booking_id: row.get(4)?,
                     territory_id: row.get(5)?,
+                    currency: row.get(6)?,
                 })
             })
             .await;
@@ -234,6 +242,7 @@ impl Store {
                     opportunity_id: row.try_get(3)?,
                     booking_id: row.try_get(4)?,
                     territory_id: row.try_get(5)?,
+                    currency: row.try_get(6)?,
                 });
             }
         });
@@ -242,7 +251,8 @@ impl Store {
 
     /// Every quota.
     pub async fn load_quotas(&self) -> Result<Vec<QuotaRow>, StoreError> {
-        let sql = "SELECT rep_id, period, amount_cents FROM quotas ORDER BY rep_id, period";
+        let sql =
+            "SELECT rep_id, period, amount_cents, currency FROM quotas ORDER BY rep_id, period";
         let mut out = Vec::new();
         on_backend!(self, Store, |pool, Db| {
             let mut rows = sqlx::query::<Db>(sql).fetch(pool);
@@ -251,6 +261,7 @@ impl Store {
                     rep_id: row.try_get(0)?,
                     period: row.try_get(1)?,
                     amount_cents: row.try_get(2)?,
+                    currency: row.try_get(3)?,
                 });
             }
         });
@@ -260,7 +271,7 @@ impl Store {
     /// Every deal in its current state, by id.
     pub async fn load_opportunities(&self) -> Result<Vec<OpportunityRow>, StoreError> {
         let sql = "SELECT opportunity_id, rep_id, created_date, status, amount_cents, close_date, \
-                          forecast_category, account, product \
+                          forecast_category, account, product, currency \
                    FROM opportunities ORDER BY opportunity_id";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
@@ -274,6 +285,7 @@ impl Store {
                     forecast_category: row.get(6)?,
                     account: row.get(7)?,
                     product: row.get(8)?,
+                    currency: row.get(9)?,
                 })
             })
             .await;
@@ -292,6 +304,7 @@ impl Store {
                     forecast_category: row.try_get(6)?,
                     account: row.try_get(7)?,
                     product: row.try_get(8)?,
+                    currency: row.try_get(9)?,
                 });
             }
         });

@@ -217,7 +217,7 @@ impl Store {
             Ok::<_, StoreError>(TableSums { rows, high, low })
         }))
         .await?;
-        Ok(combine(&sums))
+        Ok(combine(&sums, &self.fx_rates().await?))
     }
 
     /// Every stored person.
@@ -360,12 +360,22 @@ fn sums_sql(table: Table) -> String {
 }
 
 /// The fingerprint of every table's sums, in table order.
-fn combine(sums: &[TableSums]) -> String {
+fn combine(sums: &[TableSums], fx: &[super::FxRate]) -> String {
     let mut total = Sha256::new();
     for (table, sums) in Table::ALL.into_iter().zip(sums) {
         total.update(table.name().as_bytes());
         for part in [sums.rows, sums.high, sums.low] {
             total.update(part.to_le_bytes());
+        }
+    }
+    // Exchange rates change what amounts are worth; a store without any
+    // keeps the fingerprint it had before rates existed.
+    if !fx.is_empty() {
+        total.update(b"fx_rates");
+        for r in fx {
+            total.update(
+                format!("{}\x1f{}\x1f{}\x1e", r.currency, r.from, r.rate.normalize()).as_bytes(),
+            );
         }
     }
     total
@@ -396,6 +406,7 @@ impl StoreTx {
             });
             sums.push(TableSums { rows, high, low });
         }
-        Ok(combine(&sums))
+        let fx = self.fx_rates().await?;
+        Ok(combine(&sums, &fx))
     }
 }

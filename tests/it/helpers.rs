@@ -144,6 +144,7 @@ pub fn options(snapshot: NaiveDate) -> IngestOptions {
         window_rows: 777,
         fiscal: attain::domain::FiscalCalendar::default(),
         actor: "test".to_owned(),
+        currency: "USD".to_owned(),
     }
 }
 

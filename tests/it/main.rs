@@ -13,6 +13,7 @@ mod close;
 mod coaching;
 mod commission;
 mod credit;
+mod currency;
 mod flat;
 mod forecast;
 mod helpers;

@@ -40,6 +40,7 @@ pub(super) fn ingest_options(
         window_rows: ingest::WINDOW_ROWS,
         fiscal: state.settings.fiscal,
         actor,
+        currency: state.settings.currency.clone(),
     }
 }
 

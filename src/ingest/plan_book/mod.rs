@@ -124,6 +124,7 @@ struct RawPlan {
     products: Option<Vec<String>>,
     territories: Option<Vec<String>>,
     regions: Option<Vec<String>>,
+    currency: Option<String>,
     mode: Option<String>,
     base_rate: Option<Num>,
     threshold: Option<Num>,

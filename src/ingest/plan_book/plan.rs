@@ -47,6 +47,14 @@ pub(super) fn check_plan(
             CreditRule::Own
         }
     };
+    let currency = p.currency.as_deref().map(|c| c.trim().to_ascii_uppercase());
+    if let Some(code) = &currency {
+        if iso_currency::Currency::from_code(code).is_none() {
+            bad(format!(
+                "currency {code:?}: not an ISO 4217 code (e.g. EUR, GBP, JPY)"
+            ));
+        }
+    }
     let mode = match p.mode.as_deref().map(|m| m.trim().to_ascii_lowercase()) {
         None => TierMode::Marginal,
         Some(m) if m == "marginal" => TierMode::Marginal,
@@ -127,6 +135,7 @@ pub(super) fn check_plan(
         territories: p.territories.clone(),
         regions: p.regions.clone(),
         measure,
+        currency,
         mode,
         tiers,
         threshold,

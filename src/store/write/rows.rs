@@ -90,6 +90,7 @@ impl UpsertRow for Stamped<'_> {
                 "created_date",
                 "close_date",
                 "forecast_category",
+                "currency",
             ],
             also: &["ingest_run"],
         }
@@ -97,18 +98,21 @@ impl UpsertRow for Stamped<'_> {
 
     fn hash(&self) -> i64 {
         let r = self.opp;
-        row_hash(&[
-            Some(r.opportunity_id.as_str()),
-            Some(r.rep_id.as_str()),
-            r.account.as_deref(),
-            r.product.as_deref(),
-            text_of(r.amount.map(Money::cents)).as_deref(),
-            Some(r.stage.as_str()),
-            Some(r.status.as_str()),
-            Some(r.created_date.to_string().as_str()),
-            text_of(r.close_date).as_deref(),
-            r.forecast_category.as_deref(),
-        ])
+        hash_in(
+            r.currency.as_deref(),
+            &[
+                Some(r.opportunity_id.as_str()),
+                Some(r.rep_id.as_str()),
+                r.account.as_deref(),
+                r.product.as_deref(),
+                text_of(r.amount.map(Money::cents)).as_deref(),
+                Some(r.stage.as_str()),
+                Some(r.status.as_str()),
+                Some(r.created_date.to_string().as_str()),
+                text_of(r.close_date).as_deref(),
+                r.forecast_category.as_deref(),
+            ],
+        )
     }
 
     fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
@@ -124,6 +128,7 @@ impl UpsertRow for Stamped<'_> {
             Val::Date(Some(r.created_date)),
             Val::Date(r.close_date),
             Val::Text(r.forecast_category.as_deref()),
+            Val::Text(r.currency.as_deref()),
             Val::Int(Some(self.run)),
         ])
     }
@@ -173,20 +178,24 @@ impl UpsertRow for Booking {
                 "booked_date",
                 "opportunity_id",
                 "territory_id",
+                "currency",
             ],
             also: &[],
         }
     }
 
     fn hash(&self) -> i64 {
-        row_hash(&[
-            Some(self.booking_id.as_str()),
-            Some(self.rep_id.as_str()),
-            Some(self.amount.cents().to_string().as_str()),
-            Some(self.booked_date.to_string().as_str()),
-            self.opportunity_id.as_ref().map(|o| o.as_str()),
-            self.territory_id.as_ref().map(|t| t.as_str()),
-        ])
+        hash_in(
+            self.currency.as_deref(),
+            &[
+                Some(self.booking_id.as_str()),
+                Some(self.rep_id.as_str()),
+                Some(self.amount.cents().to_string().as_str()),
+                Some(self.booked_date.to_string().as_str()),
+                self.opportunity_id.as_ref().map(|o| o.as_str()),
+                self.territory_id.as_ref().map(|t| t.as_str()),
+            ],
+        )
     }
 
     fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
@@ -197,6 +206,7 @@ impl UpsertRow for Booking {
             Val::Date(Some(self.booked_date)),
             Val::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
             Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+            Val::Text(self.currency.as_deref()),
         ])
     }
 }
@@ -206,17 +216,20 @@ impl UpsertRow for PeriodQuota<'_> {
         Columns {
             table: "quotas",
             keys: &["rep_id", "period"],
-            values: &["amount_cents"],
+            values: &["amount_cents", "currency"],
             also: &[],
         }
     }
 
     fn hash(&self) -> i64 {
-        row_hash(&[
-            Some(self.quota.rep_id.as_str()),
-            Some(self.period.as_str()),
-            Some(self.quota.amount.cents().to_string().as_str()),
-        ])
+        hash_in(
+            self.quota.currency.as_deref(),
+            &[
+                Some(self.quota.rep_id.as_str()),
+                Some(self.period.as_str()),
+                Some(self.quota.amount.cents().to_string().as_str()),
+            ],
+        )
     }
 
     fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
@@ -224,6 +237,21 @@ impl UpsertRow for PeriodQuota<'_> {
             Val::Text(Some(self.quota.rep_id.as_str())),
             Val::Text(Some(self.period.as_str())),
             Val::Int(Some(self.quota.amount.cents())),
+            Val::Text(self.quota.currency.as_deref()),
         ])
+    }
+}
+
+/// A row's hash with its currency: a row in the organisation's currency
+/// hashes as it did before rows could name one, so stored fingerprints
+/// stay what they were.
+fn hash_in(currency: Option<&str>, fields: &[Option<&str>]) -> i64 {
+    match currency {
+        None => row_hash(fields),
+        Some(code) => {
+            let mut all = fields.to_vec();
+            all.push(Some(code));
+            row_hash(&all)
+        }
     }
 }
