@@ -113,7 +113,7 @@ pub(super) fn simulate_calls(
         .iter()
         .map(|p| match p.role {
             // An overlay books nothing of their own and makes no call.
-            "rep" if p.territory_id.is_none() => Habit {
+            "rep" if p.is_overlay() => Habit {
                 pattern: "overlay makes no call",
                 bias: 0.0,
             },
@@ -178,7 +178,7 @@ pub(super) fn simulate_calls(
                 let person = &people[i];
                 if person.hire_date > friday
                     || person.end_date.is_some_and(|e| e < friday)
-                    || (person.role == "rep" && person.territory_id.is_none())
+                    || person.is_overlay()
                 {
                     continue;
                 }

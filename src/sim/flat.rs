@@ -35,7 +35,7 @@ pub fn write_flat(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
         // The flat layout has sellers only (an overlay has no office).
         org.people
             .iter()
-            .filter(|p| p.role == "rep" && p.territory_id.is_some())
+            .filter(|p| p.role == "rep" && !p.is_overlay())
             .map(|p| {
                 vec![
                     p.name.clone(),

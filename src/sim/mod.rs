@@ -215,6 +215,14 @@ pub struct SimPerson {
     pub end_date: Option<NaiveDate>,
 }
 
+impl SimPerson {
+    /// Whether this is the overlay specialist (`S...`): a rep who books
+    /// nothing of their own and makes no call.
+    pub fn is_overlay(&self) -> bool {
+        self.role == "rep" && self.id.starts_with('S')
+    }
+}
+
 /// One state of a deal, from `as_of` on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimSnapshot {
@@ -495,13 +503,13 @@ impl ValidOrgParams {
                 end_date: s.end,
             });
         }
-        // An overlay: a Platform specialist for the first region, paid on
-        // its Platform deals, who books none of their own.
+        // An overlay: a Platform specialist seated in the first territory,
+        // paid on the first region's Platform deals, who books none.
         people.push(SimPerson {
             id: "S001".into(),
             name: format!("Platform specialist {}", region_names[0]),
             manager_id: Some("L001".into()),
-            territory_id: None,
+            territory_id: Some("T001".into()),
             role: "rep",
             hire_date: add_days(p.start, -600),
             end_date: None,

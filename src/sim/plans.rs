@@ -165,7 +165,7 @@ products = ["Platform"]    # ...of this product
     for p in org
         .people
         .iter()
-        .filter(|p| p.role == "rep" && p.territory_id.is_some())
+        .filter(|p| p.role == "rep" && !p.is_overlay())
     {
         let enterprise = p
             .territory_id
@@ -216,7 +216,11 @@ products = ["Platform"]    # ...of this product
     // Split credit: every 97th booking from a deal is shared 60/40 with
     // another rep of the same territory.
     let mut by_territory: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for p in org.people.iter().filter(|p| p.role == "rep") {
+    for p in org
+        .people
+        .iter()
+        .filter(|p| p.role == "rep" && !p.is_overlay())
+    {
         if let Some(t) = &p.territory_id {
             by_territory
                 .entry(t.as_str())
