@@ -600,8 +600,15 @@ pub async fn export(
         .collect();
     let mut rows: Vec<PayrollRow> = Vec::new();
     for f in store.frozen_in_close(&label).await? {
+        // A statement of a plan paying in another currency is paid in it.
+        let currency = f
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|v| v.get("currency")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| settings.currency.clone());
         match rows.last_mut() {
-            Some(last) if last.rep_id == f.rep_id => {
+            Some(last) if last.rep_id == f.rep_id && last.currency == currency => {
                 last.amount = Money::from_cents(last.amount.cents() + f.total_cents);
                 last.adjustments =
                     Money::from_cents(last.adjustments.cents() + f.adjustments_cents);
@@ -610,7 +617,7 @@ pub async fn export(
                 name: names.get(&f.rep_id).cloned().unwrap_or_default(),
                 rep_id: f.rep_id,
                 period: label.clone(),
-                currency: settings.currency.clone(),
+                currency,
                 amount: Money::from_cents(f.total_cents),
                 adjustments: Money::from_cents(f.adjustments_cents),
             }),
