@@ -126,21 +126,32 @@ fn credits_of(
     }
 }
 
+/// Each person's index by id, and each split by the id it applies to.
+type Lookups<'d> = (
+    HashMap<&'d str, usize>,
+    HashMap<&'d str, &'d crate::domain::CreditSplit>,
+);
+
+fn lookups<'d>(data: &'d SalesData, book: &'d PlanBook) -> Lookups<'d> {
+    let reps = data
+        .reps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rep_id.as_str(), i))
+        .collect();
+    let splits = book
+        .splits
+        .iter()
+        .map(|s| (s.source_id.as_str(), s))
+        .collect();
+    (reps, splits)
+}
+
 impl Ledger {
     /// Builds every rep's credits from the bookings of `data`.
     pub fn build(data: &SalesData, book: &PlanBook) -> Ledger {
-        let reps: HashMap<&str, usize> = data
-            .reps
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.rep_id.as_str(), i))
-            .collect();
+        let (reps, splits) = lookups(data, book);
         let rep_index = |id: &str| reps.get(id).copied();
-        let splits: HashMap<&str, &crate::domain::CreditSplit> = book
-            .splits
-            .iter()
-            .map(|s| (s.source_id.as_str(), s))
-            .collect();
         let payees = Payees::new(data, book);
         let relational = payees.any();
         let mut by_rep: Vec<Vec<Credit>> = vec![Vec::new(); data.reps.len()];
@@ -216,18 +227,8 @@ impl Ledger {
         payees: &Payees<'_>,
         rep: usize,
     ) -> Ledger {
-        let reps: HashMap<&str, usize> = data
-            .reps
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.rep_id.as_str(), i))
-            .collect();
+        let (reps, splits) = lookups(data, book);
         let rep_index = |id: &str| reps.get(id).copied();
-        let splits: HashMap<&str, &crate::domain::CreditSplit> = book
-            .splits
-            .iter()
-            .map(|s| (s.source_id.as_str(), s))
-            .collect();
         let mut credits = Vec::new();
         let may = payees.may_credit(rep);
         for (i, may) in may.iter().enumerate() {

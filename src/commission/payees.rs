@@ -55,20 +55,9 @@ pub struct Place {
 impl<'a> Payees<'a> {
     /// Indexes the people of `data` whose plans in `book` credit others.
     pub fn new(data: &'a SalesData, book: &'a PlanBook) -> Payees<'a> {
-        let index: HashMap<&str, u32> = data
-            .reps
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.rep_id.as_str(), i as u32))
-            .collect();
-        let manager = data
-            .reps
-            .iter()
-            .map(|r| {
-                r.manager_id
-                    .as_ref()
-                    .and_then(|m| index.get(m.as_str()).copied())
-            })
+        let manager = managers(data)
+            .into_iter()
+            .map(|m| m.map(|m| m as u32))
             .collect();
         let mut names: HashMap<&'a str, Arc<str>> = HashMap::new();
         for (t, r) in &data.regions {
@@ -323,6 +312,24 @@ impl<'a> Payees<'a> {
             f(r, c);
         }
     }
+}
+
+/// Each person's manager, as an index into [`SalesData::reps`].
+pub fn managers(data: &SalesData) -> Vec<Option<usize>> {
+    let index: HashMap<&str, usize> = data
+        .reps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rep_id.as_str(), i))
+        .collect();
+    data.reps
+        .iter()
+        .map(|r| {
+            r.manager_id
+                .as_ref()
+                .and_then(|m| index.get(m.as_str()).copied())
+        })
+        .collect()
 }
 
 /// The territories (regions) a plan covers: its list, else the holder's own.

@@ -76,21 +76,7 @@ impl Sources {
         for v in &mut own {
             v.sort_unstable();
         }
-        let index: std::collections::HashMap<&str, usize> = data
-            .reps
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.rep_id.as_str(), i))
-            .collect();
-        let manager: Vec<Option<usize>> = data
-            .reps
-            .iter()
-            .map(|r| {
-                r.manager_id
-                    .as_ref()
-                    .and_then(|m| index.get(m.as_str()).copied())
-            })
-            .collect();
+        let manager = super::payees::managers(data);
         let mut below = vec![Vec::new(); data.reps.len()];
         for r in 0..data.reps.len() {
             let (mut at, mut steps) = (manager[r], 0);
