@@ -507,6 +507,10 @@ fn quota_in(data: &SalesData, rep: usize, span: &Span, pay_in: Option<&str>) -> 
 /// Every rate the plans of `book` need: a plan paying in another currency
 /// needs its rates from the first day of the data on.
 pub fn check_rates(data: &SalesData, book: &PlanBook) -> Result<(), crate::domain::MissingRate> {
+    // The usual book pays in one currency: nothing to look for.
+    if book.plans.iter().all(|p| paid_in(data, p).is_none()) {
+        return Ok(());
+    }
     let first = data
         .bookings
         .iter()

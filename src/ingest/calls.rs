@@ -60,98 +60,78 @@ pub(super) async fn calls(
     }
     let mut rows = Vec::new();
     for path in files {
-        let name = path.display().to_string();
-        let Some((mut reader, header)) =
-            open_csv(path, "a calls file", &REQUIRED, &OPTIONAL, problems)
-        else {
-            continue;
-        };
-        let at = |c: &str| header.iter().position(|h| h == c);
-        for (i, record) in reader.records().enumerate() {
-            let row_no = i + 2;
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push(Problem {
-                        row: Some(row_no),
-                        ..Problem::file(&name, format!("not CSV: {e}"))
+        each_row(
+            path,
+            ("a calls file", &REQUIRED, &OPTIONAL),
+            problems,
+            |row, problems| {
+                let cell = |c: &str| row.cell(c);
+                let mut bad = |column: &str, message: String| row.bad(problems, column, message);
+                let person = cell("person_id");
+                if !known.reps.contains_key(person) {
+                    bad(
+                        "person_id",
+                        "no such person (stored, or in this call's reps)".into(),
+                    );
+                }
+                let period = Period::parse(cell("period"));
+                if let Err(e) = &period {
+                    bad("period", format!("not YYYY-MM or YYYY-Qn: {e}"));
+                }
+                let submitted = moment(cell("submitted_at"));
+                if submitted.is_none() {
+                    bad(
+                        "submitted_at",
+                        "not a day (YYYY-MM-DD) or an RFC 3339 time".into(),
+                    );
+                }
+                let amount = |c: &str| -> Result<Option<Money>, String> {
+                    match cell(c) {
+                        "" => Ok(None),
+                        raw => Money::parse_non_negative(raw)
+                            .map(Some)
+                            .map_err(|e| e.to_string()),
+                    }
+                };
+                let commit = match amount("commit") {
+                    Ok(Some(m)) => Some(m),
+                    Ok(None) => {
+                        bad("commit", "required".into());
+                        None
+                    }
+                    Err(e) => {
+                        bad("commit", e);
+                        None
+                    }
+                };
+                let best_case = amount("best_case").unwrap_or_else(|e| {
+                    bad("best_case", e);
+                    None
+                });
+                let pipeline = amount("pipeline").unwrap_or_else(|e| {
+                    bad("pipeline", e);
+                    None
+                });
+                if let (Some(c), Some(b)) = (commit, best_case) {
+                    if b < c {
+                        bad("best_case", format!("under the commit {c}"));
+                    }
+                }
+                if let (Ok(period), Some(submitted_at), Some(commit)) = (period, submitted, commit)
+                {
+                    let note = Some(cell("note").to_owned()).filter(|n| !n.is_empty());
+                    rows.push(Row {
+                        person_id: person.to_owned(),
+                        period: period.to_string(),
+                        submitted_at,
+                        commit,
+                        best_case,
+                        pipeline,
+                        note,
                     });
-                    continue;
                 }
-            };
-            let cell = |c: &str| at(c).and_then(|i| record.get(i)).unwrap_or("");
-            let mut bad = |column: &str, message: String| {
-                problems.push(Problem {
-                    file: name.clone(),
-                    row: Some(row_no),
-                    column: Some(column.to_owned()),
-                    value: Some(cell(column).to_owned()),
-                    message,
-                });
-            };
-            let person = cell("person_id");
-            if !known.reps.contains_key(person) {
-                bad(
-                    "person_id",
-                    "no such person (stored, or in this call's reps)".into(),
-                );
-            }
-            let period = Period::parse(cell("period"));
-            if let Err(e) = &period {
-                bad("period", format!("not YYYY-MM or YYYY-Qn: {e}"));
-            }
-            let submitted = moment(cell("submitted_at"));
-            if submitted.is_none() {
-                bad(
-                    "submitted_at",
-                    "not a day (YYYY-MM-DD) or an RFC 3339 time".into(),
-                );
-            }
-            let amount = |c: &str| -> Result<Option<Money>, String> {
-                match cell(c) {
-                    "" => Ok(None),
-                    raw => Money::parse_non_negative(raw)
-                        .map(Some)
-                        .map_err(|e| e.to_string()),
-                }
-            };
-            let commit = match amount("commit") {
-                Ok(Some(m)) => Some(m),
-                Ok(None) => {
-                    bad("commit", "required".into());
-                    None
-                }
-                Err(e) => {
-                    bad("commit", e);
-                    None
-                }
-            };
-            let best_case = amount("best_case").unwrap_or_else(|e| {
-                bad("best_case", e);
-                None
-            });
-            let pipeline = amount("pipeline").unwrap_or_else(|e| {
-                bad("pipeline", e);
-                None
-            });
-            if let (Some(c), Some(b)) = (commit, best_case) {
-                if b < c {
-                    bad("best_case", format!("under the commit {c}"));
-                }
-            }
-            if let (Ok(period), Some(submitted_at), Some(commit)) = (period, submitted, commit) {
-                let note = Some(cell("note").to_owned()).filter(|n| !n.is_empty());
-                rows.push(Row {
-                    person_id: person.to_owned(),
-                    period: period.to_string(),
-                    submitted_at,
-                    commit,
-                    best_case,
-                    pipeline,
-                    note,
-                });
-            }
-        }
+            },
+        );
     }
     if problems.any() {
         return Ok(None);
@@ -232,4 +212,77 @@ pub(super) fn open_csv(
         }
     }
     (!bad).then_some((reader, header))
+}
+
+/// One record of a small CSV file, with where it stands.
+pub(super) struct CsvRow<'r> {
+    file: &'r str,
+    row: usize,
+    header: &'r [String],
+    record: &'r csv::StringRecord,
+}
+
+impl CsvRow<'_> {
+    /// The file it is in.
+    pub(super) fn file(&self) -> &str {
+        self.file
+    }
+
+    /// Its row number (the header is row 1).
+    pub(super) fn row(&self) -> usize {
+        self.row
+    }
+
+    /// The cell of `column` (empty when the file has no such column).
+    pub(super) fn cell(&self, column: &str) -> &str {
+        self.header
+            .iter()
+            .position(|h| h == column)
+            .and_then(|i| self.record.get(i))
+            .unwrap_or("")
+    }
+
+    /// Records a problem with the cell of `column`.
+    pub(super) fn bad(&self, problems: &mut Problems, column: &str, message: String) {
+        problems.push(Problem {
+            file: self.file.to_owned(),
+            row: Some(self.row),
+            column: Some(column.to_owned()),
+            value: Some(self.cell(column).to_owned()),
+            message,
+        });
+    }
+}
+
+/// Calls `f` with each record of the small CSV file at `path` (see
+/// [`open_csv`]; `kind` is its description and columns), reporting records
+/// that are not CSV.
+pub(super) fn each_row(
+    path: &std::path::Path,
+    (what, required, optional): (&str, &[&str], &[&str]),
+    problems: &mut Problems,
+    mut f: impl FnMut(&CsvRow<'_>, &mut Problems),
+) {
+    let name = path.display().to_string();
+    let Some((mut reader, header)) = open_csv(path, what, required, optional, problems) else {
+        return;
+    };
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        match record {
+            Ok(record) => f(
+                &CsvRow {
+                    file: &name,
+                    row,
+                    header: &header,
+                    record: &record,
+                },
+                problems,
+            ),
+            Err(e) => problems.push(Problem {
+                row: Some(row),
+                ..Problem::file(&name, format!("not CSV: {e}"))
+            }),
+        }
+    }
 }

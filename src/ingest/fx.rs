@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::calls::open_csv;
+use super::calls::each_row;
 use super::known::Known;
 use super::{IngestError, Problem, Problems, TableSummary};
 use crate::store::{FxRate, StoreTx};
@@ -37,85 +37,69 @@ pub(super) async fn rates(
     // (currency, day) -> (rate, file, row) of the first row naming it.
     let mut seen: HashMap<(String, NaiveDate), (Decimal, String, usize)> = HashMap::new();
     for path in files {
-        let name = path.display().to_string();
-        let Some((mut reader, header)) =
-            open_csv(path, "an exchange rates file", &REQUIRED, &[], problems)
-        else {
-            continue;
-        };
-        let at = |c: &str| header.iter().position(|h| h == c);
-        for (i, record) in reader.records().enumerate() {
-            let row_no = i + 2;
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push(Problem {
-                        row: Some(row_no),
-                        ..Problem::file(&name, format!("not CSV: {e}"))
-                    });
-                    continue;
+        each_row(
+            path,
+            ("an exchange rates file", &REQUIRED, &[]),
+            problems,
+            |row, problems| {
+                let cell = |c: &str| row.cell(c);
+                let mut bad = |column: &str, message: String| row.bad(problems, column, message);
+                let day = NaiveDate::parse_from_str(cell("date"), "%Y-%m-%d").ok();
+                if day.is_none() {
+                    bad("date", "not a day (YYYY-MM-DD)".into());
                 }
-            };
-            let cell = |c: &str| at(c).and_then(|i| record.get(i)).unwrap_or("");
-            let mut bad = |column: &str, message: String| {
-                problems.push(Problem {
-                    file: name.clone(),
-                    row: Some(row_no),
-                    column: Some(column.to_owned()),
-                    value: Some(cell(column).to_owned()),
-                    message,
-                });
-            };
-            let day = NaiveDate::parse_from_str(cell("date"), "%Y-%m-%d").ok();
-            if day.is_none() {
-                bad("date", "not a day (YYYY-MM-DD)".into());
-            }
-            let code = cell("currency").to_ascii_uppercase();
-            let currency = if iso_currency::Currency::from_code(&code).is_none() {
-                bad(
-                    "currency",
-                    "not an ISO 4217 currency code (e.g. EUR, GBP, JPY)".into(),
-                );
-                None
-            } else if code == known.currency {
-                bad(
-                    "currency",
-                    format!("{code} is the organisation's currency: its rate is 1"),
-                );
-                None
-            } else {
-                Some(code)
-            };
-            let rate = match cell("rate").replace([',', '_'], "").parse::<Decimal>() {
-                Ok(r) if r > Decimal::ZERO => Some(r),
-                Ok(_) => {
-                    bad("rate", "a rate must be above zero".into());
+                let code = cell("currency").to_ascii_uppercase();
+                let currency = if iso_currency::Currency::from_code(&code).is_none() {
+                    bad(
+                        "currency",
+                        "not an ISO 4217 currency code (e.g. EUR, GBP, JPY)".into(),
+                    );
                     None
-                }
-                Err(_) => {
-                    bad("rate", "not a number such as 1.0842".into());
+                } else if code == known.currency {
+                    bad(
+                        "currency",
+                        format!("{code} is the organisation's currency: its rate is 1"),
+                    );
                     None
+                } else {
+                    Some(code)
+                };
+                let rate = match cell("rate").replace([',', '_'], "").parse::<Decimal>() {
+                    Ok(r) if r > Decimal::ZERO => Some(r),
+                    Ok(_) => {
+                        bad("rate", "a rate must be above zero".into());
+                        None
+                    }
+                    Err(_) => {
+                        bad("rate", "not a number such as 1.0842".into());
+                        None
+                    }
+                };
+                let (Some(day), Some(currency), Some(rate)) = (day, currency, rate) else {
+                    return;
+                };
+                match seen.get(&(currency.clone(), day)) {
+                    Some((first, file, row)) if *first != rate => bad(
+                        "rate",
+                        format!(
+                            "{currency} on {day} already has the rate {first} ({file}, row {row})"
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(
+                            (currency.clone(), day),
+                            (rate, row.file().to_owned(), row.row()),
+                        );
+                        rows.push(FxRate {
+                            currency,
+                            from: day,
+                            rate,
+                        });
+                    }
                 }
-            };
-            let (Some(day), Some(currency), Some(rate)) = (day, currency, rate) else {
-                continue;
-            };
-            match seen.get(&(currency.clone(), day)) {
-                Some((first, file, row)) if *first != rate => bad(
-                    "rate",
-                    format!("{currency} on {day} already has the rate {first} ({file}, row {row})"),
-                ),
-                Some(_) => {}
-                None => {
-                    seen.insert((currency.clone(), day), (rate, name.clone(), row_no));
-                    rows.push(FxRate {
-                        currency,
-                        from: day,
-                        rate,
-                    });
-                }
-            }
-        }
+            },
+        );
     }
     if problems.any() {
         return Ok(None);
