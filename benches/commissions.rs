@@ -14,15 +14,13 @@ use attain::commission::credits::Ledger;
 use attain::commission::project::{MonthPaths, Sources, as_worked_out, project_reps, roll_up};
 use attain::domain::{FiscalCalendar, PlanBook};
 use attain::features::{Hierarchy, SalesData, month_idx};
-use attain::forecast::PeriodPaths;
 use attain::ingest::parse_plan_book;
 use attain::jobs::close::Books;
 use attain::jobs::commissions::{CommissionParams, statement_data};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod support;
-use rand::SeedableRng;
-use rand_distr::{Distribution, LogNormal};
+use support::month_paths;
 
 const REPS: usize = 10_000;
 const PATHS: usize = 1_000;
@@ -34,40 +32,13 @@ fn setup() -> (SalesData, PlanBook) {
     (data, book)
 }
 
-/// Month paths for the quarter after the last day: each rep's trailing
-/// monthly mean times log-normal noise.
-fn month_paths(data: &SalesData, first: i32) -> Vec<PeriodPaths> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let noise = LogNormal::new(0.0, 0.5).expect("lognormal");
-    let from = data.last_date - chrono::Days::new(365);
-    let mut yearly = vec![0.0f64; data.reps.len()];
-    for b in data.bookings.iter().filter(|b| b.day > from) {
-        yearly[b.rep as usize] += b.cents as f64 / 100.0;
-    }
-    (0..3)
-        .map(|h| PeriodPaths {
-            period: attain::features::month_period(first + h),
-            paths: PATHS,
-            reps: yearly
-                .iter()
-                .flat_map(|y| {
-                    let mean = (y / 12.0) as f32;
-                    (0..PATHS)
-                        .map(|_| mean * noise.sample(&mut rng) as f32)
-                        .collect::<Vec<f32>>()
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 fn commissions(c: &mut Criterion) {
     let (data, book) = setup();
     let as_of = data.last_date;
     let first = month_idx(as_of.succ_opt().expect("day"));
     let period = data.fiscal.quarter_of(as_of.succ_opt().expect("day"));
     let span = (data.fiscal.start(period), data.fiscal.end(period));
-    let paths = month_paths(&data, first);
+    let paths = month_paths(&data, first, PATHS);
     let months = MonthPaths {
         first,
         months: &paths,
@@ -89,7 +60,7 @@ fn commissions(c: &mut Criterion) {
     group.bench_function("project_10k_reps_1000_paths", |b| {
         b.iter(|| {
             let ledger = Ledger::build(&data, &book);
-            let own = Sources::new(&data);
+            let own = Sources::new(&data, data.last_date);
             let reps = project_reps(
                 &data,
                 &book,

@@ -42,11 +42,47 @@ pub fn org(reps: usize, seed: u64) -> (SalesData, Option<String>) {
         ingest::ingest(&store, &[org], &options)
             .await
             .expect("ingest");
-        let data = SalesData::load(&store, FiscalCalendar::default())
+        let mut data = SalesData::load(&store, FiscalCalendar::default())
             .await
             .expect("load");
+        data.rates.set_org("USD");
         let plans = store.plan_book().await.expect("read plans");
         store.close().await;
         (data, plans)
     })
+}
+
+/// Month paths for the quarter after the last day: each rep's trailing
+/// monthly mean times log-normal noise (the forecast engine's own time is
+/// measured apart), `paths` per rep.
+#[allow(dead_code)]
+pub fn month_paths(
+    data: &SalesData,
+    first: attain::features::MonthIdx,
+    paths: usize,
+) -> Vec<attain::forecast::PeriodPaths> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, LogNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let noise = LogNormal::new(0.0, 0.5).expect("lognormal");
+    let from = data.last_date - chrono::Days::new(365);
+    let mut yearly = vec![0.0f64; data.reps.len()];
+    for b in data.bookings.iter().filter(|b| b.day > from) {
+        yearly[b.rep as usize] += b.cents as f64 / 100.0;
+    }
+    (0..3)
+        .map(|h| attain::forecast::PeriodPaths {
+            period: attain::features::month_period(first + h),
+            paths,
+            reps: yearly
+                .iter()
+                .flat_map(|y| {
+                    let mean = (y / 12.0) as f32;
+                    (0..paths)
+                        .map(|_| mean * noise.sample(&mut rng) as f32)
+                        .collect::<Vec<f32>>()
+                })
+                .collect(),
+        })
+        .collect()
 }

@@ -214,5 +214,6 @@ pub(super) fn simulate_deal<R: Rng>(
         product: product.name,
         created,
         history,
+        currency: None,
     }
 }

@@ -3,7 +3,8 @@
 //! second file (agent, manager, office, all names), list prices in a third,
 //! no history file, and blanks where such exports have them (no value on
 //! open deals, no close date until a deal closes, some accounts missing).
-//! A mapping that loads it is written beside it.
+//! Each deal names its currency, and the rates of the foreign ones are in
+//! `fx_rates.csv`. A mapping that loads it is written beside it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -76,7 +77,7 @@ pub fn write_flat(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
         .map(|s| format!("{}_date", s.to_lowercase()))
         .collect();
     header.extend(stage_columns.iter().map(String::as_str));
-    header.extend(["close_date", "close_value"]);
+    header.extend(["close_date", "close_value", "currency"]);
     out.file(
         "sales_pipeline.csv",
         &header,
@@ -112,9 +113,12 @@ pub fn write_flat(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
             } else {
                 String::new()
             });
+            // Such exports name every deal's currency, the home one too.
+            row.push(d.currency.unwrap_or("USD").to_owned());
             Some(row)
         }),
     )?;
+    super::write::write_rates(&out, org)?;
     let path = dir.join("crm_mapping.toml");
     std::fs::write(&path, FLAT_MAPPING).map_err(|source| SimError::Io {
         path: path.display().to_string(),

@@ -21,11 +21,15 @@
 //!   month the decline starts in `truth.csv`;
 //! - weekly forecast calls of reps, managers and leaders with planted
 //!   habits (sandbaggers, optimists, accurate callers; managers who cut or
-//!   raise their team's number), the habits in `truth.csv`.
+//!   raise their team's number), the habits in `truth.csv`;
+//! - reps who changed teams mid-data (`org_history.csv`), and one region
+//!   that sells in euros with monthly rates (`fx_rates.csv`).
 
 mod calls;
 mod deals;
 mod flat;
+mod fx;
+mod moves;
 mod plans;
 mod write;
 
@@ -42,6 +46,8 @@ use rand_distr::{Distribution, LogNormal, Poisson};
 use crate::domain::{FiscalCalendar, Period};
 
 pub use flat::{FLAT_MAPPING, write_flat};
+pub use fx::SimRate;
+pub use moves::SimMove;
 pub use write::write_org;
 
 /// Why generation could not start.
@@ -170,8 +176,8 @@ const PRODUCTS: [Product; 3] = [
 
 const REGIONS: [&str; 8] = [
     "North America East",
-    "North America West",
     "EMEA North",
+    "North America West",
     "EMEA South",
     "APAC",
     "LATAM",
@@ -253,6 +259,8 @@ pub struct SimDeal {
     pub created: NaiveDate,
     /// Snapshots in date order, at most one per day; the last is the current state.
     pub history: Vec<SimSnapshot>,
+    /// The deal's currency when it is not the organisation's.
+    pub currency: Option<&'static str>,
 }
 
 /// A booking.
@@ -270,6 +278,8 @@ pub struct SimBooking {
     pub opportunity_id: Option<String>,
     /// Territory.
     pub territory_id: String,
+    /// The booking's currency when it is not the organisation's.
+    pub currency: Option<&'static str>,
 }
 
 /// A quota.
@@ -281,6 +291,8 @@ pub struct SimQuota {
     pub period: Period,
     /// Amount in whole units (multiples of 1,000).
     pub amount: i64,
+    /// The quota's currency when it is not the organisation's.
+    pub currency: Option<&'static str>,
 }
 
 /// A planted pattern.
@@ -317,6 +329,10 @@ pub struct SimOrg {
     pub truth: Vec<Truth>,
     /// Last simulated day: the data's "today".
     pub end: NaiveDate,
+    /// Exchange rates of the currencies some rows are in.
+    pub fx_rates: Vec<SimRate>,
+    /// Reps who changed teams: where they were from which day.
+    pub org_history: Vec<SimMove>,
 }
 
 /// A quota-carrying seat's occupant during the simulation.
@@ -578,6 +594,7 @@ impl ValidOrgParams {
                                 date: last.close_date,
                                 opportunity_id: Some(deal.id.clone()),
                                 territory_id: seller.territory.clone(),
+                                currency: None,
                             });
                         }
                     }
@@ -603,6 +620,7 @@ impl ValidOrgParams {
                             date,
                             opportunity_id: None,
                             territory_id: seller.territory.clone(),
+                            currency: None,
                         });
                     }
                 }
@@ -629,7 +647,7 @@ impl ValidOrgParams {
             calls::simulate_calls(p.seed, &people, &bookings, p.start, end, &fiscal);
         let mut truth: Vec<Truth> = truth;
         truth.extend(habits);
-        SimOrg {
+        let mut org = SimOrg {
             territories,
             people,
             deals,
@@ -638,7 +656,14 @@ impl ValidOrgParams {
             calls,
             truth,
             end,
-        }
+            fx_rates: Vec::new(),
+            org_history: Vec::new(),
+        };
+        moves::move_reps(&mut org, p.start, p.months);
+        // Calls were made in the organisation's currency; the euro region's
+        // own records are restated last.
+        fx::localise(&mut org, p.seed, p.start);
+        org
     }
 }
 
@@ -727,6 +752,7 @@ fn set_quotas(
                 rep_id: s.id.clone(),
                 period: *q,
                 amount: ((amount / 1000.0).round() as i64).max(1) * 1000,
+                currency: None,
             });
         }
     }

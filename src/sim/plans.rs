@@ -3,7 +3,8 @@
 //! decelerator, a threshold, caps, a SPIFF, bonuses, a ramp plan with a
 //! recoverable draw for new hires, clawbacks, split deals and a mid-data
 //! plan change), managers on team credit, a Platform overlay for one
-//! region, and each person's default `plan_id`.
+//! region, a plan paying the euro region in euros, and each person's
+//! default `plan_id`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -110,15 +111,14 @@ period = "month"
 /// The plan file text and each quota-carrying rep's default plan.
 pub fn plan_book(org: &SimOrg) -> (String, BTreeMap<String, String>) {
     let mut text = PLANS.to_owned();
-    let regions: Vec<&str> = {
-        let mut r: Vec<&str> = org.territories.iter().map(|t| t.region.as_str()).collect();
-        r.sort_unstable();
-        r.dedup();
-        r
-    };
     // The first region's reps sell enterprise deals from the second
     // calendar year of data on (fiscal years start in January here).
-    let enterprise_region = regions.first().copied();
+    let enterprise_region = org.territories.first().map(|t| t.region.as_str());
+    // Reps of a region booking in another currency are paid in it.
+    let local_region = local_region(org);
+    if let Some((_, code)) = local_region {
+        let _ = write!(text, "{}", local_plan(code));
+    }
     let region_of: BTreeMap<&str, &str> = org
         .territories
         .iter()
@@ -172,7 +172,18 @@ products = ["Platform"]    # ...of this product
             .as_deref()
             .and_then(|t| region_of.get(t))
             .is_some_and(|r| Some(*r) == enterprise_region);
-        let default = if enterprise { "enterprise" } else { "ae" };
+        let local = p
+            .territory_id
+            .as_deref()
+            .and_then(|t| region_of.get(t))
+            .is_some_and(|r| local_region.is_some_and(|(l, _)| l == *r));
+        let default = if enterprise {
+            "enterprise"
+        } else if local {
+            "ae_local"
+        } else {
+            "ae"
+        };
         defaults.insert(p.id.clone(), default.to_owned());
         let hired_late = p.hire_date > data_start;
         let mut ramp_end = None;
@@ -259,4 +270,53 @@ products = ["Platform"]    # ...of this product
         );
     }
     (text, defaults)
+}
+
+/// The region whose records are in another currency, and that currency.
+fn local_region(org: &SimOrg) -> Option<(&str, &'static str)> {
+    let code = org.fx_rates.first()?.currency;
+    let territories: Vec<&str> = org
+        .bookings
+        .iter()
+        .filter(|b| b.currency == Some(code))
+        .map(|b| b.territory_id.as_str())
+        .collect();
+    let first = territories.first()?;
+    org.territories
+        .iter()
+        .find(|t| t.id == *first)
+        .map(|t| (t.region.as_str(), code))
+}
+
+/// The standard AE plan, paid in `code` with its amounts in `code`.
+fn local_plan(code: &str) -> String {
+    format!(
+        r#"
+[[plan]]
+id = "ae_local"
+name = "Account Executive ({code})"
+period = "quarter"
+mode = "marginal"
+currency = "{code}"        # quota, credit and payout in {code}
+base_rate = "10%"
+threshold = "40%"
+payout_cap = "140000"
+
+  [[plan.tier]]
+  from = "0%"
+  to = "100%"
+  multiplier = 1
+
+  [[plan.tier]]
+  from = "100%"
+  multiplier = 1.5
+
+  [[plan.bonus]]
+  at = "100%"
+  amount = "1800"
+
+  [plan.clawback]
+  days = 90
+"#
+    )
 }

@@ -53,8 +53,9 @@ impl<'a> Out<'a> {
 
 /// Writes `territories.csv`, `reps.csv`, `opportunities.csv`,
 /// `opportunity_history.csv`, `bookings.csv`, `quotas.csv`,
-/// `comp_plans.toml`, `calls.csv` and `truth.csv`
-/// into `dir` (created if missing).
+/// `comp_plans.toml`, `calls.csv`, `truth.csv`, `org_history.csv` when reps
+/// changed teams and `fx_rates.csv` when some rows are in another
+/// currency, into `dir` (created if missing).
 pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
     let out = Out::new(dir)?;
     let (plans, plan_ids) = super::plans::plan_book(org);
@@ -103,6 +104,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
             "created_date",
             "close_date",
             "forecast_category",
+            "currency",
         ],
         org.deals.iter().filter_map(|d| {
             let now = d.history.last()?;
@@ -117,6 +119,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
                 d.created.to_string(),
                 now.close_date.to_string(),
                 forecast_category(now.stage).to_owned(),
+                d.currency.unwrap_or_default().to_owned(),
             ])
         }),
     )?;
@@ -154,6 +157,7 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
             "booked_date",
             "opportunity_id",
             "territory_id",
+            "currency",
         ],
         org.bookings.iter().map(|b| {
             vec![
@@ -163,16 +167,37 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
                 b.date.to_string(),
                 b.opportunity_id.clone().unwrap_or_default(),
                 b.territory_id.clone(),
+                b.currency.unwrap_or_default().to_owned(),
             ]
         }),
     )?;
     out.file(
         "quotas.csv",
-        &["rep_id", "period", "amount"],
-        org.quotas
-            .iter()
-            .map(|q| vec![q.rep_id.clone(), q.period.to_string(), money(q.amount)]),
+        &["rep_id", "period", "amount", "currency"],
+        org.quotas.iter().map(|q| {
+            vec![
+                q.rep_id.clone(),
+                q.period.to_string(),
+                money(q.amount),
+                q.currency.unwrap_or_default().to_owned(),
+            ]
+        }),
     )?;
+    write_rates(&out, org)?;
+    if !org.org_history.is_empty() {
+        out.file(
+            "org_history.csv",
+            &["rep_id", "from", "manager_id", "territory_id"],
+            org.org_history.iter().map(|m| {
+                vec![
+                    m.rep_id.clone(),
+                    m.from.to_string(),
+                    m.manager_id.clone(),
+                    m.territory_id.clone(),
+                ]
+            }),
+        )?;
+    }
     let plan_path = dir.join(crate::ingest::PLAN_FILE);
     std::fs::write(&plan_path, plans).map_err(|source| SimError::Io {
         path: plan_path.display().to_string(),
@@ -213,4 +238,22 @@ pub fn write_org(org: &SimOrg, dir: &Path) -> Result<(), SimError> {
         }),
     )?;
     Ok(())
+}
+
+/// `fx_rates.csv`, when the organisation has rates.
+pub(super) fn write_rates(out: &Out<'_>, org: &SimOrg) -> Result<(), SimError> {
+    if org.fx_rates.is_empty() {
+        return Ok(());
+    }
+    out.file(
+        "fx_rates.csv",
+        &["date", "currency", "rate"],
+        org.fx_rates.iter().map(|r| {
+            vec![
+                r.date.to_string(),
+                r.currency.to_owned(),
+                format!("{:.4}", r.rate),
+            ]
+        }),
+    )
 }

@@ -633,8 +633,15 @@ async fn pipedrive_deal_exports_load_with_the_preset() {
          103,Initech deal,Jonas Weber,900,EUR,Initech,Default,Qualified,Lost,2024-02-05 08:00:00,2024-03-31,,2024-03-04 17:45:10,2024-02-10 09:00:00\n",
     )
     .unwrap();
+    // The deals are in euros: the organisation (in dollars) needs the rate.
+    std::fs::write(
+        dir.path().join("fx_rates.csv"),
+        "date,currency,rate\n2024-01-01,EUR,1.09\n",
+    )
+    .unwrap();
     let (t, summary, _) = load_export(dir.path(), Mapping::pipedrive()).await;
     assert_eq!(summary.tables["reps"].inserted, 2);
+    assert_eq!(summary.tables["fx_rates"].inserted, 1);
     assert_eq!(summary.export_date, Some(date("2024-03-12")));
     let deals = t
         .store

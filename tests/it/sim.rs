@@ -176,3 +176,73 @@ fn quarter_ends_and_q4_are_busier_and_planted_decliners_decline() {
         "decliners: {before:.0}/month before, {after:.0}/month after"
     );
 }
+
+#[test]
+fn one_region_books_in_euros_with_a_rate_for_every_month() {
+    let org = org(60, 24, 7);
+    let region_of: HashMap<&str, &str> = org
+        .territories
+        .iter()
+        .map(|t| (t.id.as_str(), t.region.as_str()))
+        .collect();
+    let euro_regions: std::collections::BTreeSet<&str> = org
+        .bookings
+        .iter()
+        .filter(|b| b.currency == Some("EUR"))
+        .map(|b| region_of[b.territory_id.as_str()])
+        .collect();
+    assert_eq!(euro_regions.into_iter().collect::<Vec<_>>(), ["EMEA North"]);
+    // Every booking of that region is in euros, every other in dollars.
+    for b in &org.bookings {
+        let euro = region_of[b.territory_id.as_str()] == "EMEA North";
+        assert_eq!(b.currency.is_some(), euro, "{}", b.id);
+    }
+    // A won deal's booking is its amount in its own currency.
+    let deals: HashMap<&str, &attain::sim::SimDeal> =
+        org.deals.iter().map(|d| (d.id.as_str(), d)).collect();
+    for b in org.bookings.iter().filter(|b| b.currency.is_some()) {
+        if let Some(d) = b.opportunity_id.as_deref().map(|o| deals[o]) {
+            assert_eq!(d.currency, b.currency);
+            assert_eq!(d.history.last().map(|h| h.amount), Some(b.amount));
+        }
+    }
+    // One rate a month from the first month on, none missing.
+    assert_eq!(org.fx_rates.len(), 24);
+    assert_eq!(
+        org.fx_rates[0].date,
+        NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()
+    );
+    assert!(org.quotas.iter().any(|q| q.currency == Some("EUR")));
+    // A one-region organisation has a single currency.
+    let small = org_one_region();
+    assert!(small.fx_rates.is_empty());
+    assert!(small.bookings.iter().all(|b| b.currency.is_none()));
+}
+
+fn org_one_region() -> SimOrg {
+    org(20, 12, 3)
+}
+
+#[test]
+fn some_reps_changed_teams_and_their_earlier_bookings_say_so() {
+    let org = org(60, 24, 7);
+    assert!(org.org_history.len() >= 4, "{}", org.org_history.len());
+    for pair in org.org_history.chunks(2) {
+        let [before, after] = pair else {
+            panic!("two rows per mover")
+        };
+        assert_eq!(before.rep_id, after.rep_id);
+        assert_ne!(before.manager_id, after.manager_id);
+        let person = org.people.iter().find(|p| p.id == after.rep_id).unwrap();
+        // reps.csv holds where they are now.
+        assert_eq!(person.manager_id.as_ref(), Some(&after.manager_id));
+        for b in org.bookings.iter().filter(|b| b.rep_id == after.rep_id) {
+            let expected = if b.date < after.from {
+                &before.territory_id
+            } else {
+                &after.territory_id
+            };
+            assert_eq!(&b.territory_id, expected, "{}", b.id);
+        }
+    }
+}
