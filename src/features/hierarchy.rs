@@ -97,6 +97,8 @@ pub struct Hierarchy {
     /// For each rep, the entities (indices) their bookings count towards,
     /// including their own rep entity.
     pub rep_to_entities: Vec<Vec<u32>>,
+    /// For each rep, whether anyone reports to them.
+    pub has_reports: Vec<bool>,
 }
 
 impl Hierarchy {
@@ -173,12 +175,34 @@ impl Hierarchy {
         Hierarchy {
             entities,
             rep_to_entities,
+            has_reports: is_manager,
         }
     }
 
     /// Number of rep entities (the first entities).
     pub fn reps(&self) -> usize {
         self.rep_to_entities.len()
+    }
+
+    /// Rolls quotas (cents) up: each entity gets the quotas of the people
+    /// under it who have no reports. The quota row of someone with reports
+    /// is their team's number, counted on their own line only: adding it
+    /// to the levels above would count the team twice.
+    pub fn roll_quotas(&self, per_rep: &[i64]) -> Vec<i64> {
+        let mut out = vec![0i64; self.entities.len()];
+        for (rep, targets) in self.rep_to_entities.iter().enumerate() {
+            let q = per_rep[rep];
+            if q == 0 {
+                continue;
+            }
+            out[rep] += q;
+            if !self.has_reports[rep] {
+                for &e in &targets[1..] {
+                    out[e as usize] += q;
+                }
+            }
+        }
+        out
     }
 
     /// Sums a per-rep value into every entity.

@@ -692,9 +692,9 @@ impl<'a> Engine<'a> {
                 }
                 sum
             };
-            // Each entity's quota (its reps' summed) and the share of its
-            // paths reaching it.
-            let quota_entity = roll_cents(&data.quotas_between(q_start, q_end));
+            // Each entity's quota (its sellers' summed) and the share of
+            // its paths reaching it.
+            let quota_entity = hierarchy.roll_quotas(&data.quotas_between(q_start, q_end));
             let summaries: Vec<Option<(super::simulate::PathSummary, Option<f64>)>> = (0..entities)
                 .into_par_iter()
                 .with_min_len(64)

@@ -256,7 +256,17 @@ mod tests {
                 vec![2, 4, 7, 6, 8],
                 vec![3, 8],
             ],
+            has_reports: vec![false; 4],
         }
+    }
+
+    #[test]
+    fn a_team_quota_counts_on_its_holders_line_only() {
+        let mut h = org();
+        // Rep a leads a team: their 500 is the team's number.
+        h.has_reports[0] = true;
+        let q = h.roll_quotas(&[500, 100, 200, 0]);
+        assert_eq!(q, vec![500, 100, 200, 0, 200, 100, 300, 200, 300]);
     }
 
     fn points(models: &[(ModelKind, [f64; 4])]) -> OriginPoints {

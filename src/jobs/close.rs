@@ -680,7 +680,12 @@ pub async fn versions(
         .collect())
 }
 
-/// The sum of a period's payroll rows (for checks and summaries).
-pub fn payroll_total(rows: &[PayrollRow]) -> Decimal {
-    rows.iter().map(|r| r.amount.amount()).sum()
+/// The sums of a period's payroll rows, one per currency paid in (for
+/// checks and summaries): amounts in different currencies never add up.
+pub fn payroll_totals(rows: &[PayrollRow]) -> std::collections::BTreeMap<String, Decimal> {
+    let mut totals = std::collections::BTreeMap::new();
+    for r in rows {
+        *totals.entry(r.currency.clone()).or_insert(Decimal::ZERO) += r.amount.amount();
+    }
+    totals
 }

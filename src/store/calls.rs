@@ -65,34 +65,67 @@ impl Store {
         Ok(out)
     }
 
-    /// What each rep booked between two days (both included): the
-    /// bookings, or the won deals by close day when no booking is stored
-    /// (as the data format says).
+    /// What each rep booked between two days (both included), in the
+    /// organisation's currency: the bookings, or the won deals by close day
+    /// when no booking is stored (as the data format says). A row in
+    /// another currency is converted at its own day's rate, as the loaded
+    /// data converts it.
     pub async fn booked_by_rep(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let any = "SELECT COUNT(*) FROM (SELECT 1 FROM bookings LIMIT 1) AS one";
-        let from_bookings = "SELECT rep_id, CAST(SUM(amount_cents) AS BIGINT) FROM bookings \
-                             WHERE booked_date >= $1 AND booked_date <= $2 GROUP BY rep_id";
-        let from_deals = "SELECT rep_id, CAST(SUM(COALESCE(amount_cents, 0)) AS BIGINT) FROM opportunities \
-                          WHERE status = 'won' AND close_date >= $1 AND close_date <= $2 GROUP BY rep_id";
-        let out: Vec<(String, i64)>;
+        let from_bookings = [
+            "SELECT rep_id, CAST(SUM(amount_cents) AS BIGINT) FROM bookings \
+             WHERE booked_date >= $1 AND booked_date <= $2 AND currency IS NULL GROUP BY rep_id",
+            "SELECT rep_id, currency, booked_date, amount_cents FROM bookings \
+             WHERE booked_date >= $1 AND booked_date <= $2 AND currency IS NOT NULL",
+        ];
+        let from_deals = [
+            "SELECT rep_id, CAST(SUM(COALESCE(amount_cents, 0)) AS BIGINT) FROM opportunities \
+             WHERE status = 'won' AND close_date >= $1 AND close_date <= $2 AND currency IS NULL \
+             GROUP BY rep_id",
+            "SELECT rep_id, currency, close_date, COALESCE(amount_cents, 0) FROM opportunities \
+             WHERE status = 'won' AND close_date >= $1 AND close_date <= $2 AND currency IS NOT NULL",
+        ];
+        let mut out: Vec<(String, i64)>;
+        let foreign: Vec<(String, String, NaiveDate, i64)>;
         on_backend!(self, Store, |pool, Db| {
             let stored: i64 = sqlx::query_scalar::<Db, i64>(any).fetch_one(pool).await?;
-            let sql = if stored > 0 {
+            let [home, other] = if stored > 0 {
                 from_bookings
             } else {
                 from_deals
             };
-            out = sqlx::query_as::<Db, (String, i64)>(sql)
+            out = sqlx::query_as::<Db, (String, i64)>(home)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?;
+            foreign = sqlx::query_as::<Db, (String, String, NaiveDate, i64)>(other)
                 .bind(from)
                 .bind(to)
                 .fetch_all(pool)
                 .await?;
         });
-        Ok(out)
+        if foreign.is_empty() {
+            return Ok(out);
+        }
+        let rates = crate::domain::Rates::new(
+            self.fx_rates()
+                .await?
+                .into_iter()
+                .map(|r| (r.currency, r.from, r.rate)),
+        );
+        let mut by_rep: std::collections::BTreeMap<String, i64> = out.drain(..).collect();
+        for (rep, code, day, cents) in foreign {
+            let cents = rates
+                .to_org_cents(cents, Some(&code), day)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            *by_rep.entry(rep).or_default() += cents;
+        }
+        Ok(by_rep.into_iter().collect())
     }
 
     /// Each person's latest call for a period submitted by the end of
