@@ -14,11 +14,11 @@ URL = os.environ["URL"].rstrip("/")
 SHOTS = Path(os.environ["SHOTS"])
 # Role -> the pages its tabs must show (the dashboard's own choice, checked).
 EXPECTED = {
-    "leader": ["leader", "manager"],
+    "leader": ["leader", "manager", "planning"],
     "manager": ["manager"],
-    "finance": ["finance"],
+    "finance": ["finance", "planning"],
     "rep": ["rep"],
-    "admin": ["leader", "manager", "finance"],
+    "admin": ["leader", "manager", "finance", "planning"],
 }
 # Charts take a first computation (coaching list, payout projection) on a
 # debug build.
@@ -116,12 +116,40 @@ def visit(browser, role):
             dispute(page, role)
         if key == "finance" and role == "admin":
             resolve(page, role)
+        if key == "planning" and role == "finance":
+            plan_and_cost(page, role)
         shot = SHOTS / f"{role}-{key}.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"ok {role}/{key}: {len(charts)} charts, {len(lists)} lists -> {shot}", flush=True)
     check(not errors, f"{role}: browser errors: {errors}")
     check(not foreign, f"{role}: requests outside the server: {foreign}")
     context.close()
+
+
+def plan_and_cost(page, role):
+    """Finance proposes capacity quotas for a target and costs a richer
+    manager plan: the proposal adds up and the candidate costs more."""
+    page.fill("#plan-target", "2500000")
+    page.select_option("#plan-method", "capacity")
+    page.click("#plan-quotas button[type=submit]")
+    page.wait_for_selector("#plan-summary", timeout=TIMEOUT_MS)
+    settled(page, f"{role}/planning quotas")
+    summary = page.inner_text("#plan-summary")
+    check("2,500,000" in summary and "(capacity)" in summary, f"{role}: quota summary {summary!r}")
+    quotas = page.eval_on_selector_all(
+        '#page table[data-list="Proposed quotas"] tbody tr',
+        "rs => rs.map(r => Number(r.cells[1].innerText.split(' ')[0].replace(/,/g, '')))",
+    )
+    # Whole units as shown: within a unit per rep of the target.
+    check(abs(sum(quotas) - 2_500_000) <= len(quotas), f"{role}: quotas add up to {sum(quotas)}")
+    book = page.input_value("#plan-book")
+    check('rate = "1.5%"' in book, f"{role}: the plan book text is not the stored one")
+    page.fill("#plan-book", book.replace('rate = "1.5%"', 'rate = "3%"'))
+    page.click("#plan-cost")
+    page.wait_for_selector("#plan-comp-summary", timeout=TIMEOUT_MS)
+    settled(page, f"{role}/planning comp")
+    costed = page.inner_text("#plan-comp-summary")
+    check("(+" in costed, f"{role}: the richer candidate does not cost more: {costed!r}")
 
 
 def call_and_see(page, role):

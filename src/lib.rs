@@ -30,6 +30,8 @@
 //! - [`jobs`]: the use cases the CLI and the API share (train and
 //!   register, forecast, score, coach and its evaluation, commissions) and
 //!   the model registry.
+//! - [`planning`]: quota proposals, comp-plan scenarios and territory
+//!   balance from the forecast's sample paths.
 //! - [`output`]: what attain prints: tables, JSON and CSV rows.
 //! - [`report`]: charts (plotters, SVG and PNG with a bundled font), the
 //!   `attain report` folder and the dashboard's page.
@@ -40,7 +42,7 @@
 //!
 //! Layers, each importing only those before it: `domain` <- `store` <-
 //! `ingest`, `features` <- models (`forecast`, `scoring`, then `coaching`,
-//! `commission` and `calls`) <- `jobs` <- `output`, `report` <- `api` (and the
+//! `commission`, `calls` and `planning`) <- `jobs` <- `output`, `report` <- `api` (and the
 //! binary's `cli`). `config` is read by all; `sim` writes files `ingest`
 //! reads.
 //!
@@ -61,6 +63,7 @@ pub mod forecast;
 pub mod ingest;
 pub mod jobs;
 pub mod output;
+pub mod planning;
 pub mod report;
 pub mod scoring;
 pub mod sim;

@@ -482,6 +482,9 @@ impl From<JobError> for ApiError {
             JobError::AfterData { .. } => ApiError::bad_field("as_of", e.to_string()),
             JobError::Busy(_) => ApiError::unavailable(e.to_string()),
             JobError::Param(p) => ApiError::bad_request(p.to_string()),
+            JobError::Plan(crate::planning::PlanningError::Field { field, message }) => {
+                ApiError::bad_field(field, message)
+            }
             JobError::Call(c) => {
                 use crate::calls::CallError;
                 match c {

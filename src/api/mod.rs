@@ -52,6 +52,7 @@ pub use state::AppState;
         (name = "forecasts", description = "Probabilistic revenue forecasts and their accuracy"),
         (name = "deals", description = "Win probabilities and the coaching-priority list"),
         (name = "commissions", description = "Comp plans, statements and projected payouts"),
+        (name = "planning", description = "Quota proposals, comp-plan scenarios and territory balance (nothing stored)"),
         (name = "models", description = "Model training and versions"),
         (name = "data", description = "Ingestion and the store"),
         (name = "reports", description = "Charts (SVG, PNG) and the caller's identity"),
@@ -100,6 +101,9 @@ pub fn router(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::close::resolve))
         .routes(routes!(routes::close::export))
         .routes(routes!(routes::close::audit))
+        .routes(routes!(routes::plan::quotas))
+        .routes(routes!(routes::plan::comp))
+        .routes(routes!(routes::plan::territories))
         .routes(routes!(routes::models::models))
         .routes(routes!(routes::models::train))
         .routes(routes!(routes::models::job))

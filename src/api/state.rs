@@ -200,7 +200,13 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     next_request: AtomicU64,
     reads: std::sync::RwLock<ReadCache>,
+    /// The forecast of the last plan asked for (a planner tries several
+    /// targets, methods and plan books over one forecast).
+    plan_paths: PlanSlot,
 }
+
+/// One planning forecast, with the parameters and state it was made for.
+type PlanSlot = Mutex<Option<(String, Stamp, Arc<crate::jobs::plan::Forecasted>)>>;
 
 impl AppState {
     /// State over an open store.
@@ -218,6 +224,7 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             next_request: AtomicU64::new(1),
             reads: std::sync::RwLock::new(ReadCache::default()),
+            plan_paths: Mutex::new(None),
         }
     }
 
@@ -488,6 +495,54 @@ impl AppState {
         if let Ok(mut r) = self.results.lock() {
             r.clear();
         }
+        if let Ok(mut p) = self.plan_paths.lock() {
+            *p = None;
+        }
+    }
+
+    /// The forecast a plan reads: the last one made when asked for with the
+    /// same parameters over the same data and models, else made now.
+    pub async fn plan_forecast(
+        &self,
+        loaded: Arc<Loaded>,
+        params: crate::jobs::plan::PlanParams,
+        last_day: Option<NaiveDate>,
+    ) -> Result<Arc<crate::jobs::plan::Forecasted>, ApiError> {
+        let stamp = Stamp {
+            data: loaded.version,
+            models: self.registry.versions()?.len(),
+        };
+        let key = format!(
+            "{:?}/{:?}/{}/{}/{last_day:?}",
+            params.as_of,
+            params.period,
+            params.paths.get(),
+            params.seed
+        );
+        if let Some((k, s, f)) = &*self.plan_paths.lock().map_err(poisoned)? {
+            if *k == key && *s == stamp {
+                return Ok(f.clone());
+            }
+        }
+        let registry = self.registry.clone();
+        let started = Instant::now();
+        let made = tokio::task::spawn_blocking(move || {
+            crate::jobs::plan::forecast_period(
+                &loaded.data,
+                &loaded.fingerprint,
+                &registry,
+                &params,
+                ValidTrainParams::default(),
+                last_day,
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        self.metrics
+            .job("plan", made.is_ok(), started.elapsed().as_secs_f64());
+        let made = Arc::new(made?);
+        *self.plan_paths.lock().map_err(poisoned)? = Some((key, stamp, made.clone()));
+        Ok(made)
     }
 }
 
@@ -655,6 +710,7 @@ mod tests {
                 linked_bookings: false,
                 unlinked_bookings: false,
                 fiscal: crate::domain::FiscalCalendar::new(1).expect("January"),
+                org: Default::default(),
             },
             fingerprint: String::new(),
             plans: None,

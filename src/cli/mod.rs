@@ -47,6 +47,7 @@ mod forecast;
 mod generate;
 mod ingest;
 mod pipeline;
+mod plan;
 mod report;
 mod score;
 mod serve;
@@ -194,6 +195,11 @@ enum Command {
     },
     /// What changed between two days for a period: the pipeline's moves with their deals, the forecast's and the calls' change
     Changes(changes::ChangesArgs),
+    /// Planning: quotas that add up to a target, a candidate comp plan costed, territory balance
+    Plan {
+        #[command(subcommand)]
+        action: plan::PlanAction,
+    },
     /// Claim and run queued jobs (training, scheduled refreshes) from the store, beside any `attain serve`
     Worker(worker::WorkerArgs),
 }
@@ -220,6 +226,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Worker(args) => worker::run(global, args).await,
         Command::Call { action } => call::run(global, action).await,
         Command::Changes(args) => changes::run(global, args).await,
+        Command::Plan { action } => plan::run(global, action).await,
     }
 }
 

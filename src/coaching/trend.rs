@@ -440,6 +440,7 @@ mod tests {
             linked_bookings: true,
             unlinked_bookings: true,
             fiscal: FiscalCalendar::default(),
+            org: Default::default(),
         }
     }
 

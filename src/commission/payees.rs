@@ -16,6 +16,10 @@
 //! plan crediting others it is not listed either). A person on a plan that
 //! credits others is credited only through that rule, so their own
 //! bookings are never counted twice.
+//!
+//! Who is under whom and who covers which territory is taken on the
+//! booking's day: with an organisation history, a rep who moved teams in
+//! March credits the old manager with what they booked before March.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,8 +94,18 @@ impl<'a> Payees<'a> {
             names,
         };
         for (i, r) in data.reps.iter().enumerate() {
-            let own_territory = r.territory_id.as_ref().map(|t| t.as_str());
-            let own_region = own_territory.and_then(|t| data.regions.get(t).map(String::as_str));
+            // Every territory they covered, now or on some day of the history.
+            let own_territories: Vec<&str> = r
+                .territory_id
+                .as_ref()
+                .map(|t| t.as_str())
+                .into_iter()
+                .chain(data.org.territories_of(i))
+                .collect();
+            let own_regions: Vec<&str> = own_territories
+                .iter()
+                .filter_map(|t| data.regions.get(*t).map(String::as_str))
+                .collect();
             let plans = r.plan_id.iter().map(String::as_str).chain(
                 book.assignments_of(&r.rep_id)
                     .iter()
@@ -104,14 +118,18 @@ impl<'a> Payees<'a> {
                         CreditRule::Team => payees.relational[i] = true,
                         CreditRule::Territory => {
                             payees.relational[i] = true;
-                            for t in covered(&v.territories, own_territory) {
-                                push_once(payees.by_territory.entry(t).or_default(), i);
+                            for own in &own_territories {
+                                for t in covered(&v.territories, Some(own)) {
+                                    push_once(payees.by_territory.entry(t).or_default(), i);
+                                }
                             }
                         }
                         CreditRule::Region => {
                             payees.relational[i] = true;
-                            for g in covered(&v.regions, own_region) {
-                                push_once(payees.by_region.entry(g).or_default(), i);
+                            for own in &own_regions {
+                                for g in covered(&v.regions, Some(own)) {
+                                    push_once(payees.by_region.entry(g).or_default(), i);
+                                }
                             }
                         }
                     }
@@ -128,7 +146,13 @@ impl<'a> Payees<'a> {
     pub fn may_credit(&self, rep: usize) -> Vec<bool> {
         let data = self.data;
         let mut team = vec![false; data.reps.len()];
+        // With a history, whether a booking's rep was under `rep` depends
+        // on its day: each booking is asked on its own.
+        let dated = !data.org.is_empty();
         for (r, in_team) in team.iter_mut().enumerate() {
+            if dated {
+                break;
+            }
             let (mut at, mut steps) = (Some(r), 0);
             while let (Some(x), true) = (at, steps <= data.reps.len()) {
                 if x == rep {
@@ -145,7 +169,8 @@ impl<'a> Payees<'a> {
         };
         (0..data.bookings.len())
             .map(|i| {
-                if team[data.bookings[i].rep as usize] {
+                let b = &data.bookings[i];
+                if team[b.rep as usize] || (dated && self.under(b.rep as usize, rep, b.day)) {
                     return true;
                 }
                 let place = self.place(i);
@@ -153,6 +178,26 @@ impl<'a> Payees<'a> {
                     || covers(&self.by_region, place.region.as_deref())
             })
             .collect()
+    }
+
+    /// Person `x`'s manager on `day`.
+    fn manager_on(&self, x: usize, day: chrono::NaiveDate) -> Option<usize> {
+        self.data
+            .manager_on(x, day, self.manager[x])
+            .map(|m| m as usize)
+    }
+
+    /// Whether `r` is `holder` or under them on `day`.
+    fn under(&self, r: usize, holder: usize, day: chrono::NaiveDate) -> bool {
+        let (mut at, mut steps) = (Some(r), 0);
+        while let (Some(x), true) = (at, steps <= self.manager.len()) {
+            if x == holder {
+                return true;
+            }
+            at = self.manager_on(x, day);
+            steps += 1;
+        }
+        false
     }
 
     /// Whether anyone is on a plan that credits others' bookings.
@@ -165,21 +210,18 @@ impl<'a> Payees<'a> {
         self.relational[rep]
     }
 
-    /// Where booking `i` was made: the territory it names, else its rep's.
+    /// Where booking `i` was made: the territory it names, else its rep's
+    /// on its day.
     pub fn place(&self, i: usize) -> Place {
         let data = self.data;
+        let b = &data.bookings[i];
         let territory = data
             .booking_territory
             .get(i)
             .copied()
             .flatten()
             .map_or_else(
-                || {
-                    data.reps[data.bookings[i].rep as usize]
-                        .territory_id
-                        .as_ref()
-                        .map(|t| t.as_str())
-                },
+                || data.territory_on(b.rep as usize, b.day),
                 |t| Some(data.territories[t as usize].as_str()),
             );
         let region = territory.and_then(|t| data.regions.get(t));
@@ -241,8 +283,8 @@ impl<'a> Payees<'a> {
                     }
                 }
                 steps += 1;
-                at = self.manager[x]
-                    .map(|m| m as usize)
+                at = self
+                    .manager_on(x, day)
                     .filter(|_| steps < self.manager.len());
             }
         }
@@ -264,8 +306,7 @@ impl<'a> Payees<'a> {
                 let Some(plan) = self.relational_plan(h, day) else {
                     continue;
                 };
-                let holder = &self.data.reps[h];
-                let own_territory = holder.territory_id.as_ref().map(|t| t.as_str());
+                let own_territory = self.data.territory_on(h, day);
                 let via = match plan.credit {
                     CreditRule::Territory => place
                         .0

@@ -64,11 +64,14 @@ pub struct Sources {
     pub own: Vec<Vec<(NaiveDate, i64)>>,
     /// Per rep: everyone under them, transitively (empty for most).
     below: Vec<Vec<u32>>,
+    /// The day the organisation is taken on.
+    on: NaiveDate,
 }
 
 impl Sources {
-    /// Each rep's own bookings and everyone under each manager.
-    pub fn new(data: &SalesData) -> Sources {
+    /// Each rep's own bookings and everyone under each manager on `on`
+    /// (the projection's day: its teams and territories book what is to come).
+    pub fn new(data: &SalesData, on: NaiveDate) -> Sources {
         let mut own = vec![Vec::new(); data.reps.len()];
         for b in &data.bookings {
             own[b.rep as usize].push((b.day, b.cents));
@@ -76,7 +79,14 @@ impl Sources {
         for v in &mut own {
             v.sort_unstable();
         }
-        let manager = super::payees::managers(data);
+        let manager: Vec<Option<usize>> = super::payees::managers(data)
+            .into_iter()
+            .enumerate()
+            .map(|(r, m)| {
+                data.manager_on(r, on, m.map(|m| m as u32))
+                    .map(|m| m as usize)
+            })
+            .collect();
         let mut below = vec![Vec::new(); data.reps.len()];
         for r in 0..data.reps.len() {
             let (mut at, mut steps) = (manager[r], 0);
@@ -86,13 +96,12 @@ impl Sources {
                 steps += 1;
             }
         }
-        Sources { own, below }
+        Sources { own, below, on }
     }
 
     /// The people whose own bookings make `rep`'s credit under `plan`.
     fn feeding(&self, data: &SalesData, rep: usize, plan: &CompPlan) -> Vec<usize> {
-        let holder = &data.reps[rep];
-        let territory = holder.territory_id.as_ref().map(|t| t.as_str());
+        let territory = data.territory_on(rep, self.on);
         let region_of = |t: Option<&str>| t.and_then(|t| data.regions.get(t)).map(String::as_str);
         let in_list = |list: &Option<Vec<String>>, own: Option<&str>, v: Option<&str>| match list {
             Some(l) => v.is_some_and(|v| l.iter().any(|x| x == v)),
@@ -105,13 +114,13 @@ impl Sources {
                 .collect(),
             CreditRule::Territory => (0..data.reps.len())
                 .filter(|&r| {
-                    let t = data.reps[r].territory_id.as_ref().map(|t| t.as_str());
+                    let t = data.territory_on(r, self.on);
                     in_list(&plan.territories, territory, t)
                 })
                 .collect(),
             CreditRule::Region => (0..data.reps.len())
                 .filter(|&r| {
-                    let t = data.reps[r].territory_id.as_ref().map(|t| t.as_str());
+                    let t = data.territory_on(r, self.on);
                     in_list(&plan.regions, region_of(territory), region_of(t))
                 })
                 .collect(),

@@ -10,6 +10,7 @@
 pub mod deals;
 pub mod hierarchy;
 pub mod matrix;
+pub mod org;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -168,6 +169,8 @@ pub struct SalesData {
     pub unlinked_bookings: bool,
     /// The fiscal calendar for quarters.
     pub fiscal: FiscalCalendar,
+    /// Who reported to whom and covered which territory when.
+    pub org: org::OrgHistory,
 }
 
 impl SalesData {
@@ -417,6 +420,7 @@ impl SalesData {
             .max()
             .ok_or(FeatureError::Empty)?;
         let unlinked_bookings = bookings.iter().any(|b| b.opp.is_none());
+        let org = org::OrgHistory::new(store.org_history().await?, &rep_index, reps.len());
         Ok(SalesData {
             reps,
             regions,
@@ -440,7 +444,22 @@ impl SalesData {
             linked_bookings,
             unlinked_bookings,
             fiscal,
+            org,
         })
+    }
+
+    /// Person `rep`'s manager on `day`: the organisation's history, else
+    /// `current` (their manager in reps).
+    pub fn manager_on(&self, rep: usize, day: NaiveDate, current: Option<u32>) -> Option<u32> {
+        self.org.manager_on(rep, day).or(current)
+    }
+
+    /// Person `rep`'s territory on `day`: the organisation's history, else
+    /// their territory in reps.
+    pub fn territory_on(&self, rep: usize, day: NaiveDate) -> Option<&str> {
+        self.org
+            .territory_on(rep, day)
+            .or(self.reps[rep].territory_id.as_ref().map(|t| t.as_str()))
     }
 
     /// Snapshots of deal `opp`, oldest first.

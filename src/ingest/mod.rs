@@ -35,6 +35,7 @@ mod fx;
 mod known;
 mod load;
 pub mod mapping;
+mod org_history;
 pub mod plan_book;
 mod plans;
 mod problems;
@@ -123,7 +124,13 @@ pub async fn ingest(
     options: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let mut summary = IngestSummary::default();
-    let (by_table, plan_files, call_files, fx_files) = group_files(paths, options, &mut summary)?;
+    let Grouped {
+        by_table,
+        plan_files,
+        call_files,
+        fx_files,
+        org_files,
+    } = group_files(paths, options, &mut summary)?;
     let mut known = Known::stored(store, options.fiscal, &options.currency).await?;
     let mut problems = Problems::new(options.max_problems);
     // Tables this call filled from empty, with their fingerprint sums.
@@ -204,6 +211,11 @@ pub async fn ingest(
         summary.tables.insert("fx_rates".to_owned(), rates);
     }
     fx::check_needs(&mut tx, &known, &mut problems).await?;
+    if let Some(moves) =
+        org_history::org_history(&mut tx, &org_files, &known, &mut problems).await?
+    {
+        summary.tables.insert("org_history".to_owned(), moves);
+    }
     if problems.any() {
         tx.rollback().await?;
         return Err(IngestError::Invalid(problems.into_report()));
@@ -223,14 +235,15 @@ pub async fn ingest(
     commit(store, tx, run, snapshot_date, options, summary, filled).await
 }
 
-/// The files of a call: per table, and the plan book, calls and exchange
-/// rates apart.
-type Grouped = (
-    BTreeMap<Table, Vec<PathBuf>>,
-    Vec<PathBuf>,
-    Vec<PathBuf>,
-    Vec<PathBuf>,
-);
+/// The files of a call: per table, and the plan book, calls, exchange
+/// rates and the organisation's history apart.
+struct Grouped {
+    by_table: BTreeMap<Table, Vec<PathBuf>>,
+    plan_files: Vec<PathBuf>,
+    call_files: Vec<PathBuf>,
+    fx_files: Vec<PathBuf>,
+    org_files: Vec<PathBuf>,
+}
 
 /// Sorts the files of a call by table (and the plan book apart), noting
 /// each in the summary; files no table claims are listed as skipped.
@@ -243,6 +256,7 @@ fn group_files(
     let mut plan_files = Vec::new();
     let mut call_files = Vec::new();
     let mut fx_files = Vec::new();
+    let mut org_files = Vec::new();
     for file in files::expand(paths)? {
         if files::is_plan_file(&file) {
             summary
@@ -267,6 +281,13 @@ fn group_files(
             fx_files.push(file);
             continue;
         }
+        if tables.is_empty() && org_history::is_org_file(&files::stem(&file)) {
+            summary
+                .files
+                .push((file.display().to_string(), "org_history".to_owned()));
+            org_files.push(file);
+            continue;
+        }
         if tables.is_empty() {
             match options.mapping.read_beside(&files::stem(&file)) {
                 Some(use_) => summary.files.push((file.display().to_string(), use_)),
@@ -280,12 +301,22 @@ fn group_files(
             by_table.entry(table).or_default().push(file.clone());
         }
     }
-    if by_table.is_empty() && plan_files.is_empty() && call_files.is_empty() && fx_files.is_empty()
+    if by_table.is_empty()
+        && plan_files.is_empty()
+        && call_files.is_empty()
+        && fx_files.is_empty()
+        && org_files.is_empty()
     {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(IngestError::NothingToIngest(shown.join(", ")));
     }
-    Ok((by_table, plan_files, call_files, fx_files))
+    Ok(Grouped {
+        by_table,
+        plan_files,
+        call_files,
+        fx_files,
+        org_files,
+    })
 }
 
 /// Writes the snapshots made from deals' dates or field changes, counted as the history

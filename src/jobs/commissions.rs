@@ -322,49 +322,33 @@ pub fn projection_data(
         need_scoring,
     )?;
     let first = month_idx(as_of.succ_opt().unwrap_or(as_of));
-    let last = month_idx(horizon_end(book, data, period));
-    let month_paths = if last >= first {
-        let horizon = Horizon::new((last - first + 1) as usize).map_err(|_| {
-            CommissionError::Param(format!(
-                "plan periods of {period} end more than {} months after {as_of}",
-                Horizon::MAX
-            ))
-        })?;
-        let (_, kept) = engine
-            .forecast_with_paths(&ForecastSpec {
-                model: &model,
-                as_of,
-                horizon,
-                paths: params.paths,
-                seed: params.seed,
-                fingerprint,
-            })
-            .map_err(JobError::from)?;
-        // Months only, in order (the engine also keeps quarters).
-        kept.into_iter()
-            .filter(|p| matches!(p.period, Period::Month { .. }))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let month_paths = month_paths(
+        &engine,
+        &ForecastSpec {
+            model: &model,
+            as_of,
+            horizon: Horizon::DEFAULT,
+            paths: params.paths,
+            seed: params.seed,
+            fingerprint,
+        },
+        horizon_end(book, data, period),
+        &format!("plan periods of {period}"),
+    )?;
     if end < start {
         return Err(EngineError::Param(format!("empty period {period}")).into());
     }
     let paths = params.paths.get();
-    let projector = Projector {
-        data,
-        book,
-        books,
-        ledger: Ledger::build(data, book),
-        own: Sources::new(data),
+    let projector = Projector::new(
+        (data, book, books),
         as_of,
-        span: (start, end),
-        months: MonthPaths {
+        (start, end),
+        MonthPaths {
             first,
             months: &month_paths,
             paths,
         },
-    };
+    );
     let reps = projector.reps();
     let mut payouts: Vec<Payout> = roll_up(engine.hierarchy(), &reps, paths, Some(params.level))
         .into_iter()
@@ -394,9 +378,40 @@ pub fn projection_data(
     })
 }
 
+/// The forecast's monthly sample paths from the month after `spec.as_of`
+/// to the month of `last_day` (none when it is not later), in order; `what`
+/// names what reaches that far when it is beyond the longest horizon.
+pub(crate) fn month_paths(
+    engine: &Engine,
+    spec: &ForecastSpec<'_>,
+    last_day: NaiveDate,
+    what: &str,
+) -> Result<Vec<crate::forecast::PeriodPaths>, JobError> {
+    let first = month_idx(spec.as_of.succ_opt().unwrap_or(spec.as_of));
+    let last = month_idx(last_day);
+    if last < first {
+        return Ok(Vec::new());
+    }
+    let horizon = Horizon::new((last - first + 1) as usize).map_err(|_| {
+        CommissionError::Param(format!(
+            "{what} end more than {} months after {}",
+            Horizon::MAX,
+            spec.as_of
+        ))
+    })?;
+    let (_, kept) = engine
+        .forecast_with_paths(&ForecastSpec { horizon, ..*spec })
+        .map_err(JobError::from)?;
+    // Months only, in order (the engine also keeps quarters).
+    Ok(kept
+        .into_iter()
+        .filter(|p| matches!(p.period, Period::Month { .. }))
+        .collect())
+}
+
 /// What projecting one period needs, built once: each rep's projection
 /// with or without a what-if's shift comes from it.
-struct Projector<'a> {
+pub(crate) struct Projector<'a> {
     data: &'a SalesData,
     book: &'a PlanBook,
     books: &'a super::close::Books,
@@ -408,9 +423,29 @@ struct Projector<'a> {
 }
 
 /// A rep's projection and the plan period it lands in, when on a plan.
-type RepLine = Option<(RepProjection, String)>;
+pub(crate) type RepLine = Option<(RepProjection, String)>;
 
-impl Projector<'_> {
+impl<'a> Projector<'a> {
+    /// The projector of the days `span` as of `as_of` under `book`, closed
+    /// periods settled by `books`.
+    pub(crate) fn new(
+        (data, book, books): (&'a SalesData, &'a PlanBook, &'a super::close::Books),
+        as_of: NaiveDate,
+        span: (NaiveDate, NaiveDate),
+        months: MonthPaths<'a>,
+    ) -> Projector<'a> {
+        Projector {
+            data,
+            book,
+            books,
+            ledger: Ledger::build(data, book),
+            own: Sources::new(data, as_of),
+            as_of,
+            span,
+            months,
+        }
+    }
+
     /// A rep's statements settled against the close: a frozen one pays what
     /// it was frozen at; an open one carries its adjustment lines.
     fn settle(
@@ -451,7 +486,7 @@ impl Projector<'_> {
     }
 
     /// Every rep's projection.
-    fn reps(&self) -> Vec<RepLine> {
+    pub(crate) fn reps(&self) -> Vec<RepLine> {
         project_reps(
             self.data,
             self.book,

@@ -24,6 +24,7 @@ pub mod coach;
 pub mod coach_evaluate;
 pub mod commissions;
 pub mod forecast;
+pub mod plan;
 pub mod queue;
 pub mod registry;
 pub mod score;
@@ -77,6 +78,9 @@ pub enum JobError {
     /// A forecast call refused.
     #[error(transparent)]
     Call(#[from] crate::calls::CallError),
+    /// A plan that cannot be made as asked.
+    #[error(transparent)]
+    Plan(#[from] crate::planning::PlanningError),
     /// A parameter out of range.
     #[error(transparent)]
     Param(#[from] ParamError),

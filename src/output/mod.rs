@@ -16,8 +16,10 @@ use crate::store::{OpportunitySnapshot, StoreStatus};
 
 mod calls;
 mod close;
+mod plan;
 pub use calls::{call_accuracy_grid, calls_grid, changes_grid};
 pub use close::{adjustments_grid, closes_grid, disputes_grid, payroll_grid, versions_grid};
+pub use plan::{quota_grid, quotas_csv, quotas_file_grid, scenario_grid, territory_grid};
 
 /// Output format of a reporting command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

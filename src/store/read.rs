@@ -217,7 +217,11 @@ impl Store {
             Ok::<_, StoreError>(TableSums { rows, high, low })
         }))
         .await?;
-        Ok(combine(&sums, &self.fx_rates().await?))
+        Ok(combine(
+            &sums,
+            &self.fx_rates().await?,
+            &self.org_history().await?,
+        ))
     }
 
     /// Every stored person.
@@ -360,7 +364,7 @@ fn sums_sql(table: Table) -> String {
 }
 
 /// The fingerprint of every table's sums, in table order.
-fn combine(sums: &[TableSums], fx: &[super::FxRate]) -> String {
+fn combine(sums: &[TableSums], fx: &[super::FxRate], org: &[super::OrgMove]) -> String {
     let mut total = Sha256::new();
     for (table, sums) in Table::ALL.into_iter().zip(sums) {
         total.update(table.name().as_bytes());
@@ -375,6 +379,22 @@ fn combine(sums: &[TableSums], fx: &[super::FxRate]) -> String {
         for r in fx {
             total.update(
                 format!("{}\x1f{}\x1f{}\x1e", r.currency, r.from, r.rate.normalize()).as_bytes(),
+            );
+        }
+    }
+    // So does who reported to whom when (same: none, no change).
+    if !org.is_empty() {
+        total.update(b"org_history");
+        for m in org {
+            total.update(
+                format!(
+                    "{}\x1f{}\x1f{}\x1f{}\x1e",
+                    m.rep_id,
+                    m.from,
+                    m.manager_id.as_deref().unwrap_or_default(),
+                    m.territory_id.as_deref().unwrap_or_default()
+                )
+                .as_bytes(),
             );
         }
     }
@@ -407,6 +427,7 @@ impl StoreTx {
             sums.push(TableSums { rows, high, low });
         }
         let fx = self.fx_rates().await?;
-        Ok(combine(&sums, &fx))
+        let org = self.org_history().await?;
+        Ok(combine(&sums, &fx, &org))
     }
 }

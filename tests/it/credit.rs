@@ -39,7 +39,7 @@ const DEALS: [(&str, &str, &str, &str, &str, &str); 5] = [
     ("O5", "R1", "Platform", "30000", "2025-03-15", "T1"),
 ];
 
-const PLANS: &str = r#"
+pub(crate) const PLANS: &str = r#"
 [[plan]]
 id = "ae"
 period = "quarter"
@@ -89,7 +89,7 @@ opportunity = "O5"
 shares = { "R1" = "50%", "R3" = "50%" }
 "#;
 
-fn write(dir: &std::path::Path, plans: &str) {
+pub(crate) fn write(dir: &std::path::Path, plans: &str) {
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).expect("write");
     w("territories.csv", TERRITORIES.into());
     w("reps.csv", REPS.into());

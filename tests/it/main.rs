@@ -18,6 +18,8 @@ mod flat;
 mod forecast;
 mod helpers;
 mod ingest;
+mod org_history;
+mod planning;
 mod report;
 mod salesforce;
 mod serving;

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod models;
 pub mod opportunities;
 pub mod ops;
+pub mod plan;
 pub mod plans;
 pub mod reports;
 

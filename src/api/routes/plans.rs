@@ -27,15 +27,36 @@ pub struct PlansView {
     pub splits: Vec<crate::domain::CreditSplit>,
 }
 
-/// Every comp plan, assignment and credit split.
+/// Every comp plan, assignment and credit split; with `Accept:
+/// application/toml`, the stored comp_plans.toml as it was written (a
+/// starting point for a candidate book of `POST /v1/plan/comp`).
 #[utoipa::path(get, path = "/v1/plans", tag = "commissions", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The plan book", body = PlansView),
+        (status = 200, description = "The plan book", content(
+            (PlansView = "application/json"), (String = "application/toml"))),
         NoToken,
         (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn plans(Caller { state, who }: Caller) -> Result<Json<PlansView>, ApiError> {
+pub async fn plans(
+    Caller { state, who }: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     who.require(PLAN_READERS, "read comp plans")?;
+    let toml = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/toml"));
+    if toml {
+        let text = state.store.plan_book().await?.unwrap_or_default();
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/toml; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response());
+    }
     let book = match crate::jobs::commissions::load_book(&state.store, &state.settings).await {
         Ok(book) => book,
         Err(crate::jobs::JobError::Commission(crate::commission::CommissionError::NoPlans)) => {
@@ -47,7 +68,8 @@ pub async fn plans(Caller { state, who }: Caller) -> Result<Json<PlansView>, Api
         plans: book.plans,
         assignments: book.assignments,
         splits: book.splits,
-    }))
+    })
+    .into_response())
 }
 
 /// What `PUT /v1/plans/{id}` did.

@@ -549,6 +549,229 @@ function myStatements(rerender) {
   return el("div", {}, el("h2", {}, "My statements"), status, statements, disputes);
 }
 
+// ---- Planning: quotas, a candidate comp plan, territories ----
+
+// An SVG drawn here from numbers, shown like the server's charts (an <img>
+// from a blob URL), so it carries the same data-chart and data-state.
+function svgFigure(name, alt, svgText) {
+  const figure = el("figure", { "data-chart": name, "data-state": "loading" });
+  const img = el("img", { alt });
+  img.addEventListener("load", () => figure.setAttribute("data-state", "ok"));
+  img.addEventListener("error", () => figure.setAttribute("data-state", "error"));
+  img.src = URL.createObjectURL(new Blob([svgText], { type: "image/svg+xml" }));
+  figure.append(img);
+  return figure;
+}
+
+// The SVG namespace, written so the script names no address of any host.
+const SVG_NS = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
+
+function esc(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// Grouped bars: labels along the bottom, one bar per series in each group,
+// counts on the left axis, a legend at the top.
+function barsSvg(title, xTitle, labels, series) {
+  const W = 720, H = 380, left = 56, right = 16, top = 56, bottom = 70;
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const step = Math.pow(10, Math.floor(Math.log10(max)));
+  const tick = max / step > 5 ? step * 2 : max / step > 2 ? step : step / 2;
+  const yMax = Math.ceil(max / tick) * tick;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const groupW = plotW / labels.length;
+  const barW = Math.max(2, (groupW * 0.8) / series.length);
+  const y = (v) => top + plotH - (v / yMax) * plotH;
+  let out = `<svg xmlns="${SVG_NS}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`;
+  out += `<rect width="${W}" height="${H}" fill="#fff"/>`;
+  out += `<text x="${left}" y="20" font-size="15" font-weight="bold">${esc(title)}</text>`;
+  series.forEach((s, i) => {
+    const x = left + i * 200;
+    out += `<rect x="${x}" y="32" width="14" height="12" fill="${s.color}"/><text x="${x + 20}" y="43">${esc(s.name)}</text>`;
+  });
+  for (let v = 0; v <= yMax + 1e-9; v += tick) {
+    out += `<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#dee2e6"/>`;
+    out += `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toFixed(2))}</text>`;
+  }
+  const every = Math.ceil(labels.length / 10);
+  labels.forEach((label, g) => {
+    series.forEach((s, i) => {
+      const v = s.values[g];
+      const x = left + g * groupW + groupW * 0.1 + i * barW;
+      out += `<rect x="${x}" y="${y(v)}" width="${barW - 1}" height="${top + plotH - y(v)}" fill="${s.color}"><title>${esc(s.name)}: ${v}</title></rect>`;
+    });
+    if (g % every === 0) {
+      out += `<text x="${left + g * groupW + groupW / 2}" y="${top + plotH + 16}" text-anchor="middle">${esc(label)}</text>`;
+    }
+  });
+  out += `<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#212529"/>`;
+  out += `<text x="${left + plotW / 2}" y="${H - 18}" text-anchor="middle">${esc(xTitle)}</text>`;
+  return out + "</svg>";
+}
+
+function quotaSection() {
+  const fields = el("form", { class: "call-form", id: "plan-quotas" },
+    el("label", {}, "Period ", el("input", { id: "plan-period", size: 8, placeholder: "next quarter" })),
+    el("label", {}, "Target ", el("input", { id: "plan-target", size: 12, placeholder: "forecast mean" })),
+    el("label", {}, "Method ", el("select", { id: "plan-method" },
+      ...["history", "capacity", "blend", "equal"].map((m) => el("option", { value: m }, m)))),
+    el("button", { type: "submit" }, "Propose quotas"));
+  const out = el("div", { id: "plan-quota-result" });
+  const run = () => {
+    const body = { method: document.getElementById("plan-method").value };
+    const period = document.getElementById("plan-period").value.trim();
+    const target = document.getElementById("plan-target").value.trim().replace(/,/g, "");
+    if (period) body.period = period;
+    if (target) body.target = target;
+    const holder = el("p", { "data-state": "loading" }, "proposing…");
+    out.replaceChildren(holder);
+    post("/v1/plan/quotas", body).then((p) => {
+      const bins = Array.from({ length: 10 }, () => [0, 0]);
+      for (const r of p.reps) {
+        bins[Math.min(9, Math.floor(r.p_attain * 10))][0] += 1;
+        bins[Math.min(9, Math.floor(r.p_attain_equal * 10))][1] += 1;
+      }
+      const labels = bins.map((_, i) => i * 10 + "-" + (i + 1) * 10 + "%");
+      const f = p.fairness, e = p.equal_quotas;
+      const summary = el("p", { class: "headline", id: "plan-summary", "data-state": "ok" },
+        `${p.period}: target ${money(p.target)} (${p.method}) against a forecast mean of ${money(p.forecast_mean)}; ` +
+        `P(hit target) ${pct(p.p_hit_target)}. ${f.expected_at_quota.toFixed(1)} of ${p.reps.length} reps expected at quota ` +
+        `(equal quotas: ${e.expected_at_quota.toFixed(1)}); spread of P(attain) ${f.sd.toFixed(3)} (equal quotas: ${e.sd.toFixed(3)}).`);
+      const download = el("button", { type: "button", id: "plan-download" }, "Download quotas.csv");
+      download.addEventListener("click", () => {
+        fetch("/v1/plan/quotas", {
+          method: "POST",
+          headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json", Accept: "text/csv" },
+          body: JSON.stringify(body),
+        }).then((r) => r.blob()).then((b) => {
+          const a = el("a", { href: URL.createObjectURL(b), download: "quotas.csv" });
+          document.body.append(a);
+          a.click();
+          a.remove();
+        });
+      });
+      const rows = p.reps.slice().sort((a, b) => a.p_attain - b.p_attain);
+      out.replaceChildren(summary,
+        el("div", { class: "grid" },
+          svgFigure("plan-attain", "P(attain) across reps",
+            barsSvg("Reps by chance of reaching quota", "P(attain) from the forecast's paths", labels, [
+              { name: "this proposal", color: "#1f77b4", values: bins.map((b) => b[0]) },
+              { name: "equal quotas", color: "#ff7f0e", values: bins.map((b) => b[1]) },
+            ]))),
+        download,
+        table("Proposed quotas", [
+          { label: "Rep", value: (r) => r.name || r.rep_id },
+          { label: "Quota", num: true, value: (r) => money(r.quota) + (r.pinned ? " (pinned)" : "") },
+          { label: "Run-rate / month", num: true, value: (r) => money(r.run_rate) },
+          { label: "Forecast mean", num: true, value: (r) => money(r.forecast_mean) },
+          { label: "P(attain)", num: true, value: (r) => pct(r.p_attain) },
+          { label: "Equal quota P(attain)", num: true, value: (r) => pct(r.p_attain_equal) },
+        ], () => Promise.resolve(rows)));
+    }).catch((err) => {
+      holder.setAttribute("data-state", "error");
+      holder.className = "error";
+      holder.textContent = err.message;
+    });
+  };
+  fields.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+  run();
+  return el("div", {}, el("h2", {}, "Quotas that add up and that reps can reach"), fields, out);
+}
+
+function compSection() {
+  const text = el("textarea", { id: "plan-book", rows: 12, cols: 100, spellcheck: "false" });
+  const button = el("button", { type: "button", id: "plan-cost" }, "Cost this plan book");
+  const out = el("div", { id: "plan-comp-result" });
+  const run = () => {
+    const holder = el("p", { "data-state": "loading" }, "costing…");
+    out.replaceChildren(holder);
+    post("/v1/plan/comp", { plans: text.value }).then((s) => {
+      const labels = s.cost_bins.map((b) => money(b.from));
+      const side = (k) => s[k];
+      const rows = [
+        ["Expected cost", (k) => money(side(k).mean)],
+        ["P10 - P90", (k) => money(side(k).p10) + " - " + money(side(k).p90)],
+        ["Cost of sales", (k) => pct(side(k).cost_of_sales)],
+        ["People paid", (k) => side(k).reps_paid],
+        ["At or above quota", (k) => pct(side(k).at_or_above_quota)],
+      ];
+      out.replaceChildren(
+        el("p", { class: "headline", "data-state": "ok", id: "plan-comp-summary" },
+          `${s.period}: the candidate costs ${money(s.candidate.mean)} against ${money(s.current.mean)} now (${Number(s.change) >= 0 ? "+" : ""}${money(s.change)}).`),
+        el("div", { class: "grid" },
+          svgFigure("plan-cost", "total payout over the paths, current and candidate",
+            barsSvg("Total payout over the forecast's paths", "total payout (lower end of each range)", labels, [
+              { name: "current plans", color: "#7f7f7f", values: s.cost_bins.map((b) => b.current) },
+              { name: "candidate", color: "#2ca02c", values: s.cost_bins.map((b) => b.candidate) },
+            ]))),
+        table("Current and candidate", [
+          { label: "", value: (r) => r[0] },
+          { label: "Current", num: true, value: (r) => r[1]("current") },
+          { label: "Candidate", num: true, value: (r) => r[1]("candidate") },
+        ], () => Promise.resolve(rows)),
+        table("Whose pay moves most", [
+          { label: "Person", value: (r) => r.name || r.rep_id },
+          { label: "Plan now", value: (r) => r.current_plan || "-" },
+          { label: "Candidate plan", value: (r) => r.candidate_plan || "-" },
+          { label: "Now", num: true, value: (r) => money(r.current_mean) },
+          { label: "Candidate", num: true, value: (r) => money(r.candidate_mean) },
+          { label: "Change", num: true, value: (r) => money(r.change) },
+        ], () => Promise.resolve(s.reps.slice(0, 10))));
+    }).catch((err) => {
+      holder.setAttribute("data-state", "error");
+      holder.className = "error";
+      holder.textContent = err.message;
+    });
+  };
+  button.addEventListener("click", run);
+  const loading = el("p", { "data-state": "loading" }, "reading the plan book…");
+  out.replaceChildren(loading);
+  api("/v1/plans", "application/toml").then((r) => r.text()).then((t) => {
+    text.value = t;
+    run();
+  }).catch((err) => {
+    loading.setAttribute("data-state", "error");
+    loading.className = "error";
+    loading.textContent = err.message;
+  });
+  return el("div", {}, el("h2", {}, "What would this plan cost?"),
+    el("p", { class: "reasons" }, "Edit the plan book (comp_plans.toml) and cost it beside the current one over the same forecast paths. Nothing is stored."),
+    text, el("div", {}, button), out);
+}
+
+function territorySection() {
+  const holder = el("div", { "data-state": "loading" });
+  json("/v1/plan/territories").then((t) => {
+    const rows = t.territories.filter((x) => x.reps > 0);
+    const labels = rows.map((x) => x.territory_id);
+    holder.replaceChildren(
+      el("p", { class: "reasons" },
+        `Bookings in the year to ${t.as_of} per rep now seated; quota and forecast for ${t.period}. ` +
+        `Spread of bookings per rep across territories: ${(100 * t.spread.bookings_per_rep_cv).toFixed(0)}% (coefficient of variation).`),
+      el("div", { class: "grid" },
+        svgFigure("plan-territories", "bookings per rep by territory",
+          barsSvg("Last year's bookings per rep, by territory (thousands)", "territory", labels, [
+            { name: "bookings per rep", color: "#1f77b4", values: rows.map((x) => Math.round(Number(x.bookings_per_rep || 0) / 1000)) },
+            { name: "quota per rep (period)", color: "#9467bd", values: rows.map((x) => Math.round(Number(x.quota) / Math.max(1, x.reps) / 1000)) },
+          ]))),
+      table("Territory balance", [
+        { label: "Territory", value: (x) => x.territory_id + (x.region ? " (" + x.region + ")" : "") },
+        { label: "Reps", num: true, value: (x) => x.reps },
+        { label: "Bookings, last year", num: true, value: (x) => money(x.bookings) },
+        { label: "Pipeline", num: true, value: (x) => money(x.pipeline) },
+        { label: "Quota", num: true, value: (x) => money(x.quota) },
+        { label: "Forecast P50", num: true, value: (x) => money(x.forecast_p50) },
+        { label: "Coverage", num: true, value: (x) => (x.coverage === null ? "-" : x.coverage.toFixed(2)) },
+        { label: "Served", value: (x) => x.served },
+      ], () => Promise.resolve(t.territories)));
+    holder.setAttribute("data-state", "ok");
+  }).catch((err) => {
+    holder.setAttribute("data-state", "error");
+    holder.replaceChildren(el("p", { class: "error" }, err.message));
+  });
+  return el("div", {}, el("h2", {}, "Are territories balanced?"), holder);
+}
+
 const PAGES = {
   leader: {
     title: "Leader",
@@ -603,6 +826,11 @@ const PAGES = {
       payoutTable("manager", ""),
       payoutTable("company", ""),
     ],
+  },
+  planning: {
+    title: "Planning",
+    roles: ["admin", "leader", "finance"],
+    build: () => [quotaSection(), compSection(), territorySection()],
   },
   rep: {
     title: "My numbers",
