@@ -188,11 +188,6 @@ pub fn scenario_of(
         current: current_side,
         candidate: candidate_side,
         reps: scenario::changes(data, &now, &then),
-        cost_bins: scenario::bins(
-            &scenario::totals(&now, f.period_paths.paths),
-            &scenario::totals(&then, f.period_paths.paths),
-            20,
-        ),
     })
 }
 

@@ -52,6 +52,8 @@ pub struct SideSummary {
     pub at_or_above_quota: f64,
     /// How the reps with a quota spread over each plan's tiers.
     pub tiers: Vec<TierShare>,
+    /// The total over the paths, in twelve equal ranges of its own span.
+    pub distribution: Vec<CostBin>,
 }
 
 /// How one person's expected pay moves.
@@ -73,17 +75,15 @@ pub struct RepChange {
     pub change: Money,
 }
 
-/// How many paths' total cost falls in one range, under each book.
+/// How many paths' total cost falls in one range.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CostBin {
     /// Lower end (included).
     pub from: Money,
     /// Upper end (excluded; the last bin includes it).
     pub to: Money,
-    /// Paths of the current book.
-    pub current: usize,
-    /// Paths of the candidate.
-    pub candidate: usize,
+    /// Paths whose total falls in it.
+    pub paths: usize,
 }
 
 /// A scenario: the current book and the candidate over the same paths.
@@ -105,8 +105,6 @@ pub struct CompScenario {
     pub change: Money,
     /// Everyone either book pays, largest change (either way) first.
     pub reps: Vec<RepChange>,
-    /// The distribution of the total cost under each book, in common bins.
-    pub cost_bins: Vec<CostBin>,
 }
 
 /// Each path's total payout under one book, in cents.
@@ -120,26 +118,21 @@ pub fn totals(reps: &[Projected], paths: usize) -> Vec<i64> {
     total
 }
 
-/// `n` equal bins over the range of both books' totals, counting each.
-pub fn bins(current: &[i64], candidate: &[i64], n: usize) -> Vec<CostBin> {
-    let lo = current.iter().chain(candidate).copied().min().unwrap_or(0);
-    let hi = current.iter().chain(candidate).copied().max().unwrap_or(0);
+/// `n` equal bins over the range of `totals`, counting each.
+pub fn bins(totals: &[i64], n: usize) -> Vec<CostBin> {
+    let lo = totals.iter().copied().min().unwrap_or(0);
+    let hi = totals.iter().copied().max().unwrap_or(0);
     let n = n.max(1);
     let width = ((hi - lo) as f64 / n as f64).max(1.0);
     let mut out: Vec<CostBin> = (0..n)
         .map(|i| CostBin {
             from: Money::from_cents(lo + (i as f64 * width).round() as i64),
             to: Money::from_cents(lo + ((i + 1) as f64 * width).round() as i64),
-            current: 0,
-            candidate: 0,
+            paths: 0,
         })
         .collect();
-    let at = |v: i64| (((v - lo) as f64 / width) as usize).min(n - 1);
-    for &v in current {
-        out[at(v)].current += 1;
-    }
-    for &v in candidate {
-        out[at(v)].candidate += 1;
+    for &v in totals {
+        out[(((v - lo) as f64 / width) as usize).min(n - 1)].paths += 1;
     }
     out
 }
@@ -234,6 +227,7 @@ pub fn summarise(book: &PlanBook, reps: &[Projected], bookings: &RepPeriodPaths)
         reps_paid: paid,
         at_or_above_quota: reaching as f64 / with_quota.max(1) as f64,
         tiers,
+        distribution: bins(&total, 12),
     }
 }
 

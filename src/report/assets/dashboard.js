@@ -610,17 +610,21 @@ function barsSvg(title, xTitle, labels, series) {
 }
 
 function quotaSection() {
+  // Read through these (the form is not in the document on the first run).
+  const periodInput = el("input", { id: "plan-period", size: 8, placeholder: "next quarter" });
+  const targetInput = el("input", { id: "plan-target", size: 12, placeholder: "forecast mean" });
+  const methodInput = el("select", { id: "plan-method" },
+    ...["history", "capacity", "blend", "equal"].map((m) => el("option", { value: m }, m)));
   const fields = el("form", { class: "call-form", id: "plan-quotas" },
-    el("label", {}, "Period ", el("input", { id: "plan-period", size: 8, placeholder: "next quarter" })),
-    el("label", {}, "Target ", el("input", { id: "plan-target", size: 12, placeholder: "forecast mean" })),
-    el("label", {}, "Method ", el("select", { id: "plan-method" },
-      ...["history", "capacity", "blend", "equal"].map((m) => el("option", { value: m }, m)))),
+    el("label", {}, "Period ", periodInput),
+    el("label", {}, "Target ", targetInput),
+    el("label", {}, "Method ", methodInput),
     el("button", { type: "submit" }, "Propose quotas"));
   const out = el("div", { id: "plan-quota-result" });
   const run = () => {
-    const body = { method: document.getElementById("plan-method").value };
-    const period = document.getElementById("plan-period").value.trim();
-    const target = document.getElementById("plan-target").value.trim().replace(/,/g, "");
+    const body = { method: methodInput.value };
+    const period = periodInput.value.trim();
+    const target = targetInput.value.trim().replace(/,/g, "");
     if (period) body.period = period;
     if (target) body.target = target;
     const holder = el("p", { "data-state": "loading" }, "proposing…");
@@ -633,7 +637,7 @@ function quotaSection() {
       }
       const labels = bins.map((_, i) => i * 10 + "-" + (i + 1) * 10 + "%");
       const f = p.fairness, e = p.equal_quotas;
-      const summary = el("p", { class: "headline", id: "plan-summary", "data-state": "ok" },
+      const summary = el("p", { class: "summary", id: "plan-summary", "data-state": "ok" },
         `${p.period}: target ${money(p.target)} (${p.method}) against a forecast mean of ${money(p.forecast_mean)}; ` +
         `P(hit target) ${pct(p.p_hit_target)}. ${f.expected_at_quota.toFixed(1)} of ${p.reps.length} reps expected at quota ` +
         `(equal quotas: ${e.expected_at_quota.toFixed(1)}); spread of P(attain) ${f.sd.toFixed(3)} (equal quotas: ${e.sd.toFixed(3)}).`);
@@ -686,8 +690,12 @@ function compSection() {
     const holder = el("p", { "data-state": "loading" }, "costing…");
     out.replaceChildren(holder);
     post("/v1/plan/comp", { plans: text.value }).then((s) => {
-      const labels = s.cost_bins.map((b) => money(b.from));
       const side = (k) => s[k];
+      const dist = (k, name, color) => svgFigure("plan-cost-" + k, "total payout over the paths, " + name,
+        barsSvg("Total payout over the forecast's paths: " + name,
+          "total payout (lower end of each range; P10-P90 " + money(side(k).p10) + " - " + money(side(k).p90) + ")",
+          side(k).distribution.map((b) => money(b.from)),
+          [{ name: "paths", color, values: side(k).distribution.map((b) => b.paths) }]));
       const rows = [
         ["Expected cost", (k) => money(side(k).mean)],
         ["P10 - P90", (k) => money(side(k).p10) + " - " + money(side(k).p90)],
@@ -696,14 +704,11 @@ function compSection() {
         ["At or above quota", (k) => pct(side(k).at_or_above_quota)],
       ];
       out.replaceChildren(
-        el("p", { class: "headline", "data-state": "ok", id: "plan-comp-summary" },
+        el("p", { class: "summary", "data-state": "ok", id: "plan-comp-summary" },
           `${s.period}: the candidate costs ${money(s.candidate.mean)} against ${money(s.current.mean)} now (${Number(s.change) >= 0 ? "+" : ""}${money(s.change)}).`),
         el("div", { class: "grid" },
-          svgFigure("plan-cost", "total payout over the paths, current and candidate",
-            barsSvg("Total payout over the forecast's paths", "total payout (lower end of each range)", labels, [
-              { name: "current plans", color: "#7f7f7f", values: s.cost_bins.map((b) => b.current) },
-              { name: "candidate", color: "#2ca02c", values: s.cost_bins.map((b) => b.candidate) },
-            ]))),
+          dist("current", "current plans", "#7f7f7f"),
+          dist("candidate", "candidate", "#2ca02c")),
         table("Current and candidate", [
           { label: "", value: (r) => r[0] },
           { label: "Current", num: true, value: (r) => r[1]("current") },
@@ -744,15 +749,17 @@ function territorySection() {
   json("/v1/plan/territories").then((t) => {
     const rows = t.territories.filter((x) => x.reps > 0);
     const labels = rows.map((x) => x.territory_id);
+    // Last year's bookings put on the period's scale, beside its quota.
+    const perPeriod = t.period.includes("Q") ? 4 : 12;
     holder.replaceChildren(
       el("p", { class: "reasons" },
         `Bookings in the year to ${t.as_of} per rep now seated; quota and forecast for ${t.period}. ` +
         `Spread of bookings per rep across territories: ${(100 * t.spread.bookings_per_rep_cv).toFixed(0)}% (coefficient of variation).`),
       el("div", { class: "grid" },
         svgFigure("plan-territories", "bookings per rep by territory",
-          barsSvg("Last year's bookings per rep, by territory (thousands)", "territory", labels, [
-            { name: "bookings per rep", color: "#1f77b4", values: rows.map((x) => Math.round(Number(x.bookings_per_rep || 0) / 1000)) },
-            { name: "quota per rep (period)", color: "#9467bd", values: rows.map((x) => Math.round(Number(x.quota) / Math.max(1, x.reps) / 1000)) },
+          barsSvg("Per rep and " + (perPeriod === 4 ? "quarter" : "month") + ", by territory (thousands)", "territory", labels, [
+            { name: "last year's bookings", color: "#1f77b4", values: rows.map((x) => Math.round(Number(x.bookings_per_rep || 0) / perPeriod / 1000)) },
+            { name: t.period + " quota", color: "#9467bd", values: rows.map((x) => Math.round(Number(x.quota) / Math.max(1, x.reps) / 1000)) },
           ]))),
       table("Territory balance", [
         { label: "Territory", value: (x) => x.territory_id + (x.region ? " (" + x.region + ")" : "") },
