@@ -3,12 +3,14 @@
 //! keeps them between plans; the engine's own time is under the forecast
 //! benchmarks): a quota proposal (the period's paths, who carries a quota,
 //! weights, the allocation and every rep's P(attain)), and a comp-plan
-//! scenario (the stored book and a candidate, each projected on every
-//! path and summed). Setup (generate + ingest) is not timed.
+//! scenario (the stored book, whose credits the server keeps, and a
+//! candidate whose credits are built, each projected on every path and
+//! summed). Setup (generate + ingest) is not timed.
 //! Run: `cargo bench --bench planning`.
 
 use std::time::Duration;
 
+use attain::commission::credits::Ledger;
 use attain::domain::{FiscalCalendar, Money};
 use attain::features::{Hierarchy, month_idx};
 use attain::ingest::parse_plan_book;
@@ -81,13 +83,21 @@ fn planning(c: &mut Criterion) {
                 .len()
         })
     });
-    group.measurement_time(Duration::from_secs(90));
+    // A server keeps the stored book's credits with the data.
+    let ledger = Ledger::build(&data, &book);
+    group.measurement_time(Duration::from_secs(120));
     group.bench_function("comp_scenario_10k_reps_1000_paths", |b| {
         b.iter(|| {
-            plan::scenario_of(&data, &book, &candidate, &Books::default(), &f)
-                .expect("scenario")
-                .reps
-                .len()
+            plan::scenario_of(
+                &data,
+                (&book, Some(&ledger)),
+                &candidate,
+                &Books::default(),
+                &f,
+            )
+            .expect("scenario")
+            .reps
+            .len()
         })
     });
     group.finish();

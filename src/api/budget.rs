@@ -14,6 +14,21 @@ pub const ADMIN_BUDGET: u64 = 2 << 30;
 /// Bytes of sample paths one request of any other role may hold.
 pub const OTHER_BUDGET: u64 = 256 << 20;
 
+/// [`check`] for a simulation of every rep's paths for each month from
+/// `as_of` to the end of `period` (default: the quarter of `as_of`).
+pub fn check_until(
+    role: Role,
+    data: &crate::features::SalesData,
+    as_of: chrono::NaiveDate,
+    period: Option<crate::domain::Period>,
+    paths: usize,
+) -> Result<(), ApiError> {
+    let fiscal = data.fiscal;
+    let until = fiscal.end(period.unwrap_or_else(|| fiscal.quarter_of(as_of)));
+    let months = crate::features::month_idx(until) - crate::features::month_idx(as_of) + 1;
+    check(role, data.reps.len(), paths, months.max(1) as usize)
+}
+
 /// 422 unless `paths` is within the role's limit and `reps` x `paths` x
 /// `months` values fit the role's memory budget. The answer names the
 /// limit, the budget and what the request would have needed.

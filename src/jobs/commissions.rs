@@ -348,6 +348,7 @@ pub fn projection_data(
             months: &month_paths,
             paths,
         },
+        None,
     );
     let reps = projector.reps();
     let mut payouts: Vec<Payout> = roll_up(engine.hierarchy(), &reps, paths, Some(params.level))
@@ -415,7 +416,7 @@ pub(crate) struct Projector<'a> {
     data: &'a SalesData,
     book: &'a PlanBook,
     books: &'a super::close::Books,
-    ledger: Ledger,
+    ledger: std::borrow::Cow<'a, Ledger>,
     own: Sources,
     as_of: NaiveDate,
     span: (NaiveDate, NaiveDate),
@@ -427,18 +428,23 @@ pub(crate) type RepLine = Option<(RepProjection, String)>;
 
 impl<'a> Projector<'a> {
     /// The projector of the days `span` as of `as_of` under `book`, closed
-    /// periods settled by `books`.
+    /// periods settled by `books`, over `ledger` when one was built for
+    /// `book` already (a server keeps the stored book's), else a new one.
     pub(crate) fn new(
         (data, book, books): (&'a SalesData, &'a PlanBook, &'a super::close::Books),
         as_of: NaiveDate,
         span: (NaiveDate, NaiveDate),
         months: MonthPaths<'a>,
+        ledger: Option<&'a Ledger>,
     ) -> Projector<'a> {
         Projector {
             data,
             book,
             books,
-            ledger: Ledger::build(data, book),
+            ledger: ledger.map_or_else(
+                || std::borrow::Cow::Owned(Ledger::build(data, book)),
+                std::borrow::Cow::Borrowed,
+            ),
             own: Sources::new(data, as_of),
             as_of,
             span,

@@ -8,6 +8,7 @@ use super::commissions::{Projector, load_book, month_paths, rates_for};
 use super::registry::Registry;
 use super::{JobError, ValidTrainParams};
 use crate::commission::CommissionError;
+use crate::commission::credits::Ledger;
 use crate::commission::project::MonthPaths;
 use crate::config::Settings;
 use crate::domain::{DEFAULT_SEED, Horizon, Money, Paths, Period, PlanBook};
@@ -165,18 +166,33 @@ pub fn propose(
     )?)
 }
 
-/// The current book and `candidate` over a forecast already made.
+/// The current book and `candidate` over a forecast already made;
+/// `current_ledger` is the current book's credits when already built.
 pub fn scenario_of(
     data: &SalesData,
-    current: &PlanBook,
+    (current, current_ledger): (&PlanBook, Option<&Ledger>),
     candidate: &PlanBook,
     books: &super::close::Books,
     f: &Forecasted,
 ) -> Result<CompScenario, JobError> {
     rates_for(data, current)?;
     rates_for(data, candidate)?;
-    let now = Projector::new((data, current, books), f.as_of, f.span, f.month_paths()).reps();
-    let then = Projector::new((data, candidate, books), f.as_of, f.span, f.month_paths()).reps();
+    let now = Projector::new(
+        (data, current, books),
+        f.as_of,
+        f.span,
+        f.month_paths(),
+        current_ledger,
+    )
+    .reps();
+    let then = Projector::new(
+        (data, candidate, books),
+        f.as_of,
+        f.span,
+        f.month_paths(),
+        None,
+    )
+    .reps();
     let current_side = scenario::summarise(current, &now, &f.period_paths);
     let candidate_side = scenario::summarise(candidate, &then, &f.period_paths);
     Ok(CompScenario {
@@ -272,7 +288,7 @@ pub async fn comp(
     tokio::task::block_in_place(|| {
         let last = horizon_end(&data, &[&current, &candidate], params);
         let f = forecast_period(&data, &fingerprint, &registry, params, train, last)?;
-        scenario_of(&data, &current, &candidate, &books, &f)
+        scenario_of(&data, (&current, None), &candidate, &books, &f)
     })
 }
 

@@ -53,12 +53,12 @@ impl StoreTx {
         on_backend!(self, StoreTx, |conn, Db| {
             let mut rows = sqlx::query::<Db>(LIST).fetch(&mut **conn);
             while let Some(row) = rows.try_next().await? {
-                out.push(OrgMove {
-                    rep_id: row.try_get(0)?,
-                    from: row.try_get(1)?,
-                    manager_id: row.try_get(2)?,
-                    territory_id: row.try_get(3)?,
-                });
+                out.push(read(
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ));
             }
         });
         Ok(out)
@@ -72,14 +72,28 @@ impl Store {
         on_backend!(self, Store, |pool, Db| {
             let mut rows = sqlx::query::<Db>(LIST).fetch(pool);
             while let Some(row) = rows.try_next().await? {
-                out.push(OrgMove {
-                    rep_id: row.try_get(0)?,
-                    from: row.try_get(1)?,
-                    manager_id: row.try_get(2)?,
-                    territory_id: row.try_get(3)?,
-                });
+                out.push(read(
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ));
             }
         });
         Ok(out)
+    }
+}
+
+fn read(
+    rep_id: String,
+    from: NaiveDate,
+    manager_id: Option<String>,
+    territory_id: Option<String>,
+) -> OrgMove {
+    OrgMove {
+        rep_id,
+        from,
+        manager_id,
+        territory_id,
     }
 }

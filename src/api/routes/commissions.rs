@@ -131,15 +131,7 @@ pub async fn projections(req: ListRequest<ProjectionQuery>) -> Result<Response, 
     let as_of = q.as_of.unwrap_or(loaded.data.last_date);
     // The simulation holds every rep's paths for each month up to the
     // period's end: bounded before any work.
-    let fiscal = loaded.data.fiscal;
-    let until = fiscal.end(period.unwrap_or_else(|| fiscal.quarter_of(as_of)));
-    let months = crate::features::month_idx(until) - crate::features::month_idx(as_of) + 1;
-    crate::api::budget::check(
-        who.role,
-        loaded.data.reps.len(),
-        paths.get(),
-        months.max(1) as usize,
-    )?;
+    crate::api::budget::check_until(who.role, &loaded.data, as_of, period, paths.get())?;
     need_models(
         &state,
         as_of,

@@ -45,15 +45,7 @@ async fn forecast_params(
     let paths = paths_param(paths)?;
     let loaded = state.loaded().await?;
     let as_of = as_of.unwrap_or(loaded.data.last_date);
-    let fiscal = loaded.data.fiscal;
-    let until = fiscal.end(period.unwrap_or_else(|| fiscal.quarter_of(as_of)));
-    let months = crate::features::month_idx(until) - crate::features::month_idx(as_of) + 1;
-    crate::api::budget::check(
-        who.role,
-        loaded.data.reps.len(),
-        paths.get(),
-        months.max(1) as usize,
-    )?;
+    crate::api::budget::check_until(who.role, &loaded.data, as_of, period, paths.get())?;
     need_models(state, as_of, false)?;
     Ok((
         loaded,
@@ -199,12 +191,12 @@ pub async fn comp(Caller { state, who }: Caller, bytes: Bytes) -> Result<Respons
     let forecast = state.plan_forecast(loaded.clone(), params, last).await?;
     let books = crate::jobs::close::Books::load(&state.store).await?;
     let scenario: CompScenario = tokio::task::spawn_blocking(move || {
-        let Some((current, _)) = &loaded.plans else {
+        let Some((current, ledger)) = &loaded.plans else {
             return Err(ApiError::conflict("no comp plans are stored"));
         };
         Ok(plan::scenario_of(
             &loaded.data,
-            current,
+            (current, Some(ledger)),
             &candidate,
             &books,
             &forecast,
