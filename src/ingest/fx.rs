@@ -106,12 +106,7 @@ pub(super) async fn rates(
     }
     let mut summary = TableSummary::default();
     for rate in &rows {
-        summary.rows += 1;
-        if tx.upsert_fx_rate(rate).await? {
-            summary.inserted += 1;
-        } else {
-            summary.unchanged += 1;
-        }
+        summary.count(tx.upsert_fx_rate(rate).await?);
     }
     Ok(Some(summary))
 }

@@ -155,12 +155,7 @@ pub(super) async fn org_history(
     }
     let mut summary = TableSummary::default();
     for (m, _, _) in &rows {
-        summary.rows += 1;
-        if tx.upsert_org_move(m).await? {
-            summary.inserted += 1;
-        } else {
-            summary.unchanged += 1;
-        }
+        summary.count(tx.upsert_org_move(m).await?);
     }
     Ok(Some(summary))
 }

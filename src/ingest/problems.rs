@@ -332,6 +332,19 @@ pub struct TableSummary {
     pub notes: BTreeMap<String, u64>,
 }
 
+impl TableSummary {
+    /// Counts one row written: inserted when it changed the store, else
+    /// unchanged.
+    pub(crate) fn count(&mut self, changed: bool) {
+        self.rows += 1;
+        if changed {
+            self.inserted += 1;
+        } else {
+            self.unchanged += 1;
+        }
+    }
+}
+
 /// What a successful ingest did.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct IngestSummary {

@@ -287,14 +287,19 @@ pub fn statement_data(
 }
 
 /// The last day any plan period overlapping `period` can end on.
-fn horizon_end(book: &PlanBook, data: &SalesData, period: Period) -> NaiveDate {
-    let end = data.fiscal.end(period);
-    book.plans
+/// The last day any plan period of `books` overlapping `period` can end
+/// on (the paths a projection or a scenario needs reach it).
+pub(crate) fn horizon_end(
+    books: &[&PlanBook],
+    fiscal: crate::domain::FiscalCalendar,
+    period: Period,
+) -> NaiveDate {
+    let end = fiscal.end(period);
+    books
         .iter()
-        .map(|p| span_of(data.fiscal, p.period, end).end)
-        .max()
-        .unwrap_or(end)
-        .max(end)
+        .flat_map(|b| &b.plans)
+        .map(|p| span_of(fiscal, p.period, end).end)
+        .fold(end, NaiveDate::max)
 }
 
 /// Projected payouts (and a what-if) for the reported period.
@@ -332,7 +337,7 @@ pub fn projection_data(
             seed: params.seed,
             fingerprint,
         },
-        horizon_end(book, data, period),
+        horizon_end(&[book], data.fiscal, period),
         &format!("plan periods of {period}"),
     )?;
     if end < start {

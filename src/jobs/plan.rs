@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::commissions::{Projector, load_book, month_paths, rates_for};
+use super::commissions::{Projector, horizon_end, load_book, month_paths, rates_for};
 use super::registry::Registry;
 use super::{JobError, ValidTrainParams};
 use crate::commission::CommissionError;
@@ -286,24 +286,14 @@ pub async fn comp(
     let registry = super::registry::shared(store, settings).await?;
     let books = super::close::Books::load(store).await?;
     tokio::task::block_in_place(|| {
-        let last = horizon_end(&data, &[&current, &candidate], params);
-        let f = forecast_period(&data, &fingerprint, &registry, params, train, last)?;
+        let as_of = params.as_of.unwrap_or(data.last_date);
+        let period = params
+            .period
+            .unwrap_or_else(|| data.fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of)));
+        let last = horizon_end(&[&current, &candidate], data.fiscal, period);
+        let f = forecast_period(&data, &fingerprint, &registry, params, train, Some(last))?;
         scenario_of(&data, (&current, None), &candidate, &books, &f)
     })
-}
-
-/// The last day a plan period of either book overlapping the period ends.
-fn horizon_end(data: &SalesData, books: &[&PlanBook], params: &PlanParams) -> Option<NaiveDate> {
-    let as_of = params.as_of.unwrap_or(data.last_date);
-    let period = params
-        .period
-        .unwrap_or_else(|| data.fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of)));
-    let end = data.fiscal.end(period);
-    books
-        .iter()
-        .flat_map(|b| &b.plans)
-        .map(|p| crate::domain::span_of(data.fiscal, p.period, end).end)
-        .max()
 }
 
 /// Loads the store and balances the territories.

@@ -176,19 +176,19 @@ pub async fn comp(Caller { state, who }: Caller, bytes: Bytes) -> Result<Respons
     // overlapping the period.
     let fiscal = loaded.data.fiscal;
     let as_of = params.as_of.unwrap_or(loaded.data.last_date);
-    let end = fiscal.end(
-        params
-            .period
-            .unwrap_or_else(|| fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of))),
-    );
-    let last = loaded
-        .plans
-        .iter()
-        .flat_map(|(b, _)| &b.plans)
-        .chain(&candidate.plans)
-        .map(|p| crate::domain::span_of(fiscal, p.period, end).end)
-        .max();
-    let forecast = state.plan_forecast(loaded.clone(), params, last).await?;
+    let period_of = params
+        .period
+        .unwrap_or_else(|| fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of)));
+    let end = fiscal.end(period_of);
+    let last = match &loaded.plans {
+        Some((current, _)) => {
+            crate::jobs::commissions::horizon_end(&[current, &candidate], fiscal, period_of)
+        }
+        None => end,
+    };
+    let forecast = state
+        .plan_forecast(loaded.clone(), params, Some(last))
+        .await?;
     let books = crate::jobs::close::Books::load(&state.store).await?;
     let scenario: CompScenario = tokio::task::spawn_blocking(move || {
         let Some((current, ledger)) = &loaded.plans else {
