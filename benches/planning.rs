@@ -2,10 +2,12 @@
 //! sample paths per rep, with the forecast's paths already made (a server
 //! keeps them between plans; the engine's own time is under the forecast
 //! benchmarks): a quota proposal (the period's paths, who carries a quota,
-//! weights, the allocation and every rep's P(attain)), and a comp-plan
+//! weights, the allocation and every rep's P(attain)), a comp-plan
 //! scenario (the stored book, whose credits the server keeps, and a
 //! candidate whose credits are built, each projected on every path and
-//! summed). Setup (generate + ingest) is not timed.
+//! summed), and the next scenario over the same forecast (the stored
+//! book's side kept, as a server keeps it). Setup (generate + ingest) is
+//! not timed.
 //! Run: `cargo bench --bench planning`.
 
 use std::time::Duration;
@@ -85,19 +87,28 @@ fn planning(c: &mut Criterion) {
     });
     // A server keeps the stored book's credits with the data.
     let ledger = Ledger::build(&data, &book);
+    let books = Books::default();
     group.measurement_time(Duration::from_secs(120));
     group.bench_function("comp_scenario_10k_reps_1000_paths", |b| {
         b.iter(|| {
-            plan::scenario_of(
-                &data,
-                (&book, Some(&ledger)),
-                &candidate,
-                &Books::default(),
-                &f,
-            )
-            .expect("scenario")
-            .reps
-            .len()
+            let now = plan::current_side(&data, (&book, Some(&ledger)), &books, &f)
+                .expect("current side");
+            plan::scenario_of(&data, (&book, &now), &candidate, &books, &f)
+                .expect("scenario")
+                .reps
+                .len()
+        })
+    });
+    // ... and the stored book's side over the planning forecast, so the
+    // next candidate projects only itself.
+    let now = plan::current_side(&data, (&book, Some(&ledger)), &books, &f).expect("current");
+    group.measurement_time(Duration::from_secs(60));
+    group.bench_function("next_comp_scenario_10k_reps_1000_paths", |b| {
+        b.iter(|| {
+            plan::scenario_of(&data, (&book, &now), &candidate, &books, &f)
+                .expect("scenario")
+                .reps
+                .len()
         })
     });
     group.finish();

@@ -30,6 +30,8 @@ use crate::store::ForecastFilter;
 use crate::store::Stamp as StoreStamp;
 use crate::store::Store;
 
+mod plans;
+
 /// The stored data in memory, as of one data version.
 pub struct Loaded {
     /// `Store::data_version` when it was read.
@@ -203,10 +205,22 @@ pub struct AppState {
     /// The forecast of the last plan asked for (a planner tries several
     /// targets, methods and plan books over one forecast).
     plan_paths: PlanSlot,
+    /// The stored book's side of a comp scenario over that forecast, with
+    /// the books' state (the newest audit event) it was projected under.
+    plan_current: CurrentSlot,
 }
 
 /// One planning forecast, with the parameters and state it was made for.
 type PlanSlot = Mutex<Option<(String, Stamp, Arc<crate::jobs::plan::Forecasted>)>>;
+
+/// The current book projected over one planning forecast.
+type CurrentSlot = Mutex<
+    Option<(
+        Arc<crate::jobs::plan::Forecasted>,
+        i64,
+        Arc<Vec<crate::planning::scenario::Projected>>,
+    )>,
+>;
 
 impl AppState {
     /// State over an open store.
@@ -225,6 +239,7 @@ impl AppState {
             next_request: AtomicU64::new(1),
             reads: std::sync::RwLock::new(ReadCache::default()),
             plan_paths: Mutex::new(None),
+            plan_current: Mutex::new(None),
         }
     }
 
@@ -498,51 +513,9 @@ impl AppState {
         if let Ok(mut p) = self.plan_paths.lock() {
             *p = None;
         }
-    }
-
-    /// The forecast a plan reads: the last one made when asked for with the
-    /// same parameters over the same data and models, else made now.
-    pub async fn plan_forecast(
-        &self,
-        loaded: Arc<Loaded>,
-        params: crate::jobs::plan::PlanParams,
-        last_day: Option<NaiveDate>,
-    ) -> Result<Arc<crate::jobs::plan::Forecasted>, ApiError> {
-        let stamp = Stamp {
-            data: loaded.version,
-            models: self.registry.versions()?.len(),
-        };
-        let key = format!(
-            "{:?}/{:?}/{}/{}/{last_day:?}",
-            params.as_of,
-            params.period,
-            params.paths.get(),
-            params.seed
-        );
-        if let Some((k, s, f)) = &*self.plan_paths.lock().map_err(poisoned)? {
-            if *k == key && *s == stamp {
-                return Ok(f.clone());
-            }
+        if let Ok(mut p) = self.plan_current.lock() {
+            *p = None;
         }
-        let registry = self.registry.clone();
-        let started = Instant::now();
-        let made = tokio::task::spawn_blocking(move || {
-            crate::jobs::plan::forecast_period(
-                &loaded.data,
-                &loaded.fingerprint,
-                &registry,
-                &params,
-                ValidTrainParams::default(),
-                last_day,
-            )
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-        self.metrics
-            .job("plan", made.is_ok(), started.elapsed().as_secs_f64());
-        let made = Arc::new(made?);
-        *self.plan_paths.lock().map_err(poisoned)? = Some((key, stamp, made.clone()));
-        Ok(made)
     }
 }
 
@@ -695,6 +668,7 @@ mod tests {
                 booking_territory: Vec::new(),
                 territories: Vec::new(),
                 booking_source: Vec::new(),
+                booking_measures: Vec::new(),
                 quota_source: Vec::new(),
                 rates: Default::default(),
                 monthly_quota: HashMap::new(),

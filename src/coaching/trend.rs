@@ -424,6 +424,7 @@ mod tests {
             booking_territory: vec![None; bookings.len()],
             territories: Vec::new(),
             booking_source: Vec::new(),
+            booking_measures: Vec::new(),
             quota_source: Vec::new(),
             rates: Default::default(),
             bookings,

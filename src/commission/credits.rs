@@ -10,10 +10,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
-use super::engine::{Credit, Paid, PeriodInput, Statement, Via};
+use super::engine::{Credit, MeasureShare, Paid, PeriodInput, Statement, Via};
 use super::payees::{Payees, Place};
 use super::statement::statement;
-use crate::domain::{CompPlan, OpportunityStatus, PlanBook};
+use crate::domain::{CompPlan, Measure, OpportunityStatus, PlanBook};
 use crate::domain::{Span, span_of};
 use crate::features::{SalesData, month_idx};
 
@@ -84,6 +84,7 @@ fn credits_of(
     let amount = Decimal::new(b.cents, 2);
     let booked = data.booking_source.get(i).cloned().flatten();
     let credit = |share: Decimal, amount_share: Decimal, source: Option<Decimal>| Credit {
+        measures: measures_of(data, i, share),
         source_id: id.clone(),
         opportunity_id: opportunity_id.clone(),
         day: b.day,
@@ -124,6 +125,26 @@ fn credits_of(
             vec![(b.rep as usize, credit(Decimal::ONE, amount, source))]
         }
     }
+}
+
+/// `share` of booking `i`'s margin and contract value, when it has either.
+pub(super) fn measures_of(
+    data: &SalesData,
+    i: usize,
+    share: Decimal,
+) -> Option<Box<[Option<MeasureShare>; 2]>> {
+    let m = data.booking_measures.get(i)?;
+    if m.iter().all(Option::is_none) {
+        return None;
+    }
+    let booked_elsewhere = data.booking_source.get(i).is_some_and(Option::is_some);
+    let part = |cents: i64| super::engine::cents(Decimal::new(cents, 2) * share);
+    Some(Box::new(m.map(|v| {
+        v.map(|v| MeasureShare {
+            value: part(v.org),
+            booked: booked_elsewhere.then(|| part(v.booked)),
+        })
+    })))
 }
 
 /// Each person's index by id, and each split by the id it applies to.
@@ -385,7 +406,7 @@ pub fn statements(
         let window = if pay_in.is_some() || window.iter().any(|c| c.source.is_some()) {
             converted = window
                 .iter()
-                .map(|c| in_currency(data, c, pay_in))
+                .map(|c| in_currency(data, c, pay_in, plan.measure))
                 .collect();
             &converted[..]
         } else {
@@ -397,11 +418,13 @@ pub fn statements(
             span: span.clone(),
             as_of,
             quota: match plan.measure {
-                crate::domain::Measure::Deals => Decimal::new(
+                Measure::Deals => Decimal::new(
                     data.quota_cents_between(rep as u32, span.start, span.end),
                     2,
                 ),
-                crate::domain::Measure::Bookings => quota_in(data, rep, &span, pay_in),
+                Measure::Bookings | Measure::Margin | Measure::Acv => {
+                    quota_in(data, rep, &span, pay_in)
+                }
             },
             credits: window,
             clawbacks: &clawbacks,
@@ -430,32 +453,56 @@ pub fn paid_in<'p>(data: &SalesData, plan: &'p CompPlan) -> Option<&'p str> {
 /// day's rate, the conversion kept for the statement line. The rates a
 /// plan needs are checked before statements are worked out
 /// ([`check_rates`]); a rate still missing leaves the amount unconverted.
-fn in_currency(data: &SalesData, c: &Credit, pay_in: Option<&str>) -> Credit {
+fn in_currency(data: &SalesData, c: &Credit, pay_in: Option<&str>, measure: Measure) -> Credit {
     let from = c.source.as_ref().map(|(code, _)| &**code);
-    let booked = c.source.as_ref().map_or(c.amount, |(_, v)| *v);
-    if from == pay_in {
-        return Credit {
-            amount: booked,
-            ..c.clone()
-        };
-    }
-    let Ok(rate) = data.rates.cross(from, pay_in, c.day) else {
-        return c.clone();
+    let rate = if from == pay_in {
+        None
+    } else {
+        match data.rates.cross(from, pay_in, c.day) {
+            Ok(rate) => Some(rate),
+            Err(_) => return c.clone(),
+        }
     };
-    // Into the organisation's currency the load already converted, at the
-    // same rate; into another, from the amount as booked.
-    let amount = match pay_in {
-        None => c.amount,
-        Some(_) => super::engine::cents(booked * rate),
+    // As booked when booked in the plan's currency; into the
+    // organisation's, what the load converted at the same rate; into
+    // another, from the value as booked.
+    let convert = |value: Decimal, booked: Option<Decimal>| {
+        let booked = booked.unwrap_or(value);
+        match (rate, pay_in) {
+            (None, _) => booked,
+            (Some(_), None) => value,
+            (Some(rate), Some(_)) => super::engine::cents(booked * rate),
+        }
+    };
+    let source = c.source.as_ref().map(|(_, v)| *v);
+    let measures = c.measures.as_ref().map(|m| {
+        Box::new(m.map(|v| {
+            v.map(|v| MeasureShare {
+                value: convert(v.value, v.booked),
+                booked: v.booked,
+            })
+        }))
+    });
+    // The statement shows the quantity the plan counts as booked.
+    let shown = match measure.field() {
+        Some(k) => c
+            .measures
+            .as_ref()
+            .and_then(|m| m[k])
+            .map(|v| v.booked.unwrap_or(v.value)),
+        None => Some(source.unwrap_or(c.amount)),
     };
     Credit {
-        amount,
-        conversion: Some(Box::new(super::engine::Conversion {
-            currency: from.unwrap_or(data.rates.org()).to_owned(),
-            amount: booked,
-            rate,
-            date: c.day,
-        })),
+        amount: convert(c.amount, source),
+        measures,
+        conversion: rate.zip(shown).map(|(rate, amount)| {
+            Box::new(super::engine::Conversion {
+                currency: from.unwrap_or(data.rates.org()).to_owned(),
+                amount,
+                rate,
+                date: c.day,
+            })
+        }),
         ..c.clone()
     }
 }

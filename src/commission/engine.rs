@@ -19,106 +19,18 @@
 //! lines, for the thousands of forecast paths of a projection; a test holds
 //! the two to the same cent.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::domain::Span;
-use crate::domain::{CompPlan, Measure, Money, TierMode};
+use crate::domain::{CompPlan, Money, TierMode};
 
 /// Rounds half-even to the cent: the one rounding rule of statements.
 pub fn cents(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
 }
 
-/// One booking credited to one rep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credit {
-    /// Booking id.
-    pub source_id: String,
-    /// The deal it comes from, if linked.
-    pub opportunity_id: Option<String>,
-    /// Day booked.
-    pub day: NaiveDate,
-    /// The whole booking's amount (before any split).
-    pub booking_amount: Decimal,
-    /// This rep's credit (after the split).
-    pub amount: Decimal,
-    /// This rep's share (1 unless split).
-    pub share: Decimal,
-    /// The deal's product.
-    pub product: Option<String>,
-    /// Day the deal was cancelled (won, then lost), if it was.
-    pub cancelled: Option<NaiveDate>,
-    /// The territory it was booked in (the booking's, else its rep's).
-    pub territory: Option<Arc<str>>,
-    /// That territory's region.
-    pub region: Option<Arc<str>>,
-    /// Why it is credited to this person.
-    pub via: Via,
-    /// The currency it was booked in and this credit's amount in it, when
-    /// not the organisation's (`amount` is then converted at its day's rate).
-    pub source: Option<(Arc<str>, Decimal)>,
-    /// How `amount` was converted into the plan's currency, when it was.
-    pub conversion: Option<Box<Conversion>>,
-}
-
-/// How a credit was converted into the currency its plan pays in.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Conversion {
-    /// The currency it was booked in.
-    pub currency: String,
-    /// This credit in that currency.
-    #[serde(with = "money")]
-    pub amount: Decimal,
-    /// Units of the plan's currency per unit booked, on `date`.
-    pub rate: Decimal,
-    /// The day whose rate was used (the booking's).
-    pub date: NaiveDate,
-}
-
-/// Why a booking is credited to a person.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Via {
-    /// It is theirs (or their split share).
-    #[default]
-    Own,
-    /// It is credited to this member of their team.
-    Team(Arc<str>),
-    /// It was booked in this territory.
-    Territory(Arc<str>),
-    /// It was booked in this region.
-    Region(Arc<str>),
-}
-
-impl Credit {
-    /// The credit in the plan's measure: the amount, or for a plan that
-    /// counts deals, the share of one deal.
-    pub fn measured(&self, plan: &CompPlan) -> Decimal {
-        match plan.measure {
-            Measure::Bookings => self.amount,
-            Measure::Deals => self.share,
-        }
-    }
-
-    /// Why it is credited, in words: `own`, `team of M01 (booked by
-    /// R0003)`, `territory T1`, `region EMEA`; `overlay, ` first on a plan
-    /// that credits others' bookings through a filter.
-    pub fn reason(&self, holder: &str, plan: &CompPlan) -> String {
-        let why = match &self.via {
-            Via::Own => "own".to_owned(),
-            Via::Team(member) => format!("team of {holder} (credited to {member})"),
-            Via::Territory(t) => format!("territory {t}"),
-            Via::Region(r) => format!("region {r}"),
-        };
-        if plan.is_overlay() {
-            format!("overlay, {why}")
-        } else {
-            why
-        }
-    }
-}
+pub use super::credited::{Conversion, Credit, MeasureShare, Via};
 
 /// Commission to take back for a deal cancelled in this period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,7 +213,7 @@ fn open_status() -> String {
 
 /// Money in JSON: a string with two decimals (read back from a string or
 /// a number).
-mod money {
+pub(super) mod money {
     use rust_decimal::Decimal;
     use std::str::FromStr;
     pub fn serialize<S: serde::Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
@@ -574,7 +486,7 @@ impl<'a> PayoutCurve<'a> {
 mod tests {
     use super::*;
     use crate::commission::statement::statement;
-    use crate::domain::{AttainmentBonus, Tier};
+    use crate::domain::{AttainmentBonus, Measure, Tier};
     use proptest::prelude::*;
 
     fn d(cents: i64) -> Decimal {
@@ -646,6 +558,7 @@ mod tests {
             via: Via::Own,
             source: None,
             conversion: None,
+            measures: None,
         }
     }
 

@@ -4,6 +4,8 @@
 //!   [`Statement`] whose every line a rep can follow: `Decimal` arithmetic,
 //!   each line's amount rounded half-even to the cent, a running total.
 //! - [`statement`](mod@statement) works a statement out, one step per rule.
+//! - [`credited`] is one booking credited to one person, with its share
+//!   of the booking's margin and contract value.
 //! - [`credits`] builds each rep's credits from the store: split credit,
 //!   the plan's product filter, cancelled deals (clawbacks).
 //! - [`payees`] credits managers, territory and region payees and
@@ -14,6 +16,7 @@
 //!   path, giving payouts as a distribution, rolled up the hierarchy.
 
 pub mod close;
+pub mod credited;
 pub mod credits;
 pub mod engine;
 pub mod payees;

@@ -263,13 +263,7 @@ impl<'a> Payees<'a> {
                 if let Some(plan) = self.relational_plan(x, day) {
                     if plan.credit == CreditRule::Team && passes(plan, c) {
                         match extra.iter_mut().find(|(p, _)| *p == x) {
-                            Some((_, mine)) => {
-                                mine.amount += c.amount;
-                                mine.share += c.share;
-                                if let (Some(a), Some(b)) = (&mut mine.source, &c.source) {
-                                    a.1 += b.1;
-                                }
-                            }
+                            Some((_, mine)) => mine.absorb(c),
                             None => {
                                 let via = if x == *r {
                                     Via::Own
@@ -337,6 +331,7 @@ impl<'a> Payees<'a> {
                         .cloned()
                         .flatten()
                         .map(|(code, cents)| (code, Decimal::new(cents, 2))),
+                    measures: super::credits::measures_of(self.data, i, Decimal::ONE),
                     ..first.clone()
                 };
                 if passes(plan, &whole) {

@@ -7,7 +7,9 @@
 //!   path's bookings after the as-of day times the rep's credit ratio (the
 //!   share of their own bookings their plan has credited over the last
 //!   year: below 1 when the plan credits only some products, above 1 when
-//!   they receive split credit). SPIFFs and clawbacks already known count;
+//!   they receive split credit; for a plan on margin or contract value,
+//!   that measure per unit booked, the organisation's when they booked
+//!   nothing). SPIFFs and clawbacks already known count;
 //!   the paths carry amounts, not deals, so SPIFFs on credit still to come
 //!   are projected at the rate the rep earned them per credited unit over
 //!   the last year; a future period's draw balance is today's.
@@ -141,7 +143,7 @@ fn booked_cents(own: &[(NaiveDate, i64)], from: NaiveDate, to: NaiveDate) -> i64
     own[lo..hi.max(lo)].iter().map(|b| b.1).sum()
 }
 
-/// What `plan` credits per cent booked by the people feeding it, over the
+/// What `plan` credits per unit booked by the people feeding it, over the
 /// year to `as_of`: the credits its filters let through (in its measure)
 /// over what those people booked. For bookings it lies between 0 and 2 (1
 /// when they booked nothing): below 1 when only some products count,
@@ -158,6 +160,9 @@ fn credit_ratio(
     let fallback = match plan.measure {
         Measure::Bookings => 1.0,
         Measure::Deals => 0.0,
+        Measure::Margin | Measure::Acv => {
+            plan.measure.field().map_or(0.0, |k| data.measure_ratio(k))
+        }
     };
     if booked <= 0 {
         return fallback;
@@ -176,10 +181,11 @@ fn credit_ratio(
         })
         .map(|c| c.measured(plan))
         .sum();
-    let per_cent = counted.to_f64().unwrap_or(0.0) * 100.0 / booked as f64;
+    // Credited units (dollars, or deals) per dollar booked.
+    let per_unit = counted.to_f64().unwrap_or(0.0) * 100.0 / booked as f64;
     match plan.measure {
-        Measure::Bookings => (per_cent / 100.0).clamp(0.0, 2.0),
-        Measure::Deals => per_cent / 100.0,
+        Measure::Bookings => per_unit.clamp(0.0, 2.0),
+        Measure::Deals | Measure::Margin | Measure::Acv => per_unit.max(0.0),
     }
 }
 

@@ -92,8 +92,16 @@ fn exclusion(
 /// A quantity of the plan's measure in words: `1234.50`, or `12 deals`.
 fn qty(plan: &CompPlan, value: Decimal) -> String {
     match plan.measure {
-        Measure::Bookings => format!("{value:.2}"),
+        Measure::Bookings | Measure::Margin | Measure::Acv => format!("{value:.2}"),
         Measure::Deals => format!("{} deals", value.normalize()),
+    }
+}
+
+/// A measure crediting a booking field, in words.
+fn measure_name(m: Measure) -> &'static str {
+    match m {
+        Measure::Acv => "contract value",
+        m => m.as_str(),
     }
 }
 
@@ -180,6 +188,10 @@ impl<'a> Draft<'a> {
             let deals = match input.plan.measure {
                 Measure::Deals => text!(d; " of {:.2}: {} deal", c.amount, c.share.normalize()),
                 Measure::Bookings => String::new(),
+                m => match c.measure(m) {
+                    Some(_) => text!(d; ": {} of {:.2} booked", measure_name(m), c.amount),
+                    None => text!(d; ": no {} recorded", measure_name(m)),
+                },
             };
             let value = c.measured(input.plan);
             let deals = match &c.conversion {

@@ -140,6 +140,11 @@ pub enum Measure {
     /// quotas and tier bounds are then numbers of deals and a tier's rate
     /// is an amount per deal.
     Deals,
+    /// Gross margin: each credited booking counts its `margin` (times its
+    /// split share); quotas are margin, in money.
+    Margin,
+    /// Annual contract value: each credited booking counts its `acv`.
+    Acv,
 }
 
 impl Measure {
@@ -148,7 +153,32 @@ impl Measure {
         match self {
             Measure::Bookings => "bookings",
             Measure::Deals => "deals",
+            Measure::Margin => "margin",
+            Measure::Acv => "acv",
         }
+    }
+
+    /// Every measure, in the order plan files list them.
+    pub const ALL: [Measure; 4] = [
+        Measure::Bookings,
+        Measure::Deals,
+        Measure::Margin,
+        Measure::Acv,
+    ];
+
+    /// The booking field this measure credits (an index into
+    /// `[margin, acv]`), for the measures that credit one.
+    pub fn field(self) -> Option<usize> {
+        match self {
+            Measure::Margin => Some(0),
+            Measure::Acv => Some(1),
+            Measure::Bookings | Measure::Deals => None,
+        }
+    }
+
+    /// Whether it counts money (everything but deals).
+    pub fn is_money(self) -> bool {
+        self != Measure::Deals
     }
 
     /// Whether this is the default measure (left out of the digest).

@@ -146,6 +146,26 @@ pub struct Opportunity {
     pub forecast_category: Option<String>,
     /// ISO 4217 code of its amounts when not the organisation's currency.
     pub currency: Option<String>,
+    /// Margin and contract value, when the data has them.
+    pub measures: DealMeasures,
+}
+
+/// What a deal or booking is worth beside its amount, in the row's
+/// currency, when the data says: what a comp plan may credit instead of
+/// the booked amount.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DealMeasures {
+    /// Gross margin.
+    pub margin: Option<Money>,
+    /// Annual contract value.
+    pub acv: Option<Money>,
+}
+
+impl DealMeasures {
+    /// Whether the row has neither.
+    pub fn is_empty(&self) -> bool {
+        self.margin.is_none() && self.acv.is_none()
+    }
 }
 
 /// The state of a deal from `as_of` on, until the next record.
@@ -185,6 +205,8 @@ pub struct Booking {
     pub territory_id: Option<TerritoryId>,
     /// ISO 4217 code of the amount when not the organisation's currency.
     pub currency: Option<String>,
+    /// Margin and contract value, when the data has them.
+    pub measures: DealMeasures,
 }
 
 /// A rep's target for a period.

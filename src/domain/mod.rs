@@ -21,7 +21,8 @@ pub use comp::{
     PlanPeriod, Span, Spiff, Tier, TierMode, span_of,
 };
 pub use entities::{
-    Booking, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole, Territory,
+    Booking, DealMeasures, HistoryRecord, Opportunity, OpportunityStatus, Quota, Rep, RepRole,
+    Territory,
 };
 pub use fx::{MissingRate, Rates};
 pub use hierarchy::{HierarchyError, OrgChart};

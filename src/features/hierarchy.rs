@@ -102,10 +102,22 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    /// Builds the roll-up of the people in `data`. Unknown managers or a
-    /// cycle cannot occur here (ingest refuses them); a chain is still cut
-    /// at its length, as a guard.
+    /// Builds the roll-up of the people in `data` as reps.csv has them
+    /// today. Unknown managers or a cycle cannot occur here (ingest
+    /// refuses them); a chain is still cut at its length, as a guard.
     pub fn build(data: &SalesData) -> Hierarchy {
+        Self::build_with(data, None)
+    }
+
+    /// The roll-up as the organisation stood on `day`: each person under
+    /// the manager and in the territory the organisation's history gives
+    /// them that day (reps.csv where it says nothing). Without a history
+    /// it is [`Hierarchy::build`].
+    pub fn build_on(data: &SalesData, day: chrono::NaiveDate) -> Hierarchy {
+        Self::build_with(data, (!data.org.is_empty()).then_some(day))
+    }
+
+    fn build_with(data: &SalesData, day: Option<chrono::NaiveDate>) -> Hierarchy {
         let n = data.reps.len();
         let mut entities: Vec<Entity> = data
             .reps
@@ -121,6 +133,22 @@ impl Hierarchy {
             .enumerate()
             .map(|(i, r)| (r.rep_id.as_str(), i))
             .collect();
+        let listed = |i: usize| {
+            data.reps[i]
+                .manager_id
+                .as_ref()
+                .and_then(|m| index.get(m.as_str()).copied())
+        };
+        let manager_of = |i: usize| match day {
+            None => listed(i),
+            Some(day) => data
+                .manager_on(i, day, listed(i).map(|m| m as u32))
+                .map(|m| m as usize),
+        };
+        let territory_of = |i: usize| match day {
+            None => data.reps[i].territory_id.as_ref().map(|t| t.as_str()),
+            Some(day) => data.territory_on(i, day),
+        };
         let mut lookup: HashMap<(Level, String), u32> = HashMap::new();
         let mut entity_of = |level: Level, id: &str, entities: &mut Vec<Entity>| -> u32 {
             *lookup.entry((level, id.to_owned())).or_insert_with(|| {
@@ -134,15 +162,15 @@ impl Hierarchy {
         // Managers: anyone who is someone's manager.
         let is_manager: Vec<bool> = {
             let mut v = vec![false; n];
-            for r in &data.reps {
-                if let Some(m) = r.manager_id.as_ref().and_then(|m| index.get(m.as_str())) {
-                    v[*m] = true;
+            for i in 0..n {
+                if let Some(m) = manager_of(i) {
+                    v[m] = true;
                 }
             }
             v
         };
         let mut rep_to_entities = Vec::with_capacity(n);
-        for (i, rep) in data.reps.iter().enumerate() {
+        for i in 0..n {
             let mut mine = vec![i as u32];
             let mut current = Some(i);
             let mut steps = 0;
@@ -154,18 +182,15 @@ impl Hierarchy {
                         &mut entities,
                     ));
                 }
-                current = data.reps[c]
-                    .manager_id
-                    .as_ref()
-                    .and_then(|m| index.get(m.as_str()).copied());
+                current = manager_of(c);
                 steps += 1;
                 if steps > n {
                     break;
                 }
             }
-            if let Some(t) = &rep.territory_id {
-                mine.push(entity_of(Level::Territory, t.as_str(), &mut entities));
-                if let Some(region) = data.regions.get(t.as_str()) {
+            if let Some(t) = territory_of(i) {
+                mine.push(entity_of(Level::Territory, t, &mut entities));
+                if let Some(region) = data.regions.get(t) {
                     mine.push(entity_of(Level::Region, region, &mut entities));
                 }
             }

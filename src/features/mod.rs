@@ -10,6 +10,7 @@
 pub mod deals;
 pub mod hierarchy;
 pub mod matrix;
+pub mod measures;
 pub mod org;
 
 use std::collections::HashMap;
@@ -91,6 +92,9 @@ pub struct DealFacts {
     pub product: Option<u32>,
     /// Account number (interned; only equality matters).
     pub account: Option<u32>,
+    /// Its margin and contract value per unit of its current amount, when
+    /// the data gives them.
+    pub measure_ratios: [Option<f64>; 2],
 }
 
 /// One snapshot of a deal, interned.
@@ -138,6 +142,9 @@ pub struct SalesData {
     /// `quota_source[i]`: the same for `quotas[i]` (converted at the rate
     /// of its period's first day).
     pub quota_source: Vec<Option<(Arc<str>, i64)>>,
+    /// `booking_measures[i]`: the margin and contract value of
+    /// `bookings[i]`, when known. Empty when no booking has either.
+    pub booking_measures: Vec<measures::BookingMeasures>,
     /// The stored exchange rates.
     pub rates: crate::domain::Rates,
     /// Quotas per rep and month, in cents (a quarter's quota is spread
@@ -221,6 +228,10 @@ impl SalesData {
                 forecast_category: row.forecast_category.clone(),
                 product,
                 account,
+                measure_ratios: row.measures.map(|m| {
+                    let amount = row.amount_cents.filter(|a| *a > 0)?;
+                    Some(m? as f64 / amount as f64)
+                }),
             });
         }
         drop(account_index);
@@ -309,8 +320,10 @@ impl SalesData {
         let mut booking_territory = Vec::with_capacity(booking_rows.len());
         let mut territories: Vec<String> = Vec::new();
         let mut territory_index: HashMap<String, u32> = HashMap::new();
+        let mut own_measures = Vec::with_capacity(booking_rows.len());
         for b in booking_rows {
             booking_ids.push(b.booking_id);
+            own_measures.push(b.measures);
             let cents = match b.currency.as_deref() {
                 None => b.amount_cents,
                 Some(code) => {
@@ -377,6 +390,9 @@ impl SalesData {
         if bookings.is_empty() {
             return Err(FeatureError::Empty);
         }
+        let booking_measures =
+            measures::of_bookings(&bookings, &own_measures, &booking_source, &opp_rows, &rates)
+                .map_err(missing)?;
 
         let mut quotas = Vec::new();
         let mut quota_source = Vec::new();
@@ -429,6 +445,7 @@ impl SalesData {
             booking_territory,
             territories,
             booking_source,
+            booking_measures,
             quota_source,
             rates,
             monthly_quota,

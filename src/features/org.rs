@@ -8,6 +8,48 @@ use chrono::NaiveDate;
 
 use crate::store::OrgMove;
 
+/// `reps` as the organisation stood on `day`: each person's manager and
+/// territory the latest `moves` give them on or before it, else the ones
+/// they have (reps.csv's, today's).
+pub fn reps_on(
+    mut reps: Vec<crate::domain::Rep>,
+    moves: &[OrgMove],
+    day: NaiveDate,
+) -> Vec<crate::domain::Rep> {
+    if moves.is_empty() {
+        return reps;
+    }
+    let index: HashMap<String, usize> = reps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rep_id.as_str().to_owned(), i))
+        .collect();
+    // Per person: the latest (day, manager) and (day, territory) so far.
+    type Latest<'m> = Option<(NaiveDate, &'m str)>;
+    let mut latest: Vec<(Latest, Latest)> = vec![(None, None); reps.len()];
+    for m in moves.iter().filter(|m| m.from <= day) {
+        let Some(&i) = index.get(&m.rep_id) else {
+            continue;
+        };
+        let later = |slot: &Latest| slot.is_none_or(|(d, _)| d <= m.from);
+        if let Some(id) = m.manager_id.as_deref().filter(|_| later(&latest[i].0)) {
+            latest[i].0 = Some((m.from, id));
+        }
+        if let Some(id) = m.territory_id.as_deref().filter(|_| later(&latest[i].1)) {
+            latest[i].1 = Some((m.from, id));
+        }
+    }
+    for (r, (manager, territory)) in reps.iter_mut().zip(latest) {
+        if let Some(id) = manager.and_then(|(_, id)| crate::domain::RepId::parse(id).ok()) {
+            r.manager_id = Some(id);
+        }
+        if let Some(id) = territory.and_then(|(_, id)| crate::domain::TerritoryId::parse(id).ok()) {
+            r.territory_id = Some(id);
+        }
+    }
+    reps
+}
+
 /// One dated change of a person's place (indices into
 /// [`super::SalesData::reps`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

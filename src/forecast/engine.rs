@@ -7,6 +7,7 @@
 //! was trained: that would let it see the future), simulates sample paths
 //! rep by rep and sums them up the hierarchy.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
@@ -23,7 +24,7 @@ use super::reconcile::{self, StoredAnchors};
 use super::simulate::{
     ResidualPool, history_pool, pools_for, share_reaching, summarize, summarize_all,
 };
-use super::{Context, ModelKind, Origin, available};
+use super::{Context, ModelKind, Origin, PeriodPaths, available};
 use crate::domain::{FiscalCalendar, Horizon, Money, Paths, Period};
 use crate::features::{
     Hierarchy, Level, MonthIdx, MonthlyBookings, SalesData, booked_between, month_idx,
@@ -194,26 +195,6 @@ pub struct ForecastRun {
     pub backtest: Vec<MetricRow>,
 }
 
-/// Every rep's sample paths of one period's bookings (booked to date
-/// included), from one forecast run.
-#[derive(Debug, Clone)]
-pub struct PeriodPaths {
-    /// The month or quarter.
-    pub period: Period,
-    /// Paths per rep.
-    pub paths: usize,
-    /// `reps[r * paths..(r + 1) * paths]`: rep `r`'s paths, in currency
-    /// units (zero for reps not forecast).
-    pub reps: Vec<f32>,
-}
-
-impl PeriodPaths {
-    /// Rep `r`'s paths.
-    pub fn rep(&self, r: usize) -> &[f32] {
-        &self.reps[r * self.paths..(r + 1) * self.paths]
-    }
-}
-
 /// Fewest months of data a forecast (and its backtest) needs, the as-of
 /// day's own month included (an export taken mid-month counts its month).
 /// With under a year, seasonal models fall back to their plain forms, and
@@ -243,9 +224,18 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The hierarchy forecasts roll up along.
+    /// The hierarchy forecasts roll up along, as reps.csv has it today.
     pub fn hierarchy(&self) -> &Hierarchy {
         &self.hierarchy
+    }
+
+    /// The hierarchy as the organisation stood on `day`: today's when the
+    /// data has no history of who reported to whom.
+    pub fn hierarchy_on(&self, day: NaiveDate) -> Cow<'_, Hierarchy> {
+        match self.data.org.is_empty() {
+            true => Cow::Borrowed(&self.hierarchy),
+            false => Cow::Owned(Hierarchy::build_on(self.data, day)),
+        }
     }
 
     /// The latest day in the data: the default as-of day.
@@ -283,7 +273,7 @@ impl<'a> Engine<'a> {
         Ok(backtest::run(
             self.data,
             &monthly,
-            &self.hierarchy,
+            &self.hierarchy_on(as_of),
             &cache,
             last_complete,
             params,
@@ -454,7 +444,8 @@ impl<'a> Engine<'a> {
             points = run(true);
         }
 
-        let hierarchy = &self.hierarchy;
+        let dated = self.hierarchy_on(as_of);
+        let hierarchy = &*dated;
         let entities = hierarchy.entities.len();
         let reps = hierarchy.reps();
         // Months: per entity, summaries; per rep, mean cents.

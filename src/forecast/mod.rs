@@ -38,9 +38,7 @@ use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
 
-pub use engine::{
-    Engine, EngineError, ForecastRow, ForecastRun, ForecastSpec, PeriodPaths, TrainedModel,
-};
+pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, ForecastSpec, TrainedModel};
 
 /// Every model the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -610,4 +608,24 @@ pub fn available(points: &OriginPoints, model: ModelKind, h: usize) -> bool {
             .zip(&points.active)
             .any(|(v, a)| *a && v[h - 1].is_finite())
     })
+}
+
+/// Every rep's sample paths of one period's bookings (booked to date
+/// included), from one forecast run.
+#[derive(Debug, Clone)]
+pub struct PeriodPaths {
+    /// The month or quarter.
+    pub period: crate::domain::Period,
+    /// Paths per rep.
+    pub paths: usize,
+    /// `reps[r * paths..(r + 1) * paths]`: rep `r`'s paths, in currency
+    /// units (zero for reps not forecast).
+    pub reps: Vec<f32>,
+}
+
+impl PeriodPaths {
+    /// Rep `r`'s paths.
+    pub fn rep(&self, r: usize) -> &[f32] {
+        &self.reps[r * self.paths..(r + 1) * self.paths]
+    }
 }

@@ -318,6 +318,7 @@ mod tests {
             close_date: close.map(day),
             forecast_category: None,
             currency: None,
+            measures: Default::default(),
         }
     }
 

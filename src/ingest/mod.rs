@@ -30,6 +30,7 @@
 mod calls;
 mod check;
 mod field_history;
+mod fields;
 mod files;
 mod fx;
 mod known;

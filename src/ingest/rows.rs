@@ -10,8 +10,8 @@ use super::mapping::{TableMapping, fields, id_from_name};
 use super::problems::{Problem, Problems};
 use super::source::SourceTable;
 use crate::domain::{
-    Booking, BookingId, HistoryRecord, Money, Opportunity, OpportunityId, OpportunityStatus,
-    Period, Quota, Rep, RepId, RepRole, Territory, TerritoryId,
+    Booking, BookingId, DealMeasures, HistoryRecord, Money, Opportunity, OpportunityId,
+    OpportunityStatus, Period, Quota, Rep, RepId, RepRole, Territory, TerritoryId,
 };
 use crate::store::Table;
 
@@ -299,6 +299,17 @@ impl<'a> Row<'a> {
         self.parsed(field, value, Money::parse_non_negative, problems)
     }
 
+    /// The optional `margin` (may be negative) and `acv` cells.
+    fn measures(&self, problems: &mut Problems) -> Option<DealMeasures> {
+        let margin = self.text("margin");
+        let margin = self.parsed("margin", margin, Money::parse, problems);
+        let acv = self.money("acv", false, problems);
+        Some(DealMeasures {
+            margin: margin.ok()?,
+            acv: acv.ok()?,
+        })
+    }
+
     /// The optional `currency` cell: an ISO 4217 code, upper-cased;
     /// `Some(None)` when empty, `None` (and a problem) when not a code.
     fn currency(&self, problems: &mut Problems) -> Option<Option<String>> {
@@ -453,6 +464,7 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
         ));
         return None;
     }
+    let (currency, measures) = (row.currency(problems), row.measures(problems));
     Some(Opportunity {
         opportunity_id: opportunity_id?,
         rep_id: rep_id?,
@@ -464,7 +476,8 @@ pub fn opportunity(row: &Row<'_>, problems: &mut Problems) -> Option<Opportunity
         created_date,
         close_date,
         forecast_category: row.text("forecast_category").map(Cow::into_owned),
-        currency: row.currency(problems)?,
+        currency: currency?,
+        measures: measures?,
     })
 }
 
@@ -599,6 +612,7 @@ pub fn booking(row: &Row<'_>, problems: &mut Problems) -> Option<Booking> {
         opportunity_id = row.id("opportunity_id", false, OpportunityId::parse, problems);
         territory_id = row.id("territory_id", false, TerritoryId::parse, problems);
     }
+    let (currency, measures) = (row.currency(problems), row.measures(problems));
     Some(Booking {
         booking_id: booking_id?,
         rep_id: rep_id?,
@@ -606,7 +620,8 @@ pub fn booking(row: &Row<'_>, problems: &mut Problems) -> Option<Booking> {
         booked_date: booked_date?,
         opportunity_id,
         territory_id,
-        currency: row.currency(problems)?,
+        currency: currency?,
+        measures: measures?,
     })
 }
 

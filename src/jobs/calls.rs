@@ -17,7 +17,19 @@ use crate::store::{ForecastFilter, NewCall, Store};
 
 /// The organisation as stored, with its chart.
 async fn organisation(store: &Store) -> Result<(Vec<Rep>, OrgChart), JobError> {
+    organisation_on(store, None).await
+}
+
+/// The organisation on `day` (`None`: today's, as reps.csv has it).
+async fn organisation_on(
+    store: &Store,
+    day: Option<NaiveDate>,
+) -> Result<(Vec<Rep>, OrgChart), JobError> {
     let reps = store.reps().await?;
+    let reps = match day {
+        Some(day) => crate::features::org::reps_on(reps, &store.org_history().await?, day),
+        None => reps,
+    };
     let org = OrgChart::from_reps(&reps).map_err(|cycles| {
         JobError::Corrupt(0, format!("the stored org chart has cycles: {cycles:?}"))
     })?;
@@ -97,7 +109,10 @@ pub async fn list(
     settings: &Settings,
     params: &ListParams,
 ) -> Result<CallList, JobError> {
-    let (reps, org) = organisation(store).await?;
+    let as_of = params
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let (reps, org) = organisation_on(store, Some(as_of)).await?;
     let root = match &params.person {
         Some(id) => reps
             .iter()
@@ -118,9 +133,6 @@ pub async fn list(
             }
         }
     };
-    let as_of = params
-        .as_of
-        .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let period = params
         .period
         .unwrap_or_else(|| settings.fiscal.quarter_of(as_of));

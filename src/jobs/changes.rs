@@ -124,7 +124,7 @@ pub async fn changes(
         .into());
     }
     let period = params.period.unwrap_or_else(|| data.fiscal.quarter_of(to));
-    let hierarchy = Hierarchy::build(data);
+    let hierarchy = Hierarchy::build_on(data, to);
     let (level, id, entity) = resolve_entity(data, &hierarchy, params.level, params.id.as_deref())?;
     let include: Vec<bool> = hierarchy
         .rep_to_entities

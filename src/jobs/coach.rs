@@ -147,7 +147,8 @@ pub fn coach_data(
     let engine = Engine::new(data);
     let as_of = params.as_of.unwrap_or_else(|| engine.default_as_of());
     let period = params.period.unwrap_or_else(|| default_period(data, as_of));
-    let hierarchy = engine.hierarchy();
+    let hierarchy = engine.hierarchy_on(as_of);
+    let hierarchy = &*hierarchy;
     if let Some(m) = &params.manager {
         let known = data.reps.iter().any(|r| r.rep_id.as_str() == m);
         if !known {

@@ -356,10 +356,15 @@ pub fn projection_data(
         None,
     );
     let reps = projector.reps();
-    let mut payouts: Vec<Payout> = roll_up(engine.hierarchy(), &reps, paths, Some(params.level))
-        .into_iter()
-        .filter(|p| params.id.as_deref().is_none_or(|id| p.id == id))
-        .collect();
+    let mut payouts: Vec<Payout> = roll_up(
+        &engine.hierarchy_on(as_of),
+        &reps,
+        paths,
+        Some(params.level),
+    )
+    .into_iter()
+    .filter(|p| params.id.as_deref().is_none_or(|id| p.id == id))
+    .collect();
     payouts.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(id) = &params.id {
         if payouts.is_empty() {
@@ -589,8 +594,14 @@ impl<'a> Projector<'a> {
             via: crate::commission::engine::Via::Own,
             source: None,
             conversion: None,
+            measures: None,
         };
-        let outcome = Outcome { deal, win, p_win };
+        let outcome = Outcome {
+            deal,
+            opp: state.opp,
+            win,
+            p_win,
+        };
         let out = shares
             .into_iter()
             .filter_map(|(rep, share)| {
@@ -610,6 +621,30 @@ impl<'a> Projector<'a> {
     /// One credited rep's side of a what-if: the statement change at the
     /// deal's full credit, and the projected mean and median moved by what
     /// the paths did not already hold of it.
+    /// The margin and contract value of `amount` of the deal: at the deal's
+    /// own ratios when the data gives them, else at the organisation's.
+    fn deal_measures(
+        &self,
+        outcome: &Outcome,
+        amount: Decimal,
+    ) -> Option<Box<[Option<crate::commission::engine::MeasureShare>; 2]>> {
+        let data = self.data;
+        let ratios = data.opps[outcome.opp as usize].measure_ratios;
+        if data.booking_measures.is_empty() && ratios.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut out = [None; 2];
+        for (k, slot) in out.iter_mut().enumerate() {
+            let ratio = ratios[k].unwrap_or_else(|| data.measure_ratio(k));
+            let ratio = Decimal::from_f64_retain(ratio).unwrap_or_default();
+            *slot = Some(crate::commission::engine::MeasureShare {
+                value: crate::commission::engine::cents(amount * ratio),
+                booked: None,
+            });
+        }
+        Some(Box::new(out))
+    }
+
     fn what_if_rep(
         &self,
         rep: usize,
@@ -621,17 +656,18 @@ impl<'a> Projector<'a> {
         let land = outcome.deal.day;
         let plan = plan_on(data, self.book, rep, land);
         let span = plan.map(|p| span_of(data.fiscal, p.period, land));
+        let amount = crate::commission::engine::cents(outcome.deal.booking_amount * share);
         let hypothetical = crate::commission::engine::Credit {
-            amount: crate::commission::engine::cents(outcome.deal.booking_amount * share),
+            amount,
             share,
+            measures: self.deal_measures(outcome, amount),
             ..outcome.deal.clone()
         };
         let credited_by_plan =
             plan.is_some_and(|p| p.credits_product(hypothetical.product.as_deref()));
-        let credit = if credited_by_plan {
-            hypothetical.amount
-        } else {
-            Decimal::ZERO
+        let credit = match plan {
+            Some(p) if credited_by_plan => hypothetical.measured(p),
+            _ => Decimal::ZERO,
         };
         // Paths already hold the deal with probability p_win: a win
         // adds the rest, a loss removes what they hold.
@@ -685,6 +721,8 @@ impl<'a> Projector<'a> {
 /// The deal of a what-if, whole (before any split), and its outcome.
 struct Outcome {
     deal: crate::commission::engine::Credit,
+    /// The deal's index in the data.
+    opp: u32,
     win: bool,
     p_win: f64,
 }

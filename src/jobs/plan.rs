@@ -15,7 +15,7 @@ use crate::domain::{DEFAULT_SEED, Horizon, Money, Paths, Period, PlanBook};
 use crate::features::{SalesData, month_idx};
 use crate::forecast::{Engine, ForecastSpec, PeriodPaths};
 use crate::planning::quotas::QuotaMethod;
-use crate::planning::scenario::{self, CompScenario};
+use crate::planning::scenario::{self, CompScenario, Projected};
 use crate::planning::territories::{self, TerritoryReport};
 use crate::planning::{self, PlanningError, QuotaProposal, QuotaRequest, RepPeriodPaths};
 use crate::store::Store;
@@ -134,7 +134,7 @@ pub fn forecast_period(
         model_version: model.version,
         months,
         period_paths,
-        has_reports: engine.hierarchy().has_reports.clone(),
+        has_reports: engine.hierarchy_on(as_of).has_reports.clone(),
     })
 }
 
@@ -166,25 +166,37 @@ pub fn propose(
     )?)
 }
 
-/// The current book and `candidate` over a forecast already made;
-/// `current_ledger` is the current book's credits when already built.
-pub fn scenario_of(
+/// The current book projected on the forecast's paths: one side of every
+/// scenario, the same whatever the candidate (a server keeps it while the
+/// data, models and books stay as they are). `ledger` is the book's
+/// credits when already built.
+pub fn current_side(
     data: &SalesData,
-    (current, current_ledger): (&PlanBook, Option<&Ledger>),
-    candidate: &PlanBook,
+    (current, ledger): (&PlanBook, Option<&Ledger>),
     books: &super::close::Books,
     f: &Forecasted,
-) -> Result<CompScenario, JobError> {
+) -> Result<Vec<Projected>, JobError> {
     rates_for(data, current)?;
-    rates_for(data, candidate)?;
-    let now = Projector::new(
+    Ok(Projector::new(
         (data, current, books),
         f.as_of,
         f.span,
         f.month_paths(),
-        current_ledger,
+        ledger,
     )
-    .reps();
+    .reps())
+}
+
+/// A candidate book run over the same paths as the current one, whose
+/// projections (`now`, from [`current_side`]) are given.
+pub fn scenario_of(
+    data: &SalesData,
+    (current, now): (&PlanBook, &[Projected]),
+    candidate: &PlanBook,
+    books: &super::close::Books,
+    f: &Forecasted,
+) -> Result<CompScenario, JobError> {
+    rates_for(data, candidate)?;
     let then = Projector::new(
         (data, candidate, books),
         f.as_of,
@@ -193,7 +205,7 @@ pub fn scenario_of(
         None,
     )
     .reps();
-    let current_side = scenario::summarise(current, &now, &f.period_paths);
+    let current_side = scenario::summarise(current, now, &f.period_paths);
     let candidate_side = scenario::summarise(candidate, &then, &f.period_paths);
     Ok(CompScenario {
         period: f.period.to_string(),
@@ -203,7 +215,7 @@ pub fn scenario_of(
         change: Money::from_cents(candidate_side.mean.cents() - current_side.mean.cents()),
         current: current_side,
         candidate: candidate_side,
-        reps: scenario::changes(data, &now, &then),
+        reps: scenario::changes(data, now, &then),
     })
 }
 
@@ -292,7 +304,8 @@ pub async fn comp(
             .unwrap_or_else(|| data.fiscal.quarter_of(as_of.succ_opt().unwrap_or(as_of)));
         let last = horizon_end(&[&current, &candidate], data.fiscal, period);
         let f = forecast_period(&data, &fingerprint, &registry, params, train, Some(last))?;
-        scenario_of(&data, (&current, None), &candidate, &books, &f)
+        let now = current_side(&data, (&current, None), &books, &f)?;
+        scenario_of(&data, (&current, &now), &candidate, &books, &f)
     })
 }
 

@@ -161,6 +161,11 @@ pub fn summarise(book: &PlanBook, reps: &[Projected], bookings: &RepPeriodPaths)
         let Some(plan) = book.plan_version(&st.plan_id, &st.plan_version) else {
             continue;
         };
+        // The paths are bookings: only a plan crediting bookings can place
+        // them against its quota.
+        if plan.measure != crate::domain::Measure::Bookings {
+            continue;
+        }
         let mut sorted = mine.to_vec();
         sorted.sort_by(f32::total_cmp);
         let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);

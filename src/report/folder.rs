@@ -200,7 +200,8 @@ pub async fn report(
     let params = params.clone();
     tokio::task::block_in_place(|| {
         let engine = Engine::new(&data);
-        let hierarchy = engine.hierarchy();
+        let hierarchy = engine.hierarchy_on(run.as_of);
+        let hierarchy = &*hierarchy;
         let info = RunInfo {
             run_id: run.run_id,
             as_of: run.as_of,

@@ -135,6 +135,8 @@ pub struct BookingRow {
     pub territory_id: Option<String>,
     /// Its currency when not the organisation's.
     pub currency: Option<String>,
+    /// Margin and contract value in cents of its currency, when known.
+    pub measures: [Option<i64>; 2],
 }
 
 /// One quota.
@@ -155,6 +157,8 @@ pub struct QuotaRow {
 pub struct OpportunityRow {
     /// Its currency when not the organisation's.
     pub currency: Option<String>,
+    /// Margin and contract value in cents of its currency, when known.
+    pub measures: [Option<i64>; 2],
     /// Deal id.
     pub opportunity_id: String,
     /// Owner.
@@ -214,7 +218,7 @@ impl Store {
     /// Every booking, by date.
     pub async fn load_bookings(&self) -> Result<Vec<BookingRow>, StoreError> {
         let sql = "SELECT rep_id, amount_cents, booked_date, opportunity_id, booking_id, territory_id, \
-                   currency \
+                   currency, margin_cents, acv_cents \
                    FROM bookings \
                    ORDER BY booked_date, booking_id";
         if let Some(path) = self.sqlite_file() {
@@ -227,6 +231,7 @@ impl Store {
                     booking_id: row.get(4)?,
                     territory_id: row.get(5)?,
                     currency: row.get(6)?,
+                    measures: [row.get(7)?, row.get(8)?],
                 })
             })
             .await;
@@ -243,6 +248,7 @@ impl Store {
                     booking_id: row.try_get(4)?,
                     territory_id: row.try_get(5)?,
                     currency: row.try_get(6)?,
+                    measures: [row.try_get(7)?, row.try_get(8)?],
                 });
             }
         });
@@ -271,7 +277,8 @@ impl Store {
     /// Every deal in its current state, by id.
     pub async fn load_opportunities(&self) -> Result<Vec<OpportunityRow>, StoreError> {
         let sql = "SELECT opportunity_id, rep_id, created_date, status, amount_cents, close_date, \
-                          forecast_category, account, product, currency \
+                          forecast_category, account, product, currency, \
+                          margin_cents, acv_cents \
                    FROM opportunities ORDER BY opportunity_id";
         if let Some(path) = self.sqlite_file() {
             return fast::query(path, sql, |row| {
@@ -286,6 +293,7 @@ impl Store {
                     account: row.get(7)?,
                     product: row.get(8)?,
                     currency: row.get(9)?,
+                    measures: [row.get(10)?, row.get(11)?],
                 })
             })
             .await;
@@ -305,6 +313,7 @@ impl Store {
                     account: row.try_get(7)?,
                     product: row.try_get(8)?,
                     currency: row.try_get(9)?,
+                    measures: [row.try_get(10)?, row.try_get(11)?],
                 });
             }
         });

@@ -274,8 +274,8 @@ async fn credit_rules_misused_are_rejected_with_lines() {
             "credit \"manager\": expected own, team, territory or region",
         ),
         (
-            "measure = \"margin\"",
-            "measure \"margin\": expected bookings or deals",
+            "measure = \"profit\"",
+            "measure \"profit\": expected bookings, deals, margin or acv",
         ),
         ("regions = []", "`regions` is empty"),
     ] {

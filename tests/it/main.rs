@@ -18,6 +18,7 @@ mod flat;
 mod forecast;
 mod helpers;
 mod ingest;
+mod measures;
 mod org_history;
 mod planning;
 mod report;

@@ -305,3 +305,243 @@ async fn plans_read_one_forecast_and_the_current_book_reproduces_the_projection(
     assert!((shares - 1.0).abs() < 1e-9, "{shares}");
     t.finish().await;
 }
+
+#[tokio::test]
+async fn territory_balance_by_hand_with_a_rep_who_moved() {
+    // T1 has two sellers and a fifth of the year's bookings (over-served),
+    // T2 one seller and three fifths (under-served), T3 one seller and a
+    // fifth (balanced: a quarter of the reps for a fifth of the bookings
+    // is a ratio of 1.25, the edge). R4 moved from T2 to T3 on 1
+    // September: their May booking counts for T2, their seat for T3.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    w(
+        "territories.csv",
+        "territory_id,name,region\nT1,North,EMEA\nT2,South,EMEA\nT3,West,NA\n",
+    );
+    w(
+        "reps.csv",
+        "rep_id,name,manager_id,territory_id,role,hire_date
+M1,Manager,,T1,manager,2020-01-01
+R1,One,M1,T1,rep,2020-01-01
+R2,Two,M1,T1,rep,2020-01-01
+R3,Three,M1,T2,rep,2020-01-01
+R4,Four,M1,T3,rep,2020-01-01
+",
+    );
+    w(
+        "org_history.csv",
+        "rep_id,from,manager_id,territory_id\nR4,2024-01-01,,T2\nR4,2025-09-01,,T3\n",
+    );
+    w(
+        "bookings.csv",
+        "booking_id,rep_id,amount,booked_date
+B0,R1,99000,2024-12-31
+B1,R1,10000,2025-03-10
+B2,R2,10000,2025-06-10
+B3,R3,50000,2025-07-10
+B4,R4,10000,2025-05-01
+B5,R4,20000,2025-10-01
+",
+    );
+    w(
+        "opportunities.csv",
+        "opportunity_id,rep_id,amount,stage,status,created_date,close_date
+O1,R1,15000,Proposal,open,2025-11-01,2026-02-15
+",
+    );
+    let t = helpers::sqlite().await;
+    attain::ingest::ingest(
+        &t.store,
+        &[dir.path().to_path_buf()],
+        &helpers::options(date("2025-12-31")),
+    )
+    .await
+    .expect("ingest");
+    let data = SalesData::load(&t.store, FiscalCalendar::default())
+        .await
+        .expect("load");
+    t.finish().await;
+    let index = |id: &str| {
+        data.reps
+            .iter()
+            .position(|p| p.rep_id.as_str() == id)
+            .expect("person")
+    };
+    let carriers: Vec<usize> = ["R1", "R2", "R3", "R4"].map(index).to_vec();
+    let mut quota = vec![0i64; data.reps.len()];
+    for (id, cents) in [
+        ("R1", 500_000),
+        ("R2", 500_000),
+        ("R3", 1_000_000),
+        ("R4", 1_000_000),
+    ] {
+        quota[index(id)] = cents;
+    }
+    let p50 = |t: &str| if t == "T2" { 4_200_000 } else { 0 };
+    let report = attain::planning::territories::balance(
+        &data,
+        date("2025-12-31"),
+        "2026-Q1".into(),
+        &carriers,
+        &quota,
+        &p50,
+    );
+    let rows: Vec<(&str, usize, i64, i64, &str)> = report
+        .territories
+        .iter()
+        .map(|t| {
+            (
+                t.territory_id.as_str(),
+                t.reps,
+                t.bookings.cents(),
+                t.bookings_per_rep.map_or(0, Money::cents),
+                t.served.as_str(),
+            )
+        })
+        .collect();
+    // B0 is a day older than the year to 31 December 2025: left out.
+    assert_eq!(
+        rows,
+        [
+            ("T1", 2, 2_000_000, 1_000_000, "over-served"),
+            ("T2", 1, 6_000_000, 6_000_000, "under-served"),
+            ("T3", 1, 2_000_000, 2_000_000, "balanced"),
+        ]
+    );
+    let t1 = &report.territories[0];
+    assert_eq!((t1.share_of_reps, t1.share_of_bookings), (0.5, 0.2));
+    // 15,000 of open pipeline over T1's 10,000 quota; none elsewhere.
+    assert_eq!(t1.pipeline.cents(), 1_500_000);
+    assert_eq!(t1.coverage, Some(1.5));
+    assert_eq!(report.territories[1].coverage, Some(0.0));
+    assert_eq!(report.territories[1].forecast_p50.cents(), 4_200_000);
+    // Bookings per rep 10,000, 60,000, 20,000: mean 30,000, population
+    // sd sqrt(14e8 / 3) = 21,602.47, cv 0.72008; coverage 1.5, 0, 0: sd
+    // sqrt(0.5) over a mean of 0.5 = 1.41421.
+    assert!((report.spread.bookings_per_rep_cv - 0.720_082).abs() < 1e-6);
+    assert!((report.spread.coverage_cv - std::f64::consts::SQRT_2).abs() < 1e-9);
+    assert_eq!(report.spread.bookings_per_rep_min.cents(), 1_000_000);
+    assert_eq!(report.spread.bookings_per_rep_max.cents(), 6_000_000);
+}
+
+#[tokio::test]
+async fn tier_shares_and_cost_of_a_scenario_by_hand() {
+    // Three sellers on one plan with a 10,000 quota for 2026-Q1: 10% to
+    // quota, 15% to 150%, 5% above. Four paths each, all booked in January.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    w(
+        "territories.csv",
+        "territory_id,name,region\nT1,North,EMEA\n",
+    );
+    w(
+        "reps.csv",
+        "rep_id,name,manager_id,territory_id,role,hire_date,end_date,plan_id
+M1,Manager,,T1,manager,2020-01-01,,
+R1,One,M1,T1,rep,2020-01-01,,ae
+R2,Two,M1,T1,rep,2020-01-01,,ae
+R3,Three,M1,T1,rep,2020-01-01,,ae
+",
+    );
+    w(
+        "bookings.csv",
+        "booking_id,rep_id,amount,booked_date\nB1,R1,1000,2025-06-10\nB2,R2,1000,2025-07-10\nB3,R3,1000,2025-08-10\n",
+    );
+    w(
+        "quotas.csv",
+        "rep_id,period,amount\nR1,2026-Q1,10000\nR2,2026-Q1,10000\nR3,2026-Q1,10000\n",
+    );
+    w(
+        "comp_plans.toml",
+        r#"
+[[plan]]
+id = "ae"
+period = "quarter"
+  [[plan.tier]]
+  from = "0%"
+  to = "100%"
+  rate = "10%"
+  [[plan.tier]]
+  from = "100%"
+  to = "150%"
+  rate = "15%"
+  [[plan.tier]]
+  from = "150%"
+  rate = "5%"
+"#,
+    );
+    let t = helpers::sqlite().await;
+    attain::ingest::ingest(
+        &t.store,
+        &[dir.path().to_path_buf()],
+        &helpers::options(date("2025-12-31")),
+    )
+    .await
+    .expect("ingest");
+    let data = SalesData::load(&t.store, FiscalCalendar::default())
+        .await
+        .expect("load");
+    let source = t.store.plan_book().await.expect("read").expect("plans");
+    let book = attain::ingest::parse_plan_book(&source, FiscalCalendar::default()).expect("book");
+    t.finish().await;
+    let per_rep = [
+        ("R1", [5_000.0, 8_000.0, 9_000.0, 20_000.0]),
+        ("R2", [9_000.0, 9_500.0, 9_500.0, 9_800.0]),
+        ("R3", [16_000.0, 17_000.0, 18_000.0, 19_000.0]),
+    ];
+    let quarter = paths(&data, &per_rep);
+    let month = |m: &str, all: bool| attain::forecast::PeriodPaths {
+        period: Period::parse(m).expect("month"),
+        paths: 4,
+        reps: if all {
+            quarter.reps.clone()
+        } else {
+            vec![0.0; quarter.reps.len()]
+        },
+    };
+    let months = [
+        month("2026-01", true),
+        month("2026-02", false),
+        month("2026-03", false),
+    ];
+    let as_of = date("2025-12-31");
+    let ledger = attain::commission::credits::Ledger::build(&data, &book);
+    let sources = attain::commission::project::Sources::new(&data, as_of);
+    let projected = attain::commission::project::project_reps(
+        &data,
+        &book,
+        &ledger,
+        &sources,
+        as_of,
+        (date("2026-01-01"), date("2026-03-31")),
+        &attain::commission::project::MonthPaths {
+            first: attain::features::month_idx(date("2026-01-01")),
+            months: &months,
+            paths: 4,
+        },
+        &attain::commission::project::as_worked_out,
+    );
+    let side = attain::planning::scenario::summarise(&book, &projected, &quarter);
+    // Medians (the third of four sorted paths): R1 9,000 = 90%, tier 1;
+    // R2 9,500 = 95%, tier 1; R3 18,000 = 180%, tier 3. No one in tier 2.
+    let tiers: Vec<(usize, usize)> = side.tiers.iter().map(|s| (s.tier, s.reps)).collect();
+    assert_eq!(tiers, [(1, 2), (3, 1)]);
+    assert!((side.tiers[0].share - 2.0 / 3.0).abs() < 1e-12);
+    assert!((side.at_or_above_quota - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(side.reps_paid, 3);
+    // R1's payouts: 500, 800, 900, and 1,000 + 15% of 5,000 + 5% of 5,000
+    // = 2,000: a mean of 1,050.00.
+    let r1 = data
+        .reps
+        .iter()
+        .position(|p| p.rep_id.as_str() == "R1")
+        .expect("R1");
+    let (p, plan) = projected[r1].as_ref().expect("R1 is paid");
+    assert_eq!(plan, "ae");
+    assert_eq!(p.paths, vec![50_000, 80_000, 90_000, 200_000]);
+    // R2: 900, 950, 950, 980 = 3,780 / 4 = 945.00. R3: 1,000 + 750 +
+    // 5% of (16,000 - 15,000) = 1,800; 1,850; 1,900; 1,950: mean 1,875.00.
+    // Together 1,050 + 945 + 1,875 = 3,870.00.
+    assert_eq!(side.mean.cents(), 387_000);
+}

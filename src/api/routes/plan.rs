@@ -189,14 +189,15 @@ pub async fn comp(Caller { state, who }: Caller, bytes: Bytes) -> Result<Respons
     let forecast = state
         .plan_forecast(loaded.clone(), params, Some(last))
         .await?;
+    let now = state.plan_current(loaded.clone(), forecast.clone()).await?;
     let books = crate::jobs::close::Books::load(&state.store).await?;
     let scenario: CompScenario = tokio::task::spawn_blocking(move || {
-        let Some((current, ledger)) = &loaded.plans else {
+        let Some((current, _)) = &loaded.plans else {
             return Err(ApiError::conflict("no comp plans are stored"));
         };
         Ok(plan::scenario_of(
             &loaded.data,
-            (current, Some(ledger)),
+            (current, &now),
             &candidate,
             &books,
             &forecast,

@@ -224,8 +224,9 @@ async fn entity_chart(
     tokio::task::spawn_blocking(move || {
         let data = &loaded.data;
         let engine = Engine::new(data);
-        let hierarchy = engine.hierarchy();
         let day = as_of.unwrap_or(data.last_date);
+        let hierarchy = engine.hierarchy_on(day);
+        let hierarchy = &*hierarchy;
         let rows = index.as_ref().map_or(&[][..], |ix| &ix.run.forecasts[..]);
         Ok(match kind {
             ChartKind::Forecast => {

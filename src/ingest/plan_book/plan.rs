@@ -27,12 +27,15 @@ pub(super) fn check_plan(
     };
     let measure = match p.measure.as_deref().map(|m| m.trim().to_ascii_lowercase()) {
         None => Measure::Bookings,
-        Some(m) if m == "bookings" => Measure::Bookings,
-        Some(m) if m == "deals" => Measure::Deals,
-        Some(m) => {
-            bad(format!("measure {m:?}: expected bookings or deals"));
-            Measure::Bookings
-        }
+        Some(m) => match Measure::ALL.into_iter().find(|k| k.as_str() == m) {
+            Some(k) => k,
+            None => {
+                bad(format!(
+                    "measure {m:?}: expected bookings, deals, margin or acv"
+                ));
+                Measure::Bookings
+            }
+        },
     };
     let credit = match p.credit.as_deref().map(|c| c.trim().to_ascii_lowercase()) {
         None => CreditRule::Own,
@@ -243,7 +246,7 @@ fn check_tiers(
                 problems.push(tspan, &tloc, "rate must not be negative");
                 continue;
             }
-            Ok(r) if r > Decimal::ONE && measure == Measure::Bookings => {
+            Ok(r) if r > Decimal::ONE && measure.is_money() => {
                 problems.push(
                     tspan,
                     &tloc,

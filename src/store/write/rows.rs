@@ -2,6 +2,7 @@
 //! content hash and bound values.
 
 use super::*;
+use crate::domain::DealMeasures;
 
 impl UpsertRow for Territory {
     fn columns() -> Columns<'static> {
@@ -91,6 +92,8 @@ impl UpsertRow for Stamped<'_> {
                 "close_date",
                 "forecast_category",
                 "currency",
+                "margin_cents",
+                "acv_cents",
             ],
             also: &["ingest_run"],
         }
@@ -100,6 +103,7 @@ impl UpsertRow for Stamped<'_> {
         let r = self.opp;
         hash_in(
             r.currency.as_deref(),
+            r.measures,
             &[
                 Some(r.opportunity_id.as_str()),
                 Some(r.rep_id.as_str()),
@@ -129,6 +133,8 @@ impl UpsertRow for Stamped<'_> {
             Val::Date(r.close_date),
             Val::Text(r.forecast_category.as_deref()),
             Val::Text(r.currency.as_deref()),
+            Val::Int(r.measures.margin.map(Money::cents)),
+            Val::Int(r.measures.acv.map(Money::cents)),
             Val::Int(Some(self.run)),
         ])
     }
@@ -179,6 +185,8 @@ impl UpsertRow for Booking {
                 "opportunity_id",
                 "territory_id",
                 "currency",
+                "margin_cents",
+                "acv_cents",
             ],
             also: &[],
         }
@@ -187,6 +195,7 @@ impl UpsertRow for Booking {
     fn hash(&self) -> i64 {
         hash_in(
             self.currency.as_deref(),
+            self.measures,
             &[
                 Some(self.booking_id.as_str()),
                 Some(self.rep_id.as_str()),
@@ -207,6 +216,8 @@ impl UpsertRow for Booking {
             Val::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
             Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
             Val::Text(self.currency.as_deref()),
+            Val::Int(self.measures.margin.map(Money::cents)),
+            Val::Int(self.measures.acv.map(Money::cents)),
         ])
     }
 }
@@ -224,6 +235,7 @@ impl UpsertRow for PeriodQuota<'_> {
     fn hash(&self) -> i64 {
         hash_in(
             self.quota.currency.as_deref(),
+            DealMeasures::default(),
             &[
                 Some(self.quota.rep_id.as_str()),
                 Some(self.period.as_str()),
@@ -242,16 +254,19 @@ impl UpsertRow for PeriodQuota<'_> {
     }
 }
 
-/// A row's hash with its currency: a row in the organisation's currency
-/// hashes as it did before rows could name one, so stored fingerprints
-/// stay what they were.
-fn hash_in(currency: Option<&str>, fields: &[Option<&str>]) -> i64 {
-    match currency {
-        None => row_hash(fields),
-        Some(code) => {
-            let mut all = fields.to_vec();
-            all.push(Some(code));
-            row_hash(&all)
-        }
+/// A row's hash with its currency and measures: a row in the
+/// organisation's currency without them hashes as it did before rows could
+/// name them, so stored fingerprints stay what they were.
+fn hash_in(currency: Option<&str>, measures: DealMeasures, fields: &[Option<&str>]) -> i64 {
+    if currency.is_none() && measures.is_empty() {
+        return row_hash(fields);
     }
+    let extra: Vec<String> = [("margin", measures.margin), ("acv", measures.acv)]
+        .into_iter()
+        .filter_map(|(name, m)| m.map(|m| format!("{name}={}", m.cents())))
+        .collect();
+    let mut all = fields.to_vec();
+    all.extend(currency.map(Some));
+    all.extend(extra.iter().map(|e| Some(e.as_str())));
+    row_hash(&all)
 }
