@@ -300,13 +300,15 @@ impl SalesData {
                 .map(|r| (r.currency, r.from, r.rate)),
         );
         let missing = |e: crate::domain::MissingRate| FeatureError::Inconsistent(e.to_string());
-        // Deals' amounts in the organisation's currency, at each snapshot's day.
+        // Deals' amounts in the organisation's currency at one rate per
+        // deal, its created day's: a deal moves in the pipeline when its
+        // amount does, not when a rate or its close day does.
         let opp_currency: Vec<Option<&str>> =
             opp_rows.iter().map(|o| o.currency.as_deref()).collect();
         if opp_currency.iter().any(Option::is_some) {
             for s in &mut snaps {
                 if let Some(code) = opp_currency[s.opp as usize] {
-                    let day = s.as_of.max(opps[s.opp as usize].created);
+                    let day = opps[s.opp as usize].created;
                     s.cents = rates
                         .to_org_cents(s.cents, Some(code), day)
                         .map_err(missing)?;
