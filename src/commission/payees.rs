@@ -249,7 +249,32 @@ impl<'a> Payees<'a> {
         own: Vec<(usize, Credit)>,
         f: &mut dyn FnMut(usize, Credit),
     ) {
-        let day = self.data.bookings[i].day;
+        let whole = |first: &Credit| Credit {
+            amount: first.booking_amount,
+            share: Decimal::ONE,
+            source: self
+                .data
+                .booking_source
+                .get(i)
+                .cloned()
+                .flatten()
+                .map(|(code, cents)| (code, Decimal::new(cents, 2))),
+            measures: super::credits::measures_of(self.data, i, Decimal::ONE),
+            ..first.clone()
+        };
+        self.credit_with(self.data.bookings[i].day, own, &whole, f);
+    }
+
+    /// What [`Payees::credit_booking`] does for a booking made on `day`,
+    /// stored or not (a what-if's deal): `whole` gives the whole booking
+    /// from its first own credit, for territory and region payees.
+    pub fn credit_with(
+        &self,
+        day: chrono::NaiveDate,
+        own: Vec<(usize, Credit)>,
+        whole: &dyn Fn(&Credit) -> Credit,
+        f: &mut dyn FnMut(usize, Credit),
+    ) {
         let mut extra: Vec<(usize, Credit)> = Vec::new();
         let passes = |plan: &CompPlan, c: &Credit| {
             plan.credits_product(c.product.as_deref())
@@ -321,18 +346,8 @@ impl<'a> Payees<'a> {
                 };
                 let Some(via) = via else { continue };
                 let whole = Credit {
-                    amount: first.booking_amount,
-                    share: Decimal::ONE,
                     via,
-                    source: self
-                        .data
-                        .booking_source
-                        .get(i)
-                        .cloned()
-                        .flatten()
-                        .map(|(code, cents)| (code, Decimal::new(cents, 2))),
-                    measures: super::credits::measures_of(self.data, i, Decimal::ONE),
-                    ..first.clone()
+                    ..whole(first)
                 };
                 if passes(plan, &whole) {
                     extra.push((h, whole));

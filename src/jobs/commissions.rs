@@ -8,7 +8,8 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::commission::CommissionError;
 use crate::commission::credits::{Ledger, plan_on};
-use crate::commission::engine::{Line, PayoutCurve};
+use crate::commission::engine::{Credit, Line, PayoutCurve, cents};
+use crate::commission::payees::Payees;
 use crate::commission::project::{
     MonthPaths, Payout, RepProjection, Sources, project_one, project_reps, roll_up,
 };
@@ -122,8 +123,10 @@ pub struct Projection {
 /// How one rep's payout moves under a what-if.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct WhatIfRep {
-    /// The rep.
+    /// The person credited.
     pub rep_id: String,
+    /// Why: `own`, `team of M1 (credited to R3)`, `overlay, region EMEA`.
+    pub credited_as: String,
     /// Their share of the deal's credit.
     pub share: Decimal,
     /// The plan period the deal would land in.
@@ -578,7 +581,10 @@ impl<'a> Projector<'a> {
                 .collect(),
             None => vec![(state.rep as usize, Decimal::ONE)],
         };
-        let deal = crate::commission::engine::Credit {
+        // Where it would be booked: its owner's territory on the day.
+        let territory = data.territory_on(state.rep as usize, land);
+        let region = territory.and_then(|t| data.regions.get(t));
+        let deal = Credit {
             source_id: opp_id.clone(),
             opportunity_id: Some(opp_id.clone()),
             day: land,
@@ -589,24 +595,38 @@ impl<'a> Projector<'a> {
                 .product
                 .map(|p| data.products[p as usize].clone()),
             cancelled: None,
-            territory: None,
-            region: None,
+            territory: territory.map(std::sync::Arc::from),
+            region: region.map(|r| std::sync::Arc::from(r.as_str())),
             via: crate::commission::engine::Via::Own,
             source: None,
             conversion: None,
-            measures: None,
+            measures: self.deal_measures(state.opp, amount),
         };
-        let outcome = Outcome {
-            deal,
-            opp: state.opp,
-            win,
-            p_win,
-        };
-        let out = shares
+        let own: Vec<(usize, Credit)> = shares
             .into_iter()
-            .filter_map(|(rep, share)| {
-                let (before, _) = reps[rep].as_ref()?;
-                self.what_if_rep(rep, share, before, &outcome)
+            .map(|(rep, share)| {
+                let part = cents(amount * share);
+                let credit = Credit {
+                    amount: part,
+                    share,
+                    measures: self.deal_measures(state.opp, part),
+                    ..deal.clone()
+                };
+                (rep, credit)
+            })
+            .collect();
+        // Everyone it would credit: its reps, and the managers, territory
+        // and region payees and overlays their plans' rules add.
+        let mut credited: Vec<(usize, Credit)> = Vec::new();
+        Payees::new(data, self.book).credit_with(land, own, &|_| deal.clone(), &mut |r, c| {
+            credited.push((r, c))
+        });
+        let outcome = Outcome { land, win, p_win };
+        let out = credited
+            .into_iter()
+            .filter_map(|(person, credit)| {
+                let (before, _) = reps[person].as_ref()?;
+                self.what_if_person(person, credit, before, &outcome)
             })
             .collect();
         Ok(WhatIfResult {
@@ -618,18 +638,16 @@ impl<'a> Projector<'a> {
         })
     }
 
-    /// One credited rep's side of a what-if: the statement change at the
-    /// deal's full credit, and the projected mean and median moved by what
-    /// the paths did not already hold of it.
-    /// The margin and contract value of `amount` of the deal: at the deal's
-    /// own ratios when the data gives them, else at the organisation's.
+    /// The margin and contract value of `amount` of deal `opp`: at the
+    /// deal's own ratios when the data gives them, else at the
+    /// organisation's.
     fn deal_measures(
         &self,
-        outcome: &Outcome,
+        opp: u32,
         amount: Decimal,
     ) -> Option<Box<[Option<crate::commission::engine::MeasureShare>; 2]>> {
         let data = self.data;
-        let ratios = data.opps[outcome.opp as usize].measure_ratios;
+        let ratios = data.opps[opp as usize].measure_ratios;
         if data.booking_measures.is_empty() && ratios.iter().all(Option::is_none) {
             return None;
         }
@@ -638,33 +656,37 @@ impl<'a> Projector<'a> {
             let ratio = ratios[k].unwrap_or_else(|| data.measure_ratio(k));
             let ratio = Decimal::from_f64_retain(ratio).unwrap_or_default();
             *slot = Some(crate::commission::engine::MeasureShare {
-                value: crate::commission::engine::cents(amount * ratio),
+                value: cents(amount * ratio),
                 booked: None,
             });
         }
         Some(Box::new(out))
     }
 
-    fn what_if_rep(
+    /// One credited person's side of a what-if (`hypothetical`: what the
+    /// deal would credit them): the statement change at that credit, and
+    /// the projected mean and median moved by what the paths did not
+    /// already hold of it.
+    fn what_if_person(
         &self,
         rep: usize,
-        share: Decimal,
+        hypothetical: Credit,
         before: &RepProjection,
         outcome: &Outcome,
     ) -> Option<WhatIfRep> {
         let data = self.data;
-        let land = outcome.deal.day;
+        let land = outcome.land;
         let plan = plan_on(data, self.book, rep, land);
         let span = plan.map(|p| span_of(data.fiscal, p.period, land));
-        let amount = crate::commission::engine::cents(outcome.deal.booking_amount * share);
-        let hypothetical = crate::commission::engine::Credit {
-            amount,
-            share,
-            measures: self.deal_measures(outcome, amount),
-            ..outcome.deal.clone()
-        };
-        let credited_by_plan =
-            plan.is_some_and(|p| p.credits_product(hypothetical.product.as_deref()));
+        // A rule crediting others applied its filters already.
+        let credited_by_plan = plan.is_some_and(|p| {
+            !p.credit.is_own()
+                || (p.credits_product(hypothetical.product.as_deref())
+                    && p.credits_place(
+                        hypothetical.territory.as_deref(),
+                        hypothetical.region.as_deref(),
+                    ))
+        });
         let credit = match plan {
             Some(p) if credited_by_plan => hypothetical.measured(p),
             _ => Decimal::ZERO,
@@ -705,9 +727,11 @@ impl<'a> Projector<'a> {
         let mut sorted = after.paths.clone();
         sorted.sort_unstable();
         let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+        let rep_id = data.reps[rep].rep_id.as_str();
         Some(WhatIfRep {
-            rep_id: data.reps[rep].rep_id.to_string(),
-            share,
+            rep_id: rep_id.to_owned(),
+            credited_as: plan.map_or_else(|| "own".to_owned(), |p| hypothetical.reason(rep_id, p)),
+            share: hypothetical.share,
             plan_period: span.map(|s| s.label).unwrap_or_default(),
             statement_change: Money::from_decimal(statement_change),
             mean_before: Money::from_decimal(mb),
@@ -718,11 +742,10 @@ impl<'a> Projector<'a> {
     }
 }
 
-/// The deal of a what-if, whole (before any split), and its outcome.
+/// The day a what-if's deal would land, and its outcome.
 struct Outcome {
-    deal: crate::commission::engine::Credit,
-    /// The deal's index in the data.
-    opp: u32,
+    /// The day it would land.
+    land: chrono::NaiveDate,
     win: bool,
     p_win: f64,
 }

@@ -623,6 +623,7 @@ pub fn what_if_grid(w: &crate::jobs::commissions::WhatIfResult) -> Grid {
         "amount",
         "p_win",
         "rep_id",
+        "credited_as",
         "share",
         "plan_period",
         "statement_change",
@@ -638,6 +639,7 @@ pub fn what_if_grid(w: &crate::jobs::commissions::WhatIfResult) -> Grid {
             w.amount.to_string(),
             format!("{:.3}", w.p_win),
             r.rep_id.clone(),
+            r.credited_as.clone(),
             format!(
                 "{}%",
                 (r.share * rust_decimal::Decimal::ONE_HUNDRED).normalize()

@@ -979,6 +979,23 @@ async fn projections_add_up_and_what_ifs_move_the_right_way() {
             .what_if
             .expect("what-if result");
         assert!(!w.reps.is_empty());
+        // The owner on their own credit, and the managers above them on
+        // team credit.
+        let owner = data.reps[deal.rep as usize].rep_id.as_str();
+        assert!(
+            w.reps
+                .iter()
+                .any(|r| r.rep_id == owner && r.credited_as == "own"),
+            "{:?}",
+            w.reps
+        );
+        assert!(
+            w.reps.iter().any(|r| r.rep_id.starts_with("M00")
+                && r.credited_as.starts_with("team of")
+                && r.mean_change.cents() != 0),
+            "{:?}",
+            w.reps
+        );
         for r in &w.reps {
             if up {
                 assert!(r.mean_change.cents() >= 0, "{r:?}");
