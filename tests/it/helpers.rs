@@ -177,3 +177,24 @@ pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) {
     }
     writer.flush().expect("flush");
 }
+
+/// Writes `files` (name, text) into a folder, ingests it into a fresh
+/// SQLite store as of `today`, and loads the data.
+pub async fn ingested(
+    files: &[(&str, &str)],
+    today: &str,
+) -> (TestStore, attain::features::SalesData) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let t = sqlite().await;
+    attain::ingest::ingest(&t.store, &[dir.path().to_path_buf()], &options(date(today)))
+        .await
+        .expect("ingest");
+    let data =
+        attain::features::SalesData::load(&t.store, attain::domain::FiscalCalendar::default())
+            .await
+            .expect("load");
+    (t, data)
+}

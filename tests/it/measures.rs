@@ -54,35 +54,37 @@ booking = "B2"
 shares = { R1 = "60%", R2 = "40%" }
 "#;
 
-fn write(dir: &std::path::Path, bookings: &str) {
-    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write");
-    w(
-        "territories.csv",
-        "territory_id,name,region\nT1,Boston,NA\nT2,Paris,EMEA\n",
-    );
-    w(
-        "reps.csv",
-        "rep_id,name,manager_id,territory_id,role,hire_date,end_date,plan_id
+/// The organisation's files, with `bookings` as bookings.csv.
+fn files(bookings: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        (
+            "territories.csv",
+            "territory_id,name,region\nT1,Boston,NA\nT2,Paris,EMEA\n",
+        ),
+        (
+            "reps.csv",
+            "rep_id,name,manager_id,territory_id,role,hire_date,end_date,plan_id
 M1,Manager,,T1,manager,2020-01-01,,mgr
 R1,Rep One,M1,T1,rep,2020-01-01,,ae_margin
 R2,Rep Two,M1,T1,rep,2020-01-01,,ae_acv
 R3,Rep Paris,M1,T2,rep,2020-01-01,,ae_margin
 ",
-    );
-    // O1 is worth 40,000 with a 12,000 margin; its booking B1 is half of it.
-    w(
-        "opportunities.csv",
-        "opportunity_id,rep_id,amount,stage,status,created_date,close_date,margin
+        ),
+        // O1 is worth 40,000 with a 12,000 margin; its booking B1 is half of it.
+        (
+            "opportunities.csv",
+            "opportunity_id,rep_id,amount,stage,status,created_date,close_date,margin
 O1,R1,40000,Closed Won,won,2024-11-01,2025-02-05,12000
 ",
-    );
-    w("bookings.csv", bookings);
-    w(
-        "quotas.csv",
-        "rep_id,period,amount\nR1,2025-Q1,20000\nR1,2025-Q2,5000\nR2,2025-Q1,40000\nR3,2025-Q1,10000\nM1,2025-Q1,50000\n",
-    );
-    w("fx_rates.csv", "date,currency,rate\n2025-01-01,EUR,1.10\n");
-    w("comp_plans.toml", PLANS);
+        ),
+        ("bookings.csv", bookings),
+        (
+            "quotas.csv",
+            "rep_id,period,amount\nR1,2025-Q1,20000\nR1,2025-Q2,5000\nR2,2025-Q1,40000\nR3,2025-Q1,10000\nM1,2025-Q1,50000\n",
+        ),
+        ("fx_rates.csv", "date,currency,rate\n2025-01-01,EUR,1.10\n"),
+        ("comp_plans.toml", PLANS),
+    ]
 }
 
 const BOOKINGS: &str = "booking_id,rep_id,amount,booked_date,opportunity_id,currency,margin,acv
@@ -95,19 +97,8 @@ B6,R3,10000,2025-01-15,,EUR,5000,
 ";
 
 async fn loaded(bookings: &str) -> (helpers::TestStore, SalesData) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    write(dir.path(), bookings);
-    let t = helpers::sqlite().await;
-    ingest(
-        &t.store,
-        &[dir.path().to_path_buf()],
-        &helpers::options(date("2025-12-31")),
-    )
-    .await
-    .expect("ingest");
-    let mut data = SalesData::load(&t.store, FiscalCalendar::default())
-        .await
-        .expect("load");
+    let files = files(bookings);
+    let (t, mut data) = helpers::ingested(&files, "2025-12-31").await;
     data.rates.set_org("USD");
     (t, data)
 }
@@ -253,13 +244,13 @@ async fn a_projection_turns_the_paths_bookings_into_margin_at_the_reps_ratio() {
 #[tokio::test]
 async fn a_bad_margin_is_refused_with_its_file_row_and_column() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write(
-        dir.path(),
-        "booking_id,rep_id,amount,booked_date,opportunity_id,currency,margin,acv
+    let bad = "booking_id,rep_id,amount,booked_date,opportunity_id,currency,margin,acv
 B1,R1,20000,2025-02-05,O1,,about half,
 B2,R1,30000,2025-03-01,,,15000,-5
-",
-    );
+";
+    for (name, text) in files(bad) {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
     let t = helpers::sqlite().await;
     let err = ingest(
         &t.store,

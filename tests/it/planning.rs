@@ -313,29 +313,29 @@ async fn territory_balance_by_hand_with_a_rep_who_moved() {
     // fifth (balanced: a quarter of the reps for a fifth of the bookings
     // is a ratio of 1.25, the edge). R4 moved from T2 to T3 on 1
     // September: their May booking counts for T2, their seat for T3.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
-    w(
-        "territories.csv",
-        "territory_id,name,region\nT1,North,EMEA\nT2,South,EMEA\nT3,West,NA\n",
-    );
-    w(
-        "reps.csv",
-        "rep_id,name,manager_id,territory_id,role,hire_date
+    let (t, data) = helpers::ingested(
+        &[
+            (
+                "territories.csv",
+                "territory_id,name,region\nT1,North,EMEA\nT2,South,EMEA\nT3,West,NA\n",
+            ),
+            (
+                "reps.csv",
+                "rep_id,name,manager_id,territory_id,role,hire_date
 M1,Manager,,T1,manager,2020-01-01
 R1,One,M1,T1,rep,2020-01-01
 R2,Two,M1,T1,rep,2020-01-01
 R3,Three,M1,T2,rep,2020-01-01
 R4,Four,M1,T3,rep,2020-01-01
 ",
-    );
-    w(
-        "org_history.csv",
-        "rep_id,from,manager_id,territory_id\nR4,2024-01-01,,T2\nR4,2025-09-01,,T3\n",
-    );
-    w(
-        "bookings.csv",
-        "booking_id,rep_id,amount,booked_date
+            ),
+            (
+                "org_history.csv",
+                "rep_id,from,manager_id,territory_id\nR4,2024-01-01,,T2\nR4,2025-09-01,,T3\n",
+            ),
+            (
+                "bookings.csv",
+                "booking_id,rep_id,amount,booked_date
 B0,R1,99000,2024-12-31
 B1,R1,10000,2025-03-10
 B2,R2,10000,2025-06-10
@@ -343,24 +343,17 @@ B3,R3,50000,2025-07-10
 B4,R4,10000,2025-05-01
 B5,R4,20000,2025-10-01
 ",
-    );
-    w(
-        "opportunities.csv",
-        "opportunity_id,rep_id,amount,stage,status,created_date,close_date
+            ),
+            (
+                "opportunities.csv",
+                "opportunity_id,rep_id,amount,stage,status,created_date,close_date
 O1,R1,15000,Proposal,open,2025-11-01,2026-02-15
 ",
-    );
-    let t = helpers::sqlite().await;
-    attain::ingest::ingest(
-        &t.store,
-        &[dir.path().to_path_buf()],
-        &helpers::options(date("2025-12-31")),
+            ),
+        ],
+        "2025-12-31",
     )
-    .await
-    .expect("ingest");
-    let data = SalesData::load(&t.store, FiscalCalendar::default())
-        .await
-        .expect("load");
+    .await;
     t.finish().await;
     let index = |id: &str| {
         data.reps
@@ -429,31 +422,26 @@ O1,R1,15000,Proposal,open,2025-11-01,2026-02-15
 async fn tier_shares_and_cost_of_a_scenario_by_hand() {
     // Three sellers on one plan with a 10,000 quota for 2026-Q1: 10% to
     // quota, 15% to 150%, 5% above. Four paths each, all booked in January.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
-    w(
-        "territories.csv",
+    let (t, data) = helpers::ingested(
+        &[
+        ("territories.csv",
         "territory_id,name,region\nT1,North,EMEA\n",
-    );
-    w(
-        "reps.csv",
+    ),
+        ("reps.csv",
         "rep_id,name,manager_id,territory_id,role,hire_date,end_date,plan_id
 M1,Manager,,T1,manager,2020-01-01,,
 R1,One,M1,T1,rep,2020-01-01,,ae
 R2,Two,M1,T1,rep,2020-01-01,,ae
 R3,Three,M1,T1,rep,2020-01-01,,ae
 ",
-    );
-    w(
-        "bookings.csv",
+    ),
+        ("bookings.csv",
         "booking_id,rep_id,amount,booked_date\nB1,R1,1000,2025-06-10\nB2,R2,1000,2025-07-10\nB3,R3,1000,2025-08-10\n",
-    );
-    w(
-        "quotas.csv",
+    ),
+        ("quotas.csv",
         "rep_id,period,amount\nR1,2026-Q1,10000\nR2,2026-Q1,10000\nR3,2026-Q1,10000\n",
-    );
-    w(
-        "comp_plans.toml",
+    ),
+        ("comp_plans.toml",
         r#"
 [[plan]]
 id = "ae"
@@ -470,18 +458,11 @@ period = "quarter"
   from = "150%"
   rate = "5%"
 "#,
-    );
-    let t = helpers::sqlite().await;
-    attain::ingest::ingest(
-        &t.store,
-        &[dir.path().to_path_buf()],
-        &helpers::options(date("2025-12-31")),
+    ),
+        ],
+        "2025-12-31",
     )
-    .await
-    .expect("ingest");
-    let data = SalesData::load(&t.store, FiscalCalendar::default())
-        .await
-        .expect("load");
+    .await;
     let source = t.store.plan_book().await.expect("read").expect("plans");
     let book = attain::ingest::parse_plan_book(&source, FiscalCalendar::default()).expect("book");
     t.finish().await;
