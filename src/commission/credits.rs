@@ -521,10 +521,8 @@ fn quota_in(data: &SalesData, rep: usize, span: &Span, pay_in: Option<&str>) -> 
     let (lo, hi) = (month_idx(span.start), month_idx(span.end));
     let mut same = Decimal::ZERO;
     let mut all_same = false;
-    for (k, (r, period, _)) in data.quotas.iter().enumerate() {
-        if *r as usize != rep {
-            continue;
-        }
+    for k in data.quotas_of(rep as u32) {
+        let period = &data.quotas[k].1;
         let (ps, pe) = (data.fiscal.start(*period), data.fiscal.end(*period));
         if month_idx(pe) < lo || month_idx(ps) > hi {
             continue;

@@ -150,7 +150,7 @@ pub struct SalesData {
     /// Quotas per rep and month, in cents (a quarter's quota is spread
     /// evenly over its months).
     pub monthly_quota: HashMap<(u32, MonthIdx), i64>,
-    /// Quotas as stored: rep index, period, cents.
+    /// Quotas as stored: rep index, period, cents; sorted by rep.
     pub quotas: Vec<(u32, Period, i64)>,
     /// Deals by id.
     pub opps: Vec<DealFacts>,
@@ -424,6 +424,16 @@ impl SalesData {
             }
         }
 
+        // By rep (stable), so one rep's quotas are found by binary search.
+        if !quotas.is_sorted_by_key(|q: &(u32, Period, i64)| q.0) {
+            let mut order: Vec<usize> = (0..quotas.len()).collect();
+            order.sort_by_key(|&k| quotas[k].0);
+            quotas = order.iter().map(|&k| quotas[k]).collect();
+            if !quota_source.is_empty() {
+                quota_source.resize(order.len(), None);
+                quota_source = order.iter().map(|&k| quota_source[k].clone()).collect();
+            }
+        }
         let first_day = bookings
             .iter()
             .map(|b| b.day)
@@ -524,6 +534,12 @@ impl SalesData {
     /// A rep's quota over the months `from..=to` fall in, in currency units.
     pub fn quota_between(&self, rep: u32, from: NaiveDate, to: NaiveDate) -> f64 {
         self.quota_cents_between(rep, from, to) as f64 / 100.0
+    }
+
+    /// The indices into [`SalesData::quotas`] of rep `rep`'s quotas.
+    pub fn quotas_of(&self, rep: u32) -> std::ops::Range<usize> {
+        let lo = self.quotas.partition_point(|q| q.0 < rep);
+        lo..lo + self.quotas[lo..].partition_point(|q| q.0 == rep)
     }
 
     /// A rep's quota over the months `from..=to` fall in, exactly, in cents.
