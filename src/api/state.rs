@@ -669,6 +669,7 @@ mod tests {
                 territories: Vec::new(),
                 booking_source: Vec::new(),
                 booking_measures: Vec::new(),
+                measure_ratios: [0.0; 2],
                 quota_source: Vec::new(),
                 rates: Default::default(),
                 monthly_quota: HashMap::new(),

@@ -157,12 +157,10 @@ fn credit_ratio(
     booked: i64,
     (from, as_of): (NaiveDate, NaiveDate),
 ) -> f64 {
-    let fallback = match plan.measure {
-        Measure::Bookings => 1.0,
-        Measure::Deals => 0.0,
-        Measure::Margin | Measure::Acv => {
-            plan.measure.field().map_or(0.0, |k| data.measure_ratio(k))
-        }
+    let fallback = match plan.measure.field() {
+        Some(k) => data.measure_ratio(k),
+        None if plan.measure == Measure::Bookings => 1.0,
+        None => 0.0,
     };
     if booked <= 0 {
         return fallback;

@@ -84,23 +84,30 @@ pub fn of_bookings(
     Ok(out)
 }
 
-impl super::SalesData {
-    /// Measure `k` (0: margin, 1: contract value) per unit booked, over
-    /// the bookings that have it (0 when none does): what stands in for a
-    /// rep's own ratio when they booked nothing.
-    pub fn measure_ratio(&self, k: usize) -> f64 {
+/// Measure `k` (0: margin, 1: contract value) per unit booked, over the
+/// bookings that have it (0 when none does): what stands in for a rep's
+/// own ratio when they booked nothing. Worked out once, at load.
+pub fn ratios(bookings: &[BookingFact], measures: &[BookingMeasures]) -> [f64; 2] {
+    let mut out = [0.0; 2];
+    for (k, slot) in out.iter_mut().enumerate() {
         let (mut measured, mut booked) = (0i128, 0i128);
-        for (b, m) in self.bookings.iter().zip(&self.booking_measures) {
+        for (b, m) in bookings.iter().zip(measures) {
             if let Some(v) = m[k] {
                 measured += i128::from(v.org);
                 booked += i128::from(b.cents);
             }
         }
-        if booked <= 0 {
-            0.0
-        } else {
-            (measured as f64 / booked as f64).max(0.0)
+        if booked > 0 {
+            *slot = (measured as f64 / booked as f64).max(0.0);
         }
+    }
+    out
+}
+
+impl super::SalesData {
+    /// Measure `k` per unit booked over the organisation ([`ratios`]).
+    pub fn measure_ratio(&self, k: usize) -> f64 {
+        self.measure_ratios[k]
     }
 }
 

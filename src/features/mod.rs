@@ -145,6 +145,8 @@ pub struct SalesData {
     /// `booking_measures[i]`: the margin and contract value of
     /// `bookings[i]`, when known. Empty when no booking has either.
     pub booking_measures: Vec<measures::BookingMeasures>,
+    /// Margin and contract value per unit booked over the organisation.
+    pub measure_ratios: [f64; 2],
     /// The stored exchange rates.
     pub rates: crate::domain::Rates,
     /// Quotas per rep and month, in cents (a quarter's quota is spread
@@ -395,6 +397,7 @@ impl SalesData {
         let booking_measures =
             measures::of_bookings(&bookings, &own_measures, &booking_source, &opp_rows, &rates)
                 .map_err(missing)?;
+        let measure_ratios = measures::ratios(&bookings, &booking_measures);
 
         let mut quotas = Vec::new();
         let mut quota_source = Vec::new();
@@ -457,6 +460,7 @@ impl SalesData {
             booking_territory,
             territories,
             booking_source,
+            measure_ratios,
             booking_measures,
             quota_source,
             rates,
