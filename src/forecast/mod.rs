@@ -20,6 +20,7 @@ pub mod global;
 pub mod pipeline;
 pub mod reconcile;
 pub mod simulate;
+pub mod theta;
 pub mod univariate;
 
 use std::collections::BTreeMap;
@@ -52,7 +53,8 @@ pub enum ModelKind {
     TrailingMean,
     /// Exponential smoothing, model chosen by AICc.
     Ets,
-    /// The Theta method.
+    /// The Theta method: the best of its standard and optimised,
+    /// static and dynamic forms (see [`theta`]).
     Theta,
     /// Elastic net across all reps.
     Global,
@@ -329,6 +331,21 @@ impl Context<'_> {
         let scale: Vec<f64> = (0..reps as u32)
             .map(|r| rep_scale(self.monthly.history(data, r, o), team))
             .collect();
+        // A rep in seat who has booked nothing yet is not sure to book
+        // nothing: every model's zero is replaced by what such months
+        // brought the organisation's reps.
+        let not_yet = first_booking_rate(data, self.monthly, o);
+        let never_booked: Vec<bool> = (0..reps)
+            .map(|r| {
+                active[r]
+                    && origin.booked[r] == 0.0
+                    && self
+                        .monthly
+                        .history(data, r as u32, o)
+                        .iter()
+                        .all(|v| *v == 0.0)
+            })
+            .collect();
 
         // Pipeline parts.
         let mut rep_deals: Vec<Vec<DealDraw>> = vec![Vec::new(); reps];
@@ -427,7 +444,7 @@ impl Context<'_> {
                         ModelKind::SeasonalNaive => univariate::seasonal_naive(y, horizon),
                         ModelKind::TrailingMean => univariate::trailing_mean(y, horizon),
                         ModelKind::Ets => univariate::ets(y, horizon),
-                        ModelKind::Theta => univariate::theta(y, horizon),
+                        ModelKind::Theta => theta::theta(y, horizon),
                         ModelKind::TeamSeasonal => {
                             let start = data
                                 .seat_start(rep)
@@ -500,6 +517,10 @@ impl Context<'_> {
                         | ModelKind::Combination
                         | ModelKind::PerRep => 0.0,
                         _ => series[h - 1],
+                    };
+                    let full = match not_yet {
+                        Some(rate) if never_booked[r] && full == 0.0 => rate,
+                        _ => full,
                     };
                     by_rep[r][h - 1] = first_month_share(h, booked, full);
                 }
@@ -580,6 +601,48 @@ impl Context<'_> {
             design,
         }
     }
+}
+
+/// Fewest first bookings, and months at risk, a first-booking rate is
+/// learnt from.
+const MIN_FIRST_BOOKINGS: usize = 3;
+const MIN_MONTHS_AT_RISK: usize = 12;
+
+/// What a rep in seat who has booked nothing yet books in a month, on
+/// average, as of month `o`: over every rep's complete months in seat up to
+/// and including their first booking, the share that held a first booking,
+/// times the mean first booking's amount (people with reports left out).
+/// `None` while the data holds too few such months to say.
+pub fn first_booking_rate(data: &SalesData, monthly: &MonthlyBookings, o: MonthIdx) -> Option<f64> {
+    let mut at_risk = 0usize;
+    let mut firsts = 0usize;
+    let mut amount = 0.0;
+    // People with reports sell little or nothing themselves.
+    let leads: std::collections::HashSet<&str> = data
+        .reps
+        .iter()
+        .filter_map(|rep| rep.manager_id.as_ref().map(|m| m.as_str()))
+        .collect();
+    for (r, rep) in data.reps.iter().enumerate() {
+        if matches!(rep.role, Some(RepRole::Manager) | Some(RepRole::Leader))
+            || leads.contains(rep.rep_id.as_str())
+        {
+            continue;
+        }
+        let start = data.seat_start(r as u32).max(monthly.first_month);
+        let end = rep.end_date.map_or(o, |d| o.min(month_idx(d) - 1));
+        for m in start..=end {
+            at_risk += 1;
+            let v = monthly.get(r as u32, m);
+            if v > 0.0 {
+                firsts += 1;
+                amount += v;
+                break;
+            }
+        }
+    }
+    (firsts >= MIN_FIRST_BOOKINGS && at_risk >= MIN_MONTHS_AT_RISK)
+        .then(|| firsts as f64 / at_risk as f64 * amount / firsts as f64)
 }
 
 /// Each rep's monthly series up to month `o`, empty for reps not forecast

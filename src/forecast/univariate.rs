@@ -1,9 +1,8 @@
 //! Models of one monthly series: the baselines (naive, seasonal naive,
 //! trailing mean), exponential smoothing (Holt-Winters family with a model
 //! search by AICc over additive forms and, for a series above zero, the same
-//! forms on its logarithms: multiplicative error, trend and season) and the
-//! Theta method. Each takes the history and
-//! a horizon and returns point forecasts for months `1..=horizon` ahead.
+//! forms on its logarithms: multiplicative error, trend and season). The
+//! Theta method is in [`super::theta`]. Each takes the history and a horizon and returns point forecasts for months `1..=horizon` ahead.
 
 /// Months in a seasonal cycle.
 pub const SEASON: usize = 12;
@@ -517,7 +516,7 @@ pub fn ets_team_season_ramped(
 /// exceeds its 90% bound (the test the Theta method's authors use), taken
 /// on the series less its straight-line trend, since a trend alone makes
 /// every lag look correlated and hides the season.
-fn is_seasonal(y: &[f64]) -> bool {
+pub(super) fn is_seasonal(y: &[f64]) -> bool {
     let n = y.len();
     if n < 2 * SEASON {
         return false;
@@ -563,7 +562,7 @@ fn linear_fit(y: &[f64]) -> (f64, f64) {
 
 /// Multiplicative seasonal indices by the classical decomposition (ratio
 /// to a centred 2x12 moving average), normalised to average one.
-fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
+pub(super) fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
     let n = y.len();
     let mut sums = [0.0; SEASON];
     let mut counts = [0usize; SEASON];
@@ -585,54 +584,6 @@ fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
         return None;
     }
     Some(raw.into_iter().map(|v| v / mean).collect())
-}
-
-/// The Theta method (the standard two-line form: simple exponential
-/// smoothing plus half the linear trend), on the seasonally adjusted series
-/// when a seasonality test says so.
-pub fn theta(y: &[f64], horizon: usize) -> Vec<f64> {
-    let n = y.len();
-    if n < 4 {
-        return trailing_mean(y, horizon);
-    }
-    let indices = if is_seasonal(y) {
-        seasonal_indices(y)
-    } else {
-        None
-    };
-    let adjusted: Vec<f64> = match &indices {
-        Some(ix) => y
-            .iter()
-            .enumerate()
-            .map(|(t, v)| v / ix[t % SEASON])
-            .collect(),
-        None => y.to_vec(),
-    };
-    let slope = linear_fit(&adjusted).1;
-    // Simple exponential smoothing with alpha chosen by one-step SSE.
-    let ses = |alpha: f64| -> (f64, f64) {
-        let mut level = adjusted[0];
-        let mut sse = 0.0;
-        for v in &adjusted[1..] {
-            let e = v - level;
-            sse += e * e;
-            level += alpha * e;
-        }
-        (sse, level)
-    };
-    let mut objective = |x: &[f64]| ses(0.001 + 0.998 * sigmoid(x[0])).0;
-    let best = nelder_mead(&mut objective, &[logit(0.3)], 60);
-    let alpha = 0.001 + 0.998 * sigmoid(best[0]);
-    let level = ses(alpha).1;
-    let decay = (1.0 - alpha).powi(n as i32);
-    (1..=horizon)
-        .map(|h| {
-            let hf = h as f64;
-            let v = level + 0.5 * slope * (hf - 1.0 + (1.0 - decay) / alpha);
-            let s = indices.as_ref().map_or(1.0, |ix| ix[(n + h - 1) % SEASON]);
-            (v * s).max(0.0)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -709,14 +660,6 @@ mod tests {
     }
 
     #[test]
-    fn theta_extends_trend_and_season() {
-        let y = seasonal_series(4);
-        let f = theta(&y, 12);
-        assert!(f[11] > f[10] + 30.0, "{f:?}");
-        assert!(f[5] > y[y.len() - 7], "{f:?}");
-    }
-
-    #[test]
     fn a_growing_multiplicative_season_is_fitted_on_the_logarithms() {
         // Sales growing 3% a month with a December twice the other months:
         // the season's swing grows with the level.
@@ -742,7 +685,7 @@ mod tests {
         for n in 0..5 {
             let y = vec![5.0; n];
             assert_eq!(ets(&y, 3).len(), 3);
-            assert_eq!(theta(&y, 3).len(), 3);
+            assert_eq!(super::super::theta::theta(&y, 3).len(), 3);
             assert_eq!(seasonal_naive(&y, 3).len(), 3);
         }
     }

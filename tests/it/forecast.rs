@@ -472,6 +472,78 @@ fn three_months() -> tempfile::TempDir {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rep_who_has_not_booked_yet_is_forecast_with_a_range() {
+    // Five complete months (June under way). First bookings: A and B in
+    // January, E in February, C in March, D in May; N9 in seat throughout
+    // and nothing booked. Months at risk up to and including the first
+    // booking: 1 + 1 + 2 + 3 + 5 + 5 (N9) = 17, with 5 first bookings of
+    // 10,000, 6,000, 12,000, 8,000 and 4,000 (mean 8,000): a month of a rep
+    // who has not booked yet is worth 5/17 x 8,000 = 2,352.94.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reps.csv"),
+        "rep_id,name,manager_id\nM1,Mara Lind,\nA,Ann Ode,M1\nB,Ben Roe,M1\n\
+         C,Cy Tam,M1\nD,Di Lu,M1\nE,Ed Kay,M1\nN9,Nell Ng,M1\n",
+    )
+    .unwrap();
+    let amounts: [(&str, [u32; 6]); 5] = [
+        ("A", [10_000, 7_000, 9_000, 11_000, 8_000, 5_000]),
+        ("B", [6_000, 0, 4_000, 5_000, 7_000, 3_000]),
+        ("C", [0, 0, 8_000, 6_000, 9_000, 2_000]),
+        ("D", [0, 0, 0, 0, 4_000, 6_000]),
+        ("E", [0, 12_000, 10_000, 0, 9_000, 4_000]),
+    ];
+    let mut bookings = String::from("booking_id,rep_id,amount,booked_date\n");
+    for (rep, months) in amounts {
+        for (m, amount) in months.iter().enumerate() {
+            if *amount > 0 {
+                bookings.push_str(&format!("{rep}-{m},{rep},{amount},2025-0{}-15\n", m + 1));
+            }
+        }
+    }
+    std::fs::write(dir.path().join("bookings.csv"), bookings).unwrap();
+    let backend = helpers::sqlite().await;
+    load(&backend.store, dir.path()).await;
+    let models = tempfile::tempdir().unwrap();
+    let params = ForecastParams {
+        as_of: None,
+        horizon: Horizon::new(3).expect("a horizon"),
+        paths: Paths::new(2_000).expect("paths"),
+        seed: 4,
+    };
+    let job = jobs::forecast(&backend.store, &settings(models.path()), params, quick())
+        .await
+        .expect("a forecast from five months");
+    let lines: Vec<&ForecastRow> = job
+        .run
+        .forecasts
+        .iter()
+        .filter(|r| r.level == Level::Rep && r.id == "N9")
+        .collect();
+    // June (half to come), July, August and the quarter.
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    // 5/17 x 8,000 in cents.
+    let rate = 235_294;
+    let mut exact = 0;
+    for row in lines {
+        assert!(row.p10 < row.p90, "a zero-width range: {row:?}");
+        assert!(row.p10 >= Money::from_cents(0), "{row:?}");
+        let full = if row.period == "2025-06" || row.period == "2025-Q2" {
+            rate / 2
+        } else {
+            rate
+        };
+        // A level anchored to its own model scales its reps' months by
+        // one ratio; unscaled, the month is the rate to the cent.
+        let mean = row.mean.cents();
+        assert!(mean > full / 2 && mean < full * 2, "{row:?}");
+        exact += usize::from((mean - full).abs() <= 1);
+    }
+    assert!(exact >= 1, "no month at the first-booking rate");
+    backend.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn three_months_of_data_forecast_with_ranges_that_say_what_they_rest_on() {
     let data = three_months();
     let backend = helpers::sqlite().await;
