@@ -416,6 +416,17 @@ impl Context<'_> {
                     .and_then(|m| m.other.get(data.reps[r].rep_id.as_str()))
                     .copied()
                     .unwrap_or([0.0; 2]);
+                // Nothing booked and nothing open: the first-booking rate
+                // stands for the business not yet in the pipeline, as in
+                // the later months.
+                let base = match not_yet {
+                    Some(rate)
+                        if never_booked[r] && rep_deals[r].is_empty() && base == [0.0; 2] =>
+                    {
+                        [rate, rate]
+                    }
+                    _ => base,
+                };
                 [base[0] * season(1) * origin.remaining, base[1] * season(2)]
             })
             .collect();

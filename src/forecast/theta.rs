@@ -59,8 +59,9 @@ impl ThetaForm {
 /// Smoothing weight bounds, as in the published models.
 const ALPHA_MIN: f64 = 0.1;
 const ALPHA_MAX: f64 = 0.99;
-/// Evaluations the simplex may spend per form.
-const MAX_EVALS: usize = 120;
+/// Evaluations the simplex may spend per form (the optimised and dynamic
+/// forms start from the standard static form's fit, so few are needed).
+const MAX_EVALS: usize = 60;
 
 /// A fitted form: parameters and in-sample error.
 #[derive(Debug, Clone, Copy)]
@@ -161,8 +162,8 @@ fn unsquash(alpha: f64) -> f64 {
 
 /// Fits one form to `x` (at least 3 months) by least squares on the
 /// one-step errors, with the level's start, alpha and (optimised forms)
-/// theta free.
-pub fn fit(x: &[f64], form: ThetaForm) -> ThetaFit {
+/// theta free, from `from`'s level and alpha when given.
+pub fn fit(x: &[f64], form: ThetaForm, from: Option<&ThetaFit>) -> ThetaFit {
     // Scale so that the simplex's first steps mean the same on any series.
     let scale = (x.iter().map(|v| v.abs()).sum::<f64>() / x.len() as f64).max(1e-9);
     let scored = if form.dynamic { x.len() - 2 } else { x.len() };
@@ -181,7 +182,13 @@ pub fn fit(x: &[f64], form: ThetaForm) -> ThetaFit {
         let sse = run(x, form, level0, alpha, theta, 0).0 / (scale * scale);
         if sse.is_finite() { sse } else { f64::MAX }
     };
-    let mut start = vec![x[0] / 2.0 / scale, unsquash(0.5)];
+    let mut start = match from {
+        Some(f) => vec![
+            f.level0 / scale,
+            unsquash(f.alpha.clamp(ALPHA_MIN + 1e-6, ALPHA_MAX - 1e-6)),
+        ],
+        None => vec![x[0] / 2.0 / scale, unsquash(0.5)],
+    };
     if form.optimised {
         start.push(0.0); // theta = 2
     }
@@ -208,9 +215,11 @@ pub fn fit_auto(x: &[f64]) -> ThetaFit {
         let k = if f.form.optimised { 3.0 } else { 2.0 };
         n * f.mse.max(f64::MIN_POSITIVE).ln() + 2.0 * k
     };
-    ThetaForm::ALL
+    let standard = fit(x, ThetaForm::ALL[0], None);
+    ThetaForm::ALL[1..]
         .iter()
-        .map(|form| fit(x, *form))
+        .map(|form| fit(x, *form, Some(&standard)))
+        .chain(std::iter::once(standard))
         .min_by(|a, b| criterion(a).total_cmp(&criterion(b)))
         .expect("four forms")
 }
@@ -263,7 +272,7 @@ mod tests {
     fn a_straight_line_is_followed_by_every_form() {
         let x: Vec<f64> = (0..40).map(|t| 100.0 + 5.0 * t as f64).collect();
         for form in ThetaForm::ALL {
-            let f = fit(&x, form);
+            let f = fit(&x, form, None);
             let path = run(&x, form, f.level0, f.alpha, f.theta, 3).1;
             // Next month continues the line; a standard form adds half
             // the drift, so it lags but still rises.
