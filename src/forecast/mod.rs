@@ -334,7 +334,6 @@ impl Context<'_> {
         // A rep in seat who has booked nothing yet is not sure to book
         // nothing: every model's zero is replaced by what such months
         // brought the organisation's reps.
-        let not_yet = first_booking_rate(data, self.monthly, o);
         let never_booked: Vec<bool> = (0..reps)
             .map(|r| {
                 active[r]
@@ -346,6 +345,10 @@ impl Context<'_> {
                         .all(|v| *v == 0.0)
             })
             .collect();
+        let not_yet = never_booked
+            .contains(&true)
+            .then(|| first_booking_rate(data, self.monthly, o))
+            .flatten();
 
         // Pipeline parts.
         let mut rep_deals: Vec<Vec<DealDraw>> = vec![Vec::new(); reps];
@@ -621,8 +624,9 @@ const MIN_MONTHS_AT_RISK: usize = 12;
 
 /// What a rep in seat who has booked nothing yet books in a month, on
 /// average, as of month `o`: over every rep's complete months in seat up to
-/// and including their first booking, the share that held a first booking,
-/// times the mean first booking's amount (people with reports left out).
+/// and including their first booking, the share that held a first booking
+/// times the mean first booking's amount, i.e. the first bookings' total
+/// over those months (people with reports left out).
 /// `None` while the data holds too few such months to say.
 pub fn first_booking_rate(data: &SalesData, monthly: &MonthlyBookings, o: MonthIdx) -> Option<f64> {
     let mut at_risk = 0usize;
@@ -652,8 +656,7 @@ pub fn first_booking_rate(data: &SalesData, monthly: &MonthlyBookings, o: MonthI
             }
         }
     }
-    (firsts >= MIN_FIRST_BOOKINGS && at_risk >= MIN_MONTHS_AT_RISK)
-        .then(|| firsts as f64 / at_risk as f64 * amount / firsts as f64)
+    (firsts >= MIN_FIRST_BOOKINGS && at_risk >= MIN_MONTHS_AT_RISK).then(|| amount / at_risk as f64)
 }
 
 /// Each rep's monthly series up to month `o`, empty for reps not forecast
