@@ -256,7 +256,10 @@ pub fn plan_for<'a>(
                 return None;
             }
             let booked_first = origin.booked[r];
-            let mut plan = RepPlan::default();
+            let mut plan = RepPlan {
+                spread: points.spread[r],
+                ..RepPlan::default()
+            };
             for h in 1..=horizon {
                 let booked = if h == 1 { booked_first } else { 0.0 };
                 let share = if h == 1 { origin.remaining } else { 1.0 };
@@ -469,7 +472,11 @@ pub fn run(
                         } else {
                             point_rep[r]
                         };
-                        ((actual_rep[r] - from_deals[r] - expected) / points.scale[r]) as f32
+                        // In units of the rep's scale and spread, so the
+                        // pool holds errors of one size and each rep's
+                        // draws take its own spread back.
+                        ((actual_rep[r] - from_deals[r] - expected)
+                            / (points.scale[r] * points.spread[r])) as f32
                     })
                     .collect();
                 if choice::MEMBERS.contains(&model) {

@@ -34,6 +34,14 @@ pub const SHRINK: f64 = 24.0;
 /// How many of the best-scored models are averaged.
 pub const TOP: usize = 3;
 
+/// Evaluations' worth of weight the team's errors carry in a rep's
+/// spread: more than in its choice, since a rep's errors at the horizons
+/// of one origin move together.
+pub const SPREAD_SHRINK: f64 = 96.0;
+
+/// Bounds of a rep's spread: its chosen models' errors over the team's.
+pub const SPREAD_RANGE: (f64, f64) = (0.25, 4.0);
+
 fn member_index(m: ModelKind) -> Option<usize> {
     MEMBERS.iter().position(|x| *x == m)
 }
@@ -103,23 +111,45 @@ impl ChoiceErrors {
             ranked.into_iter().map(|i| MEMBERS[i]).collect()
         };
         let team_choice = pick(&|i| team[i].unwrap_or(f64::INFINITY));
+        let mut spread = Vec::with_capacity(self.sums.len());
         let reps = self
             .sums
             .iter()
             .zip(&self.counts)
             .map(|(sums, counts)| {
                 if counts.iter().all(|c| *c == 0) {
+                    spread.push(1.0);
                     return team_choice.clone();
                 }
-                pick(&|i| {
+                let score = |i: usize| {
                     let t = team[i].unwrap_or(f64::INFINITY);
                     (sums[i] + SHRINK * t) / (f64::from(counts[i]) + SHRINK)
-                })
+                };
+                let chosen = pick(&score);
+                // How far this rep's chosen models miss against how far
+                // they miss the team's reps: its residual draws are
+                // widened or narrowed by that ratio.
+                let idx: Vec<usize> = chosen.iter().filter_map(|m| member_index(*m)).collect();
+                let own: f64 = idx
+                    .iter()
+                    .map(|&i| {
+                        let t = team[i].unwrap_or(f64::INFINITY);
+                        (sums[i] + SPREAD_SHRINK * t) / (f64::from(counts[i]) + SPREAD_SHRINK)
+                    })
+                    .sum();
+                let all: f64 = idx.iter().filter_map(|&i| team[i]).sum();
+                spread.push(if own.is_finite() && all > 0.0 {
+                    (own / all).clamp(SPREAD_RANGE.0, SPREAD_RANGE.1)
+                } else {
+                    1.0
+                });
+                chosen
             })
             .collect();
         Choices {
             team: team_choice,
             reps,
+            spread,
         }
     }
 }
@@ -132,6 +162,11 @@ pub struct Choices {
     pub team: Vec<ModelKind>,
     /// Per rep.
     pub reps: Vec<Vec<ModelKind>>,
+    /// Per rep: its chosen models' backtest errors (shrunk towards the
+    /// team's) over the team's errors of the same models, within
+    /// [`SPREAD_RANGE`]; the rep's own residual draws are multiplied by
+    /// it. Empty or short: 1.
+    pub spread: Vec<f64>,
 }
 
 impl Choices {
@@ -143,6 +178,11 @@ impl Choices {
             None if !self.team.is_empty() => &self.team,
             None => &[ModelKind::Combination],
         }
+    }
+
+    /// Rep `r`'s spread (1 when unknown).
+    pub fn spread_of(&self, r: usize) -> f64 {
+        self.spread.get(r).copied().unwrap_or(1.0)
     }
 
     /// Every model some rep's choice needs.
@@ -170,6 +210,12 @@ impl Choices {
                 .filter(|(_, m)| !m.is_empty())
                 .map(|(id, m)| ((*id).to_owned(), m.clone()))
                 .collect(),
+            spread: rep_ids
+                .iter()
+                .zip(&self.spread)
+                .filter(|(_, s)| **s != 1.0)
+                .map(|(id, s)| ((*id).to_owned(), *s))
+                .collect(),
         }
     }
 }
@@ -181,6 +227,9 @@ pub struct StoredChoices {
     pub team: Vec<ModelKind>,
     /// Rep id to the models averaged.
     pub reps: BTreeMap<String, Vec<ModelKind>>,
+    /// Rep id to its spread, where not 1.
+    #[serde(default)]
+    pub spread: BTreeMap<String, f64>,
 }
 
 impl StoredChoices {
@@ -191,6 +240,10 @@ impl StoredChoices {
             reps: rep_ids
                 .iter()
                 .map(|id| self.reps.get(*id).cloned().unwrap_or_default())
+                .collect(),
+            spread: rep_ids
+                .iter()
+                .map(|id| self.spread.get(*id).copied().unwrap_or(1.0))
                 .collect(),
         }
     }
@@ -235,6 +288,41 @@ mod tests {
         assert_ne!(c.of(0), c.of(1));
         assert_eq!(c.of(2), c.team.as_slice());
         assert_eq!(c.of(0).len(), TOP);
+    }
+
+    #[test]
+    fn a_rep_whose_forecasts_miss_more_draws_wider_residuals() {
+        let mut e = ChoiceErrors::new(4);
+        for _ in 0..300 {
+            for m in MEMBERS {
+                // Rep 0 misses by 0.2 of its scale, rep 1 by 1.8; the
+                // team's mean error is 1.
+                e.add(0, m, 0.2);
+                e.add(1, m, 1.8);
+            }
+        }
+        // Rep 2 has four evaluations, all far off.
+        for _ in 0..4 {
+            for m in MEMBERS {
+                e.add(2, m, 5.0);
+            }
+        }
+        let c = e.choose();
+        let (calm, noisy, thin) = (c.spread_of(0), c.spread_of(1), c.spread_of(2));
+        // (300 x 0.2 + 96 x t) / (396 t) with t a shade above 1 (rep 2's
+        // errors count in the team's mean).
+        assert!(calm > 0.35 && calm < 0.45, "{calm}");
+        assert!(noisy > 1.55 && noisy < 1.7, "{noisy}");
+        // Four evaluations move the spread a little, not to 5.
+        assert!(thin > 1.0 && thin < 1.25, "{thin}");
+        // No evaluations: the team's spread; stored and read back by id.
+        assert_eq!(c.spread_of(3), 1.0);
+        let back = c
+            .to_stored(&["a", "b", "c", "d"])
+            .for_reps(&["d", "b", "new"]);
+        assert_eq!(back.spread_of(0), 1.0);
+        assert_eq!(back.spread_of(1), noisy);
+        assert_eq!(back.spread_of(2), 1.0);
     }
 
     #[test]

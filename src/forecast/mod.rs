@@ -205,6 +205,9 @@ pub struct OriginPoints {
     pub crm: Vec<[CrmView; 3]>,
     /// Per rep: the design rows of every horizon (for the global model).
     pub design: Vec<Vec<f32>>,
+    /// Per rep: the multiplier of its own residual draws
+    /// ([`choice::Choices::spread`]).
+    pub spread: Vec<f64>,
 }
 
 /// Fewest rep-months a month in seat needs before the ramp curve is used.
@@ -613,6 +616,7 @@ impl Context<'_> {
             other,
             crm,
             design,
+            spread: (0..reps).map(|r| choices.spread_of(r)).collect(),
         }
     }
 }

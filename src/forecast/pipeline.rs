@@ -31,6 +31,9 @@ const PRIOR_DEALS: f64 = 5.0;
 /// Weight, in expected wins (both horizons counted), of the team's rate a
 /// rep's conversion factor is shrunk towards.
 const PRIOR_WINS: f64 = 20.0;
+/// Weight, in months of the most recent month's weight, of the sellers'
+/// mean other-business rate a seller's own rate is shrunk towards.
+const PRIOR_OTHER: f64 = 1.0;
 /// Bounds of a rep's conversion factor.
 const FACTOR_RANGE: (f64, f64) = (0.25, 2.5);
 
@@ -92,7 +95,8 @@ pub struct PipelineModel {
     pub rates: Vec<Vec<[f64; BUCKETS]>>,
     /// Per rep and horizon: mean monthly bookings that did not come from
     /// deals open `h` months before (new deals, renewals), over the trailing
-    /// year with recent months weighted more (see `HALF_LIFE`).
+    /// year with recent months weighted more (see `HALF_LIFE`); a rep who
+    /// has sold is shrunk towards the sellers' mean (see `PRIOR_OTHER`).
     /// Keyed by rep id, so a model applies to a later data set whose
     /// people differ.
     pub other: BTreeMap<String, [f64; PIPELINE_HORIZONS]>,
@@ -121,6 +125,21 @@ impl PipelineModel {
         let stages = data.stages.len();
         let mut rates = Vec::with_capacity(PIPELINE_HORIZONS);
         let mut other = vec![[0.0; PIPELINE_HORIZONS]; data.reps.len()];
+        // Who has booked anything by the origin: people who never sell
+        // (most managers) keep a rate of zero.
+        let has_sold: Vec<bool> = (0..data.reps.len() as u32)
+            .map(|r| monthly.history(data, r, origin).iter().any(|v| *v > 0.0))
+            .collect();
+        let (booked_cents, bookings) = data
+            .bookings
+            .iter()
+            .filter(|b| month_idx(b.day) <= origin && b.cents > 0)
+            .fold((0i64, 0u64), |(c, n), b| (c + b.cents, n + 1));
+        let typical_booking = if bookings > 0 {
+            booked_cents as f64 / 100.0 / bookings as f64
+        } else {
+            0.0
+        };
         for h in 1..=PIPELINE_HORIZONS as i32 {
             let mut won = vec![[0.0; BUCKETS]; stages];
             let mut total = vec![[0.0; BUCKETS]; stages];
@@ -178,11 +197,29 @@ impl PipelineModel {
                 .collect();
             measured.sort_by(f64::total_cmp);
             let fallback = measured.get(measured.len() / 2).copied().unwrap_or(0.0);
+            // A seller's own rate is shrunk towards the mean of the sellers'
+            // rates: a few months without such business (a short export)
+            // are not proof that there never is any.
+            let sellers: Vec<usize> = (0..data.reps.len())
+                .filter(|&r| other_months[r] > 0 && has_sold[r])
+                .collect();
+            // Pooled over the sellers' months, with half a typical
+            // booking added: business never seen in a few months is rare,
+            // not impossible (Jeffreys' estimate of a rate with no events).
+            let team = if sellers.is_empty() {
+                0.0
+            } else {
+                let amount: f64 = sellers.iter().map(|&r| other_sum[r]).sum();
+                let months: f64 = sellers.iter().map(|&r| other_weight[r]).sum();
+                (amount + 0.5 * typical_booking) / months
+            };
             for r in 0..data.reps.len() {
-                other[r][(h - 1) as usize] = if other_months[r] > 0 {
-                    other_sum[r] / other_weight[r]
-                } else {
+                other[r][(h - 1) as usize] = if other_months[r] == 0 {
                     fallback
+                } else if has_sold[r] {
+                    (other_sum[r] + PRIOR_OTHER * team) / (other_weight[r] + PRIOR_OTHER)
+                } else {
+                    other_sum[r] / other_weight[r]
                 };
             }
         }

@@ -281,6 +281,7 @@ mod tests {
             other: vec![[0.0; 2]; 4],
             crm: vec![Default::default(); 4],
             design: vec![Vec::new(); 4],
+            spread: vec![1.0; 4],
         }
     }
 

@@ -18,6 +18,9 @@ use crate::features::Hierarchy;
 
 /// Largest idiosyncratic pool kept per horizon (a uniform thinning beyond).
 const MAX_IDIO: usize = 50_000;
+/// Largest coefficient of variation of the gamma that stands in for draws
+/// that lost their spread (its shape is at least 1/4).
+const MAX_FALLBACK_CV: f64 = 2.0;
 /// Fewest origins a pool needs before its draws are trusted.
 pub const MIN_POOL_ORIGINS: usize = 3;
 
@@ -101,7 +104,7 @@ pub struct DealDraw {
 }
 
 /// What one rep contributes to the simulation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RepPlan {
     /// Point forecast per horizon (for pipeline months: the business not
     /// yet in the pipeline, booked amounts excluded).
@@ -115,6 +118,21 @@ pub struct RepPlan {
     /// Deals whose outcomes are drawn, for horizons flagged in
     /// [`SimulationPlan::deal_months`].
     pub deals: Vec<DealDraw>,
+    /// Multiplier of the rep's own part of the residual (not the team's
+    /// common part): how far the rep's forecasts miss against the team's.
+    pub spread: f64,
+}
+
+impl Default for RepPlan {
+    fn default() -> RepPlan {
+        RepPlan {
+            point: Vec::new(),
+            booked: Vec::new(),
+            scale: Vec::new(),
+            deals: Vec::new(),
+            spread: 1.0,
+        }
+    }
 }
 
 /// Everything a simulation needs.
@@ -215,7 +233,9 @@ impl SimulationPlan<'_> {
                 let mut total = 0.0;
                 for (k, v) in values.iter_mut().enumerate() {
                     let e = pool.idio[rng.random_range(0..pool.idio.len())];
-                    let draw = (point + scale * f64::from(common[k] + e)).max(0.0);
+                    let draw = (point
+                        + scale * (f64::from(common[k]) + plan.spread * f64::from(e)))
+                    .max(0.0);
                     total += draw;
                     *v = draw as f32;
                 }
@@ -253,7 +273,49 @@ impl SimulationPlan<'_> {
                 }
             }
         }
+        self.keep_a_spread(rep, h, point, booked, &mut values);
         values
+    }
+}
+
+impl SimulationPlan<'_> {
+    /// Where a rep's draws for a month (beyond what is `booked`) lost
+    /// their spread (nine in ten or more at one value: every residual cut
+    /// at zero, no residuals known, or only open deals that each close
+    /// less than one time in ten) while the month is worth something (the
+    /// draws' mean, or the model's `point` when they are all zero), a gamma
+    /// of that mean stands in, with the draws' coefficient of variation up
+    /// to [`MAX_FALLBACK_CV`] (one, the exponential, when they have none):
+    /// a month worth something is never a certainty, and a lumpy one reads
+    /// as a range rather than as zero with a mean above it.
+    fn keep_a_spread(&self, rep: usize, h: usize, point: f64, booked: f64, values: &mut [f32]) {
+        let n = values.len();
+        let lowest = values.iter().copied().fold(f32::INFINITY, f32::min);
+        let above = values.iter().filter(|v| **v > lowest + 0.005).count();
+        if n == 0 || above * 10 >= n {
+            return;
+        }
+        let drawn: Vec<f64> = values.iter().map(|v| f64::from(*v) - booked).collect();
+        let mean = drawn.iter().sum::<f64>() / n as f64;
+        let mean = if mean > 0.005 { mean } else { point };
+        if mean <= 0.0 || !mean.is_finite() {
+            return;
+        }
+        let var = drawn.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let cv = if var > 0.0 {
+            (var.sqrt() / mean).clamp(0.1, MAX_FALLBACK_CV)
+        } else {
+            1.0
+        };
+        let shape = 1.0 / (cv * cv);
+        let Ok(gamma) = rand_distr::Gamma::new(shape, mean / shape) else {
+            return;
+        };
+        let mut rng = stream(self.seed, rep as u64, (1 << 32) + h as u64);
+        for v in values.iter_mut() {
+            let x: f64 = rng.sample(gamma);
+            *v = (booked + x) as f32;
+        }
     }
 }
 
@@ -384,6 +446,60 @@ mod tests {
             let s = summarize(&v);
             assert_eq!((s.p10, s.p50, s.p90), (q(0.1), q(0.5), q(0.9)), "n = {n}");
         }
+    }
+
+    #[test]
+    fn a_month_worth_something_is_never_a_certainty() {
+        // Rep 0: a deal of 50,000 that closes 4% of the time, nothing
+        // else. Rep 1: 3,000 forecast, no residuals known. Rep 2: nothing
+        // forecast, nothing open.
+        let plan = |point: f64, deals: Vec<DealDraw>| RepPlan {
+            point: vec![point],
+            booked: vec![100.0],
+            scale: vec![1.0],
+            deals,
+            ..RepPlan::default()
+        };
+        let sim = SimulationPlan {
+            reps: vec![
+                Some(plan(
+                    0.0,
+                    vec![DealDraw {
+                        amount: 50_000.0,
+                        p: [0.04, 0.0],
+                    }],
+                )),
+                Some(plan(3_000.0, Vec::new())),
+                Some(plan(0.0, Vec::new())),
+            ],
+            pools: vec![None],
+            deal_months: vec![true],
+            paths: 4_000,
+            seed: 9,
+        };
+        let h = Hierarchy {
+            entities: (0..3)
+                .map(|r| crate::features::Entity {
+                    level: crate::features::Level::Rep,
+                    id: format!("r{r}"),
+                })
+                .collect(),
+            rep_to_entities: vec![vec![0], vec![1], vec![2]],
+            has_reports: vec![false; 3],
+        };
+        let paths = sim.entity_paths(&h, 1);
+        let rep = |r: usize| summarize(&paths[r * 4_000..(r + 1) * 4_000]);
+        for r in 0..2 {
+            let s = rep(r);
+            assert!(s.p10 >= 100.0 && s.p10 < s.p90, "rep {r}: {s:?}");
+        }
+        // The lumpy month keeps its mean (4% of 50,000) over what is booked.
+        assert!((rep(0).mean - 2_100.0).abs() < 150.0, "{:?}", rep(0));
+        // With no residuals, the exponential of the forecast's mean.
+        assert!((rep(1).mean - 3_100.0).abs() < 150.0, "{:?}", rep(1));
+        assert!((rep(1).p50 - (100.0 + 3_000.0 * 2f64.ln())).abs() < 150.0);
+        // Worth nothing beyond what is booked: that is certain.
+        assert_eq!((rep(2).p10, rep(2).p90), (100.0, 100.0));
     }
 
     #[test]

@@ -24,5 +24,6 @@ mod planning;
 mod report;
 mod salesforce;
 mod serving;
+mod short_exports;
 mod sim;
 mod store;
