@@ -108,7 +108,6 @@ fn run(
     horizon: usize,
 ) -> (f64, Vec<f64>) {
     let n = x.len();
-    let (a_all, b_all) = trend_line(x);
     let drift_weight = 1.0 - 1.0 / theta;
     let keep = 1.0 - alpha;
     // Month 1 (1-based): the first level and line.
@@ -116,6 +115,7 @@ fn run(
     let (mut a, mut b, mu1) = if form.dynamic {
         (first, 0.0, first)
     } else {
+        let (a_all, b_all) = trend_line(x);
         (a_all, b_all, level0 + drift_weight * (a_all + b_all))
     };
     let mut sse = if form.dynamic {
@@ -140,9 +140,10 @@ fn run(
             mu
         };
         level = alpha * value + keep * level;
-        let previous_mean = mean;
-        mean = (fi * mean + value) / (fi + 1.0);
+        // Only the dynamic forms refit the line (from the running mean).
         if form.dynamic {
+            let previous_mean = mean;
+            mean = (fi * mean + value) / (fi + 1.0);
             b = ((fi - 1.0) * b + 6.0 * (value - previous_mean) / (fi + 1.0)) / (fi + 2.0);
             a = mean - b * (fi + 2.0) / 2.0;
         }

@@ -244,7 +244,7 @@ impl EtsSpec {
     /// Heuristic initial states: level from the first year's mean, trend
     /// from the change between the first two years, seasonal deviations of
     /// the first year.
-    fn initial(self, y: &[f64]) -> (f64, f64, Vec<f64>) {
+    fn initial(self, y: &[f64]) -> (f64, f64, [f64; SEASON]) {
         if self.seasonal {
             let first: f64 = y[..SEASON].iter().sum::<f64>() / SEASON as f64;
             let second: f64 = y[SEASON..2 * SEASON].iter().sum::<f64>() / SEASON as f64;
@@ -253,7 +253,10 @@ impl EtsSpec {
             } else {
                 0.0
             };
-            let season = y[..SEASON].iter().map(|v| v - first).collect();
+            let mut season = [0.0; SEASON];
+            for (s, v) in season.iter_mut().zip(y) {
+                *s = v - first;
+            }
             (first, trend, season)
         } else {
             let k = y.len().min(4);
@@ -263,39 +266,26 @@ impl EtsSpec {
             } else {
                 0.0
             };
-            (level, trend, Vec::new())
+            (level, trend, [0.0; SEASON])
         }
     }
 
-    /// Runs the recursions; returns the sum of squared one-step errors and
-    /// the final states.
-    fn run(self, y: &[f64], p: &EtsParams) -> (f64, f64, f64, Vec<f64>) {
-        let (mut level, mut trend, mut season) = self.initial(y);
-        let mut sse = 0.0;
-        for (t, &obs) in y.iter().enumerate() {
-            let s = if self.seasonal {
-                season[t % SEASON]
-            } else {
-                0.0
-            };
-            let damped = if self.damped_trend {
-                p.phi * trend
-            } else {
-                0.0
-            };
-            let fitted = level + damped + s;
-            let err = obs - fitted;
-            sse += err * err;
-            let new_level = level + damped + p.alpha * err;
-            if self.damped_trend {
-                trend = damped + p.beta * err;
-            }
-            if self.seasonal {
-                season[t % SEASON] = s + p.gamma * err;
-            }
-            level = new_level;
+    /// Runs the recursions from the initial states `start` (see
+    /// [`EtsSpec::initial`]); returns the sum of squared one-step errors
+    /// and the final states. The objective of every fit's search, so each
+    /// form gets its own loop without the others' branches.
+    fn run(
+        self,
+        y: &[f64],
+        p: &EtsParams,
+        start: (f64, f64, [f64; SEASON]),
+    ) -> (f64, f64, f64, [f64; SEASON]) {
+        match (self.damped_trend, self.seasonal) {
+            (false, false) => recurse::<false, false>(y, p, start),
+            (false, true) => recurse::<false, true>(y, p, start),
+            (true, false) => recurse::<true, false>(y, p, start),
+            (true, true) => recurse::<true, true>(y, p, start),
         }
-        (sse, level, trend, season)
     }
 
     fn parameters(self) -> usize {
@@ -312,10 +302,16 @@ impl EtsSpec {
         if n < self.min_len() || n <= k + 1 {
             return None;
         }
-        let mut objective = |x: &[f64]| self.run(y, &self.decode(x)).0;
+        let start = self.initial(y);
+        let mut objective = |x: &[f64]| self.run(y, &self.decode(x), start).0;
         let best = nelder_mead(&mut objective, &self.start(), max_evals);
         let p = self.decode(&best);
-        let (sse, level, trend, season) = self.run(y, &p);
+        let (sse, level, trend, season) = self.run(y, &p, start);
+        let season = if self.seasonal {
+            season.to_vec()
+        } else {
+            Vec::new()
+        };
         let nf = n as f64;
         let sigma2 = (sse / nf).max(1e-12);
         let kf = k as f64;
@@ -334,6 +330,34 @@ impl EtsSpec {
             n,
         })
     }
+}
+
+/// The additive ETS recursions of one form: `DAMPED` for a damped trend,
+/// `SEASONAL` for a monthly season.
+fn recurse<const DAMPED: bool, const SEASONAL: bool>(
+    y: &[f64],
+    p: &EtsParams,
+    (mut level, mut trend, mut season): (f64, f64, [f64; SEASON]),
+) -> (f64, f64, f64, [f64; SEASON]) {
+    let mut sse = 0.0;
+    let mut j = 0;
+    for &obs in y {
+        let s = if SEASONAL { season[j] } else { 0.0 };
+        let damped = if DAMPED { p.phi * trend } else { 0.0 };
+        let fitted = level + damped + s;
+        let err = obs - fitted;
+        sse += err * err;
+        let new_level = level + damped + p.alpha * err;
+        if DAMPED {
+            trend = damped + p.beta * err;
+        }
+        if SEASONAL {
+            season[j] = s + p.gamma * err;
+            j = if j + 1 == SEASON { 0 } else { j + 1 };
+        }
+        level = new_level;
+    }
+    (sse, level, trend, season)
 }
 
 impl EtsFit {
