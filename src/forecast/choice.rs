@@ -121,22 +121,18 @@ impl ChoiceErrors {
                     spread.push(1.0);
                     return team_choice.clone();
                 }
-                let score = |i: usize| {
+                // The rep's mean error for member `i`, with `k`
+                // evaluations' worth of the team's mean added.
+                let shrunk = |i: usize, k: f64| {
                     let t = team[i].unwrap_or(f64::INFINITY);
-                    (sums[i] + SHRINK * t) / (f64::from(counts[i]) + SHRINK)
+                    (sums[i] + k * t) / (f64::from(counts[i]) + k)
                 };
-                let chosen = pick(&score);
+                let chosen = pick(&|i| shrunk(i, SHRINK));
                 // How far this rep's chosen models miss against how far
                 // they miss the team's reps: its residual draws are
                 // widened or narrowed by that ratio.
                 let idx: Vec<usize> = chosen.iter().filter_map(|m| member_index(*m)).collect();
-                let own: f64 = idx
-                    .iter()
-                    .map(|&i| {
-                        let t = team[i].unwrap_or(f64::INFINITY);
-                        (sums[i] + SPREAD_SHRINK * t) / (f64::from(counts[i]) + SPREAD_SHRINK)
-                    })
-                    .sum();
+                let own: f64 = idx.iter().map(|&i| shrunk(i, SPREAD_SHRINK)).sum();
                 let all: f64 = idx.iter().filter_map(|&i| team[i]).sum();
                 spread.push(if own.is_finite() && all > 0.0 {
                     (own / all).clamp(SPREAD_RANGE.0, SPREAD_RANGE.1)

@@ -276,9 +276,7 @@ impl SimulationPlan<'_> {
         self.keep_a_spread(rep, h, point, booked, &mut values);
         values
     }
-}
 
-impl SimulationPlan<'_> {
     /// Where a rep's draws for a month (beyond what is `booked`) lost
     /// their spread (nine in ten or more at one value: every residual cut
     /// at zero, no residuals known, or only open deals that each close
