@@ -101,151 +101,83 @@ pub struct Problem {
 )]
 pub struct NoToken(#[to_schema] pub Problem);
 
-/// 401 and 403 of the routes only admins may call.
-#[derive(IntoResponses)]
-pub enum AdminOnly {
-    /// No valid token.
-    #[response(
-        status = 401,
-        description = "No valid token",
-        content_type = "application/problem+json"
-    )]
-    NoToken(#[to_schema] Problem),
-    /// A token of another role.
-    #[response(
-        status = 403,
-        description = "Not an admin token",
-        content_type = "application/problem+json"
-    )]
-    NotAdmin(#[to_schema] Problem),
+/// Declares a set of problem answers for the OpenAPI document: a variant a
+/// status, each answering a problem document.
+macro_rules! problems {
+    ($(#[$doc:meta])* $name:ident {
+        $($(#[$vdoc:meta])* $variant:ident = $status:tt, $desc:tt;)+
+    }) => {
+        $(#[$doc])*
+        #[derive(IntoResponses)]
+        pub enum $name {
+            $(
+                $(#[$vdoc])*
+                #[response(status = $status, description = $desc, content_type = "application/problem+json")]
+                $variant(#[to_schema] Problem),
+            )+
+        }
+    };
 }
 
-/// Every problem a read route may answer, declared once: the parameters,
-/// the token, its reach, what is not there, what is not ready yet.
-#[derive(IntoResponses)]
-pub enum ReadProblems {
-    /// A parameter out of range or not understood.
-    #[response(
-        status = 400,
-        description = "Bad parameter",
-        content_type = "application/problem+json"
-    )]
-    BadParameter(#[to_schema] Problem),
-    /// No valid token.
-    #[response(
-        status = 401,
-        description = "No valid token",
-        content_type = "application/problem+json"
-    )]
-    NoToken(#[to_schema] Problem),
-    /// The token's role or scope does not reach it.
-    #[response(
-        status = 403,
-        description = "Outside the token's role or scope",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(#[to_schema] Problem),
-    /// No such rep, chart or stored run within the token's scope.
-    #[response(
-        status = 404,
-        description = "No such rep, chart or stored run within the token's scope",
-        content_type = "application/problem+json"
-    )]
-    NotFound(#[to_schema] Problem),
-    /// No data, model or plans to answer from yet.
-    #[response(
-        status = 409,
-        description = "No data, model or plans yet",
-        content_type = "application/problem+json"
-    )]
-    NotReady(#[to_schema] Problem),
+problems! {
+    /// 401 and 403 of the routes only admins may call.
+    AdminOnly {
+        /// No valid token.
+        NoToken = 401, "No valid token";
+        /// A token of another role.
+        NotAdmin = 403, "Not an admin token";
+    }
 }
 
-/// Every problem an action of the commission close may answer.
-#[derive(IntoResponses)]
-pub enum CloseProblems {
-    /// A field missing or not understood.
-    #[response(
-        status = 400,
-        description = "Bad body or parameter, naming the field",
-        content_type = "application/problem+json"
-    )]
-    BadBody(#[to_schema] Problem),
-    /// No valid token.
-    #[response(
-        status = 401,
-        description = "No valid token",
-        content_type = "application/problem+json"
-    )]
-    NoToken(#[to_schema] Problem),
-    /// A role that may not, or a rep acting on someone else's statement.
-    #[response(
-        status = 403,
-        description = "Not this token's to do",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(#[to_schema] Problem),
-    /// No such rep, statement or dispute.
-    #[response(
-        status = 404,
-        description = "No such rep, statement or dispute",
-        content_type = "application/problem+json"
-    )]
-    NotFound(#[to_schema] Problem),
-    /// The books are not in the state the action needs.
-    #[response(
-        status = 409,
-        description = "Already closed or published, not closed, not over, a dispute already open, no plans",
-        content_type = "application/problem+json"
-    )]
-    Conflict(#[to_schema] Problem),
+problems! {
+    /// Every problem a read route may answer, declared once: the parameters,
+    /// the token, its reach, what is not there, what is not ready yet.
+    ReadProblems {
+        /// A parameter out of range or not understood.
+        BadParameter = 400, "Bad parameter";
+        /// No valid token.
+        NoToken = 401, "No valid token";
+        /// The token's role or scope does not reach it.
+        Forbidden = 403, "Outside the token's role or scope";
+        /// No such rep, chart or stored run within the token's scope.
+        NotFound = 404, "No such rep, chart or stored run within the token's scope";
+        /// No data, model or plans to answer from yet.
+        NotReady = 409, "No data, model or plans yet";
+    }
 }
 
-/// Every problem an upload (rows or a plan) may answer, declared once.
-#[derive(IntoResponses)]
-pub enum UploadProblems {
-    /// The body is not a table of rows or a plan, or the kind is unknown.
-    #[response(
-        status = 400,
-        description = "Body not understood, or unknown kind",
-        content_type = "application/problem+json"
-    )]
-    BadBody(#[to_schema] Problem),
-    /// No valid token.
-    #[response(
-        status = 401,
-        description = "No valid token",
-        content_type = "application/problem+json"
-    )]
-    NoToken(#[to_schema] Problem),
-    /// A token of a role that may not write this.
-    #[response(
-        status = 403,
-        description = "Role may not write this",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(#[to_schema] Problem),
-    /// Over the body limit.
-    #[response(
-        status = 413,
-        description = "Body too large",
-        content_type = "application/problem+json"
-    )]
-    TooLarge(#[to_schema] Problem),
-    /// Neither of the media types the route reads.
-    #[response(
-        status = 415,
-        description = "Unsupported media type",
-        content_type = "application/problem+json"
-    )]
-    MediaType(#[to_schema] Problem),
-    /// Rows or a plan refused, with every problem; nothing was stored.
-    #[response(
-        status = 422,
-        description = "Refused; nothing was stored",
-        content_type = "application/problem+json"
-    )]
-    Refused(#[to_schema] Problem),
+problems! {
+    /// Every problem an action of the commission close may answer.
+    CloseProblems {
+        /// A field missing or not understood.
+        BadBody = 400, "Bad body or parameter, naming the field";
+        /// No valid token.
+        NoToken = 401, "No valid token";
+        /// A role that may not, or a rep acting on someone else's statement.
+        Forbidden = 403, "Not this token's to do";
+        /// No such rep, statement or dispute.
+        NotFound = 404, "No such rep, statement or dispute";
+        /// The books are not in the state the action needs.
+        Conflict = 409, "Already closed or published, not closed, not over, a dispute already open, no plans";
+    }
+}
+
+problems! {
+    /// Every problem an upload (rows or a plan) may answer, declared once.
+    UploadProblems {
+        /// The body is not a table of rows or a plan, or the kind is unknown.
+        BadBody = 400, "Body not understood, or unknown kind";
+        /// No valid token.
+        NoToken = 401, "No valid token";
+        /// A token of a role that may not write this.
+        Forbidden = 403, "Role may not write this";
+        /// Over the body limit.
+        TooLarge = 413, "Body too large";
+        /// Neither of the media types the route reads.
+        MediaType = 415, "Unsupported media type";
+        /// Rows or a plan refused, with every problem; nothing was stored.
+        Refused = 422, "Refused; nothing was stored";
+    }
 }
 
 /// An error answer.

@@ -361,10 +361,9 @@ impl History<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
-    use crate::domain::{FiscalCalendar, Rep, RepId};
+    use crate::domain::{Rep, RepId};
     use crate::features::BookingFact;
 
     fn day(s: &str) -> NaiveDate {
@@ -419,30 +418,15 @@ mod tests {
         bookings.sort_by_key(|b| b.day);
         SalesData {
             reps,
-            regions: HashMap::new(),
             booking_ids: vec![String::new(); bookings.len()],
             booking_territory: vec![None; bookings.len()],
-            territories: Vec::new(),
-            booking_source: Vec::new(),
-            booking_measures: Vec::new(),
-            measure_ratios: [0.0; 2],
-            quota_source: Vec::new(),
-            rates: Default::default(),
             bookings,
-            monthly_quota: HashMap::new(),
-            quotas: Vec::new(),
-            opps: Vec::new(),
-            stages: Vec::new(),
-            products: Vec::new(),
-            categories: Vec::new(),
-            snaps: Vec::new(),
             snap_start: vec![0],
             first_month: first,
             last_date: day("2025-12-31"),
             linked_bookings: true,
             unlinked_bookings: true,
-            fiscal: FiscalCalendar::default(),
-            org: Default::default(),
+            ..Default::default()
         }
     }
 

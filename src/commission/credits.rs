@@ -154,12 +154,7 @@ type Lookups<'d> = (
 );
 
 fn lookups<'d>(data: &'d SalesData, book: &'d PlanBook) -> Lookups<'d> {
-    let reps = data
-        .reps
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.rep_id.as_str(), i))
-        .collect();
+    let reps = data.rep_positions();
     let splits = book
         .splits
         .iter()

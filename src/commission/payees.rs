@@ -367,12 +367,7 @@ impl<'a> Payees<'a> {
 
 /// Each person's manager, as an index into [`SalesData::reps`].
 pub fn managers(data: &SalesData) -> Vec<Option<usize>> {
-    let index: HashMap<&str, usize> = data
-        .reps
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.rep_id.as_str(), i))
-        .collect();
+    let index = data.rep_positions();
     data.reps
         .iter()
         .map(|r| {

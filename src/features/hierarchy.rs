@@ -127,12 +127,7 @@ impl Hierarchy {
                 id: r.rep_id.to_string(),
             })
             .collect();
-        let index: HashMap<&str, usize> = data
-            .reps
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.rep_id.as_str(), i))
-            .collect();
+        let index = data.rep_positions();
         let listed = |i: usize| {
             data.reps[i]
                 .manager_id

@@ -117,8 +117,9 @@ pub struct Snapshot {
     pub category: Option<u16>,
 }
 
-/// The whole store in memory, interned, ready for feature building.
-#[derive(Debug, Clone)]
+/// The whole store in memory, interned, ready for feature building
+/// (`Default`: nothing loaded).
+#[derive(Debug, Clone, Default)]
 pub struct SalesData {
     /// People, sorted by id.
     pub reps: Vec<Rep>,
@@ -183,6 +184,15 @@ pub struct SalesData {
 }
 
 impl SalesData {
+    /// Each person's position in [`SalesData::reps`], by id.
+    pub fn rep_positions(&self) -> HashMap<&str, usize> {
+        self.reps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rep_id.as_str(), i))
+            .collect()
+    }
+
     /// Loads and interns every table of the store.
     pub async fn load(store: &Store, fiscal: FiscalCalendar) -> Result<SalesData, FeatureError> {
         let reps = store.reps().await?;

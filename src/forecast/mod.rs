@@ -72,31 +72,34 @@ pub enum ModelKind {
     PerRep,
 }
 
-impl ModelKind {
-    /// Models in the backtest tables.
-    pub const ALL: [ModelKind; 11] = [
-        ModelKind::Naive,
-        ModelKind::SeasonalNaive,
-        ModelKind::TrailingMean,
-        ModelKind::Ets,
-        ModelKind::Theta,
-        ModelKind::Global,
-        ModelKind::Pipeline,
-        ModelKind::Combination,
-        ModelKind::TeamSeasonal,
-        ModelKind::CrmCall,
-        ModelKind::PerRep,
-    ];
+/// The lists one after another, as one array (its length must be theirs
+/// together: a wrong one fails to compile).
+const fn joined<const N: usize>(lists: &[&[ModelKind]]) -> [ModelKind; N] {
+    let mut out = [ModelKind::Naive; N];
+    let mut k = 0;
+    let mut l = 0;
+    while l < lists.len() {
+        let mut i = 0;
+        while i < lists[l].len() {
+            out[k] = lists[l][i];
+            k += 1;
+            i += 1;
+        }
+        l += 1;
+    }
+    assert!(k == N, "lists of another length");
+    out
+}
 
-    /// Models selection may choose from.
-    pub const CANDIDATES: [ModelKind; 7] = [
+impl ModelKind {
+    /// The models fitted to each series (selection may choose them).
+    const FITTED: [ModelKind; 6] = [
         ModelKind::Ets,
         ModelKind::Theta,
         ModelKind::Global,
         ModelKind::Pipeline,
         ModelKind::Combination,
         ModelKind::TeamSeasonal,
-        ModelKind::PerRep,
     ];
 
     /// The baselines every model is compared with.
@@ -105,6 +108,16 @@ impl ModelKind {
         ModelKind::SeasonalNaive,
         ModelKind::TrailingMean,
     ];
+
+    /// Models in the backtest tables, in their order.
+    pub const ALL: [ModelKind; 11] = joined(&[
+        &ModelKind::BASELINES,
+        &ModelKind::FITTED,
+        &[ModelKind::CrmCall, ModelKind::PerRep],
+    ]);
+
+    /// Models selection may choose from.
+    pub const CANDIDATES: [ModelKind; 7] = joined(&[&ModelKind::FITTED, &[ModelKind::PerRep]]);
 
     /// Name in tables and JSON.
     pub fn as_str(self) -> &'static str {

@@ -1,8 +1,7 @@
 //! The audit trail: one event per change, only ever added.
 
-use sqlx::Row;
-
-use super::{Store, StoreError, StoreTx, on_backend};
+use super::cols::{Cols, FromCols};
+use super::{Store, StoreError, StoreTx};
 
 /// An event to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,18 +68,16 @@ impl StoreTx {
         let at = now_text();
         let before = event.before.as_ref().map(|v| v.to_string());
         let after = event.after.as_ref().map(|v| v.to_string());
-        on_backend!(self, StoreTx, |conn, Db| {
-            sqlx::query::<Db>(sql)
-                .bind(at.as_str())
-                .bind(event.actor)
-                .bind(event.kind)
-                .bind(event.subject)
-                .bind(before.as_deref())
-                .bind(after.as_deref())
-                .bind(event.note)
-                .execute(&mut **conn)
-                .await?;
-        });
+        let params = [
+            at.as_str().into(),
+            event.actor.into(),
+            event.kind.into(),
+            event.subject.into(),
+            before.as_deref().into(),
+            after.as_deref().into(),
+            event.note.into(),
+        ];
+        self.execute(sql, &params).await?;
         Ok(())
     }
 }
@@ -98,46 +95,37 @@ impl Store {
     /// change the trail records.
     pub async fn audit_head(&self) -> Result<i64, StoreError> {
         let sql = "SELECT CAST(COALESCE(MAX(event_id), 0) AS BIGINT) FROM audit_events";
-        let head: i64;
-        on_backend!(self, Store, |pool, Db| {
-            head = sqlx::query_scalar::<Db, i64>(sql).fetch_one(pool).await?;
-        });
-        Ok(head)
+        Ok(self.row(sql, &[]).await?.unwrap_or(0))
     }
 
     /// Events, oldest first.
     pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
         let sql = "SELECT event_id, at, actor, kind, subject, before, after, note FROM audit_events \
                    WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR kind = $2) ORDER BY event_id";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let rows = sqlx::query::<Db>(sql)
-                .bind(filter.since.as_deref())
-                .bind(filter.kind.as_deref())
-                .fetch_all(pool)
-                .await?;
-            for row in rows {
-                let subject: String = row.try_get(4)?;
-                if filter
-                    .subject
-                    .as_deref()
-                    .is_some_and(|s| !subject.starts_with(s))
-                {
-                    continue;
-                }
-                out.push(AuditEvent {
-                    event_id: row.try_get(0)?,
-                    at: row.try_get(1)?,
-                    actor: row.try_get(2)?,
-                    kind: row.try_get(3)?,
-                    subject,
-                    before: json(row.try_get(5)?),
-                    after: json(row.try_get(6)?),
-                    note: row.try_get(7)?,
-                });
-            }
-        });
-        Ok(out)
+        let params = [
+            filter.since.as_deref().into(),
+            filter.kind.as_deref().into(),
+        ];
+        let mut events: Vec<AuditEvent> = self.rows(sql, &params).await?;
+        if let Some(prefix) = filter.subject.as_deref() {
+            events.retain(|e| e.subject.starts_with(prefix));
+        }
+        Ok(events)
+    }
+}
+
+impl FromCols for AuditEvent {
+    fn from_cols(row: &impl Cols) -> Result<AuditEvent, StoreError> {
+        Ok(AuditEvent {
+            event_id: row.col(0)?,
+            at: row.col(1)?,
+            actor: row.col(2)?,
+            kind: row.col(3)?,
+            subject: row.col(4)?,
+            before: json(row.col(5)?),
+            after: json(row.col(6)?),
+            note: row.col(7)?,
+        })
     }
 }
 

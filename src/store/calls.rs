@@ -1,8 +1,8 @@
 //! Forecast calls: every submission kept.
 
 use chrono::NaiveDate;
-use sqlx::Row;
 
+use super::cols::{Param, from_cols};
 use super::{Store, StoreError, StoreTx, on_backend};
 use crate::domain::{Call, Money};
 
@@ -29,40 +29,38 @@ pub struct NewCall<'a> {
     pub on_behalf: bool,
 }
 
+impl NewCall<'_> {
+    /// Its columns, in the order both inserts name them.
+    fn params(&self) -> [Param<'_>; 9] {
+        [
+            self.person_id.into(),
+            self.period.into(),
+            self.commit.cents().into(),
+            self.best_case.map(Money::cents).into(),
+            self.pipeline.map(Money::cents).into(),
+            self.note.into(),
+            self.submitted_at.into(),
+            self.submitted_by.into(),
+            self.on_behalf.into(),
+        ]
+    }
+}
+
 impl Store {
     /// Stores one call; returns its number.
     pub async fn insert_call(&self, call: &NewCall<'_>) -> Result<i64, StoreError> {
         let sql = "INSERT INTO calls (person_id, period, commit_cents, best_case_cents, pipeline_cents, \
                    note, submitted_at, submitted_by, on_behalf) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING call_id";
-        let id: i64;
-        on_backend!(self, Store, |pool, Db| {
-            id = sqlx::query_scalar::<Db, i64>(sql)
-                .bind(call.person_id)
-                .bind(call.period)
-                .bind(call.commit.cents())
-                .bind(call.best_case.map(Money::cents))
-                .bind(call.pipeline.map(Money::cents))
-                .bind(call.note)
-                .bind(call.submitted_at)
-                .bind(call.submitted_by)
-                .bind(call.on_behalf)
-                .fetch_one(pool)
-                .await?;
-        });
-        Ok(id)
+        self.row(sql, &call.params())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no call number returned".into()))
     }
 
     /// The periods with any call, in order of their text.
     pub async fn call_periods(&self) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT DISTINCT period FROM calls ORDER BY period";
-        let out: Vec<String>;
-        on_backend!(self, Store, |pool, Db| {
-            out = sqlx::query_scalar::<Db, String>(sql)
-                .fetch_all(pool)
-                .await?;
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// What each rep booked between two days (both included), in the
@@ -146,71 +144,22 @@ impl Store {
                              ORDER BY c.submitted_at DESC, c.call_id DESC LIMIT 1) \
                      FROM (SELECT DISTINCT person_id FROM calls WHERE period = $1) p) \
                    ORDER BY call_id";
-        if let Some(path) = self.sqlite_file() {
-            let params = vec![period.to_owned(), before];
-            return super::load::fast::query_with(path, sql.to_owned(), params, |row| {
-                Ok(Call {
-                    call_id: row.get(0)?,
-                    person_id: row.get(1)?,
-                    period: row.get(2)?,
-                    commit: Money::from_cents(row.get(3)?),
-                    best_case: row.get::<_, Option<i64>>(4)?.map(Money::from_cents),
-                    pipeline: row.get::<_, Option<i64>>(5)?.map(Money::from_cents),
-                    note: row.get(6)?,
-                    submitted_at: row.get(7)?,
-                    submitted_by: row.get(8)?,
-                    on_behalf: row.get(9)?,
-                })
-            })
-            .await;
-        }
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(sql)
-                .bind(period)
-                .bind(&before)
-                .fetch_all(pool)
-                .await?
-            {
-                out.push(Call {
-                    call_id: row.try_get(0)?,
-                    person_id: row.try_get(1)?,
-                    period: row.try_get(2)?,
-                    commit: Money::from_cents(row.try_get(3)?),
-                    best_case: row.try_get::<Option<i64>, _>(4)?.map(Money::from_cents),
-                    pipeline: row.try_get::<Option<i64>, _>(5)?.map(Money::from_cents),
-                    note: row.try_get(6)?,
-                    submitted_at: row.try_get(7)?,
-                    submitted_by: row.try_get(8)?,
-                    on_behalf: row.try_get(9)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[period.into(), before.as_str().into()])
+            .await
     }
 
     /// Every call submitted for a period, in the order they were stored.
     pub async fn calls_for(&self, period: &str) -> Result<Vec<Call>, StoreError> {
         let sql = "SELECT call_id, person_id, period, commit_cents, best_case_cents, pipeline_cents, \
                    note, submitted_at, submitted_by, on_behalf FROM calls WHERE period = $1 ORDER BY call_id";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(sql).bind(period).fetch_all(pool).await? {
-                out.push(Call {
-                    call_id: row.try_get(0)?,
-                    person_id: row.try_get(1)?,
-                    period: row.try_get(2)?,
-                    commit: Money::from_cents(row.try_get(3)?),
-                    best_case: row.try_get::<Option<i64>, _>(4)?.map(Money::from_cents),
-                    pipeline: row.try_get::<Option<i64>, _>(5)?.map(Money::from_cents),
-                    note: row.try_get(6)?,
-                    submitted_at: row.try_get(7)?,
-                    submitted_by: row.try_get(8)?,
-                    on_behalf: row.try_get(9)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[period.into()]).await
+    }
+}
+
+from_cols! {
+    Call {
+        call_id, person_id, period, commit: money, best_case: opt_money, pipeline: opt_money, note,
+        submitted_at, submitted_by, on_behalf
     }
 }
 
@@ -223,22 +172,6 @@ impl StoreTx {
                    note, submitted_at, submitted_by, on_behalf) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                    ON CONFLICT (person_id, period, submitted_at, submitted_by) DO NOTHING";
-        let changed;
-        on_backend!(self, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(call.person_id)
-                .bind(call.period)
-                .bind(call.commit.cents())
-                .bind(call.best_case.map(Money::cents))
-                .bind(call.pipeline.map(Money::cents))
-                .bind(call.note)
-                .bind(call.submitted_at)
-                .bind(call.submitted_by)
-                .bind(call.on_behalf)
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        Ok(self.execute(sql, &call.params()).await? > 0)
     }
 }

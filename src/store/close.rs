@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
-use sqlx::Row;
-
+use super::cols::{Cols, FromCols, from_cols};
 use super::{Store, StoreError, StoreTx, on_backend};
 use crate::domain::Money;
+use chrono::NaiveDate;
 
 /// A closed period.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -175,84 +174,80 @@ fn prior_map(text: &str) -> Result<BTreeMap<NaiveDate, i64>, StoreError> {
 const CLOSE_COLUMNS: &str = "period, period_start, period_end, as_of, fingerprint, book_hash, closed_at, \
                              closed_by, statements, total_cents, published_at, published_by";
 
-macro_rules! close_record {
-    ($row:expr) => {
-        CloseRecord {
-            period: $row.try_get(0)?,
-            period_start: day(&$row.try_get::<String, _>(1)?)?,
-            period_end: day(&$row.try_get::<String, _>(2)?)?,
-            as_of: day(&$row.try_get::<String, _>(3)?)?,
-            fingerprint: $row.try_get(4)?,
-            book_hash: $row.try_get(5)?,
-            closed_at: $row.try_get(6)?,
-            closed_by: $row.try_get(7)?,
-            statements: $row.try_get(8)?,
-            total: Money::from_cents($row.try_get(9)?),
-            published_at: $row.try_get(10)?,
-            published_by: $row.try_get(11)?,
-        }
-    };
+from_cols! {
+    CloseRecord {
+        period, period_start: text_day, period_end: text_day, as_of: text_day, fingerprint,
+        book_hash, closed_at, closed_by, statements, total: money, published_at, published_by
+    }
 }
 
 const FROZEN_COLUMNS: &str = "rep_id, start_day, end_day, close_period, plan_period, plan_id, plan_version, \
                               total_cents, adjustments_cents, prior";
 
-macro_rules! frozen {
-    ($row:expr, $body:expr) => {
-        FrozenStatement {
-            rep_id: $row.try_get(0)?,
-            start: day(&$row.try_get::<String, _>(1)?)?,
-            end: day(&$row.try_get::<String, _>(2)?)?,
-            close_period: $row.try_get(3)?,
-            plan_period: $row.try_get(4)?,
-            plan_id: $row.try_get(5)?,
-            plan_version: $row.try_get(6)?,
-            total_cents: $row.try_get(7)?,
-            adjustments_cents: $row.try_get(8)?,
-            prior: prior_map(&$row.try_get::<String, _>(9)?)?,
-            body: $body,
-        }
-    };
+impl FromCols for FrozenStatement {
+    fn from_cols(row: &impl Cols) -> Result<FrozenStatement, StoreError> {
+        Ok(FrozenStatement {
+            rep_id: row.col(0)?,
+            start: day(&row.col::<String>(1)?)?,
+            end: day(&row.col::<String>(2)?)?,
+            close_period: row.col(3)?,
+            plan_period: row.col(4)?,
+            plan_id: row.col(5)?,
+            plan_version: row.col(6)?,
+            total_cents: row.col(7)?,
+            adjustments_cents: row.col(8)?,
+            prior: prior_map(&row.col::<String>(9)?)?,
+            body: None,
+        })
+    }
+}
+
+/// A frozen statement selected with its body after the other columns.
+struct WithBody(FrozenStatement);
+
+impl FromCols for WithBody {
+    fn from_cols(row: &impl Cols) -> Result<WithBody, StoreError> {
+        Ok(WithBody(FrozenStatement {
+            body: Some(row.col(10)?),
+            ..FrozenStatement::from_cols(row)?
+        }))
+    }
 }
 
 const ADJUSTMENT_COLUMNS: &str =
     "adjustment_id, rep_id, period, day, amount_cents, reason, author, created_at, dispute_id";
 
-macro_rules! adjustment {
-    ($row:expr) => {
-        Adjustment {
-            adjustment_id: $row.try_get(0)?,
-            rep_id: $row.try_get(1)?,
-            period: $row.try_get(2)?,
-            day: day(&$row.try_get::<String, _>(3)?)?,
-            amount: Money::from_cents($row.try_get(4)?),
-            reason: $row.try_get(5)?,
-            author: $row.try_get(6)?,
-            created_at: $row.try_get(7)?,
-            dispute_id: $row.try_get(8)?,
-        }
-    };
+from_cols! {
+    Adjustment {
+        adjustment_id, rep_id, period, day: text_day, amount: money, reason, author, created_at,
+        dispute_id
+    }
 }
 
 const DISPUTE_COLUMNS: &str = "dispute_id, rep_id, period, reason, opened_by, opened_at, state, resolution, \
                                resolved_by, resolved_at, adjustment_id";
 
-macro_rules! dispute {
-    ($row:expr) => {
-        Dispute {
-            dispute_id: $row.try_get(0)?,
-            rep_id: $row.try_get(1)?,
-            period: $row.try_get(2)?,
-            reason: $row.try_get(3)?,
-            opened_by: $row.try_get(4)?,
-            opened_at: $row.try_get(5)?,
-            state: $row.try_get(6)?,
-            resolution: $row.try_get(7)?,
-            resolved_by: $row.try_get(8)?,
-            resolved_at: $row.try_get(9)?,
-            adjustment_id: $row.try_get(10)?,
-        }
-    };
+from_cols! {
+    Dispute {
+        dispute_id, rep_id, period, reason, opened_by, opened_at, state, resolution, resolved_by,
+        resolved_at, adjustment_id
+    }
+}
+
+impl FromCols for StoredVersion {
+    fn from_cols(row: &impl Cols) -> Result<StoredVersion, StoreError> {
+        let from: Option<String> = row.col(2)?;
+        let terms: String = row.col(3)?;
+        Ok(StoredVersion {
+            plan_id: row.col(0)?,
+            version: row.col(1)?,
+            effective_from: from.as_deref().map(day).transpose()?,
+            terms: serde_json::from_str(&terms)
+                .map_err(|e| StoreError::Corrupt(format!("stored plan terms: {e}")))?,
+            stored_at: row.col(4)?,
+            stored_by: row.col(5)?,
+        })
+    }
 }
 
 impl Store {
@@ -260,13 +255,7 @@ impl Store {
     pub async fn closes(&self) -> Result<Vec<CloseRecord>, StoreError> {
         let sql =
             format!("SELECT {CLOSE_COLUMNS} FROM commission_closes ORDER BY period_start, period");
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql).fetch_all(pool).await? {
-                out.push(close_record!(row));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[]).await
     }
 
     /// Every frozen statement without its body (what the arithmetic of
@@ -279,13 +268,7 @@ impl Store {
             "SELECT {FROZEN_COLUMNS} FROM closed_statements WHERE ($1 IS NULL OR rep_id = $1) \
              ORDER BY rep_id, start_day"
         );
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql).bind(rep).fetch_all(pool).await? {
-                out.push(frozen!(row, None));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[rep.into()]).await
     }
 
     /// A rep's frozen statements overlapping `from..=to`, with their bodies.
@@ -299,20 +282,10 @@ impl Store {
             "SELECT {FROZEN_COLUMNS}, body FROM closed_statements \
              WHERE rep_id = $1 AND start_day <= $2 AND end_day >= $3 ORDER BY start_day"
         );
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql)
-                .bind(rep)
-                .bind(day_text(to))
-                .bind(day_text(from))
-                .fetch_all(pool)
-                .await?
-            {
-                let body: String = row.try_get(10)?;
-                out.push(frozen!(row, Some(body)));
-            }
-        });
-        Ok(out)
+        let (to, from) = (day_text(to), day_text(from));
+        let params = [rep.into(), to.as_str().into(), from.as_str().into()];
+        let rows: Vec<WithBody> = self.rows(&sql, &params).await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// The statements a close froze, without bodies, by rep.
@@ -321,13 +294,7 @@ impl Store {
             "SELECT {FROZEN_COLUMNS} FROM closed_statements WHERE close_period = $1 \
              ORDER BY rep_id, start_day"
         );
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql).bind(period).fetch_all(pool).await? {
-                out.push(frozen!(row, None));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[period.into()]).await
     }
 
     /// Adjustments, optionally of one rep, in the order they were made.
@@ -336,13 +303,7 @@ impl Store {
             "SELECT {ADJUSTMENT_COLUMNS} FROM commission_adjustments \
              WHERE ($1 IS NULL OR rep_id = $1) ORDER BY adjustment_id"
         );
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql).bind(rep).fetch_all(pool).await? {
-                out.push(adjustment!(row));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[rep.into()]).await
     }
 
     /// Disputes, optionally of one rep or in one state, oldest first.
@@ -355,18 +316,7 @@ impl Store {
             "SELECT {DISPUTE_COLUMNS} FROM commission_disputes \
              WHERE ($1 IS NULL OR rep_id = $1) AND ($2 IS NULL OR state = $2) ORDER BY dispute_id"
         );
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql)
-                .bind(rep)
-                .bind(state)
-                .fetch_all(pool)
-                .await?
-            {
-                out.push(dispute!(row));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[rep.into(), state.into()]).await
     }
 
     /// The plan versions ever stored of one plan (every plan: `None`), in
@@ -377,23 +327,7 @@ impl Store {
     ) -> Result<Vec<StoredVersion>, StoreError> {
         let sql = "SELECT plan_id, version, effective_from, terms, stored_at, stored_by FROM plan_versions \
                    WHERE ($1 IS NULL OR plan_id = $1) ORDER BY stored_at, plan_id, version";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(sql).bind(plan).fetch_all(pool).await? {
-                let from: Option<String> = row.try_get(2)?;
-                let terms: String = row.try_get(3)?;
-                out.push(StoredVersion {
-                    plan_id: row.try_get(0)?,
-                    version: row.try_get(1)?,
-                    effective_from: from.as_deref().map(day).transpose()?,
-                    terms: serde_json::from_str(&terms)
-                        .map_err(|e| StoreError::Corrupt(format!("stored plan terms: {e}")))?,
-                    stored_at: row.try_get(4)?,
-                    stored_by: row.try_get(5)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[plan.into()]).await
     }
 }
 
@@ -401,17 +335,7 @@ impl StoreTx {
     /// The closed period `period`, read inside the transaction.
     pub async fn close_of(&mut self, period: &str) -> Result<Option<CloseRecord>, StoreError> {
         let sql = format!("SELECT {CLOSE_COLUMNS} FROM commission_closes WHERE period = $1");
-        let mut out = None;
-        on_backend!(self, StoreTx, |conn, Db| {
-            if let Some(row) = sqlx::query::<Db>(&sql)
-                .bind(period)
-                .fetch_optional(&mut **conn)
-                .await?
-            {
-                out = Some(close_record!(row));
-            }
-        });
-        Ok(out)
+        self.row(&sql, &[period.into()]).await
     }
 
     /// Records a close and its frozen statements.
@@ -471,17 +395,10 @@ impl StoreTx {
     pub async fn publish(&mut self, period: &str, at: &str, by: &str) -> Result<bool, StoreError> {
         let sql = "UPDATE commission_closes SET published_at = $1, published_by = $2 \
                    WHERE period = $3 AND published_at IS NULL";
-        let changed: u64;
-        on_backend!(self, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(at)
-                .bind(by)
-                .bind(period)
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        Ok(self
+            .execute(sql, &[at.into(), by.into(), period.into()])
+            .await?
+            > 0)
     }
 
     /// Stores an adjustment; returns its number.
@@ -536,17 +453,7 @@ impl StoreTx {
     pub async fn dispute(&mut self, id: i64) -> Result<Option<Dispute>, StoreError> {
         let sql =
             format!("SELECT {DISPUTE_COLUMNS} FROM commission_disputes WHERE dispute_id = $1");
-        let mut out = None;
-        on_backend!(self, StoreTx, |conn, Db| {
-            if let Some(row) = sqlx::query::<Db>(&sql)
-                .bind(id)
-                .fetch_optional(&mut **conn)
-                .await?
-            {
-                out = Some(dispute!(row));
-            }
-        });
-        Ok(out)
+        self.row(&sql, &[id.into()]).await
     }
 
     /// An open dispute of `rep` for `period`, if there is one.
@@ -557,15 +464,7 @@ impl StoreTx {
     ) -> Result<Option<i64>, StoreError> {
         let sql = "SELECT dispute_id FROM commission_disputes \
                    WHERE rep_id = $1 AND period = $2 AND state = 'open'";
-        let out: Option<i64>;
-        on_backend!(self, StoreTx, |conn, Db| {
-            out = sqlx::query_scalar::<Db, i64>(sql)
-                .bind(rep)
-                .bind(period)
-                .fetch_optional(&mut **conn)
-                .await?;
-        });
-        Ok(out)
+        self.row(sql, &[rep.into(), period.into()]).await
     }
 
     /// Resolves an open dispute; false when it was not open.
@@ -579,19 +478,14 @@ impl StoreTx {
         let sql = "UPDATE commission_disputes SET state = 'resolved', resolution = $1, resolved_by = $2, \
                    resolved_at = $3, adjustment_id = $4 WHERE dispute_id = $5 AND state = 'open'";
         let at = super::audit::now_text();
-        let changed: u64;
-        on_backend!(self, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(note)
-                .bind(by)
-                .bind(at.as_str())
-                .bind(adjustment)
-                .bind(id)
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        let params = [
+            note.into(),
+            by.into(),
+            at.as_str().into(),
+            adjustment.into(),
+            id.into(),
+        ];
+        Ok(self.execute(sql, &params).await? > 0)
     }
 
     /// Records plan versions not stored before; returns those it added.

@@ -3,9 +3,9 @@
 //! transaction and read back by run id or entity.
 
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 
+use super::cols::{Cols, FromCols, Param, from_cols};
 use super::{Store, StoreError, StoreTx, on_backend};
 
 /// A run's header.
@@ -129,25 +129,7 @@ impl Store {
     pub async fn forecast_run(&self, run_id: Option<i64>) -> Result<Option<RunRecord>, StoreError> {
         let sql = "SELECT run_id, created_at, as_of, model_version, data_fingerprint, params, backtest \
                    FROM forecast_runs WHERE ($1 < 0 OR run_id = $1) ORDER BY run_id DESC LIMIT 1";
-        let row = on_backend!(self, Store, |pool, Db| {
-            match sqlx::query::<Db>(sql)
-                .bind(run_id.unwrap_or(-1))
-                .fetch_optional(pool)
-                .await?
-            {
-                Some(row) => Some(RunRecord {
-                    run_id: row.try_get(0)?,
-                    created_at: row.try_get(1)?,
-                    as_of: row.try_get(2)?,
-                    model_version: row.try_get(3)?,
-                    data_fingerprint: row.try_get(4)?,
-                    params: row.try_get(5)?,
-                    backtest: row.try_get(6)?,
-                }),
-                None => None,
-            }
-        });
-        Ok(row)
+        self.row(sql, &[run_id.unwrap_or(-1).into()]).await
     }
 
     /// The latest run forecast as of `as_of`, or the latest of all.
@@ -159,29 +141,19 @@ impl Store {
             return self.forecast_run(None).await;
         };
         let sql = "SELECT run_id FROM forecast_runs WHERE as_of = $1 ORDER BY run_id DESC LIMIT 1";
-        let run_id: Option<i64> = on_backend!(self, Store, |pool, Db| {
-            sqlx::query_scalar::<Db, i64>(sql)
-                .bind(day)
-                .fetch_optional(pool)
-                .await?
-        });
-        match run_id {
-            Some(id) => self.forecast_run(Some(id)).await,
-            None => Ok(None),
-        }
+        self.run_found(sql, day).await
     }
 
     /// The newest run (by as-of day, then number) forecast on or before `day`.
     pub async fn run_on_or_before(&self, day: NaiveDate) -> Result<Option<RunRecord>, StoreError> {
         let sql = "SELECT run_id FROM forecast_runs WHERE as_of <= $1 \
                    ORDER BY as_of DESC, run_id DESC LIMIT 1";
-        let run_id: Option<i64> = on_backend!(self, Store, |pool, Db| {
-            sqlx::query_scalar::<Db, i64>(sql)
-                .bind(day)
-                .fetch_optional(pool)
-                .await?
-        });
-        match run_id {
+        self.run_found(sql, day).await
+    }
+
+    /// The header of the run `sql` finds for `day`, if it finds one.
+    async fn run_found(&self, sql: &str, day: NaiveDate) -> Result<Option<RunRecord>, StoreError> {
+        match self.row::<i64>(sql, &[day.into()]).await? {
             Some(id) => self.forecast_run(Some(id)).await,
             None => Ok(None),
         }
@@ -200,86 +172,55 @@ impl Store {
                           history_months, range_basis, quota_cents, p_hit_bp \
                    FROM forecasts WHERE run_id = $1"
             .to_owned();
-        let mut binds: Vec<&str> = Vec::new();
+        let mut params: Vec<Param<'_>> = vec![run_id.into()];
         for (column, value) in [
             ("level", &filter.level),
             ("entity_id", &filter.entity_id),
             ("period", &filter.period),
         ] {
             if let Some(v) = value {
-                binds.push(v.as_str());
-                sql.push_str(&format!(" AND {column} = ${}", binds.len() + 1));
+                params.push(v.as_str().into());
+                sql.push_str(&format!(" AND {column} = ${}", params.len()));
             }
         }
         sql.push_str(" ORDER BY level, entity_id, period");
-        if let Some(path) = self.sqlite_file() {
-            // A run's lines of one period can be tens of thousands: read
-            // through rusqlite, as the model loads are.
-            let mut params = vec![run_id.to_string()];
-            params.extend(binds.iter().map(|b| (*b).to_owned()));
-            let sql = sql.replace('$', "?");
-            return super::load::fast::query_with(path, sql, params, |row| {
-                let crm: [Option<i64>; 3] = [row.get(9)?, row.get(10)?, row.get(11)?];
-                Ok(ForecastRecord {
-                    level: row.get(0)?,
-                    entity_id: row.get(1)?,
-                    period: row.get(2)?,
-                    cents: [
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                    ],
-                    model: row.get(8)?,
-                    crm: match crm {
-                        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
-                        _ => None,
-                    },
-                    history_months: row.get(12)?,
-                    range_basis: row.get(13)?,
-                    quota: match (row.get(14)?, row.get(15)?) {
-                        (Some(q), Some(p)) => Some((q, p)),
-                        _ => None,
-                    },
-                })
-            })
-            .await;
-        }
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut query = sqlx::query::<Db>(&sql).bind(run_id);
-            for b in &binds {
-                query = query.bind(*b);
-            }
-            let mut rows = query.fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                let crm: [Option<i64>; 3] = [row.try_get(9)?, row.try_get(10)?, row.try_get(11)?];
-                out.push(ForecastRecord {
-                    level: row.try_get(0)?,
-                    entity_id: row.try_get(1)?,
-                    period: row.try_get(2)?,
-                    cents: [
-                        row.try_get(3)?,
-                        row.try_get(4)?,
-                        row.try_get(5)?,
-                        row.try_get(6)?,
-                        row.try_get(7)?,
-                    ],
-                    model: row.try_get(8)?,
-                    crm: match crm {
-                        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
-                        _ => None,
-                    },
-                    history_months: row.try_get(12)?,
-                    range_basis: row.try_get(13)?,
-                    quota: match (row.try_get(14)?, row.try_get(15)?) {
-                        (Some(q), Some(p)) => Some((q, p)),
-                        _ => None,
-                    },
-                });
-            }
-        });
-        Ok(out)
+        // A run's lines of one period can be tens of thousands: a SQLite
+        // file is read through rusqlite, as the model loads are.
+        self.rows(&sql, &params).await
+    }
+}
+
+from_cols! {
+    RunRecord {
+        run_id, created_at, as_of: day, model_version, data_fingerprint, params, backtest
+    }
+}
+
+impl FromCols for ForecastRecord {
+    fn from_cols(row: &impl Cols) -> Result<ForecastRecord, StoreError> {
+        let crm: [Option<i64>; 3] = [row.col(9)?, row.col(10)?, row.col(11)?];
+        Ok(ForecastRecord {
+            level: row.col(0)?,
+            entity_id: row.col(1)?,
+            period: row.col(2)?,
+            cents: [
+                row.col(3)?,
+                row.col(4)?,
+                row.col(5)?,
+                row.col(6)?,
+                row.col(7)?,
+            ],
+            model: row.col(8)?,
+            crm: match crm {
+                [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+                _ => None,
+            },
+            history_months: row.col(12)?,
+            range_basis: row.col(13)?,
+            quota: match (row.col(14)?, row.col(15)?) {
+                (Some(q), Some(p)) => Some((q, p)),
+                _ => None,
+            },
+        })
     }
 }

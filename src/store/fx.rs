@@ -2,11 +2,12 @@
 //! another, from a day on.
 
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
-use sqlx::Row;
 
-use super::{Store, StoreError, StoreTx, on_backend};
+use super::cols::{Cols, FromCols};
+use super::{Store, StoreError, StoreTx};
+
+const LIST: &str = "SELECT currency, from_date, rate FROM fx_rates ORDER BY currency, from_date";
 
 /// One rate, in force from `from` until the currency's next rate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,63 +27,40 @@ impl StoreTx {
         let sql = "INSERT INTO fx_rates (currency, from_date, rate) VALUES ($1, $2, $3) \
                    ON CONFLICT (currency, from_date) DO UPDATE SET rate = excluded.rate \
                    WHERE fx_rates.rate <> excluded.rate";
-        let changed;
-        on_backend!(self, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(rate.currency.as_str())
-                .bind(rate.from)
-                .bind(rate.rate.normalize().to_string())
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        let text = rate.rate.normalize().to_string();
+        let params = [
+            rate.currency.as_str().into(),
+            rate.from.into(),
+            text.as_str().into(),
+        ];
+        Ok(self.execute(sql, &params).await? > 0)
     }
 
     /// Every stored rate (those written in this transaction included).
     pub async fn fx_rates(&mut self) -> Result<Vec<FxRate>, StoreError> {
-        let sql = "SELECT currency, from_date, rate FROM fx_rates ORDER BY currency, from_date";
-        let mut out = Vec::new();
-        on_backend!(self, StoreTx, |conn, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(&mut **conn);
-            while let Some(row) = rows.try_next().await? {
-                out.push(read(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get::<String, _>(2)?,
-                )?);
-            }
-        });
-        Ok(out)
+        self.rows(LIST, &[]).await
     }
 }
 
 impl Store {
     /// Every stored rate, by currency and day.
     pub async fn fx_rates(&self) -> Result<Vec<FxRate>, StoreError> {
-        let sql = "SELECT currency, from_date, rate FROM fx_rates ORDER BY currency, from_date";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(read(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get::<String, _>(2)?,
-                )?);
-            }
-        });
-        Ok(out)
+        self.rows(LIST, &[]).await
     }
 }
 
-fn read(currency: String, from: NaiveDate, rate: String) -> Result<FxRate, StoreError> {
-    let rate = rate
-        .parse::<Decimal>()
-        .map_err(|_| StoreError::Corrupt(format!("fx rate {rate:?} of {currency} on {from}")))?;
-    Ok(FxRate {
-        currency,
-        from,
-        rate,
-    })
+impl FromCols for FxRate {
+    fn from_cols(row: &impl Cols) -> Result<FxRate, StoreError> {
+        let currency: String = row.col(0)?;
+        let from = row.day(1)?;
+        let rate: String = row.col(2)?;
+        let rate = rate.parse::<Decimal>().map_err(|_| {
+            StoreError::Corrupt(format!("fx rate {rate:?} of {currency} on {from}"))
+        })?;
+        Ok(FxRate {
+            currency,
+            from,
+            rate,
+        })
+    }
 }

@@ -6,8 +6,7 @@
 //! The claimer renews its lease while it works and records the outcome
 //! only while it still holds the lease.
 
-use sqlx::Row;
-
+use super::cols::from_cols;
 use super::{Backend, Store, StoreError, on_backend};
 
 /// One job as stored.
@@ -40,22 +39,11 @@ pub struct JobRecord {
 const COLUMNS: &str = "job_id, kind, params, status, created_at, started_at, finished_at, \
                        CAST(attempts AS BIGINT), lease_owner, result, error";
 
-macro_rules! job_record {
-    ($row:expr) => {
-        JobRecord {
-            job_id: $row.try_get(0)?,
-            kind: $row.try_get(1)?,
-            params: $row.try_get(2)?,
-            status: $row.try_get(3)?,
-            created_at: $row.try_get(4)?,
-            started_at: $row.try_get(5)?,
-            finished_at: $row.try_get(6)?,
-            attempts: $row.try_get(7)?,
-            lease_owner: $row.try_get(8)?,
-            result: $row.try_get(9)?,
-            error: $row.try_get(10)?,
-        }
-    };
+from_cols! {
+    JobRecord {
+        job_id, kind, params, status, created_at, started_at, finished_at, attempts, lease_owner,
+        result, error
+    }
 }
 
 /// Milliseconds since 1970, UTC.
@@ -110,20 +98,13 @@ impl Store {
              RETURNING {COLUMNS}"
         );
         let started = chrono::Utc::now().to_rfc3339();
-        let mut out = None;
-        on_backend!(self, Store, |pool, Db| {
-            if let Some(row) = sqlx::query::<Db>(&sql)
-                .bind(owner)
-                .bind(lease_until)
-                .bind(started.as_str())
-                .bind(now_ms)
-                .fetch_optional(pool)
-                .await?
-            {
-                out = Some(job_record!(row));
-            }
-        });
-        Ok(out)
+        let params = [
+            owner.into(),
+            lease_until.into(),
+            started.as_str().into(),
+            now_ms.into(),
+        ];
+        self.row(&sql, &params).await
     }
 
     /// Extends `owner`'s lease on a job; false when it no longer holds it.
@@ -135,17 +116,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE jobs SET lease_until = $1 \
                    WHERE job_id = $2 AND lease_owner = $3 AND status = 'running'";
-        let changed;
-        on_backend!(self, Store, |pool, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(lease_until)
-                .bind(job_id)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        let params = [lease_until.into(), job_id.into(), owner.into()];
+        Ok(self.execute(sql, &params).await? > 0)
     }
 
     /// Records a job's end (`result` JSON, or `error`), if `owner` still
@@ -164,35 +136,20 @@ impl Store {
             Err(e) => ("failed", None, Some(e)),
         };
         let now = chrono::Utc::now().to_rfc3339();
-        let changed;
-        on_backend!(self, Store, |pool, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(status)
-                .bind(now.as_str())
-                .bind(result)
-                .bind(error)
-                .bind(job_id)
-                .bind(owner)
-                .execute(pool)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        let params = [
+            status.into(),
+            now.as_str().into(),
+            result.into(),
+            error.into(),
+            job_id.into(),
+            owner.into(),
+        ];
+        Ok(self.execute(sql, &params).await? > 0)
     }
 
     /// One job by number.
     pub async fn job(&self, job_id: i64) -> Result<Option<JobRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE job_id = $1");
-        let mut out = None;
-        on_backend!(self, Store, |pool, Db| {
-            if let Some(row) = sqlx::query::<Db>(&sql)
-                .bind(job_id)
-                .fetch_optional(pool)
-                .await?
-            {
-                out = Some(job_record!(row));
-            }
-        });
-        Ok(out)
+        self.row(&sql, &[job_id.into()]).await
     }
 }

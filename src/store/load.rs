@@ -2,10 +2,9 @@
 //! from the database, with ids kept as text for the caller to intern.
 
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
-use sqlx::Row;
 
-use super::{Store, StoreError, on_backend};
+use super::cols::from_cols;
+use super::{Store, StoreError};
 
 /// SQLite tables are read through rusqlite on a blocking thread: sqlx's
 /// SQLite driver hands rows over one message at a time, some 6 µs a row,
@@ -44,40 +43,34 @@ pub(super) mod fast {
         }
     }
 
-    /// Runs `sql` and maps every row, on a blocking thread.
-    pub async fn query<T, F>(path: PathBuf, sql: &'static str, map: F) -> Result<Vec<T>, StoreError>
-    where
-        T: Send + 'static,
-        F: Fn(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        query_with(path, sql.to_owned(), Vec::new(), map).await
-    }
-
-    /// [`query`] with text parameters bound in order (`?1`, `?2`, ...).
+    /// Runs `sql` with `params` bound in order and maps every row, on a
+    /// blocking thread.
     pub async fn query_with<T, F>(
         path: PathBuf,
         sql: String,
-        params: Vec<String>,
+        params: Vec<rusqlite::types::Value>,
         map: F,
     ) -> Result<Vec<T>, StoreError>
     where
         T: Send + 'static,
-        F: Fn(&Row<'_>) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&Row<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        let corrupt = |e: rusqlite::Error| StoreError::Corrupt(e.to_string());
         tokio::task::spawn_blocking(move || -> Result<Vec<T>, StoreError> {
             let conn = Connection::open_with_flags(
                 &path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
-            let mut stmt = conn
-                .prepare(&sql)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(params.iter()), map)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            rows.collect::<rusqlite::Result<Vec<T>>>()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+            let mut stmt = conn.prepare(&sql).map_err(corrupt)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(params.iter()))
+                .map_err(corrupt)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(corrupt)? {
+                out.push(map(row)?);
+            }
+            Ok(out)
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("reader thread failed: {e}")))?
@@ -93,18 +86,6 @@ impl Store {
                 (path.as_os_str() != ":memory:" && path.is_file()).then_some(path)
             }
             Store::Postgres(_) => None,
-        }
-    }
-
-    /// The one-column `sql` read through rusqlite, when the store is a
-    /// SQLite file (`None` otherwise).
-    pub(super) async fn sqlite_texts(
-        &self,
-        sql: &'static str,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        match self.sqlite_file() {
-            Some(path) => Ok(Some(fast::query(path, sql, |row| row.get(0)).await?)),
-            None => Ok(None),
         }
     }
 }
@@ -198,21 +179,44 @@ pub struct HistoryRow {
     pub forecast_category: Option<String>,
 }
 
+from_cols! {
+    TerritoryRow {
+        territory_id, region
+    }
+}
+
+from_cols! {
+    BookingRow {
+        rep_id, amount_cents, booked_date: day, opportunity_id, booking_id, territory_id,
+        currency, measures: pair
+    }
+}
+
+from_cols! {
+    QuotaRow {
+        rep_id, period, amount_cents, currency
+    }
+}
+
+from_cols! {
+    OpportunityRow {
+        opportunity_id, rep_id, created_date: day, status, amount_cents, close_date: opt_day,
+        forecast_category, account, product, currency, measures: pair
+    }
+}
+
+from_cols! {
+    HistoryRow {
+        opportunity_id, as_of: day, stage, status, amount_cents, close_date: opt_day,
+        forecast_category
+    }
+}
+
 impl Store {
     /// Every territory.
     pub async fn load_territories(&self) -> Result<Vec<TerritoryRow>, StoreError> {
         let sql = "SELECT territory_id, region FROM territories ORDER BY territory_id";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(TerritoryRow {
-                    territory_id: row.try_get(0)?,
-                    region: row.try_get(1)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// Every booking, by date.
@@ -221,57 +225,14 @@ impl Store {
                    currency, margin_cents, acv_cents \
                    FROM bookings \
                    ORDER BY booked_date, booking_id";
-        if let Some(path) = self.sqlite_file() {
-            return fast::query(path, sql, |row| {
-                Ok(BookingRow {
-                    rep_id: row.get(0)?,
-                    amount_cents: row.get(1)?,
-                    booked_date: row.get::<_, fast::Day>(2)?.0,
-                    opportunity_id: row.get(3)?,
-                    booking_id: row.get(4)?,
-                    territory_id: row.get(5)?,
-                    currency: row.get(6)?,
-                    measures: [row.get(7)?, row.get(8)?],
-                })
-            })
-            .await;
-        }
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(BookingRow {
-                    rep_id: row.try_get(0)?,
-                    amount_cents: row.try_get(1)?,
-                    booked_date: row.try_get(2)?,
-                    opportunity_id: row.try_get(3)?,
-                    booking_id: row.try_get(4)?,
-                    territory_id: row.try_get(5)?,
-                    currency: row.try_get(6)?,
-                    measures: [row.try_get(7)?, row.try_get(8)?],
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// Every quota.
     pub async fn load_quotas(&self) -> Result<Vec<QuotaRow>, StoreError> {
         let sql =
             "SELECT rep_id, period, amount_cents, currency FROM quotas ORDER BY rep_id, period";
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(QuotaRow {
-                    rep_id: row.try_get(0)?,
-                    period: row.try_get(1)?,
-                    amount_cents: row.try_get(2)?,
-                    currency: row.try_get(3)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// Every deal in its current state, by id.
@@ -280,79 +241,13 @@ impl Store {
                           forecast_category, account, product, currency, \
                           margin_cents, acv_cents \
                    FROM opportunities ORDER BY opportunity_id";
-        if let Some(path) = self.sqlite_file() {
-            return fast::query(path, sql, |row| {
-                Ok(OpportunityRow {
-                    opportunity_id: row.get(0)?,
-                    rep_id: row.get(1)?,
-                    created_date: row.get::<_, fast::Day>(2)?.0,
-                    status: row.get(3)?,
-                    amount_cents: row.get(4)?,
-                    close_date: row.get::<_, Option<fast::Day>>(5)?.map(|d| d.0),
-                    forecast_category: row.get(6)?,
-                    account: row.get(7)?,
-                    product: row.get(8)?,
-                    currency: row.get(9)?,
-                    measures: [row.get(10)?, row.get(11)?],
-                })
-            })
-            .await;
-        }
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(OpportunityRow {
-                    opportunity_id: row.try_get(0)?,
-                    rep_id: row.try_get(1)?,
-                    created_date: row.try_get(2)?,
-                    status: row.try_get(3)?,
-                    amount_cents: row.try_get(4)?,
-                    close_date: row.try_get(5)?,
-                    forecast_category: row.try_get(6)?,
-                    account: row.try_get(7)?,
-                    product: row.try_get(8)?,
-                    currency: row.try_get(9)?,
-                    measures: [row.try_get(10)?, row.try_get(11)?],
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// Every snapshot, by deal and date.
     pub async fn load_history(&self) -> Result<Vec<HistoryRow>, StoreError> {
         let sql = "SELECT opportunity_id, as_of, stage, status, amount_cents, close_date, forecast_category \
                    FROM opportunity_history ORDER BY opportunity_id, as_of";
-        if let Some(path) = self.sqlite_file() {
-            return fast::query(path, sql, |row| {
-                Ok(HistoryRow {
-                    opportunity_id: row.get(0)?,
-                    as_of: row.get::<_, fast::Day>(1)?.0,
-                    stage: row.get(2)?,
-                    status: row.get(3)?,
-                    amount_cents: row.get(4)?,
-                    close_date: row.get::<_, Option<fast::Day>>(5)?.map(|d| d.0),
-                    forecast_category: row.get(6)?,
-                })
-            })
-            .await;
-        }
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(HistoryRow {
-                    opportunity_id: row.try_get(0)?,
-                    as_of: row.try_get(1)?,
-                    stage: row.try_get(2)?,
-                    status: row.try_get(3)?,
-                    amount_cents: row.try_get(4)?,
-                    close_date: row.try_get(5)?,
-                    forecast_category: row.try_get(6)?,
-                });
-            }
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 }

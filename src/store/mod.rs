@@ -10,6 +10,7 @@
 mod audit;
 mod calls;
 mod close;
+mod cols;
 mod forecasts;
 mod fx;
 mod jobs;

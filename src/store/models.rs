@@ -18,13 +18,7 @@ impl Store {
     /// Versions stored, oldest first.
     pub async fn model_versions(&self) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT version FROM model_artifacts ORDER BY version";
-        let out: Vec<String>;
-        on_backend!(self, Store, |pool, Db| {
-            out = sqlx::query_scalar::<Db, String>(sql)
-                .fetch_all(pool)
-                .await?;
-        });
-        Ok(out)
+        self.rows(sql, &[]).await
     }
 
     /// Stores a version unless one of that name is stored; true when stored.

@@ -3,10 +3,9 @@
 //! state.
 
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
-use sqlx::Row;
 
-use super::{Store, StoreError, StoreTx, on_backend};
+use super::cols::from_cols;
+use super::{Store, StoreError, StoreTx};
 
 /// One change of a person's place, in force from `from` until their next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,67 +32,30 @@ impl StoreTx {
                    manager_id = excluded.manager_id, territory_id = excluded.territory_id \
                    WHERE org_history.manager_id IS DISTINCT FROM excluded.manager_id \
                    OR org_history.territory_id IS DISTINCT FROM excluded.territory_id";
-        let changed;
-        on_backend!(self, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(m.rep_id.as_str())
-                .bind(m.from)
-                .bind(m.manager_id.as_deref())
-                .bind(m.territory_id.as_deref())
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
-        Ok(changed > 0)
+        let params = [
+            m.rep_id.as_str().into(),
+            m.from.into(),
+            m.manager_id.as_deref().into(),
+            m.territory_id.as_deref().into(),
+        ];
+        Ok(self.execute(sql, &params).await? > 0)
     }
 
     /// Every stored change (those written in this transaction included).
     pub async fn org_history(&mut self) -> Result<Vec<OrgMove>, StoreError> {
-        let mut out = Vec::new();
-        on_backend!(self, StoreTx, |conn, Db| {
-            let mut rows = sqlx::query::<Db>(LIST).fetch(&mut **conn);
-            while let Some(row) = rows.try_next().await? {
-                out.push(read(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                ));
-            }
-        });
-        Ok(out)
+        self.rows(LIST, &[]).await
     }
 }
 
 impl Store {
     /// Every stored change, by person and day.
     pub async fn org_history(&self) -> Result<Vec<OrgMove>, StoreError> {
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(LIST).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                out.push(read(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                ));
-            }
-        });
-        Ok(out)
+        self.rows(LIST, &[]).await
     }
 }
 
-fn read(
-    rep_id: String,
-    from: NaiveDate,
-    manager_id: Option<String>,
-    territory_id: Option<String>,
-) -> OrgMove {
+from_cols! {
     OrgMove {
-        rep_id,
-        from,
-        manager_id,
-        territory_id,
+        rep_id, from: day, manager_id, territory_id
     }
 }

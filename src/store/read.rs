@@ -9,6 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::cols::{Cols, FromCols};
 use super::{Store, StoreError, Table, on_backend};
 use crate::domain::{Money, OpportunityId, OpportunityStatus, Rep, RepId, RepRole, TerritoryId};
 
@@ -91,40 +92,37 @@ fn parse_date_text(s: &str) -> Result<NaiveDate, StoreError> {
 
 /// A stored person, checked: ids and role parse.
 #[allow(clippy::type_complexity)]
-fn rep_of(
-    (rep_id, name, manager, territory, role): (
-        &str,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ),
-    (hire_date, end_date, plan_id): (Option<NaiveDate>, Option<NaiveDate>, Option<String>),
-) -> Result<Rep, StoreError> {
-    Ok(Rep {
-        rep_id: RepId::parse(rep_id)
-            .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
-        name,
-        manager_id: manager
-            .as_deref()
-            .map(RepId::parse)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        territory_id: territory
-            .as_deref()
-            .map(TerritoryId::parse)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        role: role
-            .map(|r| {
-                r.parse::<RepRole>()
-                    .map_err(|_| StoreError::Corrupt(format!("role {r:?}")))
-            })
-            .transpose()?,
-        hire_date,
-        end_date,
-        plan_id,
-    })
+impl FromCols for Rep {
+    fn from_cols(row: &impl Cols) -> Result<Rep, StoreError> {
+        let rep_id: String = row.col(0)?;
+        let manager: Option<String> = row.col(2)?;
+        let territory: Option<String> = row.col(3)?;
+        let role: Option<String> = row.col(4)?;
+        Ok(Rep {
+            rep_id: RepId::parse(&rep_id)
+                .map_err(|e| StoreError::Corrupt(format!("rep id {rep_id:?}: {e}")))?,
+            name: row.col(1)?,
+            manager_id: manager
+                .as_deref()
+                .map(RepId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            territory_id: territory
+                .as_deref()
+                .map(TerritoryId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            role: role
+                .map(|r| {
+                    r.parse::<RepRole>()
+                        .map_err(|_| StoreError::Corrupt(format!("role {r:?}")))
+                })
+                .transpose()?,
+            hire_date: row.opt_day(5)?,
+            end_date: row.opt_day(6)?,
+            plan_id: row.col(7)?,
+        })
+    }
 }
 
 impl Store {
@@ -227,58 +225,9 @@ impl Store {
     /// Every stored person.
     pub async fn reps(&self) -> Result<Vec<Rep>, StoreError> {
         let sql = "SELECT rep_id, name, manager_id, territory_id, role, hire_date, end_date, plan_id FROM reps";
-        let mut out = Vec::new();
-        if let Some(path) = self.sqlite_file() {
-            // Tens of thousands of people are read on every roll-up:
-            // through rusqlite, then checked as below.
-            type Raw = (
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<super::load::fast::Day>,
-                Option<super::load::fast::Day>,
-                Option<String>,
-            );
-            let rows: Vec<Raw> = super::load::fast::query(path, sql, |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                ))
-            })
-            .await?;
-            for (rep_id, name, manager, territory, role, hire, end, plan) in rows {
-                out.push(rep_of(
-                    (&rep_id, name, manager, territory, role),
-                    (hire.map(|d| d.0), end.map(|d| d.0), plan),
-                )?);
-            }
-            out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
-            return Ok(out);
-        }
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query::<Db>(sql).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                let rep_id: String = row.try_get(0)?;
-                out.push(rep_of(
-                    (
-                        &rep_id,
-                        row.try_get(1)?,
-                        row.try_get(2)?,
-                        row.try_get(3)?,
-                        row.try_get(4)?,
-                    ),
-                    (row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
-                )?);
-            }
-        });
+        // Tens of thousands of people are read on every roll-up: a SQLite
+        // file through rusqlite.
+        let mut out: Vec<Rep> = self.rows(sql, &[]).await?;
         out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
         Ok(out)
     }
@@ -298,18 +247,10 @@ impl Store {
                 )));
             }
         };
-        // A million deal ids come back in a fraction of a second this way.
-        if let Some(ids) = self.sqlite_texts(sql).await? {
-            return Ok(ids.into_iter().collect());
-        }
-        let mut out = HashSet::new();
-        on_backend!(self, Store, |pool, Db| {
-            let mut rows = sqlx::query_scalar::<Db, String>(sql).fetch(pool);
-            while let Some(id) = rows.try_next().await? {
-                out.insert(id);
-            }
-        });
-        Ok(out)
+        // A million deal ids come back in a fraction of a second from a
+        // SQLite file this way.
+        let ids: Vec<String> = self.rows(sql, &[]).await?;
+        Ok(ids.into_iter().collect())
     }
 
     /// Every deal created on or before `date`, in the state its latest

@@ -1,7 +1,6 @@
 //! API tokens, stored as hashes.
 
-use sqlx::Row;
-
+use super::cols::from_cols;
 use super::{Store, StoreError, StoreTx, on_backend};
 
 /// One stored token (never the token itself).
@@ -38,20 +37,10 @@ pub struct Stamp {
 
 const COLUMNS: &str = "token_id, name, role, scope, created_at, revoked_at, expires_at";
 
-/// Reads a [`TokenRecord`] from a row selected with [`COLUMNS`] (a macro,
-/// so it compiles once per driver inside `on_backend!`).
-macro_rules! record {
-    ($row:expr) => {
-        TokenRecord {
-            token_id: $row.try_get(0)?,
-            name: $row.try_get(1)?,
-            role: $row.try_get(2)?,
-            scope: $row.try_get(3)?,
-            created_at: $row.try_get(4)?,
-            revoked_at: $row.try_get(5)?,
-            expires_at: $row.try_get(6)?,
-        }
-    };
+from_cols! {
+    TokenRecord {
+        token_id, name, role, scope, created_at, revoked_at, expires_at
+    }
 }
 
 impl Store {
@@ -101,29 +90,13 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
         );
-        let mut out = None;
-        on_backend!(self, Store, |pool, Db| {
-            if let Some(row) = sqlx::query::<Db>(&sql)
-                .bind(hash)
-                .fetch_optional(pool)
-                .await?
-            {
-                out = Some(record!(row));
-            }
-        });
-        Ok(out)
+        self.row(&sql, &[hash.into()]).await
     }
 
     /// Every token, newest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at DESC, token_id");
-        let mut out = Vec::new();
-        on_backend!(self, Store, |pool, Db| {
-            for row in sqlx::query::<Db>(&sql).fetch_all(pool).await? {
-                out.push(record!(row));
-            }
-        });
-        Ok(out)
+        self.rows(&sql, &[]).await
     }
 
     /// Revokes a token by its id, with its audit event; false (and no
@@ -132,16 +105,10 @@ impl Store {
         let sql =
             "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL";
         let now = chrono::Utc::now().to_rfc3339();
-        let changed;
         let mut tx = self.begin().await?;
-        on_backend!(&mut tx, StoreTx, |conn, Db| {
-            changed = sqlx::query::<Db>(sql)
-                .bind(now.as_str())
-                .bind(token_id)
-                .execute(&mut **conn)
-                .await?
-                .rows_affected();
-        });
+        let changed = tx
+            .execute(sql, &[now.as_str().into(), token_id.into()])
+            .await?;
         if changed == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -189,10 +156,6 @@ impl Store {
     /// that changes whenever an ingest may have changed the data.
     pub async fn data_version(&self) -> Result<i64, StoreError> {
         let sql = "SELECT CAST(COALESCE(MAX(run_id), 0) AS BIGINT) FROM ingest_runs";
-        let version: i64;
-        on_backend!(self, Store, |pool, Db| {
-            version = sqlx::query_scalar::<Db, i64>(sql).fetch_one(pool).await?;
-        });
-        Ok(version)
+        Ok(self.row(sql, &[]).await?.unwrap_or(0))
     }
 }

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
 use futures_util::TryStreamExt;
-use sqlx::Row;
 
+use super::cols::{Cols, Param};
 use super::{StoreError, Table, on_backend};
 use crate::domain::{
     Booking, HistoryRecord, Money, Opportunity, OpportunityId, Quota, Rep, Territory,
@@ -90,15 +90,6 @@ pub(crate) fn row_hash(fields: &[Option<&str>]) -> i64 {
 
 fn text_of<T: ToString>(value: Option<T>) -> Option<String> {
     value.map(|v| v.to_string())
-}
-
-/// One bound value of a row, typed so that a NULL keeps its column's type
-/// on PostgreSQL.
-#[derive(Debug, Clone, Copy)]
-enum Val<'a> {
-    Text(Option<&'a str>),
-    Int(Option<i64>),
-    Date(Option<NaiveDate>),
 }
 
 /// The columns of an upsert: keys, values compared by the row hash, and
@@ -214,7 +205,7 @@ async fn lock_sqlite<'t>(
 trait UpsertRow: Sync {
     fn columns() -> Columns<'static>;
     fn hash(&self) -> i64;
-    fn bind<'r>(&'r self, out: &mut Vec<Val<'r>>);
+    fn bind<'r>(&'r self, out: &mut Vec<Param<'r>>);
 }
 
 /// Rows of one table for [`StoreTx::upsert`] and [`SqliteWriter::upsert`].
@@ -306,18 +297,19 @@ fn sqlite_upsert<R: UpsertRow>(
     let marks = vec!["?"; columns.names().len()].join(", ");
     let sql = format!("{}VALUES ({marks}){}", columns.head(), columns.tail());
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut vals: Vec<Val<'_>> = Vec::new();
+    let mut vals: Vec<Param<'_>> = Vec::new();
     let mut affected = 0u64;
     for (row, hash) in rows.iter().zip(hashes) {
         vals.clear();
         row.bind(&mut vals);
         for (i, v) in vals.iter().enumerate() {
             match v {
-                Val::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
-                Val::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
+                Param::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
+                Param::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
+                Param::Bool(b) => stmt.raw_bind_parameter(i + 1, b)?,
                 // As sqlx writes dates to SQLite: ISO text.
-                Val::Date(None) => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
-                Val::Date(Some(d)) => match iso_date(*d) {
+                Param::Day(None) => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+                Param::Day(Some(d)) => match iso_date(*d) {
                     Some(text) => stmt.raw_bind_parameter(i + 1, text.as_str())?,
                     None => stmt.raw_bind_parameter(i + 1, d.format("%F").to_string())?,
                 },
@@ -338,7 +330,7 @@ async fn postgres_upsert<R: UpsertRow>(
     let columns = R::columns();
     let hashes: Vec<i64> = rows.par_iter().map(R::hash).collect();
     let (head, tail) = (columns.head(), columns.tail());
-    let mut vals: Vec<Val<'_>> = Vec::new();
+    let mut vals: Vec<Param<'_>> = Vec::new();
     let mut affected = 0u64;
     for (chunk, hashes) in rows
         .chunks(ROWS_PER_STATEMENT)
@@ -350,9 +342,10 @@ async fn postgres_upsert<R: UpsertRow>(
             row.bind(&mut vals);
             for v in &vals {
                 match *v {
-                    Val::Text(t) => b.push_bind(t),
-                    Val::Int(n) => b.push_bind(n),
-                    Val::Date(d) => b.push_bind(d),
+                    Param::Text(t) => b.push_bind(t),
+                    Param::Int(n) => b.push_bind(n),
+                    Param::Bool(flag) => b.push_bind(flag),
+                    Param::Day(d) => b.push_bind(d),
                 };
             }
             b.push_bind(*hash);
@@ -498,8 +491,6 @@ impl StoreTx {
                   AND h.close_date IS NOT DISTINCT FROM o.close_date \
                   AND (h.forecast_category IS NULL OR o.forecast_category IS NULL \
                        OR h.forecast_category = o.forecast_category))";
-        let corrupt =
-            |id: &str, what: &str| StoreError::Corrupt(format!("opportunity {id:?}: {what}"));
         let mut snapshots = Vec::new();
         match &mut *self {
             StoreTx::Sqlite(tx) => {
@@ -528,19 +519,7 @@ impl StoreTx {
                         run
                     ])?;
                     while let Some(row) = rows.next()? {
-                        let id: String = row.get(0)?;
-                        let status: String = row.get(2)?;
-                        let close: Option<super::load::fast::Day> = row.get(4)?;
-                        snapshots.push(HistoryRecord {
-                            opportunity_id: OpportunityId::parse(&id)
-                                .map_err(|_| corrupt(&id, "id"))?,
-                            as_of: snapshot_date,
-                            stage: row.get(1)?,
-                            status: status.parse().map_err(|_| corrupt(&id, "status"))?,
-                            amount: row.get::<_, Option<i64>>(3)?.map(Money::from_cents),
-                            close_date: close.map(|d| d.0),
-                            forecast_category: row.get(5)?,
-                        });
+                        snapshots.push(snapshot_of(row, snapshot_date)?);
                     }
                     Ok(())
                 })
@@ -552,18 +531,7 @@ impl StoreTx {
                     .bind(run)
                     .fetch(&mut **conn);
                 while let Some(row) = rows.try_next().await? {
-                    let id: String = row.try_get(0)?;
-                    let status: String = row.try_get(2)?;
-                    snapshots.push(HistoryRecord {
-                        opportunity_id: OpportunityId::parse(&id)
-                            .map_err(|_| corrupt(&id, "id"))?,
-                        as_of: snapshot_date,
-                        stage: row.try_get(1)?,
-                        status: status.parse().map_err(|_| corrupt(&id, "status"))?,
-                        amount: row.try_get::<Option<i64>, _>(3)?.map(Money::from_cents),
-                        close_date: row.try_get(4)?,
-                        forecast_category: row.try_get(5)?,
-                    });
+                    snapshots.push(snapshot_of(&row, snapshot_date)?);
                 }
             }
         }
@@ -611,6 +579,23 @@ impl StoreTx {
         }
         Ok(())
     }
+}
+
+/// The snapshot on `as_of` of a deal read as (id, stage, status, amount,
+/// close day, forecast category).
+fn snapshot_of(row: &impl Cols, as_of: NaiveDate) -> Result<HistoryRecord, StoreError> {
+    let id: String = row.col(0)?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("opportunity {id:?}: {what}"));
+    let status: String = row.col(2)?;
+    Ok(HistoryRecord {
+        opportunity_id: OpportunityId::parse(&id).map_err(|_| corrupt("id"))?,
+        as_of,
+        stage: row.col(1)?,
+        status: status.parse().map_err(|_| corrupt("status"))?,
+        amount: row.col::<Option<i64>>(3)?.map(Money::from_cents),
+        close_date: row.opt_day(4)?,
+        forecast_category: row.col(5)?,
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use super::{
 };
 
 mod payouts;
+mod plane;
 use payouts::payouts;
+use plane::{Axes, plane};
 
 /// Image width in pixels.
 pub const WIDTH: u32 = 1000;
@@ -171,24 +173,20 @@ fn fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, f: &Fan) -> Result<(),
         .copied()
         .chain(f.forecast.iter().map(|b| b.p90))
         .chain(f.quota.iter().flatten().copied()));
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.min(12))
-        .x_label_formatter(&|x| month_at(&f.months, *x))
-        .y_label_formatter(&|y| short_amount(*y))
-        .x_desc("Month")
-        .y_desc("Bookings per month")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 70,
+            x: -0.5f64..(n as f64 - 0.5),
+            y: 0f64..ymax,
+            x_label: &|x| month_at(&f.months, *x),
+            y_label: &|y| short_amount(*y),
+            x_desc: "Month",
+            y_desc: "Bookings per month",
+            x_ticks: Some(n.min(12)),
+            y_ticks: None,
+        },
+    )?;
     // The band and the median start from the last month booked, so the
     // forecast visibly continues the history.
     let join = h.checked_sub(1).map(|i| (i as f64, f.history[i]));
@@ -269,24 +267,20 @@ fn backtest<DB: DrawingBackend>(
                 .iter()
                 .flat_map(|l| l.values.iter().flatten().copied()),
         ));
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.min(12))
-        .x_label_formatter(&|x| month_at(&b.months, *x))
-        .y_label_formatter(&|y| short_amount(*y))
-        .x_desc("Month forecast (one month ahead)")
-        .y_desc("Company bookings")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 70,
+            x: -0.5f64..(n as f64 - 0.5),
+            y: 0f64..ymax,
+            x_label: &|x| month_at(&b.months, *x),
+            y_label: &|y| short_amount(*y),
+            x_desc: "Month forecast (one month ahead)",
+            y_desc: "Company bookings",
+            x_ticks: Some(n.min(12)),
+            y_ticks: None,
+        },
+    )?;
     if b.band.iter().any(Option::is_some) {
         c.draw_series(b.band.iter().enumerate().filter_map(|(i, iv)| {
             iv.map(|(lo, hi)| {
@@ -365,41 +359,37 @@ fn attainment<DB: DrawingBackend>(
     let counts = attainment_counts(&a.ratios);
     let ymax = (counts.iter().copied().max().unwrap_or(0) as f64 * 1.15).max(1.0);
     let xmax = ATTAINMENT_BINS as f64 / 10.0;
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..xmax, 0f64..ymax)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(12)
-        .x_label_formatter(&|x| {
-            if *x >= 2.0 - 1e-9 {
-                "200%+".to_owned()
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 60,
+            x: 0f64..xmax,
+            y: 0f64..ymax,
+            x_label: &|x| {
+                if *x >= 2.0 - 1e-9 {
+                    "200%+".to_owned()
+                } else {
+                    format!("{:.0}%", x * 100.0)
+                }
+            },
+            y_label: &|y| {
+                // Whole reps only: small teams get half-step ticks.
+                if (y - y.round()).abs() < 1e-9 {
+                    format!("{y:.0}")
+                } else {
+                    String::new()
+                }
+            },
+            x_desc: if a.projected {
+                "Quota attainment (booked + forecast mean)"
             } else {
-                format!("{:.0}%", x * 100.0)
-            }
-        })
-        .y_label_formatter(&|y| {
-            // Whole reps only: small teams get half-step ticks.
-            if (y - y.round()).abs() < 1e-9 {
-                format!("{y:.0}")
-            } else {
-                String::new()
-            }
-        })
-        .x_desc(if a.projected {
-            "Quota attainment (booked + forecast mean)"
-        } else {
-            "Quota attainment (booked)"
-        })
-        .y_desc("Reps")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+                "Quota attainment (booked)"
+            },
+            y_desc: "Reps",
+            x_ticks: Some(12),
+            y_ticks: None,
+        },
+    )?;
     c.draw_series(
         counts
             .iter()
@@ -472,22 +462,20 @@ fn quadrant<DB: DrawingBackend>(
         .mul_add(1.2, 0.0)
         .max(10.0);
     let biggest = q.points.iter().map(|p| p.shortfall).fold(0.0f64, f64::max);
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..xmax, -ymax..ymax)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .x_label_formatter(&|x| format!("{x:.1}x"))
-        .y_label_formatter(&|y| format!("{y:+.0}"))
-        .x_desc("Coverage: open deals expected in the period / quota still to book")
-        .y_desc("Win-rate change, points (last 90 days vs year before)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 60,
+            x: 0f64..xmax,
+            y: -ymax..ymax,
+            x_label: &|x| format!("{x:.1}x"),
+            y_label: &|y| format!("{y:+.0}"),
+            x_desc: "Coverage: open deals expected in the period / quota still to book",
+            y_desc: "Win-rate change, points (last 90 days vs year before)",
+            x_ticks: None,
+            y_ticks: None,
+        },
+    )?;
     for line in [
         vec![(1.0, -ymax), (1.0, ymax)],
         vec![(0.0, 0.0), (xmax, 0.0)],
@@ -632,23 +620,20 @@ fn waterfall<DB: DrawingBackend>(
     let ymax = top(bars.iter().map(|b| b.1.max(b.2)).chain(marks)) * if marked { 1.2 } else { 1.0 };
     let ymin = bars.iter().map(|b| b.1.min(b.2)).fold(0.0f64, f64::min) * 1.1;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), ymin..ymax)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| month_at(&labels, *x))
-        .y_label_formatter(&|y| short_amount(*y))
-        .y_desc("Open pipeline expected in the period")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 70,
+            x: -0.5f64..(n as f64 - 0.5),
+            y: ymin..ymax,
+            x_label: &|x| month_at(&labels, *x),
+            y_label: &|y| short_amount(*y),
+            x_desc: "",
+            y_desc: "Open pipeline expected in the period",
+            x_ticks: Some(n),
+            y_ticks: None,
+        },
+    )?;
     // Empty steps keep their place and label but draw no bar.
     c.draw_series(
         bars.iter()
@@ -730,22 +715,20 @@ fn reliability<DB: DrawingBackend>(
     r: &Reliability,
 ) -> Result<(), ReportError> {
     let most = r.bins.iter().map(|b| b.n).max().unwrap_or(1).max(1) as f64;
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-        .map_err(fail)?;
-    c.configure_mesh()
-        .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
-        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
-        .x_desc("Predicted win probability (holdout deals, binned)")
-        .y_desc("Share actually won")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 60,
+            x: 0f64..1f64,
+            y: 0f64..1f64,
+            x_label: &|x| format!("{:.0}%", x * 100.0),
+            y_label: &|y| format!("{:.0}%", y * 100.0),
+            x_desc: "Predicted win probability (holdout deals, binned)",
+            y_desc: "Share actually won",
+            x_ticks: None,
+            y_ticks: None,
+        },
+    )?;
     c.draw_series(DashedLineSeries::new(
         vec![(0.0, 0.0), (1.0, 1.0)],
         6,

@@ -11,23 +11,20 @@ pub(super) fn payouts<DB: DrawingBackend>(
     let m = p.ranges.len();
     let xmax = top(p.ranges.iter().map(|r| r.p90.max(r.earned)));
     let labels: Vec<String> = p.ranges.iter().rev().map(|r| r.label.clone()).collect();
-    let mut c = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(170)
-        .build_cartesian_2d(0f64..xmax, -0.5f64..(m as f64 - 0.5))
-        .map_err(fail)?;
-    c.configure_mesh()
-        .disable_y_mesh()
-        .y_labels(m)
-        .y_label_formatter(&|y| month_at(&labels, *y))
-        .x_label_formatter(&|x| short_amount(*x))
-        .x_desc("Payout for the period")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(MUTED.mix(0.12))
-        .draw()
-        .map_err(fail)?;
+    let mut c = plane(
+        area,
+        Axes {
+            y_width: 170,
+            x: 0f64..xmax,
+            y: -0.5f64..(m as f64 - 0.5),
+            x_label: &|x| short_amount(*x),
+            y_label: &|y| month_at(&labels, *y),
+            x_desc: "Payout for the period",
+            y_desc: "",
+            x_ticks: None,
+            y_ticks: Some(m),
+        },
+    )?;
     let y = |i: usize| (m - 1 - i) as f64;
     c.draw_series(
         p.ranges

@@ -22,11 +22,11 @@ impl UpsertRow for Territory {
         ])
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         v.extend([
-            Val::Text(Some(self.territory_id.as_str())),
-            Val::Text(Some(self.name.as_str())),
-            Val::Text(Some(self.region.as_str())),
+            Param::Text(Some(self.territory_id.as_str())),
+            Param::Text(Some(self.name.as_str())),
+            Param::Text(Some(self.region.as_str())),
         ])
     }
 }
@@ -62,16 +62,16 @@ impl UpsertRow for Rep {
         ])
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         v.extend([
-            Val::Text(Some(self.rep_id.as_str())),
-            Val::Text(Some(self.name.as_str())),
-            Val::Text(self.manager_id.as_ref().map(|m| m.as_str())),
-            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
-            Val::Text(self.role.map(|role| role.as_str())),
-            Val::Date(self.hire_date),
-            Val::Date(self.end_date),
-            Val::Text(self.plan_id.as_deref()),
+            Param::Text(Some(self.rep_id.as_str())),
+            Param::Text(Some(self.name.as_str())),
+            Param::Text(self.manager_id.as_ref().map(|m| m.as_str())),
+            Param::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+            Param::Text(self.role.map(|role| role.as_str())),
+            Param::Day(self.hire_date),
+            Param::Day(self.end_date),
+            Param::Text(self.plan_id.as_deref()),
         ])
     }
 }
@@ -119,23 +119,23 @@ impl UpsertRow for Stamped<'_> {
         )
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         let r = self.opp;
         v.extend([
-            Val::Text(Some(r.opportunity_id.as_str())),
-            Val::Text(Some(r.rep_id.as_str())),
-            Val::Text(r.account.as_deref()),
-            Val::Text(r.product.as_deref()),
-            Val::Int(r.amount.map(Money::cents)),
-            Val::Text(Some(r.stage.as_str())),
-            Val::Text(Some(r.status.as_str())),
-            Val::Date(Some(r.created_date)),
-            Val::Date(r.close_date),
-            Val::Text(r.forecast_category.as_deref()),
-            Val::Text(r.currency.as_deref()),
-            Val::Int(r.measures.margin.map(Money::cents)),
-            Val::Int(r.measures.acv.map(Money::cents)),
-            Val::Int(Some(self.run)),
+            Param::Text(Some(r.opportunity_id.as_str())),
+            Param::Text(Some(r.rep_id.as_str())),
+            Param::Text(r.account.as_deref()),
+            Param::Text(r.product.as_deref()),
+            Param::Int(r.amount.map(Money::cents)),
+            Param::Text(Some(r.stage.as_str())),
+            Param::Text(Some(r.status.as_str())),
+            Param::Day(Some(r.created_date)),
+            Param::Day(r.close_date),
+            Param::Text(r.forecast_category.as_deref()),
+            Param::Text(r.currency.as_deref()),
+            Param::Int(r.measures.margin.map(Money::cents)),
+            Param::Int(r.measures.acv.map(Money::cents)),
+            Param::Int(Some(self.run)),
         ])
     }
 }
@@ -160,15 +160,15 @@ impl UpsertRow for HistoryRecord {
         history_hash(self)
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         v.extend([
-            Val::Text(Some(self.opportunity_id.as_str())),
-            Val::Date(Some(self.as_of)),
-            Val::Text(Some(self.stage.as_str())),
-            Val::Text(Some(self.status.as_str())),
-            Val::Int(self.amount.map(Money::cents)),
-            Val::Date(self.close_date),
-            Val::Text(self.forecast_category.as_deref()),
+            Param::Text(Some(self.opportunity_id.as_str())),
+            Param::Day(Some(self.as_of)),
+            Param::Text(Some(self.stage.as_str())),
+            Param::Text(Some(self.status.as_str())),
+            Param::Int(self.amount.map(Money::cents)),
+            Param::Day(self.close_date),
+            Param::Text(self.forecast_category.as_deref()),
         ])
     }
 }
@@ -207,17 +207,17 @@ impl UpsertRow for Booking {
         )
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         v.extend([
-            Val::Text(Some(self.booking_id.as_str())),
-            Val::Text(Some(self.rep_id.as_str())),
-            Val::Int(Some(self.amount.cents())),
-            Val::Date(Some(self.booked_date)),
-            Val::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
-            Val::Text(self.territory_id.as_ref().map(|t| t.as_str())),
-            Val::Text(self.currency.as_deref()),
-            Val::Int(self.measures.margin.map(Money::cents)),
-            Val::Int(self.measures.acv.map(Money::cents)),
+            Param::Text(Some(self.booking_id.as_str())),
+            Param::Text(Some(self.rep_id.as_str())),
+            Param::Int(Some(self.amount.cents())),
+            Param::Day(Some(self.booked_date)),
+            Param::Text(self.opportunity_id.as_ref().map(|o| o.as_str())),
+            Param::Text(self.territory_id.as_ref().map(|t| t.as_str())),
+            Param::Text(self.currency.as_deref()),
+            Param::Int(self.measures.margin.map(Money::cents)),
+            Param::Int(self.measures.acv.map(Money::cents)),
         ])
     }
 }
@@ -244,12 +244,12 @@ impl UpsertRow for PeriodQuota<'_> {
         )
     }
 
-    fn bind<'r>(&'r self, v: &mut Vec<Val<'r>>) {
+    fn bind<'r>(&'r self, v: &mut Vec<Param<'r>>) {
         v.extend([
-            Val::Text(Some(self.quota.rep_id.as_str())),
-            Val::Text(Some(self.period.as_str())),
-            Val::Int(Some(self.quota.amount.cents())),
-            Val::Text(self.quota.currency.as_deref()),
+            Param::Text(Some(self.quota.rep_id.as_str())),
+            Param::Text(Some(self.period.as_str())),
+            Param::Int(Some(self.quota.amount.cents())),
+            Param::Text(self.quota.currency.as_deref()),
         ])
     }
 }
