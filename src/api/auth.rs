@@ -77,12 +77,7 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown role {s:?}: use admin, leader, manager, finance or rep")
-            })
+        crate::domain::by_name(&Role::ALL, s, "role", Role::as_str)
     }
 }
 

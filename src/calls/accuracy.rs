@@ -134,18 +134,7 @@ mod tests {
     use super::*;
 
     fn call(id: i64, person: &str, day: &str, commit: i64) -> Call {
-        Call {
-            call_id: id,
-            person_id: person.into(),
-            period: "2025-Q1".into(),
-            commit: Money::from_cents(commit),
-            best_case: None,
-            pipeline: None,
-            note: None,
-            submitted_at: format!("{day}T09:00:00Z"),
-            submitted_by: "t".into(),
-            on_behalf: false,
-        }
+        Call::commit_only(id, person, "2025-Q1", &format!("{day}T09:00:00Z"), commit)
     }
 
     #[test]

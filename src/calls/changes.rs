@@ -387,18 +387,7 @@ mod tests {
     use super::*;
 
     fn call(id: i64, person: &str, at: &str, commit: i64) -> Call {
-        Call {
-            call_id: id,
-            person_id: person.to_owned(),
-            period: "2026-Q1".to_owned(),
-            commit: Money::from_cents(commit),
-            best_case: None,
-            pipeline: None,
-            note: None,
-            submitted_at: at.to_owned(),
-            submitted_by: "t".to_owned(),
-            on_behalf: false,
-        }
+        Call::commit_only(id, person, "2026-Q1", at, commit)
     }
 
     #[test]

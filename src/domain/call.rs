@@ -29,3 +29,22 @@ pub struct Call {
     /// Made by a manager on the person's behalf.
     pub on_behalf: bool,
 }
+
+#[cfg(test)]
+impl Call {
+    /// A commit alone, as tests write one.
+    pub(crate) fn commit_only(id: i64, person: &str, period: &str, at: &str, commit: i64) -> Call {
+        Call {
+            call_id: id,
+            person_id: person.to_owned(),
+            period: period.to_owned(),
+            commit: Money::from_cents(commit),
+            best_case: None,
+            pipeline: None,
+            note: None,
+            submitted_at: at.to_owned(),
+            submitted_by: "t".to_owned(),
+            on_behalf: false,
+        }
+    }
+}

@@ -124,9 +124,40 @@ id_type!(
     BookingId
 );
 
+/// The one of `all` that `name_of` names `name`; otherwise an error
+/// naming what was asked for and every name there is (`unknown level "x":
+/// use rep, manager, territory, region or company`).
+pub fn by_name<T: Copy>(
+    all: &[T],
+    name: &str,
+    what: &str,
+    name_of: fn(T) -> &'static str,
+) -> Result<T, String> {
+    if let Some(found) = all.iter().copied().find(|t| name_of(*t) == name) {
+        return Ok(found);
+    }
+    let names: Vec<&str> = all.iter().map(|t| name_of(*t)).collect();
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(", "),
+    };
+    Err(format!("unknown {what} {name:?}: use {list}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_not_in_the_list_is_refused_with_every_name() {
+        let all = [1u8, 2, 3];
+        let name_of = |n: u8| -> &'static str { ["zero", "one", "two", "three"][n as usize] };
+        assert_eq!(by_name(&all, "two", "number", name_of), Ok(2));
+        assert_eq!(
+            by_name(&all, "four", "number", name_of),
+            Err("unknown number \"four\": use one, two or three".to_owned())
+        );
+    }
 
     #[test]
     fn ids_are_trimmed_and_checked() {

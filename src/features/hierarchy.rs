@@ -70,12 +70,7 @@ impl fmt::Display for Level {
 impl FromStr for Level {
     type Err = String;
     fn from_str(s: &str) -> Result<Level, String> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown level {s:?}: use rep, manager, territory, region or company")
-            })
+        crate::domain::by_name(&Level::ALL, s, "level", Level::as_str)
     }
 }
 

@@ -82,15 +82,7 @@ impl fmt::Display for ChartKind {
 impl FromStr for ChartKind {
     type Err = String;
     fn from_str(s: &str) -> Result<ChartKind, String> {
-        ChartKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown chart {s:?}: use {}",
-                    ChartKind::ALL.map(|k| k.as_str()).join(", ")
-                )
-            })
+        crate::domain::by_name(&ChartKind::ALL, s, "chart", ChartKind::as_str)
     }
 }
 

@@ -14,7 +14,7 @@ use super::{
 mod payouts;
 mod plane;
 use payouts::payouts;
-use plane::{Axes, plane};
+use plane::{Axes, Plane, plane, slots};
 
 /// Image width in pixels.
 pub const WIDTH: u32 = 1000;
@@ -156,6 +156,35 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
         .map_err(fail)
 }
 
+/// The slots that have a value, as points.
+fn present(values: &[Option<f64>]) -> Vec<(f64, f64)> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
+        .collect()
+}
+
+/// What was booked (or happened), one point a slot, in ink.
+fn ink_line<DB: DrawingBackend>(
+    c: &mut ChartContext<'_, DB, Plane>,
+    values: &[f64],
+    point: u32,
+    label: &str,
+) -> Result<(), ReportError> {
+    c.draw_series(
+        LineSeries::new(
+            values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+            INK.stroke_width(2),
+        )
+        .point_size(point),
+    )
+    .map_err(fail)?
+    .label(label)
+    .legend(line_key(INK, 2));
+    Ok(())
+}
+
 fn line_key(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
 }
@@ -173,19 +202,12 @@ fn fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, f: &Fan) -> Result<(),
         .copied()
         .chain(f.forecast.iter().map(|b| b.p90))
         .chain(f.quota.iter().flatten().copied()));
-    let mut c = plane(
+    let mut c = slots(
         area,
-        Axes {
-            y_width: 70,
-            x: -0.5f64..(n as f64 - 0.5),
-            y: 0f64..ymax,
-            x_label: &|x| month_at(&f.months, *x),
-            y_label: &|y| short_amount(*y),
-            x_desc: "Month",
-            y_desc: "Bookings per month",
-            x_ticks: Some(n.min(12)),
-            y_ticks: None,
-        },
+        &f.months,
+        n.min(12),
+        0f64..ymax,
+        ("Month", "Bookings per month"),
     )?;
     // The band and the median start from the last month booked, so the
     // forecast visibly continues the history.
@@ -227,22 +249,8 @@ fn fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, f: &Fan) -> Result<(),
             .label("P50 forecast")
             .legend(line_key(ATTAIN, 2));
     }
-    c.draw_series(
-        LineSeries::new(
-            f.history.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-            INK.stroke_width(2),
-        )
-        .point_size(2),
-    )
-    .map_err(fail)?
-    .label("booked")
-    .legend(line_key(INK, 2));
-    let quota: Vec<(f64, f64)> = f
-        .quota
-        .iter()
-        .enumerate()
-        .filter_map(|(i, q)| q.map(|q| (i as f64, q)))
-        .collect();
+    ink_line(&mut c, &f.history, 2, "booked")?;
+    let quota = present(&f.quota);
     if !quota.is_empty() {
         c.draw_series(DashedLineSeries::new(quota, 8, 5, QUOTA.stroke_width(2)))
             .map_err(fail)?
@@ -267,19 +275,12 @@ fn backtest<DB: DrawingBackend>(
                 .iter()
                 .flat_map(|l| l.values.iter().flatten().copied()),
         ));
-    let mut c = plane(
+    let mut c = slots(
         area,
-        Axes {
-            y_width: 70,
-            x: -0.5f64..(n as f64 - 0.5),
-            y: 0f64..ymax,
-            x_label: &|x| month_at(&b.months, *x),
-            y_label: &|y| short_amount(*y),
-            x_desc: "Month forecast (one month ahead)",
-            y_desc: "Company bookings",
-            x_ticks: Some(n.min(12)),
-            y_ticks: None,
-        },
+        &b.months,
+        n.min(12),
+        0f64..ymax,
+        ("Month forecast (one month ahead)", "Company bookings"),
     )?;
     if b.band.iter().any(Option::is_some) {
         c.draw_series(b.band.iter().enumerate().filter_map(|(i, iv)| {
@@ -298,12 +299,7 @@ fn backtest<DB: DrawingBackend>(
     for (k, line) in b.lines.iter().enumerate() {
         let color = palette[k % palette.len()];
         let width = if k == 0 { 3 } else { 2 };
-        let points: Vec<(f64, f64)> = line
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
-            .collect();
+        let points = present(&line.values);
         if k == 0 {
             c.draw_series(LineSeries::new(points, color.stroke_width(width)).point_size(3))
                 .map_err(fail)?
@@ -321,16 +317,7 @@ fn backtest<DB: DrawingBackend>(
             .legend(line_key(color, width));
         }
     }
-    c.draw_series(
-        LineSeries::new(
-            b.actual.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-            INK.stroke_width(2),
-        )
-        .point_size(3),
-    )
-    .map_err(fail)?
-    .label("actual")
-    .legend(line_key(INK, 2));
+    ink_line(&mut c, &b.actual, 3, "actual")?;
     legend(&mut c, SeriesLabelPosition::UpperLeft)
 }
 
@@ -620,19 +607,12 @@ fn waterfall<DB: DrawingBackend>(
     let ymax = top(bars.iter().map(|b| b.1.max(b.2)).chain(marks)) * if marked { 1.2 } else { 1.0 };
     let ymin = bars.iter().map(|b| b.1.min(b.2)).fold(0.0f64, f64::min) * 1.1;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    let mut c = plane(
+    let mut c = slots(
         area,
-        Axes {
-            y_width: 70,
-            x: -0.5f64..(n as f64 - 0.5),
-            y: ymin..ymax,
-            x_label: &|x| month_at(&labels, *x),
-            y_label: &|y| short_amount(*y),
-            x_desc: "",
-            y_desc: "Open pipeline expected in the period",
-            x_ticks: Some(n),
-            y_ticks: None,
-        },
+        &labels,
+        n,
+        ymin..ymax,
+        ("", "Open pipeline expected in the period"),
     )?;
     // Empty steps keep their place and label but draw no bar.
     c.draw_series(

@@ -5,7 +5,10 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{FONT, MUTED, ReportError, fail};
+use super::{FONT, MUTED, ReportError, fail, month_at, short_amount};
+
+/// The coordinates every chart uses.
+pub(super) type Plane = Cartesian2d<RangedCoordf64, RangedCoordf64>;
 
 /// What sets one chart's plane apart; margins, fonts and grid are the
 /// same on every chart.
@@ -34,7 +37,7 @@ pub(super) struct Axes<'f> {
 pub(super) fn plane<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     axes: Axes<'_>,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, ReportError> {
+) -> Result<ChartContext<'a, DB, Plane>, ReportError> {
     let mut c = ChartBuilder::on(area)
         .margin(14)
         .x_label_area_size(42)
@@ -61,4 +64,29 @@ pub(super) fn plane<'a, DB: DrawingBackend>(
     }
     mesh.draw().map_err(fail)?;
     Ok(c)
+}
+
+/// A chart of amounts over labelled slots along x (months, steps), `ticks`
+/// of the labels written under their slots.
+pub(super) fn slots<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    labels: &[String],
+    ticks: usize,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Plane>, ReportError> {
+    plane(
+        area,
+        Axes {
+            y_width: 70,
+            x: -0.5f64..(labels.len() as f64 - 0.5),
+            y,
+            x_label: &|x| month_at(labels, *x),
+            y_label: &|y| short_amount(*y),
+            x_desc,
+            y_desc,
+            x_ticks: Some(ticks),
+            y_ticks: None,
+        },
+    )
 }
