@@ -39,43 +39,70 @@ pub fn trailing_mean(y: &[f64], horizon: usize) -> Vec<f64> {
     vec![mean; horizon]
 }
 
+/// The most parameters [`nelder_mead`] searches over.
+pub const MAX_PARAMS: usize = 6;
+
 /// Minimises `f` from `start` with the Nelder-Mead simplex method. Small
-/// and derivative-free: enough for two to four smoothing parameters.
+/// and derivative-free: enough for two to four smoothing parameters. The
+/// simplex lives in fixed arrays: a backtest runs this hundreds of
+/// thousands of times on short series, where allocating its points cost
+/// as much as the objective.
+///
+/// # Panics
+///
+/// When `start` has more than [`MAX_PARAMS`] parameters.
 pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, start: &[f64], max_evals: usize) -> Vec<f64> {
+    type Point = [f64; MAX_PARAMS];
     let d = start.len();
-    let mut simplex: Vec<Vec<f64>> = vec![start.to_vec()];
-    for i in 0..d {
-        let mut p = start.to_vec();
+    assert!(d <= MAX_PARAMS, "{d} parameters, at most {MAX_PARAMS}");
+    let mut first: Point = [0.0; MAX_PARAMS];
+    first[..d].copy_from_slice(start);
+    let mut simplex: [Point; MAX_PARAMS + 1] = [first; MAX_PARAMS + 1];
+    for (i, p) in simplex[1..=d].iter_mut().enumerate() {
         p[i] += 0.5;
-        simplex.push(p);
     }
-    let mut values: Vec<f64> = simplex.iter().map(|p| f(p)).collect();
+    let mut values = [0.0f64; MAX_PARAMS + 1];
+    for (v, p) in values.iter_mut().zip(&simplex).take(d + 1) {
+        *v = f(&p[..d]);
+    }
     let mut evals = d + 1;
     while evals < max_evals {
-        let mut order: Vec<usize> = (0..=d).collect();
-        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-        simplex = order.iter().map(|&i| simplex[i].clone()).collect();
-        values = order.iter().map(|&i| values[i]).collect();
+        // Best first; ties keep their places (a stable sort, as the
+        // simplex was always ordered).
+        let mut order = [0usize; MAX_PARAMS + 1];
+        for (k, o) in order.iter_mut().enumerate() {
+            *o = k;
+        }
+        order[..=d].sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let (was, were) = (simplex, values);
+        for (k, &i) in order[..=d].iter().enumerate() {
+            simplex[k] = was[i];
+            values[k] = were[i];
+        }
         // Stop once the simplex agrees to a part in ten thousand: finer
         // smoothing weights move the forecasts far less than the series'
         // noise, and the fits are most of a backtest's time.
         if (values[d] - values[0]).abs() <= 1e-4 * (values[0].abs() + 1e-12) {
             break;
         }
-        let centroid: Vec<f64> = (0..d)
-            .map(|j| simplex[..d].iter().map(|p| p[j]).sum::<f64>() / d as f64)
-            .collect();
-        let along = |t: f64| -> Vec<f64> {
-            (0..d)
-                .map(|j| centroid[j] + t * (simplex[d][j] - centroid[j]))
-                .collect()
+        let mut centroid: Point = [0.0; MAX_PARAMS];
+        for (j, c) in centroid.iter_mut().enumerate().take(d) {
+            *c = simplex[..d].iter().map(|p| p[j]).sum::<f64>() / d as f64;
+        }
+        let worst = simplex[d];
+        let along = |t: f64| -> Point {
+            let mut p: Point = [0.0; MAX_PARAMS];
+            for j in 0..d {
+                p[j] = centroid[j] + t * (worst[j] - centroid[j]);
+            }
+            p
         };
         let reflected = along(-1.0);
-        let fr = f(&reflected);
+        let fr = f(&reflected[..d]);
         evals += 1;
         if fr < values[0] {
             let expanded = along(-2.0);
-            let fe = f(&expanded);
+            let fe = f(&expanded[..d]);
             evals += 1;
             if fe < fr {
                 simplex[d] = expanded;
@@ -93,18 +120,18 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, start: &[f64], max_evals: u
             } else {
                 along(0.5)
             };
-            let fc = f(&contracted);
+            let fc = f(&contracted[..d]);
             evals += 1;
             if fc < values[d].min(fr) {
                 simplex[d] = contracted;
                 values[d] = fc;
             } else {
-                let best = simplex[0].clone();
-                for (point, value) in simplex.iter_mut().zip(values.iter_mut()).skip(1) {
-                    for (x, b) in point.iter_mut().zip(&best) {
+                let best = simplex[0];
+                for (point, value) in simplex[1..=d].iter_mut().zip(&mut values[1..=d]) {
+                    for (x, b) in point[..d].iter_mut().zip(&best[..d]) {
                         *x = b + 0.5 * (*x - b);
                     }
-                    *value = f(point);
+                    *value = f(&point[..d]);
                 }
                 evals += d;
             }
@@ -113,8 +140,7 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, start: &[f64], max_evals: u
     let best = (0..=d)
         .min_by(|&a, &b| values[a].total_cmp(&values[b]))
         .unwrap_or(0);
-    simplex.swap(0, best);
-    simplex.swap_remove(0)
+    simplex[best][..d].to_vec()
 }
 
 fn sigmoid(x: f64) -> f64 {
