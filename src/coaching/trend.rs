@@ -361,7 +361,6 @@ impl History<'_> {
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
     use crate::domain::{Rep, RepId};
     use crate::features::BookingFact;

@@ -48,13 +48,16 @@ fn moment(raw: &str) -> Option<String> {
 }
 
 /// Reads every calls file, reporting each problem with its row and column;
-/// stores the rows when there is none (`None` when there is one).
+/// stores the rows when there is none. `None` when no calls file was given.
 pub(super) async fn calls(
     tx: &mut StoreTx,
     files: &[PathBuf],
     known: &Known,
     problems: &mut Problems,
 ) -> Result<Option<TableSummary>, IngestError> {
+    if files.is_empty() {
+        return Ok(None);
+    }
     let mut rows = Vec::new();
     for path in files {
         each_row(

@@ -23,13 +23,16 @@ pub(super) fn is_fx_file(stem: &str) -> bool {
 }
 
 /// Reads every rates file, reporting each problem with its row and column;
-/// stores the rates when there is none (`None` when there is one).
+/// stores the rates when there is none. `None` when no rates file was given.
 pub(super) async fn rates(
     tx: &mut StoreTx,
     files: &[PathBuf],
     known: &Known,
     problems: &mut Problems,
 ) -> Result<Option<TableSummary>, IngestError> {
+    if files.is_empty() {
+        return Ok(None);
+    }
     let mut rows: Vec<FxRate> = Vec::new();
     // (currency, day) -> (rate, file, row) of the first row naming it.
     let mut seen: HashMap<(String, NaiveDate), (Decimal, String, usize)> = HashMap::new();

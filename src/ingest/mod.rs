@@ -205,23 +205,17 @@ pub async fn ingest(
             },
         );
     }
-    if !call_files.is_empty() {
-        if let Some(calls) = calls::calls(&mut tx, &call_files, &known, &mut problems).await? {
-            summary.tables.insert("calls".to_owned(), calls);
-        }
+    if let Some(calls) = calls::calls(&mut tx, &call_files, &known, &mut problems).await? {
+        summary.tables.insert("calls".to_owned(), calls);
     }
-    if !fx_files.is_empty() {
-        if let Some(rates) = fx::rates(&mut tx, &fx_files, &known, &mut problems).await? {
-            summary.tables.insert("fx_rates".to_owned(), rates);
-        }
+    if let Some(rates) = fx::rates(&mut tx, &fx_files, &known, &mut problems).await? {
+        summary.tables.insert("fx_rates".to_owned(), rates);
     }
     fx::check_needs(&mut tx, &known, &mut problems).await?;
-    if !org_files.is_empty() {
-        if let Some(moves) =
-            org_history::org_history(&mut tx, &org_files, &known, &mut problems).await?
-        {
-            summary.tables.insert("org_history".to_owned(), moves);
-        }
+    if let Some(moves) =
+        org_history::org_history(&mut tx, &org_files, &known, &mut problems).await?
+    {
+        summary.tables.insert("org_history".to_owned(), moves);
     }
     if problems.any() {
         tx.rollback().await?;

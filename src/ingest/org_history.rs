@@ -27,13 +27,17 @@ pub(super) fn is_org_file(stem: &str) -> bool {
 }
 
 /// Reads every history file, reporting each problem with its row and
-/// column; stores the changes when there is none (`None` when there is one).
+/// column; stores the changes when there is none. `None` when no history
+/// file was given.
 pub(super) async fn org_history(
     tx: &mut StoreTx,
     files: &[PathBuf],
     known: &Known,
     problems: &mut Problems,
 ) -> Result<Option<TableSummary>, IngestError> {
+    if files.is_empty() {
+        return Ok(None);
+    }
     let mut rows: Vec<(OrgMove, String, usize)> = Vec::new();
     // (rep, day) -> index in rows of the first row naming it.
     let mut seen: HashMap<(String, NaiveDate), usize> = HashMap::new();

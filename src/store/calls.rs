@@ -144,7 +144,7 @@ impl Store {
                              ORDER BY c.submitted_at DESC, c.call_id DESC LIMIT 1) \
                      FROM (SELECT DISTINCT person_id FROM calls WHERE period = $1) p) \
                    ORDER BY call_id";
-        self.rows(sql, &[period.into(), before.as_str().into()])
+        self.bulk_rows(sql, &[period.into(), before.as_str().into()])
             .await
     }
 

@@ -186,7 +186,7 @@ impl Store {
         sql.push_str(" ORDER BY level, entity_id, period");
         // A run's lines of one period can be tens of thousands: a SQLite
         // file is read through rusqlite, as the model loads are.
-        self.rows(&sql, &params).await
+        self.bulk_rows(&sql, &params).await
     }
 }
 

@@ -45,7 +45,7 @@ pub(super) mod fast {
 
     /// Runs `sql` with `params` bound in order and maps every row, on a
     /// blocking thread.
-    pub async fn query_with<T, F>(
+    pub async fn query<T, F>(
         path: PathBuf,
         sql: String,
         params: Vec<rusqlite::types::Value>,
@@ -216,7 +216,7 @@ impl Store {
     /// Every territory.
     pub async fn load_territories(&self) -> Result<Vec<TerritoryRow>, StoreError> {
         let sql = "SELECT territory_id, region FROM territories ORDER BY territory_id";
-        self.rows(sql, &[]).await
+        self.bulk_rows(sql, &[]).await
     }
 
     /// Every booking, by date.
@@ -225,14 +225,14 @@ impl Store {
                    currency, margin_cents, acv_cents \
                    FROM bookings \
                    ORDER BY booked_date, booking_id";
-        self.rows(sql, &[]).await
+        self.bulk_rows(sql, &[]).await
     }
 
     /// Every quota.
     pub async fn load_quotas(&self) -> Result<Vec<QuotaRow>, StoreError> {
         let sql =
             "SELECT rep_id, period, amount_cents, currency FROM quotas ORDER BY rep_id, period";
-        self.rows(sql, &[]).await
+        self.bulk_rows(sql, &[]).await
     }
 
     /// Every deal in its current state, by id.
@@ -241,13 +241,13 @@ impl Store {
                           forecast_category, account, product, currency, \
                           margin_cents, acv_cents \
                    FROM opportunities ORDER BY opportunity_id";
-        self.rows(sql, &[]).await
+        self.bulk_rows(sql, &[]).await
     }
 
     /// Every snapshot, by deal and date.
     pub async fn load_history(&self) -> Result<Vec<HistoryRow>, StoreError> {
         let sql = "SELECT opportunity_id, as_of, stage, status, amount_cents, close_date, forecast_category \
                    FROM opportunity_history ORDER BY opportunity_id, as_of";
-        self.rows(sql, &[]).await
+        self.bulk_rows(sql, &[]).await
     }
 }

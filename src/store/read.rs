@@ -91,7 +91,6 @@ fn parse_date_text(s: &str) -> Result<NaiveDate, StoreError> {
 }
 
 /// A stored person, checked: ids and role parse.
-#[allow(clippy::type_complexity)]
 impl FromCols for Rep {
     fn from_cols(row: &impl Cols) -> Result<Rep, StoreError> {
         let rep_id: String = row.col(0)?;
@@ -227,7 +226,7 @@ impl Store {
         let sql = "SELECT rep_id, name, manager_id, territory_id, role, hire_date, end_date, plan_id FROM reps";
         // Tens of thousands of people are read on every roll-up: a SQLite
         // file through rusqlite.
-        let mut out: Vec<Rep> = self.rows(sql, &[]).await?;
+        let mut out: Vec<Rep> = self.bulk_rows(sql, &[]).await?;
         out.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
         Ok(out)
     }
@@ -249,7 +248,7 @@ impl Store {
         };
         // A million deal ids come back in a fraction of a second from a
         // SQLite file this way.
-        let ids: Vec<String> = self.rows(sql, &[]).await?;
+        let ids: Vec<String> = self.bulk_rows(sql, &[]).await?;
         Ok(ids.into_iter().collect())
     }
 
