@@ -19,7 +19,8 @@ use super::global::GlobalModel;
 use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
 use super::reconcile::{self, StoredAnchors};
 use super::simulate::{
-    PathSummary, RepPlan, ResidualPool, SimulationPlan, history_pool, pools_for, summarize_all,
+    MAX_RANGED_REPS, PathSummary, RepPlan, ResidualPool, SimulationPlan, history_pool, pools_for,
+    ranged_entities, summarize_where,
 };
 use super::{Context, ModelKind, Origin, OriginPoints, active_series, available};
 use crate::domain::{BacktestPaths, DEFAULT_SEED, Horizon, Origins};
@@ -96,6 +97,7 @@ struct Acc {
     smape_n: usize,
     covered: usize,
     pinball_sum: f64,
+    pinball_n: usize,
     interval_n: usize,
     n: usize,
 }
@@ -111,6 +113,7 @@ impl Acc {
         self.smape_n += other.smape_n;
         self.covered += other.covered;
         self.pinball_sum += other.pinball_sum;
+        self.pinball_n += other.pinball_n;
         self.interval_n += other.interval_n;
         self.n += other.n;
     }
@@ -329,6 +332,7 @@ pub fn run(
         .iter()
         .position(|e| e.level == Level::Company);
     let mut trace: Vec<TracePoint> = Vec::new();
+    let ranged = ranged_entities(hierarchy, MAX_RANGED_REPS);
     // Per-rep errors of the choice's members, known once their month ends.
     let mut choice_errors = ChoiceErrors::new(data.reps.len());
     let mut pending_choice: Vec<PendingErrors> = Vec::new();
@@ -492,9 +496,9 @@ pub fn run(
                 if model != ModelKind::CrmCall {
                     new_pending.push((t, model, h, residuals));
                 }
-                let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1].is_some().then(|| {
+                let intervals = plan.pools[h - 1].is_some().then(|| {
                     let paths = plan.entity_paths(hierarchy, h);
-                    summarize_all(&paths, params.paths.get())
+                    summarize_where(&paths, params.paths.get(), &ranged)
                 });
                 let actual = hierarchy.roll_up(&actual_rep);
                 let point = hierarchy.roll_up(&point_rep);
@@ -505,7 +509,7 @@ pub fn run(
                             t,
                             model.as_str(),
                             (point[c], actual[c]),
-                            intervals.as_ref().map(|iv| iv[c]),
+                            intervals.as_ref().and_then(|iv| iv[c]),
                         ),
                     );
                 }
@@ -560,9 +564,13 @@ pub fn run(
             let targets = reconcile::rep_targets(hierarchy, &points, chosen, &anchors, h);
             let mut plan = plan_of(chosen);
             reconcile::apply(&mut plan, &targets, h);
-            let intervals: Option<Vec<PathSummary>> = plan.pools[h - 1]
-                .is_some()
-                .then(|| summarize_all(&plan.entity_paths(hierarchy, h), params.paths.get()));
+            let intervals = plan.pools[h - 1].is_some().then(|| {
+                summarize_where(
+                    &plan.entity_paths(hierarchy, h),
+                    params.paths.get(),
+                    &ranged,
+                )
+            });
             let actual = actual_at(t);
             let point = hierarchy.roll_up(&targets);
             if let (1, Some(c)) = (h, company) {
@@ -570,7 +578,7 @@ pub fn run(
                     t,
                     "attain",
                     (point[c], actual[c]),
-                    intervals.as_ref().map(|iv| iv[c]),
+                    intervals.as_ref().and_then(|iv| iv[c]),
                 ));
             }
             score(
@@ -633,8 +641,7 @@ pub fn run(
             smape: (acc.smape_n > 0).then(|| acc.smape_sum / acc.smape_n as f64),
             bias: (acc.abs_act > 0.0).then(|| acc.err / acc.abs_act),
             coverage_80: (acc.interval_n > 0).then(|| acc.covered as f64 / acc.interval_n as f64),
-            pinball: (acc.interval_n > 0 && acc.mase_n > 0)
-                .then(|| acc.pinball_sum / acc.mase_n as f64),
+            pinball: (acc.pinball_n > 0).then(|| acc.pinball_sum / acc.pinball_n as f64),
             n: acc.n,
         })
         .collect();
@@ -700,7 +707,7 @@ fn score(
     hierarchy: &Hierarchy,
     active: &[bool],
     (actual, point): (&[f64], &[f64]),
-    intervals: Option<&[PathSummary]>,
+    intervals: Option<&[Option<PathSummary>]>,
     scales: &[f64],
 ) {
     for (e, entity) in hierarchy.entities.iter().enumerate() {
@@ -722,13 +729,13 @@ fn score(
             acc.smape_sum += 200.0 * (f - a).abs() / (a.abs() + f.abs());
             acc.smape_n += 1;
         }
-        if let Some(iv) = intervals {
-            let s = iv[e];
+        if let Some(s) = intervals.and_then(|iv| iv[e]) {
             acc.interval_n += 1;
             if a >= s.p10 && a <= s.p90 {
                 acc.covered += 1;
             }
             if scales[e] > 0.0 {
+                acc.pinball_n += 1;
                 acc.pinball_sum +=
                     (pinball(a, s.p10, 0.1) + pinball(a, s.p50, 0.5) + pinball(a, s.p90, 0.9))
                         / 3.0

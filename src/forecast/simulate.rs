@@ -409,6 +409,33 @@ pub fn summarize_all(values: &[f32], paths: usize) -> Vec<PathSummary> {
         .collect()
 }
 
+/// With more reps than this, a backtest measures the reps' coverage and
+/// pinball loss on every k-th rep (by position), this many at most: over
+/// every model, month and origin their ranges are most of a large
+/// backtest's work, and a few thousand reps measure them as well. Point
+/// errors, and the ranges of every level above, count everyone.
+pub const MAX_RANGED_REPS: usize = 2_000;
+
+/// Every entity above the reps, and every k-th rep (by position), at most
+/// `most_reps` of them.
+pub fn ranged_entities(hierarchy: &Hierarchy, most_reps: usize) -> Vec<bool> {
+    let reps = hierarchy.reps();
+    let step = reps.div_ceil(most_reps.max(1)).max(1);
+    (0..hierarchy.entities.len())
+        .map(|e| e >= reps || e % step == 0)
+        .collect()
+}
+
+/// [`summarize_all`] of the entities `wanted` marks; none for the rest.
+pub fn summarize_where(values: &[f32], paths: usize, wanted: &[bool]) -> Vec<Option<PathSummary>> {
+    values
+        .par_chunks(paths.max(1))
+        .zip(wanted.par_iter())
+        .with_min_len(64)
+        .map(|(v, w)| w.then(|| summarize(v)))
+        .collect()
+}
+
 /// The share of `paths` (currency units) at or above `cents`; none for no
 /// target or no paths.
 pub fn share_reaching(paths: &[f32], cents: i64) -> Option<f64> {
@@ -451,6 +478,31 @@ mod tests {
             let s = summarize(&v);
             assert_eq!((s.p10, s.p50, s.p90), (q(0.1), q(0.5), q(0.9)), "n = {n}");
         }
+    }
+
+    #[test]
+    fn a_large_organisation_ranges_every_kth_rep_and_every_level_above() {
+        use crate::features::{Entity, Level};
+        let entity = |level, id: &str| Entity {
+            level,
+            id: id.to_owned(),
+        };
+        let mut entities: Vec<Entity> = (0..10).map(|_| entity(Level::Rep, "r")).collect();
+        entities.push(entity(Level::Company, "company"));
+        let h = Hierarchy {
+            entities,
+            rep_to_entities: (0..10).map(|r| vec![r, 10]).collect(),
+            has_reports: vec![false; 10],
+        };
+        let kept = ranged_entities(&h, 3);
+        let at: Vec<usize> = (0..11).filter(|e| kept[*e]).collect();
+        assert_eq!(at, [0, 4, 8, 10]);
+        assert!(ranged_entities(&h, 10).iter().all(|k| *k));
+        let values: Vec<f32> = (0..55).map(|x| x as f32).collect();
+        let s = summarize_where(&values, 5, &kept);
+        assert_eq!(s[4].map(|s| s.p50), Some(22.0));
+        assert_eq!(s[10].map(|s| s.p50), Some(52.0));
+        assert!(s[1].is_none() && s[9].is_none());
     }
 
     #[test]
