@@ -69,10 +69,7 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, start: &[f64], max_evals: u
     while evals < max_evals {
         // Best first; ties keep their places (a stable sort, as the
         // simplex was always ordered).
-        let mut order = [0usize; MAX_PARAMS + 1];
-        for (k, o) in order.iter_mut().enumerate() {
-            *o = k;
-        }
+        let mut order: [usize; MAX_PARAMS + 1] = std::array::from_fn(|k| k);
         order[..=d].sort_by(|&a, &b| values[a].total_cmp(&values[b]));
         let (was, were) = (simplex, values);
         for (k, &i) in order[..=d].iter().enumerate() {

@@ -48,7 +48,8 @@ fn moment(raw: &str) -> Option<String> {
 }
 
 /// Reads every calls file, reporting each problem with its row and column;
-/// stores the rows when there is none. `None` when no calls file was given.
+/// stores the rows when there is none. `None` when no calls file was given
+/// or a problem was found.
 pub(super) async fn calls(
     tx: &mut StoreTx,
     files: &[PathBuf],

@@ -23,7 +23,8 @@ pub(super) fn is_fx_file(stem: &str) -> bool {
 }
 
 /// Reads every rates file, reporting each problem with its row and column;
-/// stores the rates when there is none. `None` when no rates file was given.
+/// stores the rates when there is none. `None` when no rates file was given
+/// or a problem was found.
 pub(super) async fn rates(
     tx: &mut StoreTx,
     files: &[PathBuf],

@@ -28,7 +28,7 @@ pub(super) fn is_org_file(stem: &str) -> bool {
 
 /// Reads every history file, reporting each problem with its row and
 /// column; stores the changes when there is none. `None` when no history
-/// file was given.
+/// file was given or a problem was found.
 pub(super) async fn org_history(
     tx: &mut StoreTx,
     files: &[PathBuf],
