@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod score;
+
+use score::{Acc, score};
+
 use super::choice::{self, ChoiceErrors, Choices};
 use super::global::GlobalModel;
 use super::pipeline::{PIPELINE_HORIZONS, PipelineCache, PipelineModel, win_months};
@@ -84,43 +88,6 @@ pub struct MetricRow {
     pub pinball: Option<f64>,
     /// Forecasts scored.
     pub n: usize,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Acc {
-    abs_err: f64,
-    abs_act: f64,
-    err: f64,
-    mase_sum: f64,
-    mase_n: usize,
-    smape_sum: f64,
-    smape_n: usize,
-    covered: usize,
-    pinball_sum: f64,
-    pinball_n: usize,
-    interval_n: usize,
-    n: usize,
-}
-
-impl Acc {
-    fn add(&mut self, other: &Acc) {
-        self.abs_err += other.abs_err;
-        self.abs_act += other.abs_act;
-        self.err += other.err;
-        self.mase_sum += other.mase_sum;
-        self.mase_n += other.mase_n;
-        self.smape_sum += other.smape_sum;
-        self.smape_n += other.smape_n;
-        self.covered += other.covered;
-        self.pinball_sum += other.pinball_sum;
-        self.pinball_n += other.pinball_n;
-        self.interval_n += other.interval_n;
-        self.n += other.n;
-    }
-
-    fn mase(&self) -> Option<f64> {
-        (self.mase_n > 0).then(|| self.mase_sum / self.mase_n as f64)
-    }
 }
 
 /// Who is scored: a model, or what attain publishes.
@@ -231,11 +198,6 @@ fn mase_scales(series: &[Vec<f64>], upto: usize) -> Vec<f64> {
             diffs / (y.len() - lag) as f64
         })
         .collect()
-}
-
-fn pinball(actual: f64, q: f64, tau: f64) -> f64 {
-    let d = actual - q;
-    if d >= 0.0 { tau * d } else { (tau - 1.0) * d }
 }
 
 /// The simulation of one model's months at an origin.
@@ -545,13 +507,13 @@ pub fn run(
                 reconcile::Anchors::new()
             };
             if anchors.is_empty() {
-                if h == 1 {
-                    if let Some(p) = at_origin.get(&chosen) {
-                        trace.push(TracePoint {
-                            model: "attain".to_owned(),
-                            ..p.clone()
-                        });
-                    }
+                if h == 1
+                    && let Some(p) = at_origin.get(&chosen)
+                {
+                    trace.push(TracePoint {
+                        model: "attain".to_owned(),
+                        ..p.clone()
+                    });
                 }
                 for level in Level::ALL {
                     if let Some(acc) = partials.get(&(o, h, Scored::Model(chosen), level)).copied()
@@ -698,51 +660,6 @@ fn level_table(
         .filter(|((level, _), (_, n))| wanted.get(level) == Some(n))
         .map(|(k, (sum, n))| (k, sum / n as f64))
         .collect()
-}
-
-/// Scores one forecast of every entity (reps not in seat are skipped).
-fn score(
-    partials: &mut BTreeMap<(MonthIdx, usize, Scored, Level), Acc>,
-    (o, h, who): (MonthIdx, usize, Scored),
-    hierarchy: &Hierarchy,
-    active: &[bool],
-    (actual, point): (&[f64], &[f64]),
-    intervals: Option<&[Option<PathSummary>]>,
-    scales: &[f64],
-) {
-    for (e, entity) in hierarchy.entities.iter().enumerate() {
-        // Reps not in seat at the origin are not forecast.
-        if e < hierarchy.reps() && !active[e] {
-            continue;
-        }
-        let acc = partials.entry((o, h, who, entity.level)).or_default();
-        let (a, f) = (actual[e], point[e]);
-        acc.n += 1;
-        acc.abs_err += (f - a).abs();
-        acc.abs_act += a.abs();
-        acc.err += f - a;
-        if scales[e] > 0.0 {
-            acc.mase_sum += (f - a).abs() / scales[e];
-            acc.mase_n += 1;
-        }
-        if a.abs() + f.abs() > 0.0 {
-            acc.smape_sum += 200.0 * (f - a).abs() / (a.abs() + f.abs());
-            acc.smape_n += 1;
-        }
-        if let Some(s) = intervals.and_then(|iv| iv[e]) {
-            acc.interval_n += 1;
-            if a >= s.p10 && a <= s.p90 {
-                acc.covered += 1;
-            }
-            if scales[e] > 0.0 {
-                acc.pinball_n += 1;
-                acc.pinball_sum +=
-                    (pinball(a, s.p10, 0.1) + pinball(a, s.p50, 0.5) + pinball(a, s.p90, 0.9))
-                        / 3.0
-                        / scales[e];
-            }
-        }
-    }
 }
 
 /// The rep model: the candidate with the lowest mean rep-level MASE at
