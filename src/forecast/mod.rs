@@ -14,6 +14,7 @@
 //! - [`engine`]: train (backtest, fit, select) and forecast runs.
 
 pub mod backtest;
+mod central;
 pub mod choice;
 pub mod engine;
 pub mod global;
@@ -207,8 +208,13 @@ pub struct OriginPoints {
     pub active: Vec<bool>,
     /// Each rep's scale (money units per residual unit).
     pub scale: Vec<f64>,
-    /// Per model, per rep, per horizon: the whole month's forecast.
+    /// Per model, per rep, per horizon: the whole month's forecast (the
+    /// mean: what the paths are drawn around and the levels sum).
     pub points: BTreeMap<ModelKind, Vec<Vec<f64>>>,
+    /// The same for the models whose central forecast lies below their
+    /// mean (ETS fitted on logarithms, and the combinations holding it):
+    /// the median-like point a rep's own month is judged by.
+    pub central: BTreeMap<ModelKind, Vec<Vec<f64>>>,
     /// Per rep: the pipeline model's deals (when pipeline data exists).
     pub deals: Vec<Vec<DealDraw>>,
     /// Per rep and pipeline horizon: business not yet in the pipeline,
@@ -221,6 +227,15 @@ pub struct OriginPoints {
     /// Per rep: the multiplier of its own residual draws
     /// ([`choice::Choices::spread`]).
     pub spread: Vec<f64>,
+}
+
+impl OriginPoints {
+    /// Rep `r`'s central forecast from `model`, `h` months ahead: its
+    /// median where the model's forecasts are means above it, else its
+    /// point.
+    pub fn central_of(&self, model: ModelKind, r: usize, h: usize) -> f64 {
+        self.central.get(&model).unwrap_or(&self.points[&model])[r][h - 1]
+    }
 }
 
 /// Fewest rep-months a month in seat needs before the ramp curve is used.
@@ -459,13 +474,14 @@ impl Context<'_> {
         };
 
         // Univariate models and design rows, rep by rep in parallel.
-        let per_rep: Vec<(Vec<Vec<f64>>, Vec<f32>)> = (0..reps)
+        let per_rep: Vec<central::RepForecasts> = (0..reps)
             .into_par_iter()
             .map(|r| {
                 let rep = r as u32;
                 let mut out = vec![Vec::new(); ModelKind::ALL.len()];
+                let mut medians = vec![None; ModelKind::ALL.len()];
                 if !active[r] {
-                    return (out, Vec::new());
+                    return (out, medians, Vec::new());
                 }
                 let y = self.monthly.history(data, rep, o);
                 for &m in models {
@@ -473,7 +489,11 @@ impl Context<'_> {
                         ModelKind::Naive => univariate::naive(y, horizon),
                         ModelKind::SeasonalNaive => univariate::seasonal_naive(y, horizon),
                         ModelKind::TrailingMean => univariate::trailing_mean(y, horizon),
-                        ModelKind::Ets => univariate::ets(y, horizon),
+                        ModelKind::Ets => {
+                            let (f, median) = univariate::ets_central(y, horizon);
+                            medians[m as usize] = median;
+                            f
+                        }
                         ModelKind::Theta => theta::theta(y, horizon),
                         ModelKind::TeamSeasonal => {
                             let start = data
@@ -496,7 +516,11 @@ impl Context<'_> {
                                 (Some(ix), _, _) => {
                                     univariate::ets_team_season(y, start, ix, horizon)
                                 }
-                                (None, _, _) => univariate::ets(y, horizon),
+                                (None, _, _) => {
+                                    let (f, median) = univariate::ets_central(y, horizon);
+                                    medians[m as usize] = median;
+                                    f
+                                }
                             }
                         }
                         _ => continue,
@@ -520,7 +544,7 @@ impl Context<'_> {
                         &mut design[(h - 1) * FEATURES..h * FEATURES],
                     );
                 }
-                (out, design)
+                (out, medians, design)
             })
             .collect();
 
@@ -537,7 +561,7 @@ impl Context<'_> {
                     let full = match m {
                         ModelKind::Global => match global {
                             Some(g) => {
-                                let row = &per_rep[r].1[(h - 1) * FEATURES..h * FEATURES];
+                                let row = &per_rep[r].2[(h - 1) * FEATURES..h * FEATURES];
                                 g.predict(row) * scale[r]
                             }
                             None => f64::NAN,
@@ -620,11 +644,19 @@ impl Context<'_> {
             }
             points.insert(ModelKind::PerRep, mine);
         }
-        let design = per_rep.into_iter().map(|(_, d)| d).collect();
+        let central = central::central_points(&points, &per_rep, models, choices, |r, h, full| {
+            let full = match not_yet {
+                Some(rate) if never_booked[r] && full == 0.0 => rate,
+                _ => full,
+            };
+            first_month_share(h, origin.booked[r], full)
+        });
+        let design = per_rep.into_iter().map(|(_, _, d)| d).collect();
         OriginPoints {
             active,
             scale,
             points,
+            central,
             deals: rep_deals,
             other,
             crm,

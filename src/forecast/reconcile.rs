@@ -277,6 +277,7 @@ mod tests {
                 .iter()
                 .map(|(m, v)| (*m, v.iter().map(|x| vec![*x]).collect()))
                 .collect(),
+            central: BTreeMap::new(),
             deals: vec![Vec::new(); 4],
             other: vec![[0.0; 2]; 4],
             crm: vec![Default::default(); 4],

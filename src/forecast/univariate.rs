@@ -197,6 +197,11 @@ impl EtsSpec {
     }
 }
 
+/// Highest one-step variance of the logarithms a log model's mean is
+/// corrected by (a series that erratic is not log-normal enough to trust
+/// a larger correction).
+const MAX_LOG_VARIANCE: f64 = 1.0;
+
 /// A fitted exponential-smoothing model.
 #[derive(Debug, Clone)]
 pub struct EtsFit {
@@ -216,6 +221,9 @@ pub struct EtsFit {
     /// Fitted on the logarithms of the series: error, trend and season
     /// act multiplicatively on the series.
     pub log: bool,
+    /// Variance of the one-step errors (of the logarithms, for a model
+    /// fitted on them).
+    sigma2: f64,
     level: f64,
     trend: f64,
     season: Vec<f64>,
@@ -348,6 +356,7 @@ impl EtsSpec {
             phi: p.phi,
             aicc,
             log: false,
+            sigma2,
             level,
             trend,
             season,
@@ -385,8 +394,26 @@ fn recurse<const DAMPED: bool, const SEASONAL: bool>(
 }
 
 impl EtsFit {
-    /// Point forecasts `1..=horizon` months ahead.
+    /// Point forecasts `1..=horizon` months ahead: the mean the model
+    /// expects. For a model fitted on the logarithms, the exponential of
+    /// their forecast is the median; the mean lies above it by half the
+    /// variance of the logarithms around their level (the one-step
+    /// errors'), so sums of such forecasts do not fall short.
     pub fn forecast(&self, horizon: usize) -> Vec<f64> {
+        let half_variance = if self.log {
+            0.5 * self.sigma2.min(MAX_LOG_VARIANCE)
+        } else {
+            0.0
+        };
+        self.central(horizon)
+            .into_iter()
+            .map(|v| v * half_variance.exp())
+            .collect()
+    }
+
+    /// Central forecasts `1..=horizon` months ahead: the mean for a model
+    /// of the series itself, the median for one fitted on its logarithms.
+    pub fn central(&self, horizon: usize) -> Vec<f64> {
         let mut damp_sum = 0.0;
         let mut phi_h = 1.0;
         (1..=horizon)
@@ -452,13 +479,19 @@ fn ets_search(y: &[f64], candidates: &[EtsSpec]) -> Option<EtsFit> {
 /// Exponential smoothing forecasts, falling back to the trailing mean for a
 /// short history. Sales do not go below zero, so neither do forecasts.
 pub fn ets(y: &[f64], horizon: usize) -> Vec<f64> {
+    ets_central(y, horizon).0
+}
+
+/// [`ets`] and, when the model chosen was fitted on the logarithms, its
+/// central (median) forecasts, which lie below the means.
+pub fn ets_central(y: &[f64], horizon: usize) -> (Vec<f64>, Option<Vec<f64>>) {
+    let floor = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|v| v.max(0.0)).collect() };
     match ets_auto(y) {
-        Some(fit) => fit
-            .forecast(horizon)
-            .into_iter()
-            .map(|v| v.max(0.0))
-            .collect(),
-        None => trailing_mean(y, horizon),
+        Some(fit) => (
+            floor(fit.forecast(horizon)),
+            fit.log.then(|| floor(fit.central(horizon))),
+        ),
+        None => (trailing_mean(y, horizon), None),
     }
 }
 
@@ -726,6 +759,31 @@ mod tests {
         let mut zero = y.clone();
         zero[5] = 0.0;
         assert!(!ets_auto(&zero).unwrap().log);
+    }
+
+    #[test]
+    fn a_log_model_forecasts_the_mean_not_the_median() {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal};
+        // Four years of months scattered log-normally around a mean of
+        // 1,000 (median 835): a fit on the logarithms forecasts their
+        // mean, whose exponential is the median.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let noise = Normal::new(0.0, 0.6).unwrap();
+        let y: Vec<f64> = (0..48)
+            .map(|_| 1000.0 * (noise.sample(&mut rng) - 0.18f64).exp())
+            .collect();
+        let fit = ets_auto(&y).unwrap();
+        assert!(fit.log, "picked {}", fit.name());
+        let (mean, median) = (fit.forecast(6), fit.central(6));
+        let sample_mean = y.iter().sum::<f64>() / y.len() as f64;
+        for (m, c) in mean.iter().zip(&median) {
+            assert!(m > c, "{mean:?} {median:?}");
+            assert!((m / sample_mean - 1.0).abs() < 0.15, "{m} vs {sample_mean}");
+        }
+        let (points, central) = ets_central(&y, 6);
+        assert_eq!(points, mean);
+        assert_eq!(central, Some(median));
     }
 
     #[test]

@@ -449,7 +449,8 @@ pub fn run(
                     let errors = (0..data.reps.len())
                         .filter(|&r| points.active[r] && points.scale[r] > 0.0)
                         .map(|r| {
-                            let e = (actual_rep[r] - point_rep[r]).abs() / points.scale[r];
+                            let central = points.central_of(model, r, h);
+                            let e = (actual_rep[r] - central).abs() / points.scale[r];
                             (r as u32, e as f32)
                         })
                         .collect();
@@ -463,7 +464,14 @@ pub fn run(
                     summarize_where(&paths, params.paths.get(), &ranged)
                 });
                 let actual = hierarchy.roll_up(&actual_rep);
-                let point = hierarchy.roll_up(&point_rep);
+                // The levels sum the means; a rep's own month is judged by
+                // the central forecast.
+                let mut point = hierarchy.roll_up(&point_rep);
+                for (r, slot) in point[..data.reps.len()].iter_mut().enumerate() {
+                    if points.active[r] {
+                        *slot = points.central_of(model, r, h);
+                    }
+                }
                 if let (1, Some(c)) = (h, company) {
                     at_origin.insert(
                         model,
@@ -534,7 +542,13 @@ pub fn run(
                 )
             });
             let actual = actual_at(t);
-            let point = hierarchy.roll_up(&targets);
+            let mut point = hierarchy.roll_up(&targets);
+            for (r, slot) in point[..data.reps.len()].iter_mut().enumerate() {
+                let mean = points.points[&chosen][r][h - 1];
+                if points.active[r] && mean > 0.0 {
+                    *slot *= points.central_of(chosen, r, h) / mean;
+                }
+            }
             if let (1, Some(c)) = (h, company) {
                 trace.push(TracePoint::at(
                     t,
