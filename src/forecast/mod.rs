@@ -4,6 +4,8 @@
 //!
 //! - [`univariate`]: naive, seasonal naive, trailing mean, ETS (AICc
 //!   search over additive and multiplicative forms), Theta.
+//! - [`ramp`]: the team's ramp curve, and a model run on a ramping rep's
+//!   months at their ramped level.
 //! - [`choice`]: each rep's own models, from its backtest errors shrunk
 //!   towards the team's.
 //! - [`global`]: the elastic-net model across all reps.
@@ -19,6 +21,7 @@ pub mod choice;
 pub mod engine;
 pub mod global;
 pub mod pipeline;
+pub mod ramp;
 pub mod reconcile;
 pub mod simulate;
 pub mod theta;
@@ -39,6 +42,8 @@ use crate::features::{
 use global::GlobalModel;
 use pipeline::{Category, PIPELINE_HORIZONS, PipelineModel};
 use simulate::DealDraw;
+
+pub use ramp::ramp_curve;
 
 pub use engine::{Engine, EngineError, ForecastRow, ForecastRun, ForecastSpec, TrainedModel};
 
@@ -238,68 +243,6 @@ impl OriginPoints {
     }
 }
 
-/// Fewest rep-months a month in seat needs before the ramp curve is used.
-const MIN_RAMP_SAMPLES: u32 = 5;
-
-/// The team's ramp curve as of the end of month `o`: for each month in
-/// seat `t` under [`univariate::RAMP_SPAN`], what reps hired within the
-/// data booked in their month `t`, over what reps ramped (that long in
-/// seat or longer) booked on average in the same calendar months. `None`
-/// while any month in seat has fewer than five examples.
-pub fn ramp_curve(
-    data: &SalesData,
-    monthly: &MonthlyBookings,
-    o: MonthIdx,
-) -> Option<[f64; univariate::RAMP_SPAN]> {
-    const SPAN: usize = univariate::RAMP_SPAN;
-    let hired: Vec<Option<MonthIdx>> = data
-        .reps
-        .iter()
-        .map(|r| r.hire_date.map(month_idx))
-        .collect();
-    let mut num = [0.0; SPAN];
-    let mut den = [0.0; SPAN];
-    let mut count = [0u32; SPAN];
-    for m in data.first_month..=o {
-        let day = crate::features::month_end(m);
-        let in_seat: Vec<u32> = (0..data.reps.len() as u32)
-            .filter(|&r| data.in_seat(r, day) && data.seat_start(r) <= m)
-            .collect();
-        let ramped: Vec<f64> = in_seat
-            .iter()
-            .filter(|&&r| hired[r as usize].is_none_or(|h| m - h >= SPAN as i32))
-            .map(|&r| monthly.get(r, m))
-            .collect();
-        if ramped.is_empty() {
-            continue;
-        }
-        let typical = ramped.iter().sum::<f64>() / ramped.len() as f64;
-        for &r in &in_seat {
-            let Some(h) = hired[r as usize].filter(|h| *h >= data.first_month) else {
-                continue;
-            };
-            let t = m - h;
-            if (0..SPAN as i32).contains(&t) {
-                num[t as usize] += monthly.get(r, m);
-                den[t as usize] += typical;
-                count[t as usize] += 1;
-            }
-        }
-    }
-    if count.iter().any(|c| *c < MIN_RAMP_SAMPLES) {
-        return None;
-    }
-    let mut curve = [1.0; SPAN];
-    for t in 0..SPAN {
-        curve[t] = if den[t] > 0.0 {
-            (num[t] / den[t]).clamp(0.0, 2.0)
-        } else {
-            1.0
-        };
-    }
-    Some(curve)
-}
-
 /// Inputs shared by every origin.
 pub struct Context<'a> {
     /// The data.
@@ -484,6 +427,13 @@ impl Context<'_> {
                     return (out, medians, Vec::new());
                 }
                 let y = self.monthly.history(data, rep, o);
+                // Tenure of the series' first month, when the rep was
+                // hired within the data less than a ramp ago.
+                let tenure0 = data.reps[r]
+                    .hire_date
+                    .map(|d| data.seat_start(rep) - month_idx(d))
+                    .filter(|t| *t >= 0 && (*t as usize) < ramp::RAMP_SPAN)
+                    .map(|t| t as usize);
                 for &m in models {
                     let f = match m {
                         ModelKind::Naive => univariate::naive(y, horizon),
@@ -500,13 +450,6 @@ impl Context<'_> {
                                 .seat_start(rep)
                                 .max(self.monthly.first_month)
                                 .rem_euclid(12) as usize;
-                            // Tenure of the series' first month, when the
-                            // rep was hired within the data.
-                            let tenure0 = data.reps[r]
-                                .hire_date
-                                .map(|d| data.seat_start(rep) - month_idx(d))
-                                .filter(|t| *t >= 0 && (*t as usize) < univariate::RAMP_SPAN)
-                                .map(|t| t as usize);
                             match (&team_indices, &ramp, tenure0) {
                                 (Some(ix), Some(curve), Some(t0)) => {
                                     univariate::ets_team_season_ramped(

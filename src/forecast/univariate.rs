@@ -4,6 +4,9 @@
 //! forms on its logarithms: multiplicative error, trend and season). The
 //! Theta method is in [`super::theta`]. Each takes the history and a horizon and returns point forecasts for months `1..=horizon` ahead.
 
+pub use super::ramp::RAMP_SPAN;
+use super::ramp::ramp_adjusted;
+
 /// Months in a seasonal cycle.
 pub const SEASON: usize = 12;
 
@@ -554,18 +557,7 @@ pub fn ets_team_season(
         .collect()
 }
 
-/// Months in seat over which the team's ramp curve is measured; a rep
-/// longer in seat counts as ramped.
-pub const RAMP_SPAN: usize = 12;
-/// Ramp share under which a month in seat says nothing about the rep's
-/// level (a new rep's first months, before deals can close).
-const MIN_RAMP: f64 = 0.2;
-
-/// [`ets_team_season`] for a rep still ramping: the months are divided by
-/// the team's ramp curve (`ramp[t]`: a rep's bookings in month `t` in seat
-/// over a ramped rep's; `tenure0` is the first month's), months too early
-/// to book are left out, and the forecast is multiplied back by the ramp
-/// of the months ahead. Without a usable month it is [`ets_team_season`].
+/// [`ets_team_season`] for a rep still ramping (see [`ramp_adjusted`]).
 pub fn ets_team_season_ramped(
     y: &[f64],
     first_month0: usize,
@@ -574,23 +566,9 @@ pub fn ets_team_season_ramped(
     tenure0: usize,
     horizon: usize,
 ) -> Vec<f64> {
-    let share = |t: usize| ramp.get(t).copied().unwrap_or(1.0);
-    let skip = (0..y.len())
-        .take_while(|&i| share(tenure0 + i) < MIN_RAMP)
-        .count();
-    if skip == y.len() {
-        return ets_team_season(y, first_month0, indices, horizon);
-    }
-    let level: Vec<f64> = y[skip..]
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v / share(tenure0 + skip + i))
-        .collect();
-    ets_team_season(&level, (first_month0 + skip) % SEASON, indices, horizon)
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| v * share(tenure0 + y.len() + i))
-        .collect()
+    ramp_adjusted(y, ramp, tenure0, &|x, skip| {
+        ets_team_season(x, (first_month0 + skip) % SEASON, indices, horizon)
+    })
 }
 
 /// Whether the series shows yearly seasonality: the lag-12 autocorrelation
