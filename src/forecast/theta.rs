@@ -4,7 +4,9 @@
 //! arrives (dynamic). A series that passes the seasonality test is
 //! forecast on its seasonally adjusted months (classical multiplicative
 //! decomposition) and the season put back. The form with the lowest
-//! information criterion on its in-sample one-step errors is used.
+//! information criterion on its in-sample one-step errors is used, when
+//! the trend line's slope is at least twice its standard error; otherwise
+//! the drift is left out (simple exponential smoothing).
 //!
 //! The forms are those of Fiorucci, Pellegrini, Louzada, Petropoulos and
 //! Koehler, "Models for optimising the theta method and their relationship
@@ -225,9 +227,55 @@ pub fn fit_auto(x: &[f64]) -> ThetaFit {
         .expect("four forms")
 }
 
+/// Whether the least-squares trend line's slope is at least twice its
+/// standard error.
+fn trend_is_clear(x: &[f64]) -> bool {
+    let n = x.len();
+    if n < 4 {
+        return false;
+    }
+    let (a, b) = trend_line(x);
+    let nf = n as f64;
+    let sse: f64 = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v - a - b * (i + 1) as f64).powi(2))
+        .sum();
+    let sxx = nf * (nf * nf - 1.0) / 12.0;
+    let se = (sse / (nf - 2.0) / sxx).sqrt();
+    if se > 0.0 {
+        (b / se).abs() >= 2.0
+    } else {
+        b != 0.0
+    }
+}
+
+/// Simple exponential smoothing in the Theta recursions (theta 1, so the
+/// trend line's drift has no weight), fitted like the standard form.
+fn fit_ses(x: &[f64]) -> ThetaFit {
+    let form = ThetaForm::ALL[0];
+    let scale = (x.iter().map(|v| v.abs()).sum::<f64>() / x.len() as f64).max(1e-9);
+    let mut objective = |p: &[f64]| {
+        let sse = run(x, form, p[0] * scale, squash(p[1]), 1.0, 0).0 / (scale * scale);
+        if sse.is_finite() { sse } else { f64::MAX }
+    };
+    let best = nelder_mead(&mut objective, &[x[0] / scale, unsquash(0.5)], MAX_EVALS);
+    let (level0, alpha) = (best[0] * scale, squash(best[1]));
+    ThetaFit {
+        form,
+        level0,
+        alpha,
+        theta: 1.0,
+        mse: run(x, form, level0, alpha, 1.0, 0).0 / x.len() as f64,
+    }
+}
+
 /// Theta forecasts for months `1..=horizon` ahead: the best form on the
 /// seasonally adjusted series when the series is seasonal, never below
-/// zero. Under four months, the trailing mean.
+/// zero. The forms carry the trend line's drift forward; when the line's
+/// slope is under twice its standard error (a rep's noisy months, where
+/// the line is as likely noise as trend), the drift is left out: simple
+/// exponential smoothing. Under four months, the trailing mean.
 pub fn theta(y: &[f64], horizon: usize) -> Vec<f64> {
     let n = y.len();
     if n < 4 {
@@ -246,7 +294,11 @@ pub fn theta(y: &[f64], horizon: usize) -> Vec<f64> {
             .collect(),
         None => y.to_vec(),
     };
-    let best = fit_auto(&adjusted);
+    let best = if trend_is_clear(&adjusted) {
+        fit_auto(&adjusted)
+    } else {
+        fit_ses(&adjusted)
+    };
     let path = run(
         &adjusted,
         best.form,
@@ -297,6 +349,34 @@ mod tests {
         for v in f {
             assert!((v - 50.0).abs() < 5.0, "{v}");
         }
+    }
+
+    #[test]
+    fn a_drift_within_the_noise_is_not_carried_forward() {
+        // Two years of months scattered around 100 whose line happens to
+        // rise (slope 0.3 a month, well under twice its standard error):
+        // the forecast is flat. The same months on a clear rise (2 a month)
+        // keep rising.
+        let noise = [
+            9.0, -14.0, 3.0, 17.0, -8.0, -2.0, 12.0, -19.0, 6.0, 1.0, -11.0, 15.0, -5.0, 8.0,
+            -16.0, 4.0, 13.0, -7.0, -1.0, 10.0, -12.0, 18.0, -3.0, 7.0,
+        ];
+        let flat: Vec<f64> = noise
+            .iter()
+            .enumerate()
+            .map(|(t, e)| 100.0 + e + 0.3 * t as f64)
+            .collect();
+        assert!(!trend_is_clear(&flat));
+        let f = theta(&flat, 12);
+        assert!((f[11] - f[0]).abs() < 1e-9, "{f:?}");
+        let rising: Vec<f64> = flat
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v + 2.0 * t as f64)
+            .collect();
+        assert!(trend_is_clear(&rising));
+        let f = theta(&rising, 12);
+        assert!(f[11] > f[0] + 10.0, "{f:?}");
     }
 
     #[test]
