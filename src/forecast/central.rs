@@ -42,52 +42,56 @@ pub(super) fn central_points(
         }
         out.insert(m, c);
     }
-    // A combination's central forecast: the mean of its members'.
-    fn mean_of(
-        central: &BTreeMap<ModelKind, Vec<Vec<f64>>>,
+    // A combination's central forecast: the mean of its members' (the
+    // combination's own where none has one).
+    fn centred<'c>(
+        out: &BTreeMap<ModelKind, Vec<Vec<f64>>>,
         points: &BTreeMap<ModelKind, Vec<Vec<f64>>>,
-        members: &[ModelKind],
-        (r, h): (usize, usize),
-    ) -> Option<f64> {
-        let vals: Vec<f64> = members
-            .iter()
-            .filter_map(|m| central.get(m).or_else(|| points.get(m)))
-            .map(|p| p[r][h])
-            .filter(|v| v.is_finite())
-            .collect();
-        (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
-    }
-    let combined = [ModelKind::Ets, ModelKind::Theta, ModelKind::Global];
-    if let Some(p) = points.get(&ModelKind::Combination)
-        && combined.iter().any(|m| out.contains_key(m))
-    {
-        let mut c = p.clone();
+        p: &[Vec<f64>],
+        members: &dyn Fn(usize) -> &'c [ModelKind],
+    ) -> Vec<Vec<f64>> {
+        let mut c = p.to_vec();
+        let source = |m: ModelKind| out.get(&m).or_else(|| points.get(&m));
         for (r, row) in c.iter_mut().enumerate() {
             for (h, slot) in row.iter_mut().enumerate() {
-                if let Some(v) = mean_of(&out, points, &combined, (r, h)) {
-                    *slot = v;
-                }
-            }
-        }
-        out.insert(ModelKind::Combination, c);
-    }
-    if let Some(p) = points.get(&ModelKind::PerRep)
-        && !out.is_empty()
-    {
-        let mut c = p.clone();
-        for (r, row) in c.iter_mut().enumerate() {
-            for (h, slot) in row.iter_mut().enumerate() {
-                let fallback = [ModelKind::Combination];
-                if let Some(v) = mean_of(&out, points, choices.of(r), (r, h))
-                    .or_else(|| mean_of(&out, points, &fallback, (r, h)))
+                if let Some(v) = mean_of(source, members(r), (r, h))
+                    .or_else(|| mean_of(source, &[ModelKind::Combination], (r, h)))
                 {
                     *slot = v;
                 }
             }
         }
+        c
+    }
+    if let Some(p) = points.get(&ModelKind::Combination)
+        && ModelKind::COMBINED.iter().any(|m| out.contains_key(m))
+    {
+        let c = centred(&out, points, p, &|_| &ModelKind::COMBINED);
+        out.insert(ModelKind::Combination, c);
+    }
+    if let Some(p) = points.get(&ModelKind::PerRep)
+        && !out.is_empty()
+    {
+        let c = centred(&out, points, p, &|r| choices.of(r));
         out.insert(ModelKind::PerRep, c);
     }
     out
+}
+
+/// The mean of `members`' finite forecasts for rep `r`, `h + 1` months
+/// ahead, each read from `source` (`None` when none has one).
+pub(super) fn mean_of<'a>(
+    source: impl Fn(ModelKind) -> Option<&'a Vec<Vec<f64>>>,
+    members: &[ModelKind],
+    (r, h): (usize, usize),
+) -> Option<f64> {
+    let vals: Vec<f64> = members
+        .iter()
+        .filter_map(|m| source(*m))
+        .map(|p| p[r][h])
+        .filter(|v| v.is_finite())
+        .collect();
+    (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
 }
 
 #[cfg(test)]

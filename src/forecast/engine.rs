@@ -394,7 +394,6 @@ impl<'a> Engine<'a> {
         };
         // Only the models published are run (and the CRM's call), plus the
         // combination's members when it is among them.
-        let combination_members = [ModelKind::Ets, ModelKind::Theta, ModelKind::Global];
         let rep_ids: Vec<&str> = data.reps.iter().map(|r| r.rep_id.as_str()).collect();
         let choices = model.choices.for_reps(&rep_ids);
         let run = |with_combination: bool| {
@@ -408,7 +407,7 @@ impl<'a> Engine<'a> {
             }
             if with_combination || models.contains(&ModelKind::Combination) {
                 models.push(ModelKind::Combination);
-                models.extend(combination_members);
+                models.extend(ModelKind::COMBINED);
             }
             models.sort();
             models.dedup();

@@ -122,6 +122,9 @@ impl ModelKind {
         &[ModelKind::CrmCall, ModelKind::PerRep],
     ]);
 
+    /// The models the combination averages.
+    pub const COMBINED: [ModelKind; 3] = [ModelKind::Ets, ModelKind::Theta, ModelKind::Global];
+
     /// Models selection may choose from.
     pub const CANDIDATES: [ModelKind; 7] = joined(&[&ModelKind::FITTED, &[ModelKind::PerRep]]);
 
@@ -416,6 +419,17 @@ impl Context<'_> {
             }
         };
 
+        // A model's whole month for rep `r`, `h` ahead, as published: a
+        // rep in seat who has never booked is not forecast at a certain
+        // zero, and the first month holds what is booked.
+        let month_value = |r: usize, h: usize, full: f64| -> f64 {
+            let full = match not_yet {
+                Some(rate) if never_booked[r] && full == 0.0 => rate,
+                _ => full,
+            };
+            first_month_share(h, origin.booked[r], full)
+        };
+
         // Univariate models and design rows, rep by rep in parallel.
         let per_rep: Vec<central::RepForecasts> = (0..reps)
             .into_par_iter()
@@ -515,11 +529,7 @@ impl Context<'_> {
                         | ModelKind::PerRep => 0.0,
                         _ => series[h - 1],
                     };
-                    let full = match not_yet {
-                        Some(rate) if never_booked[r] && full == 0.0 => rate,
-                        _ => full,
-                    };
-                    by_rep[r][h - 1] = first_month_share(h, booked, full);
+                    by_rep[r][h - 1] = month_value(r, h, full);
                 }
                 if m == ModelKind::Pipeline {
                     for h in 1..=horizon {
@@ -545,55 +555,34 @@ impl Context<'_> {
             points.insert(m, by_rep);
         }
         if models.contains(&ModelKind::Combination) {
-            let members: Vec<&Vec<Vec<f64>>> =
-                [ModelKind::Ets, ModelKind::Theta, ModelKind::Global]
-                    .iter()
-                    .filter_map(|m| points.get(m))
-                    .collect();
-            let mut combo = vec![vec![0.0; horizon]; reps];
-            for r in 0..reps {
-                for h in 0..horizon {
-                    let vals: Vec<f64> = members
-                        .iter()
-                        .map(|p| p[r][h])
-                        .filter(|v| v.is_finite())
-                        .collect();
-                    combo[r][h] = if vals.is_empty() {
-                        0.0
-                    } else {
-                        vals.iter().sum::<f64>() / vals.len() as f64
-                    };
-                }
-            }
+            let combo = (0..reps)
+                .map(|r| {
+                    (0..horizon)
+                        .map(|h| {
+                            central::mean_of(|m| points.get(&m), &ModelKind::COMBINED, (r, h))
+                                .unwrap_or(0.0)
+                        })
+                        .collect()
+                })
+                .collect();
             points.insert(ModelKind::Combination, combo);
         }
         if models.contains(&ModelKind::PerRep) {
-            let mut mine = vec![vec![0.0; horizon]; reps];
-            for (r, row) in mine.iter_mut().enumerate() {
-                let members = choices.of(r);
-                for (h, slot) in row.iter_mut().enumerate() {
-                    let vals: Vec<f64> = members
-                        .iter()
-                        .filter_map(|m| points.get(m))
-                        .map(|p| p[r][h])
-                        .filter(|v| v.is_finite())
-                        .collect();
-                    *slot = if vals.is_empty() {
-                        points.get(&ModelKind::Combination).map_or(0.0, |p| p[r][h])
-                    } else {
-                        vals.iter().sum::<f64>() / vals.len() as f64
-                    };
-                }
-            }
+            let mine = (0..reps)
+                .map(|r| {
+                    (0..horizon)
+                        .map(|h| {
+                            central::mean_of(|m| points.get(&m), choices.of(r), (r, h))
+                                .unwrap_or_else(|| {
+                                    points.get(&ModelKind::Combination).map_or(0.0, |p| p[r][h])
+                                })
+                        })
+                        .collect()
+                })
+                .collect();
             points.insert(ModelKind::PerRep, mine);
         }
-        let central = central::central_points(&points, &per_rep, models, choices, |r, h, full| {
-            let full = match not_yet {
-                Some(rate) if never_booked[r] && full == 0.0 => rate,
-                _ => full,
-            };
-            first_month_share(h, origin.booked[r], full)
-        });
+        let central = central::central_points(&points, &per_rep, models, choices, month_value);
         let design = per_rep.into_iter().map(|(_, _, d)| d).collect();
         OriginPoints {
             active,

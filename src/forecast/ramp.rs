@@ -9,7 +9,7 @@ use crate::features::{MonthIdx, MonthlyBookings, SalesData, month_idx};
 pub const RAMP_SPAN: usize = 12;
 /// Ramp share under which a month in seat says nothing about the rep's
 /// level (a new rep's first months, before deals can close).
-pub(super) const MIN_RAMP: f64 = 0.2;
+const MIN_RAMP: f64 = 0.2;
 
 /// Fewest rep-months a month in seat needs before the ramp curve is used.
 const MIN_RAMP_SAMPLES: u32 = 5;

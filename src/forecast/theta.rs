@@ -167,6 +167,11 @@ fn unsquash(alpha: f64) -> f64 {
 /// one-step errors, with the level's start, alpha and (optimised forms)
 /// theta free, from `from`'s level and alpha when given.
 pub fn fit(x: &[f64], form: ThetaForm, from: Option<&ThetaFit>) -> ThetaFit {
+    fit_fixed(x, form, from, 2.0)
+}
+
+/// [`fit`], with `fixed` the theta of a standard (not optimised) form.
+fn fit_fixed(x: &[f64], form: ThetaForm, from: Option<&ThetaFit>, fixed: f64) -> ThetaFit {
     // Scale so that the simplex's first steps mean the same on any series.
     let scale = (x.iter().map(|v| v.abs()).sum::<f64>() / x.len() as f64).max(1e-9);
     let scored = if form.dynamic { x.len() - 2 } else { x.len() };
@@ -176,7 +181,7 @@ pub fn fit(x: &[f64], form: ThetaForm, from: Option<&ThetaFit>) -> ThetaFit {
         let theta = if form.optimised {
             1.0 + p[2].exp()
         } else {
-            2.0
+            fixed
         };
         (level0, alpha, theta)
     };
@@ -251,23 +256,18 @@ fn trend_is_clear(x: &[f64]) -> bool {
 }
 
 /// Simple exponential smoothing in the Theta recursions (theta 1, so the
-/// trend line's drift has no weight), fitted like the standard form.
+/// trend line's drift has no weight), fitted like the standard form from
+/// the first month's level.
 fn fit_ses(x: &[f64]) -> ThetaFit {
     let form = ThetaForm::ALL[0];
-    let scale = (x.iter().map(|v| v.abs()).sum::<f64>() / x.len() as f64).max(1e-9);
-    let mut objective = |p: &[f64]| {
-        let sse = run(x, form, p[0] * scale, squash(p[1]), 1.0, 0).0 / (scale * scale);
-        if sse.is_finite() { sse } else { f64::MAX }
-    };
-    let best = nelder_mead(&mut objective, &[x[0] / scale, unsquash(0.5)], MAX_EVALS);
-    let (level0, alpha) = (best[0] * scale, squash(best[1]));
-    ThetaFit {
+    let start = ThetaFit {
         form,
-        level0,
-        alpha,
+        level0: x[0],
+        alpha: 0.5,
         theta: 1.0,
-        mse: run(x, form, level0, alpha, 1.0, 0).0 / x.len() as f64,
-    }
+        mse: 0.0,
+    };
+    fit_fixed(x, form, Some(&start), 1.0)
 }
 
 /// Theta forecasts for months `1..=horizon` ahead: the best form on the

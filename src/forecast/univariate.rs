@@ -480,13 +480,9 @@ fn ets_search(y: &[f64], candidates: &[EtsSpec]) -> Option<EtsFit> {
 }
 
 /// Exponential smoothing forecasts, falling back to the trailing mean for a
-/// short history. Sales do not go below zero, so neither do forecasts.
-pub fn ets(y: &[f64], horizon: usize) -> Vec<f64> {
-    ets_central(y, horizon).0
-}
-
-/// [`ets`] and, when the model chosen was fitted on the logarithms, its
-/// central (median) forecasts, which lie below the means.
+/// short history (sales do not go below zero, so neither do forecasts),
+/// and, when the model chosen was fitted on the logarithms, its central
+/// (median) forecasts, which lie below the means.
 pub fn ets_central(y: &[f64], horizon: usize) -> (Vec<f64>, Option<Vec<f64>>) {
     let floor = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|v| v.max(0.0)).collect() };
     match ets_auto(y) {
@@ -768,7 +764,7 @@ mod tests {
     fn short_histories_fall_back_without_panicking() {
         for n in 0..5 {
             let y = vec![5.0; n];
-            assert_eq!(ets(&y, 3).len(), 3);
+            assert_eq!(ets_central(&y, 3).0.len(), 3);
             assert_eq!(super::super::theta::theta(&y, 3).len(), 3);
             assert_eq!(seasonal_naive(&y, 3).len(), 3);
         }
